@@ -1,0 +1,34 @@
+import { readdirSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { defineProject } from 'vitest/config';
+
+const root = dirname(fileURLToPath(import.meta.url));
+
+/** Package names resolve to their sources so tests run without a build. */
+function sourceAliases(): Record<string, string> {
+  const aliases: Record<string, string> = {};
+  for (const dir of readdirSync(join(root, 'packages'))) {
+    aliases[`@redis-patterns/${dir}`] = join(root, 'packages', dir, 'src', 'index.ts');
+  }
+  return aliases;
+}
+
+/**
+ * The vitest project of one package: its tests, source aliases, and the global setup that
+ * starts the Redis servers the run needs (standalone always, a Cluster when asked).
+ */
+export function packageProject(configUrl: string) {
+  const dir = dirname(fileURLToPath(configUrl));
+  return defineProject({
+    resolve: { alias: sourceAliases() },
+    test: {
+      name: basename(dir),
+      root: dir,
+      include: ['test/**/*.test.ts'],
+      globalSetup: [join(root, 'packages', 'testing', 'src', 'global-setup.ts')],
+      testTimeout: 60_000,
+      hookTimeout: 120_000,
+    },
+  });
+}
