@@ -1,0 +1,520 @@
+import {
+  createClient,
+  createCluster,
+  createSentinel,
+  type RedisArgument,
+  type RedisClientType,
+  type RedisClusterType,
+  type RedisSentinelType,
+} from 'redis';
+import { DeadlineSweeper } from './deadline.js';
+import {
+  ClosedError,
+  ConnectionError,
+  InvalidArgumentError,
+  TimeoutError,
+  toPatternsError,
+} from './errors.js';
+import { slotOf } from './keys.js';
+import { checkDuration, checkInteger, type ParsedRedisUrl, parseRedisUrl } from './options.js';
+import { NodePool } from './pool.js';
+import type { Script } from './scripts.js';
+
+/** A node-redis 6 client (`createClient`). */
+export type RedisClient = RedisClientType<any, any, any, any, any>;
+/** A node-redis 6 cluster (`createCluster`). */
+export type RedisCluster = RedisClusterType<any, any, any, any, any>;
+/** A node-redis 6 sentinel-backed client (`createSentinel`). */
+export type RedisSentinel = RedisSentinelType<any, any, any, any, any>;
+/** Anything the patterns accept as `redis`: a connection from this package or a node-redis object. */
+export type RedisLike = RedisConnection | RedisClient | RedisCluster | RedisSentinel;
+
+/** Options of {@link connect}. Durations are milliseconds. */
+export interface ConnectionOptions {
+  /** An existing node-redis client, cluster or sentinel. It is connected if needed but never closed by `close()`. */
+  client?: RedisClient | RedisCluster | RedisSentinel;
+  /**
+   * `redis://[user:password@]host[:port][/db]`, `rediss://` for TLS; several hosts with
+   * `?cluster=true` or `?sentinelMaster=NAME`.
+   * @default process.env.REDIS_URL, else 'redis://127.0.0.1:6379'
+   */
+  url?: string;
+  /** ACL user; overrides the URL's. */
+  username?: string;
+  /** Password; overrides the URL's. */
+  password?: string;
+  /** Database number (standalone and Sentinel only). @default 0 */
+  database?: number;
+  /** How long `connect()` waits for the first connection. @default 5000 */
+  connectTimeoutMs?: number;
+  /**
+   * The most any command waits for its reply, enforced by one sweep timer rather than a timer per
+   * command; 0 disables the bound.
+   * @default 5000
+   */
+  commandTimeoutMs?: number;
+  /** Reconnect backoff: exponential from `baseDelayMs`, capped at `maxDelayMs`, with jitter. @default { baseDelayMs: 50, maxDelayMs: 2000 } */
+  reconnect?: { baseDelayMs?: number; maxDelayMs?: number };
+  /** Dedicated connections per node for {@link RedisConnection.isolated}. @default 8 */
+  isolationPoolSize?: number;
+  /** Dedicated connections per node for blocking commands. @default 32 */
+  blockingPoolSize?: number;
+  /** Called for background errors (reconnect attempts, socket errors). @default ignore: failures reach callers as typed errors */
+  onError?: (err: Error) => void;
+}
+
+/** A dedicated connection leased from the blocking pool; release it when done. */
+export interface DedicatedConnection extends AsyncDisposable {
+  readonly client: RedisClient;
+  /** Returns the connection for reuse. */
+  release(): void;
+  /** Closes the connection (use when its state is unknown, e.g. after a timeout). */
+  destroy(): void;
+}
+
+/** Options of a single command. */
+export interface CommandOptions {
+  /** Routes the command to the node owning this key on Cluster. */
+  key?: string;
+  /** May run on a replica where replicas are in use. @default false */
+  readonly?: boolean;
+  /** Overrides the connection's `commandTimeoutMs` for this command; 0 for no bound. */
+  timeoutMs?: number;
+}
+
+type Topology = 'standalone' | 'cluster' | 'sentinel';
+
+/**
+ * One Redis, whatever its topology. Patterns talk to Redis only through this object, so the same
+ * pattern code runs on a single server, a Cluster or behind Sentinel.
+ */
+export interface RedisConnection extends AsyncDisposable {
+  readonly topology: Topology;
+  /**
+   * The underlying node-redis object (a client, cluster or sentinel) for typed key commands.
+   * Wrap its promises in {@link RedisConnection.bounded} to get the bounded wait.
+   */
+  readonly client: RedisClient;
+  readonly commandTimeoutMs: number;
+  /** True while commands can be sent without waiting for a reconnect. */
+  readonly isReady: boolean;
+  /** Applies the connection's bounded wait (or `timeoutMs`) and typed errors to a command promise. */
+  bounded<T>(command: Promise<T>, timeoutMs?: number, what?: string): Promise<T>;
+  /** Sends a raw command, e.g. `send(['GET', key], { key })`, bounded and routed by key. */
+  send<T = unknown>(args: RedisArgument[], options?: CommandOptions): Promise<T>;
+  /** Runs a script by EVALSHA (EVAL on NOSCRIPT), routed by its first key on Cluster. */
+  runScript<T = unknown>(
+    script: Script,
+    keys: string[],
+    args: RedisArgument[],
+    options?: CommandOptions,
+  ): Promise<T>;
+  /** A MULTI (no WATCH) routed by `key`; all its keys must share that key's slot. */
+  multi(key: string): ReturnType<RedisClient['multi']>;
+  /**
+   * Runs `fn` on a dedicated pooled connection to the node that owns `key`, for WATCH/MULTI/EXEC.
+   * A WATCH left open is cleared before the connection is reused; a connection that failed or
+   * timed out is discarded.
+   */
+  isolated<T>(key: string, fn: (client: RedisClient) => Promise<T>): Promise<T>;
+  /** Leases a dedicated connection to the node that owns `key`, for blocking commands (BLMOVE, BZPOPMIN). */
+  dedicated(key: string): Promise<DedicatedConnection>;
+  /** Iterates every key matching `pattern` on every master; use {@link escapeGlob} on user parts. */
+  scan(pattern: string, options?: { count?: number; type?: string }): AsyncIterableIterator<string>;
+  /** Round-trip time of a PING in milliseconds. */
+  ping(): Promise<number>;
+  /** Lets in-flight commands finish (bounded by `commandTimeoutMs`), then closes what this connection opened. */
+  close(): Promise<void>;
+}
+
+const DEFAULTS = {
+  connectTimeoutMs: 5_000,
+  commandTimeoutMs: 5_000,
+  baseDelayMs: 50,
+  maxDelayMs: 2_000,
+  isolationPoolSize: 8,
+  blockingPoolSize: 32,
+};
+
+const connections = new WeakMap<object, RedisConnection>();
+
+/**
+ * Connects to Redis and resolves once the connection is ready, or rejects with
+ * {@link ConnectionError} after `connectTimeoutMs`.
+ *
+ * @example
+ * ```ts
+ * import { connect } from '@redis-patterns/connection';
+ *
+ * await using redis = await connect({ url: 'redis://127.0.0.1:6379' });
+ * await redis.send(['SET', 'greeting', 'hello']);
+ * const value = await redis.bounded(redis.client.get('greeting'));
+ * ```
+ */
+export async function connect(options: ConnectionOptions = {}): Promise<RedisConnection> {
+  const conn = createConnection(options);
+  let lastError: unknown;
+  const remember = (err: unknown) => {
+    lastError = err;
+  };
+  conn.client.on('error', remember);
+  try {
+    await conn.bounded(
+      waitReady(conn.client),
+      options.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs,
+      'connect',
+    );
+  } catch (err) {
+    await forceClose(conn);
+    if (!(err instanceof TimeoutError)) throw err;
+    const reason = lastError instanceof Error ? ` Last error: ${lastError.message}.` : '';
+    throw new ConnectionError(
+      `Could not connect to Redis within ${err.timeoutMs} ms; check the URL, credentials and that Redis is running.${reason}`,
+      { cause: lastError ?? err },
+    );
+  } finally {
+    conn.client.off('error', remember);
+  }
+  return conn;
+}
+
+/**
+ * Turns whatever the user passed as `redis` into a {@link RedisConnection}, once per object. Patterns
+ * call this in their factories; a node-redis object that is not open yet is connected in the background.
+ */
+export function toConnection(redis: RedisLike): RedisConnection {
+  if (redis === null || typeof redis !== 'object') {
+    throw new InvalidArgumentError(
+      'redis',
+      'expected a connection from connect() or a node-redis client, cluster or sentinel.',
+    );
+  }
+  if (isConnection(redis)) return redis;
+  const existing = connections.get(redis);
+  if (existing !== undefined) return existing;
+  const conn = createConnection({ client: redis });
+  connections.set(redis, conn);
+  return conn;
+}
+
+function isConnection(value: object): value is RedisConnection {
+  return 'isolated' in value && 'bounded' in value && 'topology' in value;
+}
+
+function createConnection(options: ConnectionOptions): RedisConnection {
+  checkDuration('connectTimeoutMs', options.connectTimeoutMs);
+  checkDuration('commandTimeoutMs', options.commandTimeoutMs, { allowZero: true });
+  checkDuration('reconnect.baseDelayMs', options.reconnect?.baseDelayMs);
+  checkDuration('reconnect.maxDelayMs', options.reconnect?.maxDelayMs);
+  checkInteger('isolationPoolSize', options.isolationPoolSize, 1);
+  checkInteger('blockingPoolSize', options.blockingPoolSize, 1);
+  checkInteger('database', options.database, 0);
+  const commandTimeoutMs = options.commandTimeoutMs ?? DEFAULTS.commandTimeoutMs;
+  const onError = options.onError ?? (() => {});
+  const owned = options.client === undefined;
+  let raw: RedisClient | RedisCluster | RedisSentinel;
+  let topology: Topology;
+  if (options.client !== undefined) {
+    raw = options.client;
+    topology = detectTopology(raw);
+  } else {
+    const parsed = parseRedisUrl(options.url ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+    if (options.username !== undefined) parsed.username = options.username;
+    if (options.password !== undefined) parsed.password = options.password;
+    if (options.database !== undefined) parsed.database = options.database;
+    topology = parsed.topology;
+    raw = createRaw(parsed, options);
+    raw.on('error', onError);
+  }
+  if (!raw.isOpen) raw.connect().catch(onError);
+
+  const sweeper = new DeadlineSweeper(
+    Math.min(100, Math.max(5, Math.floor((commandTimeoutMs || 1000) / 10))),
+  );
+  const isolationPools = new Map<string, NodePool<RedisClient>>();
+  const blockingPools = new Map<string, NodePool<RedisClient>>();
+  let closed = false;
+  const client = raw as RedisClient;
+
+  const bounded = <T>(
+    command: Promise<T>,
+    timeoutMs = commandTimeoutMs,
+    what = 'Redis command',
+  ): Promise<T> => {
+    if (closed) {
+      command.catch(() => {});
+      return Promise.reject(new ClosedError());
+    }
+    if (timeoutMs === 0) return command.catch((err: unknown) => Promise.reject(toPatternsError(err, what)));
+    return sweeper.track(command, timeoutMs, what);
+  };
+
+  const sendRaw = (args: RedisArgument[], key: string | undefined, readonly: boolean): Promise<unknown> => {
+    if (topology === 'cluster') return (raw as RedisCluster).sendCommand(key, readonly, args);
+    if (topology === 'sentinel') return (raw as RedisSentinel).sendCommand(readonly, args);
+    return (raw as RedisClient).sendCommand(args);
+  };
+
+  const nodeFor = async (key: string): Promise<{ id: string; create: () => Promise<RedisClient> }> => {
+    if (topology === 'cluster') {
+      const cluster = raw as RedisCluster;
+      const master = cluster.slots[slotOf(key)]?.master;
+      if (master === undefined) throw new ConnectionError(`No Cluster master owns the slot of "${key}" yet.`);
+      const nodeClient = (await cluster.nodeClient(master)) as RedisClient;
+      return { id: `${master.host}:${master.port}`, create: () => openDuplicate(nodeClient, onError) };
+    }
+    if (topology === 'sentinel') {
+      const sentinel = raw as RedisSentinel;
+      const lease = () => sentinel.acquire() as unknown as Promise<RedisClient>;
+      return { id: 'sentinel-master', create: lease };
+    }
+    return { id: 'standalone', create: () => openDuplicate(client, onError) };
+  };
+
+  const poolFor = async (pools: Map<string, NodePool<RedisClient>>, key: string, size: number) => {
+    if (closed) throw new ClosedError();
+    const node = await nodeFor(key);
+    let pool = pools.get(node.id);
+    if (pool === undefined) {
+      pool = new NodePool(node.create, size, `Redis node ${node.id}`);
+      pools.set(node.id, pool);
+    }
+    return pool;
+  };
+
+  const acquireTimeoutMs = commandTimeoutMs || DEFAULTS.commandTimeoutMs;
+
+  const conn: RedisConnection = {
+    topology,
+    client,
+    commandTimeoutMs,
+    get isReady() {
+      return !closed && raw.isReady;
+    },
+    bounded,
+    send<T>(args: RedisArgument[], opts: CommandOptions = {}) {
+      return bounded(
+        sendRaw(args, opts.key, opts.readonly ?? false),
+        opts.timeoutMs,
+        String(args[0]),
+      ) as Promise<T>;
+    },
+    runScript<T>(script: Script, keys: string[], args: RedisArgument[], opts: CommandOptions = {}) {
+      return bounded(
+        evalScript(script, keys, args, (cmd) => sendRaw(cmd, keys[0], opts.readonly ?? false)),
+        opts.timeoutMs,
+        `script ${script.name}`,
+      ) as Promise<T>;
+    },
+    multi(key: string) {
+      if (topology === 'cluster')
+        return (raw as RedisCluster).multi(key) as unknown as ReturnType<RedisClient['multi']>;
+      return (raw as RedisClient).multi();
+    },
+    async isolated<T>(key: string, fn: (c: RedisClient) => Promise<T>): Promise<T> {
+      const pool = await poolFor(
+        isolationPools,
+        key,
+        options.isolationPoolSize ?? DEFAULTS.isolationPoolSize,
+      );
+      const isolatedClient = await pool.acquire(acquireTimeoutMs);
+      let healthy = true;
+      try {
+        return await fn(isolatedClient);
+      } catch (err) {
+        healthy = !(
+          err instanceof TimeoutError ||
+          err instanceof ConnectionError ||
+          err instanceof ClosedError
+        );
+        throw err;
+      } finally {
+        if (healthy) await clearWatch(isolatedClient, bounded).catch(() => (healthy = false));
+        if (topology === 'sentinel') (isolatedClient as unknown as { release(): void }).release();
+        else if (healthy) pool.release(isolatedClient);
+        else pool.discard(isolatedClient);
+      }
+    },
+    async dedicated(key: string): Promise<DedicatedConnection> {
+      const pool = await poolFor(blockingPools, key, options.blockingPoolSize ?? DEFAULTS.blockingPoolSize);
+      const leased = await pool.acquire(acquireTimeoutMs);
+      let done = false;
+      const release = () => {
+        if (done) return;
+        done = true;
+        if (topology === 'sentinel') (leased as unknown as { release(): void }).release();
+        else pool.release(leased);
+      };
+      const destroy = () => {
+        if (done) return;
+        done = true;
+        if (topology === 'sentinel') (leased as unknown as { release(): void }).release();
+        else pool.discard(leased);
+      };
+      return { client: leased, release, destroy, [Symbol.asyncDispose]: async () => release() };
+    },
+    async *scan(pattern: string, opts: { count?: number; type?: string } = {}) {
+      const scanOptions = {
+        MATCH: pattern,
+        COUNT: opts.count ?? 1000,
+        ...(opts.type ? { TYPE: opts.type } : {}),
+      };
+      for (const node of await scanTargets()) {
+        let cursor = '0';
+        do {
+          const reply = await bounded(node.scan(cursor, scanOptions), commandTimeoutMs, 'SCAN');
+          cursor = String(reply.cursor);
+          for (const key of reply.keys) yield String(key);
+        } while (cursor !== '0');
+      }
+    },
+    async ping() {
+      const started = performance.now();
+      await conn.send(['PING']);
+      return performance.now() - started;
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      const pools = [...isolationPools.values(), ...blockingPools.values()];
+      await Promise.allSettled(pools.map((p) => p.close()));
+      if (owned) {
+        // close() waits for in-flight replies; bound it so a dead server cannot hold shutdown hostage.
+        const drained = raw.close().then(() => true);
+        const timer = new Promise<false>((r) => setTimeout(r, acquireTimeoutMs, false).unref());
+        if (!(await Promise.race([drained, timer]))) forceDestroy(raw);
+      }
+      sweeper.rejectAll(() => new ClosedError());
+      sweeper.stop();
+    },
+    [Symbol.asyncDispose]() {
+      return conn.close();
+    },
+  };
+
+  const scanTargets = async (): Promise<RedisClient[]> => {
+    if (topology === 'cluster') {
+      const cluster = raw as RedisCluster;
+      return Promise.all(cluster.masters.map((m) => cluster.nodeClient(m) as Promise<RedisClient>));
+    }
+    return [client];
+  };
+
+  return conn;
+}
+
+function detectTopology(raw: object): Topology {
+  if ('nodeClient' in raw && 'masters' in raw) return 'cluster';
+  if ('getMasterNode' in raw && 'acquire' in raw) return 'sentinel';
+  if ('duplicate' in raw && 'sendCommand' in raw) return 'standalone';
+  throw new InvalidArgumentError('client', 'expected a node-redis 6 client, cluster or sentinel.');
+}
+
+function createRaw(
+  parsed: ParsedRedisUrl,
+  options: ConnectionOptions,
+): RedisClient | RedisCluster | RedisSentinel {
+  const base = options.reconnect?.baseDelayMs ?? DEFAULTS.baseDelayMs;
+  const max = options.reconnect?.maxDelayMs ?? DEFAULTS.maxDelayMs;
+  const socket = {
+    connectTimeout: options.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs,
+    // Exponential backoff with "equal jitter": never gives up, never stampedes a recovering server.
+    reconnectStrategy: (retries: number) => {
+      const delay = Math.min(max, base * 2 ** Math.min(retries, 20));
+      return Math.round(delay / 2 + (Math.random() * delay) / 2);
+    },
+    ...(parsed.tls ? { tls: true as const } : {}),
+  };
+  const auth = {
+    ...(parsed.username !== undefined ? { username: parsed.username } : {}),
+    ...(parsed.password !== undefined ? { password: parsed.password } : {}),
+  };
+  // The bounded wait above replaces node-redis's per-command timer (see DeadlineSweeper).
+  const commandOptions = { timeout: 0 };
+  const first = parsed.hosts[0] ?? { host: '127.0.0.1', port: 6379 };
+  if (parsed.topology === 'cluster') {
+    return createCluster({
+      rootNodes: parsed.hosts.map((h) => ({ socket: { host: h.host, port: h.port } })),
+      defaults: { ...auth, socket },
+      commandOptions,
+    }) as unknown as RedisCluster;
+  }
+  if (parsed.topology === 'sentinel') {
+    return createSentinel({
+      name: parsed.sentinelMaster ?? 'mymaster',
+      sentinelRootNodes: parsed.hosts,
+      nodeClientOptions: {
+        ...auth,
+        socket,
+        ...(parsed.database !== undefined ? { database: parsed.database } : {}),
+      },
+      commandOptions,
+    }) as unknown as RedisSentinel;
+  }
+  return createClient({
+    ...auth,
+    socket: { ...socket, host: first.host, port: first.port },
+    ...(parsed.database !== undefined ? { database: parsed.database } : {}),
+    commandOptions,
+  }) as unknown as RedisClient;
+}
+
+async function openDuplicate(source: RedisClient, onError: (err: Error) => void): Promise<RedisClient> {
+  const duplicate = source.duplicate() as RedisClient;
+  duplicate.on('error', onError);
+  try {
+    await duplicate.connect();
+  } catch (err) {
+    forceDestroy(duplicate);
+    throw toPatternsError(err, 'opening a dedicated connection');
+  }
+  return duplicate;
+}
+
+async function clearWatch(client: RedisClient, bounded: RedisConnection['bounded']): Promise<void> {
+  if (client.isWatching || client.isDirtyWatch) await bounded(client.unwatch(), undefined, 'UNWATCH');
+}
+
+function waitReady(raw: RedisClient | RedisCluster | RedisSentinel): Promise<void> {
+  if (raw.isReady) return Promise.resolve();
+  return new Promise((resolve) => {
+    const check = setInterval(() => {
+      if (raw.isReady) {
+        clearInterval(check);
+        resolve();
+      }
+    }, 5);
+    check.unref();
+  });
+}
+
+async function forceClose(conn: RedisConnection): Promise<void> {
+  forceDestroy(conn.client);
+  await conn.close().catch(() => {});
+}
+
+function forceDestroy(raw: { destroy(): unknown }): void {
+  try {
+    const result = raw.destroy();
+    if (result instanceof Promise) result.catch(() => {});
+  } catch {
+    // already destroyed
+  }
+}
+
+async function evalScript(
+  script: Script,
+  keys: string[],
+  args: RedisArgument[],
+  send: (args: RedisArgument[]) => Promise<unknown>,
+): Promise<unknown> {
+  const tail = [String(keys.length), ...keys, ...args];
+  try {
+    return await send(['EVALSHA', script.sha1, ...tail]);
+  } catch (err) {
+    // NOSCRIPT after a SCRIPT FLUSH, a restart or a failover: send the body once; Redis caches it again.
+    if (err instanceof Error && err.message.startsWith('NOSCRIPT'))
+      return send(['EVAL', script.source, ...tail]);
+    throw err;
+  }
+}

@@ -1,0 +1,40 @@
+export {
+  type CommandOptions,
+  type ConnectionOptions,
+  connect,
+  type DedicatedConnection,
+  type RedisClient,
+  type RedisCluster,
+  type RedisConnection,
+  type RedisLike,
+  type RedisSentinel,
+  toConnection,
+} from './connection.js';
+export { DeadlineSweeper } from './deadline.js';
+export {
+  ClosedError,
+  ConnectionError,
+  InvalidArgumentError,
+  OwnershipLostError,
+  RedisPatternsError,
+  type RedisPatternsErrorCode,
+  TimeoutError,
+  toPatternsError,
+} from './errors.js';
+export {
+  checkKeyPart,
+  createKeyspace,
+  escapeGlob,
+  type Keyspace,
+  MAX_KEY_PART_LENGTH,
+  slotOf,
+} from './keys.js';
+export {
+  checkDuration,
+  checkInteger,
+  type ParsedRedisUrl,
+  parseRedisUrl,
+  type RedisAddress,
+  redact,
+} from './options.js';
+export { defineScript, type Script } from './scripts.js';

@@ -1,0 +1,116 @@
+import { InvalidArgumentError } from './errors.js';
+
+/** One Redis address. */
+export interface RedisAddress {
+  host: string;
+  port: number;
+}
+
+/** Where and how to connect, after parsing a URL and merging explicit options. */
+export interface ParsedRedisUrl {
+  topology: 'standalone' | 'cluster' | 'sentinel';
+  tls: boolean;
+  hosts: RedisAddress[];
+  username?: string;
+  password?: string;
+  database?: number;
+  /** Sentinel master group name (`?sentinelMaster=mymaster`). */
+  sentinelMaster?: string;
+}
+
+const DEFAULT_PORT = 6379;
+
+/**
+ * Parses `redis://` and `rediss://` URLs, with an ACL user and password, a database number, and
+ * several comma-separated hosts for a Cluster (`?cluster=true`) or Sentinel
+ * (`?sentinelMaster=name`, hosts are the sentinels).
+ *
+ * @example
+ * ```ts
+ * parseRedisUrl('rediss://app:s3cret@cache.internal:6380/2')
+ * parseRedisUrl('redis://10.0.0.1:7000,10.0.0.2:7000?cluster=true')
+ * ```
+ */
+export function parseRedisUrl(url: string): ParsedRedisUrl {
+  if (typeof url !== 'string' || url.trim() === '') {
+    throw new InvalidArgumentError('url', 'expected a non-empty redis:// or rediss:// URL.');
+  }
+  const match = /^(rediss?):\/\/(?:([^@/?#]*)@)?([^/?#]*)(?:\/([^?#]*))?(?:\?([^#]*))?$/.exec(url.trim());
+  if (match === null) {
+    throw new InvalidArgumentError('url', `"${redact(url)}" is not a redis:// or rediss:// URL.`);
+  }
+  const [, scheme, userinfo, hostlist = '', path = '', query = ''] = match;
+  const parsed: ParsedRedisUrl = {
+    topology: 'standalone',
+    tls: scheme === 'rediss',
+    hosts: hostlist === '' ? [{ host: '127.0.0.1', port: DEFAULT_PORT }] : hostlist.split(',').map(parseHost),
+  };
+  if (userinfo !== undefined && userinfo !== '') {
+    const colon = userinfo.indexOf(':');
+    const user = decodeURIComponent(colon === -1 ? userinfo : userinfo.slice(0, colon));
+    if (colon === -1) parsed.password = user;
+    else {
+      if (user !== '') parsed.username = user;
+      parsed.password = decodeURIComponent(userinfo.slice(colon + 1));
+    }
+  }
+  if (path !== '') {
+    if (!/^\d+$/.test(path))
+      throw new InvalidArgumentError('url', `database "${path}" must be a whole number.`);
+    parsed.database = Number(path);
+  }
+  const params = new URLSearchParams(query);
+  const sentinelMaster = params.get('sentinelMaster');
+  if (params.get('cluster') === 'true' || params.get('cluster') === '1') parsed.topology = 'cluster';
+  else if (sentinelMaster !== null && sentinelMaster !== '') {
+    parsed.topology = 'sentinel';
+    parsed.sentinelMaster = sentinelMaster;
+  }
+  if (parsed.topology === 'standalone' && parsed.hosts.length > 1) {
+    throw new InvalidArgumentError(
+      'url',
+      'several hosts need ?cluster=true (Cluster nodes) or ?sentinelMaster=NAME (sentinels).',
+    );
+  }
+  return parsed;
+}
+
+function parseHost(part: string): RedisAddress {
+  const m = /^(\[[0-9a-fA-F:.]+\]|[^:[\]]+)(?::(\d+))?$/.exec(part);
+  if (m === null || m[1] === undefined) {
+    throw new InvalidArgumentError('url', `"${part}" is not a host or host:port.`);
+  }
+  const port = m[2] === undefined ? DEFAULT_PORT : Number(m[2]);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new InvalidArgumentError('url', `port ${m[2]} is outside 1-65535.`);
+  }
+  return { host: m[1].replace(/^\[|\]$/g, ''), port };
+}
+
+/** The URL with its password replaced, for error messages and logs. */
+export function redact(url: string): string {
+  return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
+}
+
+/** Throws unless `value` is a finite number in range; `name` is the option at fault. */
+export function checkDuration(
+  name: string,
+  value: number | undefined,
+  { allowZero = false }: { allowZero?: boolean } = {},
+): void {
+  if (value === undefined) return;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || (!allowZero && value === 0)) {
+    throw new InvalidArgumentError(
+      name,
+      `expected a finite number of milliseconds ${allowZero ? '>= 0' : '> 0'}, got ${String(value)}.`,
+    );
+  }
+}
+
+/** Throws unless `value` is a whole number >= `min`. */
+export function checkInteger(name: string, value: number | undefined, min: number): void {
+  if (value === undefined) return;
+  if (!Number.isInteger(value) || value < min) {
+    throw new InvalidArgumentError(name, `expected a whole number >= ${min}, got ${String(value)}.`);
+  }
+}

@@ -1,0 +1,123 @@
+import { topologies, uniquePrefix } from '@redis-patterns/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  connect,
+  createKeyspace,
+  defineScript,
+  escapeGlob,
+  type RedisConnection,
+  slotOf,
+} from '../src/index.ts';
+
+describe.each(topologies())('connection on $name', ({ url }) => {
+  let redis: RedisConnection;
+  const prefix = uniquePrefix('conn');
+
+  beforeAll(async () => {
+    redis = await connect({ url, commandTimeoutMs: 2_000 });
+  });
+  afterAll(async () => {
+    await redis?.close();
+  });
+
+  it('round-trips values through send() and the typed client', async () => {
+    const key = `${prefix}greeting`;
+    await redis.send(['SET', key, 'hello'], { key });
+    expect(await redis.bounded(redis.client.get(key))).toBe('hello');
+    expect(await redis.ping()).toBeGreaterThan(0);
+    expect(redis.isReady).toBe(true);
+  });
+
+  it('gives 50 concurrent isolated WATCH/MULTI transactions the result of running them one by one', async () => {
+    const keys = createKeyspace(prefix);
+    const counters = Array.from({ length: 5 }, (_, i) => keys.key('tx', `c${i}`));
+    // Each transaction moves one unit from counter i to counter i+1 and bumps a total; overlapping
+    // keys make WATCH conflicts certain, and a lost update would break the sums below.
+    const transfer = async (i: number) => {
+      const from = counters[i % 5] as string;
+      const to = counters[(i + 1) % 5] as string;
+      const total = keys.key('tx', 'total');
+      for (;;) {
+        const result = await redis.isolated(from, async (client) => {
+          await redis.bounded(client.watch([from, to, total]));
+          const [a, b, t] = await redis.bounded(client.mGet([from, to, total]));
+          return redis.bounded(
+            client
+              .multi()
+              .set(from, String(Number(a ?? 0) - 1))
+              .set(to, String(Number(b ?? 0) + 1))
+              .set(total, String(Number(t ?? 0) + 1))
+              .exec()
+              .catch((err: Error) => (err.name === 'WatchError' ? null : Promise.reject(err))),
+          );
+        });
+        if (result !== null) return;
+      }
+    };
+    await Promise.all(Array.from({ length: 50 }, (_, i) => transfer(i)));
+    const values = await redis.bounded(redis.client.mGet([...counters, keys.key('tx', 'total')]));
+    // Serially: every counter gives 10 and receives 10, the total counts 50 transfers.
+    expect(values).toEqual(['0', '0', '0', '0', '0', '50']);
+  });
+
+  it('never lets a WATCH left open leak to the next user of the pooled connection', async () => {
+    const single = await connect({ url, isolationPoolSize: 1 });
+    try {
+      const key = `${prefix}{leak}`;
+      await single.isolated(key, async (client) => {
+        await single.bounded(client.watch(key));
+      });
+      await single.send(['SET', key, 'changed-by-someone-else'], { key });
+      const reply = await single.isolated(key, (client) =>
+        single.bounded(client.multi().set(key, 'mine').exec()),
+      );
+      expect(reply).toEqual(['OK']);
+      expect(await single.send(['GET', key], { key })).toBe('mine');
+    } finally {
+      await single.close();
+    }
+  });
+
+  it('keeps running scripts after SCRIPT FLUSH, on every master', async () => {
+    const script = defineScript('incrBy', "return redis.call('INCRBY', KEYS[1], ARGV[1])");
+    const keys = Array.from({ length: 30 }, (_, i) => `${prefix}script:${i}`);
+    const slots = new Set(keys.map((k) => slotOf(k)));
+    expect(slots.size).toBeGreaterThan(10);
+    for (const key of keys) expect(await redis.runScript(script, [key], ['2'])).toBe(2);
+    for await (const node of masters(redis)) await redis.bounded(node.scriptFlush());
+    for (const key of keys) expect(await redis.runScript(script, [key], ['3'])).toBe(5);
+  });
+
+  it('scans every key on every master, with user glob characters matching literally', async () => {
+    const base = `${prefix}scan:`;
+    const literal = 'we*rd?[x]';
+    const keys = Array.from({ length: 200 }, (_, i) => `${base}${i}`);
+    for (const key of keys) await redis.send(['SET', key, '1'], { key });
+    await redis.send(['SET', `${base}${literal}`, '1'], { key: `${base}${literal}` });
+    await redis.send(['SET', `${base}weXrd![x]`, '1'], { key: `${base}weXrd![x]` });
+
+    const found: string[] = [];
+    for await (const key of redis.scan(`${escapeGlob(base)}*`)) found.push(key);
+    expect(found.sort()).toEqual([...keys, `${base}${literal}`, `${base}weXrd![x]`].sort());
+
+    const exact: string[] = [];
+    for await (const key of redis.scan(escapeGlob(`${base}${literal}`))) exact.push(key);
+    expect(exact).toEqual([`${base}${literal}`]);
+  });
+
+  it('refuses commands after close() with a typed error', async () => {
+    const short = await connect({ url });
+    await short.close();
+    await expect(short.send(['PING'])).rejects.toMatchObject({ code: 'ERR_CLOSED' });
+  });
+});
+
+/** The node clients of every master (the one server on standalone). */
+async function* masters(redis: RedisConnection) {
+  if (redis.topology !== 'cluster') {
+    yield redis.client;
+    return;
+  }
+  const cluster = redis.client as unknown as import('../src/index.ts').RedisCluster;
+  for (const master of cluster.masters) yield (await cluster.nodeClient(master)) as typeof redis.client;
+}

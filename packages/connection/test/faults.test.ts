@@ -1,0 +1,103 @@
+import { startRedis } from '@redis-patterns/testing';
+import { describe, expect, it } from 'vitest';
+import { ConnectionError, connect, RedisPatternsError, TimeoutError } from '../src/index.ts';
+
+describe('faults against a real redis-server', () => {
+  it('fails a command to a paused server (SIGSTOP) within the command timeout, then recovers', async () => {
+    const server = await startRedis({ forceBinary: true });
+    const redis = await connect({ url: server.url, commandTimeoutMs: 300 });
+    try {
+      await server.pause();
+      const started = performance.now();
+      const error = await redis.send(['GET', 'k']).catch((err: unknown) => err);
+      const elapsed = performance.now() - started;
+      expect(error).toBeInstanceOf(TimeoutError);
+      expect((error as TimeoutError).timeoutMs).toBe(300);
+      // Never early, and late by at most one sweep tick (30 ms here) plus event-loop noise.
+      expect(elapsed).toBeGreaterThanOrEqual(299);
+      expect(elapsed).toBeLessThan(600);
+      await server.resume();
+      expect(await redis.send(['PING'])).toBe('PONG');
+    } finally {
+      await server.resume().catch(() => {});
+      await redis.close();
+      await server.stop();
+    }
+  });
+
+  it('fails with the typed connection error when the server is killed, and recovers when it is back', async () => {
+    const server = await startRedis({ forceBinary: true });
+    const redis = await connect({ url: server.url, commandTimeoutMs: 500, reconnect: { maxDelayMs: 100 } });
+    try {
+      await redis.send(['SET', 'k', 'v']);
+      await server.kill();
+      const started = performance.now();
+      const results = await Promise.all(
+        Array.from({ length: 20 }, () => redis.send(['GET', 'k']).catch((err: unknown) => err)),
+      );
+      expect(performance.now() - started).toBeLessThan(1_000);
+      for (const result of results) {
+        expect(result).toBeInstanceOf(RedisPatternsError);
+        expect([ConnectionError, TimeoutError].some((type) => result instanceof type)).toBe(true);
+      }
+      await server.restart();
+      const deadline = Date.now() + 10_000;
+      let reply: unknown;
+      while (Date.now() < deadline) {
+        reply = await redis.send(['PING']).catch((err: unknown) => err);
+        if (reply === 'PONG') break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(reply).toBe('PONG');
+    } finally {
+      await redis.close();
+      await server.stop();
+    }
+  });
+
+  it('reports an unreachable server as a connection error within connectTimeoutMs', async () => {
+    const server = await startRedis({ forceBinary: true });
+    await server.kill();
+    const started = performance.now();
+    const error = await connect({ url: server.url, connectTimeoutMs: 400 }).catch((err: unknown) => err);
+    expect(error).toBeInstanceOf(ConnectionError);
+    expect((error as Error).message).toMatch(/ECONNREFUSED/);
+    expect(performance.now() - started).toBeLessThan(1_000);
+    await server.stop();
+  });
+
+  it('logs in with an ACL user from the URL, and names bad credentials', async () => {
+    const server = await startRedis({ forceBinary: true });
+    const admin = await connect({ url: server.url });
+    try {
+      await admin.send(['ACL', 'SETUSER', 'app', 'on', '>app-secret', '~app:*', '+@all']);
+      const app = await connect({ url: server.url.replace('redis://', 'redis://app:app-secret@') });
+      await app.send(['SET', 'app:x', '1']);
+      await expect(app.send(['SET', 'other:x', '1'])).rejects.toThrow(/NOPERM/);
+      expect(await app.send(['ACL', 'WHOAMI'])).toBe('app');
+      await app.close();
+      const wrong = await connect({
+        url: server.url.replace('redis://', 'redis://app:wrong@'),
+        connectTimeoutMs: 500,
+      }).catch((err: unknown) => err);
+      expect(wrong).toBeInstanceOf(ConnectionError);
+      expect((wrong as Error).message).toMatch(/WRONGPASS|invalid username-password/i);
+    } finally {
+      await admin.close();
+      await server.stop();
+    }
+  });
+
+  it('bounds close() when the server died with commands in flight', async () => {
+    const server = await startRedis({ forceBinary: true });
+    const redis = await connect({ url: server.url, commandTimeoutMs: 300 });
+    await server.pause();
+    const inflight = redis.send(['GET', 'k']).catch((err: unknown) => err);
+    const started = performance.now();
+    await redis.close();
+    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(await inflight).toBeInstanceOf(RedisPatternsError);
+    await server.resume();
+    await server.stop();
+  });
+});

@@ -1,0 +1,126 @@
+import { describe, expect, it } from 'vitest';
+import {
+  connect,
+  createKeyspace,
+  escapeGlob,
+  InvalidArgumentError,
+  parseRedisUrl,
+  redact,
+  slotOf,
+} from '../src/index.ts';
+
+describe('parseRedisUrl', () => {
+  it('reads host, port, ACL user, password and database', () => {
+    expect(parseRedisUrl('redis://app:s%40cret@cache.internal:6380/2')).toEqual({
+      topology: 'standalone',
+      tls: false,
+      hosts: [{ host: 'cache.internal', port: 6380 }],
+      username: 'app',
+      password: 's@cret',
+      database: 2,
+    });
+  });
+
+  it('turns rediss:// into TLS and a bare password into the default user', () => {
+    const parsed = parseRedisUrl('rediss://:pw@[::1]');
+    expect(parsed.tls).toBe(true);
+    expect(parsed.hosts).toEqual([{ host: '::1', port: 6379 }]);
+    expect(parsed.username).toBeUndefined();
+    expect(parsed.password).toBe('pw');
+  });
+
+  it('reads several Cluster nodes or sentinels', () => {
+    expect(parseRedisUrl('redis://a:7000,b:7001?cluster=true')).toMatchObject({
+      topology: 'cluster',
+      hosts: [
+        { host: 'a', port: 7000 },
+        { host: 'b', port: 7001 },
+      ],
+    });
+    expect(parseRedisUrl('redis://s1:26379,s2?sentinelMaster=main/1')).toMatchObject({
+      topology: 'sentinel',
+      sentinelMaster: 'main',
+      database: 1,
+    });
+  });
+
+  it.each([
+    '',
+    '   ',
+    'http://localhost',
+    'redis://host:99999',
+    'redis://host:0',
+    'redis://host/db1',
+    'redis://a,b',
+    'redis://a:1:2',
+  ])('rejects %j with an invalid-argument error', (url) => {
+    expect(() => parseRedisUrl(url)).toThrow(InvalidArgumentError);
+  });
+
+  it('never prints a password in its errors', () => {
+    expect(redact('redis://u:topsecret@h:1')).toBe('redis://u:***@h:1');
+    try {
+      parseRedisUrl('redis://u:topsecret@h:1/x');
+    } catch (err) {
+      expect(String(err)).not.toContain('topsecret');
+    }
+  });
+});
+
+describe('connect() with bad options', () => {
+  it.each([
+    [{ url: '' }, 'url'],
+    [{ url: 'nope' }, 'url'],
+    [{ commandTimeoutMs: -1 }, 'commandTimeoutMs'],
+    [{ commandTimeoutMs: Number.NaN }, 'commandTimeoutMs'],
+    [{ connectTimeoutMs: 0 }, 'connectTimeoutMs'],
+    [{ connectTimeoutMs: Number.POSITIVE_INFINITY }, 'connectTimeoutMs'],
+    [{ isolationPoolSize: 0 }, 'isolationPoolSize'],
+    [{ database: 1.5 }, 'database'],
+  ])('rejects %j naming %s, before any socket is opened', async (options, argument) => {
+    const error = await connect(options).catch((err: unknown) => err);
+    expect(error).toBeInstanceOf(InvalidArgumentError);
+    expect((error as InvalidArgumentError).argument).toBe(argument);
+    expect((error as InvalidArgumentError).code).toBe('ERR_INVALID_ARGUMENT');
+  });
+});
+
+describe('keyspace', () => {
+  const keys = createKeyspace('app:q:');
+
+  it('puts every key of one name in one Cluster slot', () => {
+    const a = keys.key('orders', 'waiting');
+    const b = keys.key('orders', 'active');
+    expect(a).toBe('app:q:{orders}:waiting');
+    expect(slotOf(a)).toBe(slotOf(b));
+    expect(slotOf(a)).toBe(slotOf('orders'));
+  });
+
+  it('keeps user names with braces inside their own tag, reversibly', () => {
+    const key = keys.key('we{ir}d%', 'x');
+    expect(key).toBe('app:q:{we%7Bir%7Dd%25}:x');
+    expect(keys.tagOf(key)).toBe('we{ir}d%');
+    expect(keys.key('a}b')).not.toBe(keys.key('a%7Db'));
+  });
+
+  it('escapes glob characters so SCAN patterns match literally', () => {
+    expect(escapeGlob('a*b?c[d]e\\')).toBe('a\\*b\\?c\\[d\\]e\\\\');
+    expect(keys.pattern('x*')).toBe('app:q:{x\\*}*');
+  });
+
+  it.each([
+    ['', 'name'],
+    ['x'.repeat(1025), 'name'],
+  ])('rejects the key part %#', (part, argument) => {
+    expect(() => keys.key(part)).toThrow(InvalidArgumentError);
+    try {
+      keys.key(part);
+    } catch (err) {
+      expect((err as InvalidArgumentError).argument).toBe(argument);
+    }
+  });
+
+  it('rejects a prefix with braces', () => {
+    expect(() => createKeyspace('a{b')).toThrow(InvalidArgumentError);
+  });
+});
