@@ -1,0 +1,8 @@
+export { type RedisCluster, type RedisClusterNode, startCluster } from './cluster.ts';
+// Brings the ProvidedContext augmentation ('redisUrl', 'clusterRootNodes') to every importer's types.
+export type {} from './global-setup.ts';
+export { freePort } from './ports.ts';
+export { uniquePrefix } from './prefix.ts';
+export { type RedisSentinelHandle, startSentinel } from './sentinel.ts';
+export { type RedisServer, type StartRedisOptions, startRedis } from './server.ts';
+export { type Topology, topologies } from './topologies.ts';
