@@ -1,3 +1,4 @@
+import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import {
   createClient,
   createCluster,
@@ -43,6 +44,14 @@ export interface ConnectionOptions {
   username?: string;
   /** Password; overrides the URL's. */
   password?: string;
+  /**
+   * TLS options (CA, client certificate, servername) for `rediss://` URLs; implies TLS when given.
+   * @default system CAs, full verification
+   */
+  tls?: Pick<
+    TlsConnectionOptions,
+    'ca' | 'cert' | 'key' | 'servername' | 'rejectUnauthorized' | 'checkServerIdentity'
+  >;
   /** Database number (standalone and Sentinel only). @default 0 */
   database?: number;
   /** How long `connect()` waits for the first connection. @default 5000 */
@@ -423,7 +432,7 @@ function createRaw(
       const delay = Math.min(max, base * 2 ** Math.min(retries, 20));
       return Math.round(delay / 2 + (Math.random() * delay) / 2);
     },
-    ...(parsed.tls ? { tls: true as const } : {}),
+    ...(parsed.tls || options.tls !== undefined ? { tls: true as const, ...options.tls } : {}),
   };
   const auth = {
     ...(parsed.username !== undefined ? { username: parsed.username } : {}),

@@ -1,3 +1,5 @@
+import { WatchError } from 'redis';
+
 /** Stable codes carried by every error this project throws. */
 export type RedisPatternsErrorCode =
   | 'ERR_CONNECTION'
@@ -111,4 +113,12 @@ export function toPatternsError(err: unknown, what: string): unknown {
     return new TimeoutError(`${what} timed out in node-redis (${err.message}).`, 0, { cause: err });
   }
   return err;
+}
+
+/**
+ * True when EXEC was aborted because a WATCHed key changed (node-redis's `WatchError`, whose
+ * `name` is just "Error"): retry the read-modify-write.
+ */
+export function isWatchError(err: unknown): boolean {
+  return err instanceof WatchError;
 }

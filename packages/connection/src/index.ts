@@ -15,6 +15,7 @@ export {
   ClosedError,
   ConnectionError,
   InvalidArgumentError,
+  isWatchError,
   OwnershipLostError,
   RedisPatternsError,
   type RedisPatternsErrorCode,

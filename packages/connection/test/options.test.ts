@@ -37,7 +37,7 @@ describe('parseRedisUrl', () => {
         { host: 'b', port: 7001 },
       ],
     });
-    expect(parseRedisUrl('redis://s1:26379,s2?sentinelMaster=main/1')).toMatchObject({
+    expect(parseRedisUrl('redis://s1:26379,s2/1?sentinelMaster=main')).toMatchObject({
       topology: 'sentinel',
       sentinelMaster: 'main',
       database: 1,

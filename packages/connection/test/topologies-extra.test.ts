@@ -1,0 +1,89 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort, startRedis, startSentinel } from '@redis-patterns/testing';
+import { describe, expect, it } from 'vitest';
+import { ConnectionError, connect } from '../src/index.ts';
+
+function haveOpenssl(): boolean {
+  try {
+    execFileSync('openssl', ['version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('Sentinel', () => {
+  it('connects through a sentinel, runs commands, WATCH transactions and SCAN on the master', async () => {
+    const master = await startRedis({ forceBinary: true });
+    const sentinel = await startSentinel(master);
+    const redis = await connect({ url: sentinel.url });
+    try {
+      expect(redis.topology).toBe('sentinel');
+      await redis.send(['SET', 'sentinel:k', '1']);
+      const reply = await redis.isolated('sentinel:k', async (client) => {
+        await redis.bounded(client.watch('sentinel:k'));
+        const value = Number(await redis.bounded(client.get('sentinel:k')));
+        return redis.bounded(
+          client
+            .multi()
+            .set('sentinel:k', String(value + 1))
+            .exec(),
+        );
+      });
+      expect(reply).toEqual(['OK']);
+      expect(await redis.send(['GET', 'sentinel:k'])).toBe('2');
+      const keys: string[] = [];
+      for await (const key of redis.scan('sentinel:*')) keys.push(key);
+      expect(keys).toEqual(['sentinel:k']);
+    } finally {
+      await redis.close();
+      await sentinel.stop();
+      await master.stop();
+    }
+  });
+});
+
+describe.skipIf(!haveOpenssl())('TLS', () => {
+  it('connects with rediss:// and a CA, and refuses a server it cannot verify', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'redis-patterns-tls-'));
+    const cert = join(dir, 'cert.pem');
+    const key = join(dir, 'key.pem');
+    execFileSync(
+      'openssl',
+      [
+        ...['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1'],
+        ...['-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert],
+      ],
+      { stdio: 'ignore' },
+    );
+    const tlsPort = await freePort();
+    const server = await startRedis({
+      forceBinary: true,
+      args: [
+        '--tls-port',
+        String(tlsPort),
+        '--tls-cert-file',
+        cert,
+        '--tls-key-file',
+        key,
+        '--tls-auth-clients',
+        'no',
+      ],
+    });
+    try {
+      const url = `rediss://127.0.0.1:${tlsPort}`;
+      const redis = await connect({ url, tls: { ca: readFileSync(cert) } });
+      expect(await redis.send(['PING'])).toBe('PONG');
+      await redis.close();
+      const untrusted = await connect({ url, connectTimeoutMs: 500 }).catch((err: unknown) => err);
+      expect(untrusted).toBeInstanceOf(ConnectionError);
+      expect((untrusted as Error).message).toMatch(/certificate/i);
+    } finally {
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
