@@ -63,7 +63,12 @@ export interface ConnectionOptions {
    */
   commandTimeoutMs?: number;
   /** Reconnect backoff: exponential from `baseDelayMs`, capped at `maxDelayMs`, with jitter. @default { baseDelayMs: 50, maxDelayMs: 2000 } */
-  reconnect?: { baseDelayMs?: number; maxDelayMs?: number };
+  reconnect?: {
+    /** First retry delay. @default 50 */
+    baseDelayMs?: number;
+    /** Longest delay between retries. @default 2000 */
+    maxDelayMs?: number;
+  };
   /** Dedicated connections per node for {@link RedisConnection.isolated}. @default 8 */
   isolationPoolSize?: number;
   /** Dedicated connections per node for blocking commands. @default 32 */
@@ -74,6 +79,7 @@ export interface ConnectionOptions {
 
 /** A dedicated connection leased from the blocking pool; release it when done. */
 export interface DedicatedConnection extends AsyncDisposable {
+  /** The leased node-redis client; use it only until `release()`. */
   readonly client: RedisClient;
   /** Returns the connection for reuse. */
   release(): void;
@@ -91,19 +97,22 @@ export interface CommandOptions {
   timeoutMs?: number;
 }
 
-type Topology = 'standalone' | 'cluster' | 'sentinel';
+/** The kind of deployment behind a connection. */
+export type Topology = 'standalone' | 'cluster' | 'sentinel';
 
 /**
  * One Redis, whatever its topology. Patterns talk to Redis only through this object, so the same
  * pattern code runs on a single server, a Cluster or behind Sentinel.
  */
 export interface RedisConnection extends AsyncDisposable {
+  /** What is behind the connection; patterns never need to branch on it. */
   readonly topology: Topology;
   /**
    * The underlying node-redis object (a client, cluster or sentinel) for typed key commands.
    * Wrap its promises in {@link RedisConnection.bounded} to get the bounded wait.
    */
   readonly client: RedisClient;
+  /** The default bound of every command, in milliseconds (0: unbounded). */
   readonly commandTimeoutMs: number;
   /** True while commands can be sent without waiting for a reconnect. */
   readonly isReady: boolean;

@@ -20,6 +20,7 @@ const IDLE_TICKS_BEFORE_PAUSE = 20;
  * never fails early: it is rejected between `timeoutMs` and `timeoutMs + tickMs` after it started.
  */
 export class DeadlineSweeper {
+  /** Sweep interval: the most a timed-out command is rejected late. */
   readonly tickMs: number;
   readonly #buckets = new Map<number, Set<Pending>>();
   #timer: NodeJS.Timeout | undefined;
@@ -69,6 +70,7 @@ export class DeadlineSweeper {
     return n;
   }
 
+  /** Stops the sweep timer (it restarts with the next tracked command). */
   stop(): void {
     clearInterval(this.#timer);
     this.#timer = undefined;

@@ -19,6 +19,7 @@ export type RedisPatternsErrorCode =
  * ```
  */
 export class RedisPatternsError extends Error {
+  /** Stable machine-readable kind of failure. */
   readonly code: RedisPatternsErrorCode;
 
   constructor(code: RedisPatternsErrorCode, message: string, options?: { cause?: unknown }) {

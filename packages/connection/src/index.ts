@@ -8,6 +8,7 @@ export {
   type RedisConnection,
   type RedisLike,
   type RedisSentinel,
+  type Topology,
   toConnection,
 } from './connection.js';
 export { DeadlineSweeper } from './deadline.js';

@@ -17,6 +17,7 @@ export const MAX_KEY_PART_LENGTH = 1024;
  * ```
  */
 export interface Keyspace {
+  /** Prepended to every key, e.g. `app:lock:`. */
   readonly prefix: string;
   /** The key for `tag` and optional sub-parts, e.g. `key('orders', 'waiting')`. */
   key(tag: string, ...parts: string[]): string;

@@ -2,17 +2,25 @@ import { InvalidArgumentError } from './errors.js';
 
 /** One Redis address. */
 export interface RedisAddress {
+  /** Host name or IP address (IPv6 without brackets). */
   host: string;
+  /** TCP port. */
   port: number;
 }
 
 /** Where and how to connect, after parsing a URL and merging explicit options. */
 export interface ParsedRedisUrl {
+  /** `cluster` with `?cluster=true`, `sentinel` with `?sentinelMaster=`, else `standalone`. */
   topology: 'standalone' | 'cluster' | 'sentinel';
+  /** True for `rediss://`. */
   tls: boolean;
+  /** The server, the Cluster seed nodes, or the sentinels. */
   hosts: RedisAddress[];
+  /** ACL user name. */
   username?: string;
+  /** Password (of the ACL user, or of the default user). */
   password?: string;
+  /** Database number from the path. */
   database?: number;
   /** Sentinel master group name (`?sentinelMaster=mymaster`). */
   sentinelMaster?: string;

@@ -3,8 +3,11 @@ import { InvalidArgumentError } from './errors.js';
 
 /** A Lua script defined once and run by EVALSHA through {@link RedisConnection.runScript}. */
 export interface Script {
+  /** A name for error messages. */
   readonly name: string;
+  /** The Lua source. */
   readonly source: string;
+  /** SHA-1 of the source, as EVALSHA wants it. */
   readonly sha1: string;
 }
 

@@ -1,0 +1,146 @@
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { createClient } from 'redis';
+import { measure, totalCalls } from './measure.ts';
+import { pin } from './pin.ts';
+import { formatTable } from './report.ts';
+import type { RowResult, Scenario, ScenarioResult } from './scenario.ts';
+import { startRedis } from '@redis-patterns/testing';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+// pnpm forwards `pnpm bench -- --x` with the `--`; drop it so parseArgs sees the flags.
+const argv = process.argv.slice(2).filter((arg, i) => !(i === 0 && arg === '--'));
+const { values: flags } = parseArgs({
+  args: argv,
+  options: {
+    scenario: { type: 'string', multiple: true },
+    duration: { type: 'string', default: '3000' },
+    warmup: { type: 'string', default: '500' },
+    inflight: { type: 'string' },
+    json: { type: 'string' },
+    'no-pin': { type: 'boolean', default: false },
+  },
+});
+
+function count(name: string, text: string, min: number): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < min)
+    throw new Error(`--${name} wants an integer >= ${min}: ${text}`);
+  return value;
+}
+const durationMs = count('duration', flags.duration, 1);
+const warmupMs = count('warmup', flags.warmup, 0);
+const inflightOverride = flags.inflight?.split(',').map((n) => count('inflight', n.trim(), 1));
+
+/** Every bench/scenarios/*.ts, narrowed by --scenario (matching the scenario name or the file name). */
+async function loadScenarios(): Promise<Scenario[]> {
+  const dir = join(here, 'scenarios');
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('.ts'))
+    .sort();
+  const all = await Promise.all(
+    files.map(async (f) => ({
+      file: basename(f, '.ts'),
+      scenario: (await import(pathToFileURL(join(dir, f)).href)).default as Scenario,
+    })),
+  );
+  const wanted = flags.scenario;
+  if (!wanted) return all.map((s) => s.scenario);
+  return wanted.map((name) => {
+    const found = all.find((s) => s.scenario.name === name || s.file === name);
+    if (!found) throw new Error(`No scenario ${name}; have: ${all.map((s) => s.scenario.name).join(', ')}`);
+    return found.scenario;
+  });
+}
+
+function cpuModel(): string {
+  const line = readFileSync('/proc/cpuinfo', 'utf8').match(/^model name\s*:\s*(.+)$/m);
+  return line?.[1] ?? cpus()[0]?.model ?? 'unknown';
+}
+
+const infoField = (info: string, field: string) => info.match(new RegExp(`^${field}:(.*)\\r?$`, 'm'))?.[1];
+
+async function main(): Promise<void> {
+  const scenarios = await loadScenarios();
+  // Always our own redis-server: a shared one's other clients would skew every number.
+  const server = await startRedis({ forceBinary: true });
+  // Ctrl-C mid-run: exit at once; the testing package's exit hook kills the server and removes its
+  // dir before the clients under test can print connection errors about it.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      console.error(`\n${signal}: stopping redis-server on port ${server.port}`);
+      process.exit(130);
+    });
+  }
+  // A plain connection of its own for INFO, so reading the counters never queues behind the load.
+  const stats = createClient({ url: server.url });
+  stats.on('error', (error) => console.error('stats connection:', error));
+  try {
+    await stats.connect();
+    const serverInfo = await stats.info('server');
+    const pid = Number(infoField(serverInfo, 'process_id'));
+    const meta = {
+      date: new Date().toISOString(),
+      node: process.version,
+      redis: infoField(serverInfo, 'redis_version') ?? 'unknown',
+      cpu: cpuModel(),
+      cpus: cpus().length,
+      pinning: pin(pid, flags['no-pin']),
+      durationMs,
+      warmupMs,
+    };
+    console.log(`# redis-patterns bench\n`);
+    console.log(`- node ${meta.node}, redis-server ${meta.redis} (own instance, ${server.url})`);
+    console.log(`- CPU: ${meta.cpu} (${meta.cpus} CPUs)`);
+    console.log(`- pinning: ${meta.pinning}`);
+    console.log(`- ${durationMs} ms per measurement after ${warmupMs} ms warmup\n`);
+
+    const readCalls = async () => totalCalls(await stats.info('commandstats'));
+    // What one INFO adds to the counters, measured rather than assumed (it does not count itself).
+    const first = await readCalls();
+    const readOverhead = (await readCalls()) - first;
+
+    const output: ScenarioResult[] = [];
+    for (const scenario of scenarios) {
+      const ctx = { url: server.url };
+      await scenario.setup?.(ctx);
+      const results: RowResult[] = [];
+      for (const row of scenario.rows) {
+        const runner = await row.make(ctx);
+        try {
+          for (const inflight of inflightOverride ?? scenario.inflight ?? [1, 50]) {
+            const m = await measure(runner, { inflight, durationMs, warmupMs, readCalls, readOverhead });
+            const { opsPerSec, p50Ms, p99Ms, commandsPerOp } = m;
+            results.push({ row: row.name, peer: row.peer, inflight, opsPerSec, p50Ms, p99Ms, commandsPerOp });
+            console.error(`  ${scenario.name}: ${row.name} @${inflight}: ${Math.round(opsPerSec)} ops/s`);
+          }
+        } finally {
+          await runner.close();
+        }
+      }
+      output.push({ name: scenario.name, description: scenario.description, results });
+      console.log(`\n## ${scenario.name}: ${scenario.description}\n\n${formatTable(results)}\n`);
+    }
+
+    // A relative --json is relative to where the user ran pnpm (INIT_CWD), not to bench/.
+    const stamp = meta.date.replace(/[:.]/g, '-');
+    const file = flags.json
+      ? resolve(process.env.INIT_CWD ?? process.cwd(), flags.json)
+      : join(here, 'results', `${stamp}.json`);
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, `${JSON.stringify({ meta, scenarios: output }, null, 2)}\n`);
+    console.log(`Results written to ${file}`);
+  } finally {
+    await stats.close().catch(() => stats.destroy());
+    await server.stop();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});

@@ -1,0 +1,51 @@
+/** What every scenario and row receives: the URL of the harness's own redis-server. */
+export interface BenchContext {
+  url: string;
+}
+
+/** One client under test, connected and ready; `op` is called by N concurrent loops. */
+export interface Runner {
+  /** One operation; `i` is a running index so ops can vary keys without sharing state. */
+  op(i: number): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+/** A line of the table: ours (`peer: false`) get a ratio column against every peer row. */
+export interface Row {
+  name: string;
+  peer: boolean;
+  make(ctx: BenchContext): Promise<Runner>;
+}
+
+export interface Scenario {
+  name: string;
+  description: string;
+  /** In-flight levels to measure each row at; `--inflight` overrides. @default [1, 50] */
+  inflight?: number[];
+  /** Runs once before any row, e.g. to write the keys the rows read. */
+  setup?(ctx: BenchContext): Promise<void>;
+  rows: Row[];
+}
+
+/** One row measured at one in-flight level. */
+export interface RowResult {
+  row: string;
+  peer: boolean;
+  inflight: number;
+  opsPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  /** Redis commands the server executed per completed op (from INFO commandstats). */
+  commandsPerOp: number;
+}
+
+export interface ScenarioResult {
+  name: string;
+  description: string;
+  results: RowResult[];
+}
+
+/** Identity helper so scenario files get type checking and completion without annotations. */
+export function defineScenario(scenario: Scenario): Scenario {
+  return scenario;
+}
