@@ -246,9 +246,23 @@ function createConnection(options: ConnectionOptions): RedisConnection {
   }
   if (!raw.isOpen) raw.connect().catch(onError);
 
-  const sweeper = new DeadlineSweeper(
-    Math.min(100, Math.max(5, Math.floor((commandTimeoutMs || 1000) / 10))),
-  );
+  let lastError: Error | undefined;
+  raw.on('error', (err: Error) => {
+    lastError = err;
+  });
+  // A command that expires while the socket is down is a connection problem, not a slow server.
+  const expired = (what: string, timeoutMs: number): Error =>
+    raw.isReady
+      ? new TimeoutError(
+          `${what} got no reply within ${timeoutMs} ms; Redis is slow or paused. Raise commandTimeoutMs if the command is legitimately slow.`,
+          timeoutMs,
+        )
+      : new ConnectionError(
+          `${what} could not be sent within ${timeoutMs} ms: Redis is unreachable and the connection keeps retrying${lastError ? ` (${lastError.message})` : ''}.`,
+          { cause: lastError },
+        );
+  const tickMs = Math.min(100, Math.max(5, Math.floor((commandTimeoutMs || 1000) / 10)));
+  const sweeper = new DeadlineSweeper(tickMs, expired);
   const isolationPools = new Map<string, NodePool<RedisClient>>();
   const blockingPools = new Map<string, NodePool<RedisClient>>();
   let closed = false;

@@ -26,8 +26,16 @@ export class DeadlineSweeper {
   #timer: NodeJS.Timeout | undefined;
   #idleTicks = 0;
 
-  constructor(tickMs: number) {
+  readonly #expired: (what: string, timeoutMs: number) => Error;
+
+  /**
+   * @param tickMs sweep interval
+   * @param expired builds the error for a command past its deadline; the default is a
+   * {@link TimeoutError}, a connection may say {@link ConnectionError} while it is reconnecting
+   */
+  constructor(tickMs: number, expired: (what: string, timeoutMs: number) => Error = timeoutError) {
     this.tickMs = tickMs;
+    this.#expired = expired;
   }
 
   /** Settles like `command`, or rejects with {@link TimeoutError} once `timeoutMs` has passed. */
@@ -88,18 +96,18 @@ export class DeadlineSweeper {
     for (const [index, bucket] of this.#buckets) {
       if (index > due) continue;
       this.#buckets.delete(index);
-      for (const pending of bucket) {
-        pending.reject(
-          new TimeoutError(
-            `${pending.what} got no reply within ${pending.timeoutMs} ms; Redis is slow, paused or unreachable. Raise commandTimeoutMs if the command is legitimately slow.`,
-            pending.timeoutMs,
-          ),
-        );
-      }
+      for (const pending of bucket) pending.reject(this.#expired(pending.what, pending.timeoutMs));
     }
     // Buckets emptied by settled commands are dropped lazily; an empty map means nothing to watch.
     for (const [index, bucket] of this.#buckets) if (bucket.size === 0) this.#buckets.delete(index);
     if (this.#buckets.size > 0) this.#idleTicks = 0;
     else if (++this.#idleTicks >= IDLE_TICKS_BEFORE_PAUSE) this.stop();
   }
+}
+
+function timeoutError(what: string, timeoutMs: number): Error {
+  return new TimeoutError(
+    `${what} got no reply within ${timeoutMs} ms; Redis is slow or paused. Raise commandTimeoutMs if the command is legitimately slow.`,
+    timeoutMs,
+  );
 }
