@@ -3,12 +3,12 @@ import { cpus } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { startRedis } from '@redis-patterns/testing';
 import { createClient } from 'redis';
 import { measure, totalCalls } from './measure.ts';
 import { pin } from './pin.ts';
 import { formatTable } from './report.ts';
 import type { RowResult, Scenario, ScenarioResult } from './scenario.ts';
-import { startRedis } from '@redis-patterns/testing';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
