@@ -14,13 +14,25 @@ const root = resolve(import.meta.dirname, '..');
 const site = join(root, 'docs-site');
 const shots = join(root, 'docs-site-screenshots');
 const executablePath = process.env.CHROMIUM ?? '/usr/bin/chromium';
-if (!existsSync(join(site, 'index.html'))) throw new Error('docs-site/index.html is missing: run `pnpm docs` first.');
-if (!existsSync(executablePath)) throw new Error(`No Chromium at ${executablePath}: apt-get install -y chromium, or set CHROMIUM.`);
+if (!existsSync(join(site, 'index.html')))
+  throw new Error('docs-site/index.html is missing: run `pnpm docs` first.');
+if (!existsSync(executablePath))
+  throw new Error(`No Chromium at ${executablePath}: apt-get install -y chromium, or set CHROMIUM.`);
 mkdirSync(shots, { recursive: true });
 
-const types: Record<string, string> = { '.html': 'text/html', '.css': 'text/css', '.js': 'text/javascript', '.svg': 'image/svg+xml', '.json': 'application/json', '.png': 'image/png' };
+const types: Record<string, string> = {
+  '.html': 'text/html',
+  '.css': 'text/css',
+  '.js': 'text/javascript',
+  '.svg': 'image/svg+xml',
+  '.json': 'application/json',
+  '.png': 'image/png',
+};
 const server = createServer((req, res) => {
-  const path = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)).replace(/^(\.\.[/\\])+/, '');
+  const path = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)).replace(
+    /^(\.\.[/\\])+/,
+    '',
+  );
   // Browsers ask for /favicon.ico on their own; typedoc ships none, and its absence is not a broken page.
   if (path === '/favicon.ico') {
     res.writeHead(204).end();
@@ -32,7 +44,9 @@ const server = createServer((req, res) => {
     res.writeHead(404).end('not found');
     return;
   }
-  res.writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream' }).end(readFileSync(file));
+  res
+    .writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream' })
+    .end(readFileSync(file));
 });
 await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
 const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -40,13 +54,28 @@ const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 const problems: string[] = [];
 const browser = await chromium.launch({
   executablePath,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  args: [
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+  ],
 });
 try {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  page.on('console', (msg) => msg.type() === 'error' && problems.push(`console error on ${page.url()}: ${msg.text()}`));
+  page.on(
+    'console',
+    (msg) => msg.type() === 'error' && problems.push(`console error on ${page.url()}: ${msg.text()}`),
+  );
   page.on('pageerror', (err) => problems.push(`page error on ${page.url()}: ${err.message}`));
-  page.on('response', (res) => res.url().startsWith(base) && res.status() >= 400 && problems.push(`${res.status()} for ${res.url()}`));
+  page.on(
+    'response',
+    (res) =>
+      res.url().startsWith(base) && res.status() >= 400 && problems.push(`${res.status()} for ${res.url()}`),
+  );
 
   const visit = async (path: string, shot: string) => {
     const response = await page.goto(`${base}/${path}`, { waitUntil: 'networkidle' });
@@ -58,18 +87,29 @@ try {
   const indexLinks = await visit('index.html', 'index');
   const moduleLinks = await visit('modules.html', 'modules');
   // Package pages: what the package list links to (one page per package in packages mode).
-  const packagePages = [...new Set(moduleLinks.filter((href) => href.startsWith(`${base}/modules/`)).map((href) => href.split('#')[0] as string))];
-  const internal = new Set([...indexLinks, ...moduleLinks].filter((h) => h.startsWith(base)).map((h) => h.split('#')[0] as string));
+  const packagePages = [
+    ...new Set(
+      moduleLinks
+        .filter((href) => href.startsWith(`${base}/modules/`))
+        .map((href) => href.split('#')[0] as string),
+    ),
+  ];
+  const internal = new Set(
+    [...indexLinks, ...moduleLinks].filter((h) => h.startsWith(base)).map((h) => h.split('#')[0] as string),
+  );
   for (const url of packagePages) {
     const name = url.slice(url.lastIndexOf('/') + 1).replace(/\.html$/, '');
-    for (const href of await visit(url.slice(base.length + 1), `package-${name}`)) if (href.startsWith(base)) internal.add(href.split('#')[0] as string);
+    for (const href of await visit(url.slice(base.length + 1), `package-${name}`))
+      if (href.startsWith(base)) internal.add(href.split('#')[0] as string);
   }
   // Every internal link of those pages resolves (HTTP only: rendering each would be slow and adds nothing).
   for (const url of internal) {
     const res = await fetch(url);
     if (!res.ok) problems.push(`broken link ${url}: HTTP ${res.status}`);
   }
-  console.log(`Visited index, package list and ${packagePages.length} package page(s); checked ${internal.size} internal links; screenshots in docs-site-screenshots/.`);
+  console.log(
+    `Visited index, package list and ${packagePages.length} package page(s); checked ${internal.size} internal links; screenshots in docs-site-screenshots/.`,
+  );
 } finally {
   await browser.close();
   server.close();

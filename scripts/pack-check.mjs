@@ -15,7 +15,10 @@ const run = (cmd, args, cwd, env = process.env) =>
   execFileSync(cmd, args, { cwd, env, stdio: ['ignore', 'pipe', 'inherit'] }).toString();
 
 const packages = readdirSync(join(root, 'packages'))
-  .map((dir) => ({ dir, manifest: JSON.parse(readFileSync(join(root, 'packages', dir, 'package.json'), 'utf8')) }))
+  .map((dir) => ({
+    dir,
+    manifest: JSON.parse(readFileSync(join(root, 'packages', dir, 'package.json'), 'utf8')),
+  }))
   .filter(({ manifest }) => !manifest.private)
   .filter(({ dir }) => only.length === 0 || only.includes(dir));
 
@@ -25,30 +28,78 @@ const port = await new Promise((ok) => {
     probe.close(() => ok(port));
   });
 });
-const server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', work], { stdio: 'ignore' });
+const server = spawn(
+  'redis-server',
+  ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', work],
+  { stdio: 'ignore' },
+);
 process.on('exit', () => server.kill('SIGKILL'));
 await new Promise((r) => setTimeout(r, 300));
 
 let failed = 0;
 try {
   const tarballs = {};
-  for (const { dir } of packages.concat(packages.some((p) => p.dir === 'connection') ? [] : [{ dir: 'connection' }])) {
-    const out = run('npx', ['-y', 'pnpm@10.34.9', 'pack', '--pack-destination', work], join(root, 'packages', dir));
+  for (const { dir } of packages.concat(
+    packages.some((p) => p.dir === 'connection') ? [] : [{ dir: 'connection' }],
+  )) {
+    const out = run(
+      'npx',
+      ['-y', 'pnpm@10.34.9', 'pack', '--pack-destination', work],
+      join(root, 'packages', dir),
+    );
     tarballs[dir] = out.trim().split('\n').pop().trim();
   }
   for (const { dir, manifest } of packages) {
     const project = join(work, `consumer-${dir}`);
     mkdirSync(project, { recursive: true });
     cpSync(join(root, 'scripts', 'pack-smoke', `${dir}.mjs`), join(project, `${dir}.mjs`));
-    writeFileSync(join(project, 'package.json'), JSON.stringify({ name: `consumer-${dir}`, private: true, type: 'module' }));
+    writeFileSync(
+      join(project, 'package.json'),
+      JSON.stringify({ name: `consumer-${dir}`, private: true, type: 'module' }),
+    );
     const deps = [...new Set([tarballs.connection, tarballs[dir]])];
-    process.stdout.write(`• ${manifest.name}: installing ${deps.length} tarball(s) + redis in a fresh project... `);
-    run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...deps, 'redis@6.3.1', 'typescript@6.0.3', '@types/node@^20.19.0'], project);
-    writeFileSync(join(project, 'consumer.ts'), `import * as pkg from '${manifest.name}';\nconst names: string[] = Object.keys(pkg);\nconsole.log(names.length);\n`);
-    writeFileSync(join(project, 'tsconfig.json'), JSON.stringify({ compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', strict: true, noEmit: true, skipLibCheck: false, types: ['node'] }, files: ['consumer.ts'] }));
+    process.stdout.write(
+      `• ${manifest.name}: installing ${deps.length} tarball(s) + redis in a fresh project... `,
+    );
+    run(
+      'npm',
+      [
+        'install',
+        '--no-audit',
+        '--no-fund',
+        '--loglevel=error',
+        ...deps,
+        'redis@6.3.1',
+        'typescript@6.0.3',
+        '@types/node@^20.19.0',
+      ],
+      project,
+    );
+    writeFileSync(
+      join(project, 'consumer.ts'),
+      `import * as pkg from '${manifest.name}';\nconst names: string[] = Object.keys(pkg);\nconsole.log(names.length);\n`,
+    );
+    writeFileSync(
+      join(project, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          module: 'NodeNext',
+          moduleResolution: 'NodeNext',
+          target: 'ES2022',
+          strict: true,
+          noEmit: true,
+          skipLibCheck: false,
+          types: ['node'],
+        },
+        files: ['consumer.ts'],
+      }),
+    );
     try {
       run('npx', ['tsc', '-p', 'tsconfig.json'], project);
-      const out = run('node', [`${dir}.mjs`], project, { ...process.env, REDIS_URL: `redis://127.0.0.1:${port}` });
+      const out = run('node', [`${dir}.mjs`], project, {
+        ...process.env,
+        REDIS_URL: `redis://127.0.0.1:${port}`,
+      });
       console.log(`ok (types resolve; smoke: ${out.trim().split('\n').pop()})`);
     } catch (err) {
       failed++;
@@ -59,5 +110,9 @@ try {
   server.kill('SIGKILL');
   rmSync(work, { recursive: true, force: true });
 }
-console.log(failed === 0 ? `\nAll ${packages.length} packages install and run alone.` : `\n${failed} package(s) failed.`);
+console.log(
+  failed === 0
+    ? `\nAll ${packages.length} packages install and run alone.`
+    : `\n${failed} package(s) failed.`,
+);
 process.exit(failed === 0 ? 0 : 1);
