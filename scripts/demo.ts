@@ -9,8 +9,9 @@ import { connect } from '@redis-patterns/connection';
 import { startCluster, startRedis } from '@redis-patterns/testing';
 import { connectionTour } from './demo/connection.ts';
 import type { DemoScenario } from './demo/scenario.ts';
+import { sessionTour } from './demo/session.ts';
 
-const scenarios: DemoScenario[] = [connectionTour];
+const scenarios: DemoScenario[] = [connectionTour, sessionTour];
 
 const { values } = parseArgs({
   options: { pattern: { type: 'string' }, cluster: { type: 'boolean', default: false } },

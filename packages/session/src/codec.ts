@@ -1,0 +1,158 @@
+import { checkKeyPart, InvalidArgumentError } from '@redis-patterns/connection';
+import type { Serializer } from './options.js';
+
+/** Serialized data: property name → serialized value (stored together as one JSON map). */
+export type Fields = Map<string, string>;
+
+/** What a write changes: fields to set and fields to delete. */
+export interface FieldChange {
+  set: Fields;
+  del: string[];
+}
+
+/** The stored meta fields of a session hash (see scripts.ts). */
+export interface Meta {
+  createdAt: number;
+  absoluteExpiresAt: number;
+  refreshedAt: number;
+  version: string;
+  userId: string | undefined;
+}
+
+/** Throws unless `data` is a plain object: sessions are stored one top-level property per hash field. */
+export function checkData(argument: string, data: unknown): asserts data is Record<string, unknown> {
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) {
+    throw new InvalidArgumentError(
+      argument,
+      `expected an object of session properties, got ${describe(data)}.`,
+    );
+  }
+}
+
+/** Serializes one property; undefined means "absent", anything the serializer cannot represent throws. */
+export function encodeValue(serializer: Serializer, name: string, value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value === 'function' || typeof value === 'symbol') {
+    throw new InvalidArgumentError(`data.${name}`, `a ${typeof value} cannot be stored in a session.`);
+  }
+  let text: unknown;
+  try {
+    text = serializer.stringify(value);
+  } catch (err) {
+    throw new InvalidArgumentError(
+      `data.${name}`,
+      `cannot be serialized (${err instanceof Error ? err.message : String(err)}).`,
+    );
+  }
+  if (typeof text !== 'string') {
+    throw new InvalidArgumentError(`data.${name}`, 'the serializer did not return a string for it.');
+  }
+  return text;
+}
+
+/** Every own enumerable property of `data` as hash fields. */
+export function encodeData(serializer: Serializer, data: Record<string, unknown>): Fields {
+  const fields: Fields = new Map();
+  for (const name of Object.keys(data)) {
+    const text = encodeValue(serializer, name, data[name]);
+    if (text !== undefined) fields.set(name, text);
+  }
+  return fields;
+}
+
+/** The stored form of the data: one JSON object of serialized values. */
+export function blobOf(fields: Fields): string {
+  return JSON.stringify(Object.fromEntries(fields));
+}
+
+/** The serialized values of a stored data field. */
+export function fieldsOf(blob: string): Fields {
+  return new Map(Object.entries(JSON.parse(blob) as Record<string, string>));
+}
+
+/** Bytes the stored data takes, as the update script counts them. */
+export function sizeOf(fields: Fields): number {
+  return Buffer.byteLength(blobOf(fields));
+}
+
+/** Throws before anything is written when serialized data exceeds the limit. */
+export function checkSize(size: number, maxSizeBytes: number): void {
+  if (size > maxSizeBytes) {
+    throw new InvalidArgumentError(
+      'data',
+      `serializes to ${size} bytes; the limit is maxSizeBytes = ${maxSizeBytes}. Keep large data elsewhere and store its id.`,
+    );
+  }
+}
+
+/** The change that turns `before` into `after`: only fields whose serialized value differs. */
+export function diff(before: Fields, after: Fields): FieldChange {
+  const set: Fields = new Map();
+  for (const [name, value] of after) if (before.get(name) !== value) set.set(name, value);
+  const del = [...before.keys()].filter((name) => !after.has(name));
+  return { set, del };
+}
+
+/** A patch (`undefined` deletes a property) as a field change. */
+export function encodePatch(serializer: Serializer, patch: Record<string, unknown>): FieldChange {
+  const set: Fields = new Map();
+  const del: string[] = [];
+  for (const name of Object.keys(patch)) {
+    const text = encodeValue(serializer, name, patch[name]);
+    if (text === undefined) del.push(name);
+    else set.set(name, text);
+  }
+  return { set, del };
+}
+
+/** A session hash from HGETALL (flat name/value list) as meta and data, or undefined if it is not a session. */
+export function splitHash(flat: string[]): { meta: Meta; fields: Fields } | undefined {
+  const hash = new Map<string, string>();
+  for (let i = 0; i + 1 < flat.length; i += 2) hash.set(flat[i] as string, flat[i + 1] as string);
+  const a = hash.get('a');
+  const r = hash.get('r');
+  const d = hash.get('d');
+  if (a === undefined || r === undefined || d === undefined) return undefined;
+  return {
+    meta: {
+      createdAt: Number(hash.get('c') ?? r),
+      absoluteExpiresAt: Number(a),
+      refreshedAt: Number(r),
+      version: hash.get('v') ?? '0',
+      userId: hash.get('u'),
+    },
+    fields: fieldsOf(d),
+  };
+}
+
+/** Parses data fields back into an object (a fresh object: callers may mutate it). */
+export function decodeFields(serializer: Serializer, fields: Fields): Record<string, unknown> {
+  const data: Record<string, unknown> = {};
+  for (const [name, text] of fields) setProperty(data, name, serializer.parse(text));
+  return data;
+}
+
+/** Parses a stored data field straight into an object (the read path: no intermediate Map). */
+export function decodeBlob(serializer: Serializer, blob: string): Record<string, unknown> {
+  const raw = JSON.parse(blob) as Record<string, string>;
+  const data: Record<string, unknown> = {};
+  for (const name of Object.keys(raw)) setProperty(data, name, serializer.parse(raw[name] as string));
+  return data;
+}
+
+function setProperty(data: Record<string, unknown>, name: string, value: unknown): void {
+  // A stored property named "__proto__" must stay plain data, not replace the prototype.
+  if (name === '__proto__') {
+    Object.defineProperty(data, name, { value, enumerable: true, writable: true, configurable: true });
+  } else data[name] = value;
+}
+
+/** Throws {@link InvalidArgumentError} for a user id that cannot name an index key. */
+export function checkUserId(argument: string, userId: unknown): asserts userId is string {
+  checkKeyPart(argument, userId);
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  return Array.isArray(value) ? 'an array' : typeof value;
+}

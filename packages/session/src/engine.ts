@@ -1,0 +1,271 @@
+import { blobOf, type FieldChange, type Fields, type Meta, splitHash } from './codec.js';
+import type { ResolvedOptions } from './options.js';
+import {
+  createScript,
+  destroyScript,
+  indexAddScript,
+  indexListScript,
+  indexTakeScript,
+  readScript,
+  takeScript,
+  touchScript,
+  updateScript,
+} from './scripts.js';
+
+/**
+ * How long a regenerated session's old key keeps pointing to the new one (capped by the session's
+ * absolute expiry): a destroyAllForUser that read the user's index before the move and reaches the
+ * old handle within this window still ends the moved session.
+ */
+export const TOMBSTONE_TTL_MS = 60_000;
+
+/** Tombstones followed by one destroy (a session regenerated several times within the window). */
+const MAX_FORWARDS = 16;
+
+/** A session as read from Redis, still serialized. */
+export interface Loaded {
+  /** Server time of the read. */
+  now: number;
+  /** True when this read wrote a refresh (false: skipped within touchAfterMs). */
+  refreshed: boolean;
+  meta: Meta;
+  /** The stored data field (see scripts.ts); decode with decodeBlob or fieldsOf. */
+  blob: string;
+}
+
+/** Who a write binds the session to. */
+export type UserChange = { op: 'keep' } | { op: 'set'; userId: string } | { op: 'unset' };
+
+/** Outcome of a write. `gone`: the session no longer exists (nothing was written). */
+export type WriteResult =
+  | { status: 'ok'; now: number; meta: Meta }
+  | { status: 'gone' }
+  | { status: 'conflict' }
+  | { status: 'too-large'; size: number };
+
+/** Outcome of a create: `revoked` when a concurrent destroyAllForUser took its index entry (it is deleted). */
+export type CreateResult =
+  | { status: 'created' | 'revoked'; now: number; createdAt: number; absoluteExpiresAt: number }
+  | { status: 'exists' | 'expired' };
+
+/**
+ * The Redis protocol of the pattern. A session key and its user's index live in different Cluster
+ * slots, so writes touching both are ordered to keep one invariant: every live session bound to a
+ * user is in that user's index. A handle is added to the index before its session is written and
+ * checked again after (a concurrent destroyAllForUser may have taken it: the new session then
+ * deletes itself); it is removed only after the session is gone. Stale index entries (idle-expired
+ * sessions, a crash between steps) are harmless: reads filter them and pruning by score drops them
+ * at their absolute expiry. Regenerate moves a session across slots: the old key becomes a tombstone
+ * pointing to the new handle, so a destroyAllForUser that read the index before the move still ends
+ * the moved session, and the mover ends its copy if a destroy followed the tombstone meanwhile.
+ */
+export function createEngine(opts: ResolvedOptions) {
+  const { conn, keys } = opts;
+  const sessionKey = (handle: string) => keys.key(handle);
+  const indexKey = (userId: string) => keys.key(`user:${userId}`);
+  const idle = String(opts.idleTtlMs);
+  const absoluteTtl = String(opts.absoluteTtlMs);
+  const pairs = (fields: Fields) => [...fields].flat();
+
+  const indexAdd = async (userId: string, handle: string, absoluteAt?: number): Promise<number> => {
+    const args = [handle, absoluteAt === undefined ? '' : String(absoluteAt), absoluteTtl];
+    return Number(await conn.runScript(indexAddScript, [indexKey(userId)], args));
+  };
+  const indexRemove = (userId: string, handle: string) =>
+    conn.send(['ZREM', indexKey(userId), handle], { key: indexKey(userId) });
+  const stillIndexed = async (userId: string, handle: string) =>
+    (await conn.send(['ZSCORE', indexKey(userId), handle], { key: indexKey(userId) })) !== null;
+
+  /**
+   * Deletes a session. With `follow`, a tombstone left by regenerate is followed to the moved
+   * session: destroyAllForUser and revoke need that (they may hold a handle read before the move);
+   * destroy(id) does not, or the holder of a pre-login id could end the session that replaced it.
+   */
+  const destroy = async (handle: string, follow = false, depth = 0): Promise<{ existed: boolean }> => {
+    const key = sessionKey(handle);
+    const [deleted, userId, movedTo] = await conn.runScript<[number, string, string]>(
+      destroyScript,
+      [key],
+      [],
+    );
+    // After the DEL: removing the index entry first could hide a still-live session from destroyAllForUser.
+    if (userId !== '') await indexRemove(userId, handle);
+    if (follow && movedTo !== '' && depth < MAX_FORWARDS) return destroy(movedTo, true, depth + 1);
+    return { existed: deleted === 1 };
+  };
+
+  return {
+    opts,
+    sessionKey,
+    indexKey,
+
+    async read(handle: string): Promise<Loaded | null> {
+      const args = [idle, String(opts.touchAfterMs)];
+      type Reply = [number, number, string, string, string, string, string];
+      const reply = await conn.runScript<Reply | null>(readScript, [sessionKey(handle)], args);
+      if (reply === null) return null;
+      const [now, refreshed, a, r, c, u] = reply;
+      return {
+        now,
+        refreshed: refreshed === 1,
+        meta: {
+          createdAt: Number(c),
+          absoluteExpiresAt: Number(a),
+          refreshedAt: refreshed === 1 ? now : Number(r),
+          version: '',
+          userId: u === '' ? undefined : u,
+        },
+        blob: reply[6],
+      };
+    },
+
+    /** Raw HGETALL, no refresh: for listing and for function updates. */
+    async peek(handle: string): Promise<{ meta: Meta; fields: Fields } | null> {
+      const key = sessionKey(handle);
+      const reply = await conn.send<unknown>(['HGETALL', key], { key });
+      return splitHash(flattenHash(reply)) ?? null;
+    },
+
+    async touch(handle: string): Promise<boolean> {
+      const args = [idle, String(opts.touchAfterMs)];
+      return (await conn.runScript<number>(touchScript, [sessionKey(handle)], args)) >= 0;
+    },
+
+    async create(
+      handle: string,
+      fields: Fields,
+      options: { userId?: string | undefined; createdAt?: number; absoluteAt?: number } = {},
+    ): Promise<CreateResult> {
+      const { userId, createdAt } = options;
+      let absoluteAt = options.absoluteAt;
+      if (userId !== undefined) absoluteAt = await indexAdd(userId, handle, absoluteAt);
+      const reply = await conn.runScript<number[]>(
+        createScript,
+        [sessionKey(handle)],
+        [
+          idle,
+          absoluteTtl,
+          absoluteAt === undefined ? '' : String(absoluteAt),
+          createdAt === undefined ? '' : String(createdAt),
+          userId ?? '',
+          blobOf(fields),
+        ],
+      );
+      if (reply[0] === 0) return { status: 'exists' };
+      if (reply[0] === -1) {
+        if (userId !== undefined) await indexRemove(userId, handle);
+        return { status: 'expired' };
+      }
+      const result = {
+        now: reply[1] as number,
+        createdAt: reply[2] as number,
+        absoluteExpiresAt: reply[3] as number,
+      };
+      if (userId !== undefined && !(await stillIndexed(userId, handle))) {
+        await conn.runScript(destroyScript, [sessionKey(handle)], []);
+        return { status: 'revoked', ...result };
+      }
+      return { status: 'created', ...result };
+    },
+
+    async write(
+      handle: string,
+      change: FieldChange,
+      options: {
+        mode: 'patch' | 'replace';
+        user: UserChange;
+        knownUserId?: string | undefined;
+        expectVersion?: string;
+      },
+    ): Promise<WriteResult> {
+      const { user } = options;
+      const binding = user.op === 'set' && user.userId !== options.knownUserId ? user.userId : undefined;
+      if (binding !== undefined) await indexAdd(binding, handle);
+      const reply = await conn.runScript<Array<number | string>>(
+        updateScript,
+        [sessionKey(handle)],
+        [
+          idle,
+          String(opts.maxSizeBytes),
+          options.expectVersion ?? '',
+          options.mode,
+          user.op,
+          user.op === 'set' ? user.userId : '',
+          String(change.set.size),
+          ...pairs(change.set),
+          ...change.del,
+        ],
+      );
+      const status = reply[0];
+      if (status !== 1) {
+        // Only a session that is gone certainly has no use for the entry; otherwise a stale entry is harmless.
+        if (binding !== undefined && status === 0) await indexRemove(binding, handle);
+        if (status === -1) return { status: 'conflict' };
+        if (status === -2) return { status: 'too-large', size: Number(reply[1]) };
+        return { status: 'gone' };
+      }
+      const previousUserId = reply[2] === '' ? undefined : String(reply[2]);
+      let checkIndex = binding;
+      if (user.op === 'set' && binding === undefined && previousUserId !== user.userId) {
+        // The caller's idea of the owner was stale: index late, then check like any binding.
+        checkIndex = user.userId;
+        await indexAdd(user.userId, handle);
+      }
+      if (checkIndex !== undefined && !(await stillIndexed(checkIndex, handle))) {
+        await destroy(handle);
+        return { status: 'gone' };
+      }
+      const userId = user.op === 'set' ? user.userId : user.op === 'unset' ? undefined : previousUserId;
+      if (previousUserId !== undefined && previousUserId !== userId)
+        await indexRemove(previousUserId, handle);
+      const now = Number(reply[1]);
+      return {
+        status: 'ok',
+        now,
+        meta: {
+          createdAt: Number(reply[4]),
+          absoluteExpiresAt: Number(reply[5]),
+          refreshedAt: now,
+          version: String(reply[3]),
+          userId,
+        },
+      };
+    },
+
+    /** Reads the session and leaves a tombstone pointing to `newHandle`, in one step (regenerate's first half). */
+    async take(handle: string, newHandle: string): Promise<{ meta: Meta; fields: Fields } | null> {
+      const args = [newHandle, String(TOMBSTONE_TTL_MS)];
+      const reply = await conn.runScript<[number, string[]] | null>(takeScript, [sessionKey(handle)], args);
+      return reply === null ? null : (splitHash(reply[1]) ?? null);
+    },
+
+    /** True while the tombstone a regenerate left is there, i.e. no destroy followed it. */
+    async tombstoneStands(handle: string): Promise<boolean> {
+      const key = sessionKey(handle);
+      return (await conn.send<number>(['EXISTS', key], { key })) === 1;
+    },
+
+    destroy,
+    indexAdd,
+    indexRemove,
+    stillIndexed,
+
+    async indexList(userId: string): Promise<string[]> {
+      return conn.runScript<string[]>(indexListScript, [indexKey(userId)], []);
+    },
+
+    async indexTake(userId: string, exceptHandle: string | undefined): Promise<string[]> {
+      return conn.runScript<string[]>(indexTakeScript, [indexKey(userId)], [exceptHandle ?? '']);
+    },
+  };
+}
+
+/** HGETALL through node-redis arrives as a flat array, an object or a Map depending on the protocol. */
+function flattenHash(reply: unknown): string[] {
+  if (Array.isArray(reply)) return reply.map(String);
+  const entries = reply instanceof Map ? [...reply] : Object.entries(reply ?? {});
+  return entries.flatMap(([name, value]) => [String(name), String(value)]);
+}
+
+/** The Redis protocol object the store and the adapters share. */
+export type Engine = ReturnType<typeof createEngine>;

@@ -1,0 +1,94 @@
+import {
+  checkDuration,
+  checkInteger,
+  createKeyspace,
+  InvalidArgumentError,
+  type Keyspace,
+  type RedisConnection,
+  type RedisLike,
+  toConnection,
+} from '@redis-patterns/connection';
+
+/** Turns one top-level data property into a string and back. */
+export interface Serializer {
+  /** Must return a string for every value it accepts, and throw for values it cannot represent. */
+  stringify(value: unknown): string;
+  /** Turns what `stringify` returned back into the value. */
+  parse(text: string): unknown;
+}
+
+/** Options of {@link createSessionStore}. Durations are milliseconds. */
+export interface SessionStoreOptions {
+  /** A connection from `connect()` or a node-redis client, cluster or sentinel. */
+  redis: RedisLike;
+  /** Prefix of every key; must not contain `{` or `}`. @default 'session:' */
+  prefix?: string;
+  /** A session nobody reads for this long ends (OWASP: 15–30 min for low-risk apps). @default 1_800_000 (30 min) */
+  idleTtlMs?: number;
+  /** A session ends this long after it was created, however busy (OWASP: 4–8 h). @default 28_800_000 (8 h) */
+  absoluteTtlMs?: number;
+  /**
+   * Reads skip the refresh write when the last refresh is younger than this, so a busy user costs
+   * one read per request, not a read and a write; 0 refreshes on every read. Must be < idleTtlMs.
+   * @default min(60_000, idleTtlMs / 10)
+   */
+  touchAfterMs?: number;
+  /** How each top-level data property is stored; JSON loses `Date`, `Map`, `BigInt` types. @default JSON */
+  serializer?: Serializer;
+  /** Largest serialized session (property names plus values, in bytes); larger writes are refused. @default 65_536 */
+  maxSizeBytes?: number;
+}
+
+/** The options after defaults, shared by the store and the adapters. */
+export interface ResolvedOptions {
+  conn: RedisConnection;
+  keys: Keyspace;
+  idleTtlMs: number;
+  absoluteTtlMs: number;
+  touchAfterMs: number;
+  serializer: Serializer;
+  maxSizeBytes: number;
+}
+
+const jsonSerializer: Serializer = {
+  stringify: (value) => JSON.stringify(value),
+  parse: (text) => JSON.parse(text),
+};
+
+/** Validates every option (throwing {@link InvalidArgumentError}) and applies the defaults, in one place. */
+export function resolveOptions(options: SessionStoreOptions): ResolvedOptions {
+  if (options === null || typeof options !== 'object') {
+    throw new InvalidArgumentError('options', 'expected an object with at least `redis`.');
+  }
+  checkDuration('idleTtlMs', options.idleTtlMs);
+  checkDuration('absoluteTtlMs', options.absoluteTtlMs);
+  checkDuration('touchAfterMs', options.touchAfterMs, { allowZero: true });
+  checkInteger('maxSizeBytes', options.maxSizeBytes, 1);
+  for (const name of ['idleTtlMs', 'absoluteTtlMs', 'touchAfterMs'] as const) {
+    const value = options[name];
+    if (value !== undefined && !Number.isInteger(value)) {
+      throw new InvalidArgumentError(name, `expected whole milliseconds, got ${value}.`);
+    }
+  }
+  const serializer = options.serializer ?? jsonSerializer;
+  if (typeof serializer.stringify !== 'function' || typeof serializer.parse !== 'function') {
+    throw new InvalidArgumentError('serializer', 'expected an object with stringify() and parse().');
+  }
+  const idleTtlMs = options.idleTtlMs ?? 30 * 60_000;
+  const touchAfterMs = options.touchAfterMs ?? Math.min(60_000, Math.floor(idleTtlMs / 10));
+  if (touchAfterMs >= idleTtlMs) {
+    throw new InvalidArgumentError(
+      'touchAfterMs',
+      `is ${touchAfterMs} but must be below idleTtlMs (${idleTtlMs}), or sessions would expire between refreshes.`,
+    );
+  }
+  return {
+    conn: toConnection(options.redis),
+    keys: createKeyspace(options.prefix ?? 'session:'),
+    idleTtlMs,
+    absoluteTtlMs: options.absoluteTtlMs ?? 8 * 3_600_000,
+    touchAfterMs,
+    serializer,
+    maxSizeBytes: options.maxSizeBytes ?? 65_536,
+  };
+}

@@ -1,0 +1,227 @@
+import { InvalidArgumentError, TimeoutError } from '@redis-patterns/connection';
+import {
+  blobOf,
+  checkData,
+  checkSize,
+  checkUserId,
+  decodeBlob,
+  decodeFields,
+  diff,
+  encodeData,
+  encodePatch,
+  type Meta,
+  sizeOf,
+} from './codec.js';
+import { createEngine, type Engine } from './engine.js';
+import { generateId, handleOf, isWellFormedId } from './ids.js';
+import { resolveOptions, type SessionStoreOptions } from './options.js';
+import type { Session, SessionData, SessionStore, SessionSummary } from './types.js';
+
+const engines = new WeakMap<object, Engine>();
+
+/** The protocol object behind a store, for the framework adapters of this package. */
+export function engineOf(store: SessionStore<object>): Engine {
+  const engine = engines.get(store);
+  if (engine === undefined) {
+    throw new InvalidArgumentError('sessions', 'expected a store from createSessionStore().');
+  }
+  return engine;
+}
+
+/** Function updates give up after this many conflicting attempts (each lost to another writer). */
+const MAX_UPDATE_ATTEMPTS = 100;
+
+/**
+ * Creates a session store on Redis: ids of 256 random bits kept only as SHA-256 at rest, reads that
+ * slide the idle TTL in the same round trip (and skip the write within `touchAfterMs`), an absolute
+ * lifetime no read can extend, atomic patches, rotation on login, and per-user listing and
+ * revocation. Nothing connects here.
+ *
+ * @example
+ * ```ts
+ * import { connect } from '@redis-patterns/connection';
+ * import { createSessionStore } from '@redis-patterns/session';
+ *
+ * const sessions = createSessionStore<{ cart: string[]; role?: string }>({
+ *   redis: await connect({ url: process.env.REDIS_URL }),
+ *   idleTtlMs: 30 * 60_000,
+ *   absoluteTtlMs: 8 * 3_600_000,
+ * });
+ * const anonymous = await sessions.create({ cart: [] });
+ * await sessions.update(anonymous.id, { cart: ['book'] });
+ * const signedIn = await sessions.regenerate(anonymous.id, { userId: 'u42' }); // new id on login
+ * await sessions.destroyAllForUser('u42', { except: signedIn?.id });           // log out elsewhere
+ * ```
+ */
+export function createSessionStore<Data extends object = SessionData>(
+  options: SessionStoreOptions,
+): SessionStore<Data> {
+  const opts = resolveOptions(options);
+  const engine = createEngine(opts);
+  const { serializer, idleTtlMs, maxSizeBytes } = opts;
+
+  const toSession = (id: string, meta: Meta, data: Record<string, unknown>): Session<Data> => ({
+    id,
+    data: data as Data,
+    userId: meta.userId,
+    createdAt: meta.createdAt,
+    expiresAt: Math.min(meta.refreshedAt + idleTtlMs, meta.absoluteExpiresAt),
+    absoluteExpiresAt: meta.absoluteExpiresAt,
+  });
+
+  const checkId = (argument: string, id: unknown): string => {
+    if (!isWellFormedId(id)) {
+      throw new InvalidArgumentError(
+        argument,
+        typeof id === 'string'
+          ? `is not a session id (43 base64url characters from create() or regenerate()), got ${id.length} characters.`
+          : `expected a session id string, got ${id === null ? 'null' : typeof id}.`,
+      );
+    }
+    return handleOf(id);
+  };
+  // Ids reach get/touch straight from cookies: a malformed one is just "no session", but a
+  // non-string is a bug in the caller.
+  const handleOrNull = (id: unknown): string | null => {
+    if (typeof id !== 'string') checkId('id', id);
+    return isWellFormedId(id) ? handleOf(id) : null;
+  };
+
+  const store: SessionStore<Data> = {
+    idleTtlMs,
+    absoluteTtlMs: opts.absoluteTtlMs,
+    touchAfterMs: opts.touchAfterMs,
+
+    async create(data, createOptions = {}) {
+      checkData('data', data);
+      const { userId } = createOptions;
+      if (userId !== undefined) checkUserId('userId', userId);
+      const fields = encodeData(serializer, data);
+      checkSize(Buffer.byteLength(blobOf(fields)), maxSizeBytes);
+      const id = generateId();
+      const created = await engine.create(handleOf(id), fields, { userId });
+      if (created.status !== 'created' && created.status !== 'revoked') {
+        throw new Error(`unreachable: a fresh session id was refused (${created.status}).`);
+      }
+      const meta = { ...created, refreshedAt: created.now, version: '1', userId };
+      return toSession(id, meta, decodeFields(serializer, fields));
+    },
+
+    async get(id) {
+      const handle = handleOrNull(id);
+      if (handle === null) return null;
+      const loaded = await engine.read(handle);
+      return loaded === null ? null : toSession(id, loaded.meta, decodeBlob(serializer, loaded.blob));
+    },
+
+    async touch(id) {
+      const handle = handleOrNull(id);
+      return handle === null ? false : engine.touch(handle);
+    },
+
+    async update(id, change) {
+      const handle = checkId('id', id);
+      if (typeof change !== 'function') {
+        checkData('change', change);
+        const patch = encodePatch(serializer, change);
+        checkSize(sizeOf(patch.set), maxSizeBytes);
+        const result = await engine.write(handle, patch, { mode: 'patch', user: { op: 'keep' } });
+        if (result.status === 'too-large') checkSize(result.size, maxSizeBytes);
+        return result.status === 'ok';
+      }
+      const started = performance.now();
+      for (let attempt = 1; attempt <= MAX_UPDATE_ATTEMPTS; attempt++) {
+        const current = await engine.peek(handle);
+        if (current === null) return false;
+        const next = await change(decodeFields(serializer, current.fields) as Data);
+        checkData('change() result', next);
+        const fields = encodeData(serializer, next);
+        checkSize(sizeOf(fields), maxSizeBytes);
+        const result = await engine.write(handle, diff(current.fields, fields), {
+          mode: 'patch',
+          user: { op: 'keep' },
+          expectVersion: current.meta.version,
+        });
+        if (result.status !== 'conflict') {
+          if (result.status === 'too-large') checkSize(result.size, maxSizeBytes);
+          return result.status === 'ok';
+        }
+        // Lost to a concurrent writer: back off a little (jittered) so 50 writers do not spin in lockstep.
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(20, attempt)));
+      }
+      const elapsed = Math.round(performance.now() - started);
+      throw new TimeoutError(
+        `update(): gave up after ${MAX_UPDATE_ATTEMPTS} attempts lost to concurrent writers of the same session; use a patch object for independent properties.`,
+        elapsed,
+      );
+    },
+
+    async destroy(id) {
+      return (await engine.destroy(checkId('id', id))).existed;
+    },
+
+    async regenerate(id, regenerateOptions = {}) {
+      const oldHandle = checkId('id', id);
+      const { userId: newUserId, restartLifetime = false } = regenerateOptions;
+      if (newUserId !== undefined) checkUserId('userId', newUserId);
+      const newId = generateId();
+      const newHandle = handleOf(newId);
+      // Old and new keys are in different Cluster slots, so this is a move in steps: (1) the old
+      // session becomes a tombstone pointing to the new handle, atomically with reading it: from
+      // here the old id finds nothing; (2) the copy is written (indexed first, like any create);
+      // (3) if a destroy followed the tombstone meanwhile (logout, destroyAllForUser), the copy is
+      // ended too. A crash between steps loses the session; two live copies never exist.
+      const taken = await engine.take(oldHandle, newHandle);
+      if (taken === null) return null;
+      const { fields, meta: old } = taken;
+      const userId = newUserId ?? old.userId;
+      const created = await engine.create(newHandle, fields, {
+        userId,
+        ...(restartLifetime ? {} : { absoluteAt: old.absoluteExpiresAt, createdAt: old.createdAt }),
+      });
+      if (old.userId !== undefined) await engine.indexRemove(old.userId, oldHandle);
+      if (created.status !== 'created') return null;
+      if (!(await engine.tombstoneStands(oldHandle))) {
+        await engine.destroy(newHandle);
+        return null;
+      }
+      const meta = { ...created, refreshedAt: created.now, version: '1', userId };
+      return toSession(newId, meta, decodeFields(serializer, fields));
+    },
+
+    async listForUser(userId) {
+      checkUserId('userId', userId);
+      const handles = await engine.indexList(userId);
+      const sessions = await Promise.all(handles.map((handle) => engine.peek(handle)));
+      const summaries: SessionSummary<Data>[] = [];
+      sessions.forEach((session, i) => {
+        // An index entry outlives an idle-expired session until its absolute expiry: skip those.
+        if (session === null || session.meta.userId !== userId) return;
+        const { id: _, ...rest } = toSession('', session.meta, decodeFields(serializer, session.fields));
+        summaries.push({ handle: handles[i] as string, ...rest });
+      });
+      return summaries.sort((a, b) => a.createdAt - b.createdAt);
+    },
+
+    async destroyAllForUser(userId, destroyOptions = {}) {
+      checkUserId('userId', userId);
+      const { except } = destroyOptions;
+      const exceptHandle = except === undefined ? undefined : checkId('except', except);
+      const handles = await engine.indexTake(userId, exceptHandle);
+      const results = await Promise.all(handles.map((handle) => engine.destroy(handle, true)));
+      return results.filter((r) => r.existed).length;
+    },
+
+    async revoke(handle) {
+      if (!isWellFormedId(handle)) {
+        throw new InvalidArgumentError(
+          'handle',
+          'expected a handle from listForUser() (43 base64url characters).',
+        );
+      }
+      return (await engine.destroy(handle, true)).existed;
+    },
+  };
+  engines.set(store, engine);
+  return store;
+}

@@ -1,0 +1,90 @@
+import { ConnectionError, connect, TimeoutError } from '@redis-patterns/connection';
+import { startRedis } from '@redis-patterns/testing';
+import { describe, expect, it } from 'vitest';
+import { createExpressStore } from '../src/express.ts';
+import { createSessionStore } from '../src/index.ts';
+import { listen, shopApp } from './express-app.ts';
+import { Browser } from './helpers.ts';
+
+/** Commands per name executed by the server, from INFO commandstats. */
+async function commandStats(redis: Awaited<ReturnType<typeof connect>>): Promise<Map<string, number>> {
+  const info = await redis.send<string>(['INFO', 'commandstats']);
+  return new Map(
+    [...info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)].map((m) => [m[1] as string, Number(m[2])]),
+  );
+}
+
+describe('session store against a failing or isolated redis-server', () => {
+  it('fails with a typed error within the command timeout when Redis is down or hangs', async () => {
+    const server = await startRedis({ forceBinary: true });
+    const redis = await connect({ url: server.url, commandTimeoutMs: 400, reconnect: { maxDelayMs: 100 } });
+    const sessions = createSessionStore({ redis, prefix: 'faults:' });
+    try {
+      const { id } = await sessions.create({ cart: [] });
+      await server.pause();
+      let started = performance.now();
+      await expect(sessions.get(id)).rejects.toBeInstanceOf(TimeoutError);
+      // The bound is 400 ms; 1.5 s of slack for a loaded machine.
+      expect(performance.now() - started).toBeLessThan(1_900);
+      await server.resume();
+      expect((await sessions.get(id))?.data).toEqual({ cart: [] });
+
+      await server.kill();
+      started = performance.now();
+      const error = await sessions.update(id, { cart: ['x'] }).catch((err: unknown) => err);
+      expect([ConnectionError, TimeoutError].some((type) => error instanceof type)).toBe(true);
+      expect(performance.now() - started).toBeLessThan(1_900);
+    } finally {
+      await server.resume().catch(() => {});
+      await redis.close();
+      await server.stop();
+    }
+  });
+
+  it('passes Redis failures to next(err) in Express', async () => {
+    const server = await startRedis({ forceBinary: true });
+    const redis = await connect({ url: server.url, commandTimeoutMs: 400, reconnect: { maxDelayMs: 100 } });
+    const sessions = createSessionStore({ redis, prefix: 'faults-express:' });
+    const app = await listen(shopApp(sessions, createExpressStore(sessions)));
+    try {
+      const browser = new Browser(app.base);
+      await browser.request('POST', '/cart/book');
+      expect((await browser.request('GET', '/me')).body.cart).toEqual(['book']);
+      await server.kill();
+      const response = await browser.request('GET', '/me');
+      expect(response.status).toBe(500);
+      expect(['ERR_CONNECTION', 'ERR_TIMEOUT']).toContain(response.body.code);
+    } finally {
+      await app.close();
+      await redis.close();
+      await server.stop();
+    }
+  });
+
+  it('costs one round trip per unchanged Express request, with no write within touchAfterMs', async () => {
+    const server = await startRedis({ forceBinary: true });
+    const redis = await connect({ url: server.url });
+    const sessions = createSessionStore({ redis, prefix: 'count:', touchAfterMs: 60_000 });
+    const app = await listen(shopApp(sessions, createExpressStore(sessions)));
+    try {
+      const browser = new Browser(app.base);
+      await browser.request('POST', '/cart/book');
+      await browser.request('GET', '/me'); // loads the read script into Redis (EVALSHA, NOSCRIPT, EVAL)
+      const before = await commandStats(redis);
+      for (let i = 0; i < 20; i++) await browser.request('GET', '/me');
+      const after = await commandStats(redis);
+      const delta = new Map([...after].map(([name, calls]) => [name, calls - (before.get(name) ?? 0)]));
+      delta.set('info', (delta.get('info') ?? 0) - 1);
+      // One EVALSHA per request, running HMGET and TIME inside Redis; nothing else, no write.
+      expect(Object.fromEntries([...delta].filter(([, calls]) => calls > 0))).toEqual({
+        evalsha: 20,
+        hmget: 20,
+        time: 20,
+      });
+    } finally {
+      await app.close();
+      await redis.close();
+      await server.stop();
+    }
+  });
+});
