@@ -8,10 +8,11 @@ import { parseArgs } from 'node:util';
 import { connect } from '@redis-patterns/connection';
 import { startCluster, startRedis } from '@redis-patterns/testing';
 import { connectionTour } from './demo/connection.ts';
+import { leaderboardDemo } from './demo/leaderboard.ts';
 import type { DemoScenario } from './demo/scenario.ts';
 import { sessionTour } from './demo/session.ts';
 
-const scenarios: DemoScenario[] = [connectionTour, sessionTour];
+const scenarios: DemoScenario[] = [connectionTour, sessionTour, leaderboardDemo];
 
 const { values } = parseArgs({
   options: { pattern: { type: 'string' }, cluster: { type: 'boolean', default: false } },

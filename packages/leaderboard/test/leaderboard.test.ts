@@ -1,0 +1,301 @@
+import { connect, escapeGlob, InvalidArgumentError, type RedisConnection } from '@redis-patterns/connection';
+import { topologies, uniquePrefix } from '@redis-patterns/testing';
+import { createClient } from 'redis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLeaderboard, type LeaderboardOptions } from '../src/index.ts';
+import { BoardModel, random } from './model.ts';
+
+describe.each(topologies())('leaderboard on $name', ({ url }) => {
+  let redis: RedisConnection;
+  /** Extra connections, so concurrent writes really interleave on the server. */
+  let others: RedisConnection[];
+  const prefix = uniquePrefix('lb');
+  let boardCount = 0;
+  const board = <T = unknown>(options: Partial<LeaderboardOptions> = {}) =>
+    createLeaderboard<T>({ redis, prefix, name: `b${++boardCount}`, ...options });
+  const keysOf = async (name: string) => {
+    const found: string[] = [];
+    for await (const key of redis.scan(`${escapeGlob(`${prefix}{${name}}`)}*`)) found.push(key);
+    return found.sort();
+  };
+
+  beforeAll(async () => {
+    redis = await connect({ url, commandTimeoutMs: 10_000 });
+    others = await Promise.all([1, 2, 3].map(() => connect({ url, commandTimeoutMs: 10_000 })));
+  });
+  afterAll(async () => {
+    await Promise.all([redis, ...(others ?? [])].map((c) => c?.close()));
+  });
+
+  it('ranks 100, 90, 90, 80 as 1,2,3,4 (ordinal), 1,2,2,3 (dense) and 1,2,2,4 (competition)', async () => {
+    const expected = { ordinal: [1, 2, 3, 4], dense: [1, 2, 2, 3], competition: [1, 2, 2, 4] } as const;
+    for (const ties of ['ordinal', 'dense', 'competition'] as const) {
+      const b = board({ ties });
+      await b.submitMany([
+        { member: 'ann', score: 90 },
+        { member: 'bob', score: 100 },
+        { member: 'cyd', score: 80 },
+        { member: 'dan', score: 90 },
+      ]);
+      expect((await b.top(4)).map((e) => [e.member, e.rank])).toEqual(
+        ['bob', 'ann', 'dan', 'cyd'].map((m, i) => [m, expected[ties][i]]),
+      );
+      expect(await b.rank('dan')).toBe(expected[ties][2]);
+      // "Better than X%": equal scores are not below under dense and competition.
+      expect(await b.percentile('ann')).toBe(ties === 'ordinal' ? 50 : 25);
+      expect((await b.atRank(3))?.member ?? null).toBe(
+        { ordinal: 'dan', dense: 'cyd', competition: null }[ties],
+      );
+    }
+  });
+
+  it('orders equal scores by arrival under concurrent submits and increments from 4 connections (earlier-first)', async () => {
+    const name = `arrival-${++boardCount}`;
+    const options = { prefix, name, ties: 'competition', tieBreak: 'earlier-first' } as const;
+    const boards = [redis, ...others].map((conn) => createLeaderboard({ ...options, redis: conn }));
+    const waves = [0, 1, 2].map((w) =>
+      Array.from({ length: 40 }, (_, i) => `w${w}-${String(i).padStart(2, '0')}`),
+    );
+    // Each wave submits the same score concurrently over 4 connections, after the previous wave finished.
+    for (const wave of waves) await Promise.all(wave.map((m, i) => boards[i % 4]?.submit(m, 100)));
+    const b = boards[0]!;
+    const order = (await b.top(120)).map((e) => e.member);
+    for (let w = 0; w < 3; w++) expect(new Set(order.slice(40 * w, 40 * w + 40))).toEqual(new Set(waves[w]));
+    expect(new Set((await b.top(120)).map((e) => e.rank))).toEqual(new Set([1]));
+
+    // Wave 2 reaches 105 first, then wave 0: at 105, wave 2 leads; wave 1 stays at 100 behind them.
+    await Promise.all(waves[2]!.map((m, i) => boards[i % 4]?.increment(m, 5)));
+    await Promise.all(waves[0]!.map((m, i) => boards[i % 4]?.increment(m, 5)));
+    const after = await b.top(120);
+    expect(new Set(after.slice(0, 40).map((e) => e.member))).toEqual(new Set(waves[2]));
+    expect(new Set(after.slice(40, 80).map((e) => e.member))).toEqual(new Set(waves[0]));
+    expect(after[79]?.rank).toBe(1);
+    expect(after[80]?.rank).toBe(81);
+
+    // Re-submitting the same score or adding 0 keeps a member's place: it got there first.
+    const leader = after[0]!.member;
+    await b.submit(leader, 105);
+    await b.increment(leader, 0);
+    expect((await b.top(1))[0]?.member).toBe(leader);
+
+    // 200 concurrent +1s on one member lose nothing; no two members ever share a stored score.
+    await Promise.all(Array.from({ length: 200 }, (_, i) => boards[i % 4]?.increment('racer', 1)));
+    expect(await b.score('racer')).toBe(200);
+    const stored = (
+      await redis.send<Array<[string, number]>>(
+        ['ZRANGE', `${prefix}{${name}}:scores`, '0', '-1', 'WITHSCORES'],
+        {
+          key: `${prefix}{${name}}:scores`,
+        },
+      )
+    ).map(([, s]) => s);
+    expect(new Set(stored).size).toBe(121);
+  });
+
+  it('stores scores at ±maxScore exactly and rejects anything beyond, writing nothing', async () => {
+    for (const order of ['high-to-low', 'low-to-high'] as const) {
+      for (const bits of [22, 40]) {
+        const b = board({ order, tieBreak: 'earlier-first', tieBreakBits: bits, ties: 'competition' });
+        const max = 2 ** (53 - bits) - 1;
+        expect(b.maxScore).toBe(max);
+        await b.submitMany([
+          { member: 'top', score: max },
+          { member: 'top-late', score: max },
+          { member: 'bottom', score: -max },
+          { member: 'bottom-late', score: -max },
+          { member: 'zero', score: 0 },
+        ]);
+        const top = await b.top(5);
+        const expected =
+          order === 'high-to-low'
+            ? ['top', 'top-late', 'zero', 'bottom', 'bottom-late']
+            : ['bottom', 'bottom-late', 'zero', 'top', 'top-late'];
+        expect(top.map((e) => e.member)).toEqual(expected);
+        expect(top.map((e) => e.score)).toEqual(
+          expected.map((m) => (m.startsWith('top') ? max : m === 'zero' ? 0 : -max)),
+        );
+        expect(top.map((e) => e.rank)).toEqual([1, 1, 3, 4, 4]);
+
+        for (const bad of [max + 1, -max - 1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) {
+          await expect(b.submit('x', bad)).rejects.toBeInstanceOf(InvalidArgumentError);
+        }
+        await expect(b.increment('top', 1)).rejects.toMatchObject({ argument: 'by' });
+        await expect(b.increment('bottom', -1)).rejects.toMatchObject({ argument: 'by' });
+        expect(await b.score('top')).toBe(max);
+        expect(await b.score('bottom')).toBe(-max);
+        expect(await b.count()).toBe(5);
+      }
+    }
+    // A batch of increments is checked whole before the first write.
+    const inc = board({ updatePolicy: 'increment', tieBreak: 'earlier-first', tieBreakBits: 40 });
+    await expect(
+      inc.submitMany([
+        { member: 'a', score: 10 },
+        { member: 'b', score: 8_000 },
+        { member: 'b', score: 500 },
+      ]),
+    ).rejects.toMatchObject({ argument: 'entries[2].score' });
+    expect(await inc.count()).toBe(0);
+  });
+
+  it('renumbers a score group whose arrival numbers ran out, keeping the order of the model', async () => {
+    const b = board({ tieBreak: 'earlier-first', tieBreakBits: 4, ties: 'dense' });
+    const model = new BoardModel({
+      order: 'high-to-low',
+      updatePolicy: 'replace',
+      ties: 'dense',
+      tieBreak: 'earlier-first',
+    });
+    const rand = random(7);
+    // 16 arrival numbers per score; 300 moves of 10 members among 3 scores renumber each group often.
+    for (let i = 0; i < 300; i++) {
+      const member = `m${Math.floor(rand() * 10)}`;
+      const score = Math.floor(rand() * 3);
+      await b.submit(member, score);
+      model.submit(member, score);
+      if (i % 25 === 0) expect(await b.top(10)).toEqual(model.entries());
+    }
+    expect(await b.top(10)).toEqual(model.entries());
+    // 2 bits number 4 arrivals per score: a fifth member on one score cannot be placed, and says why.
+    const tight = board({ tieBreak: 'earlier-first', tieBreakBits: 2 });
+    for (const m of ['a', 'b', 'c', 'd']) await tight.submit(m, 1);
+    await expect(tight.submit('e', 1)).rejects.toMatchObject({ argument: 'tieBreakBits' });
+    expect((await tight.top(5)).map((e) => e.member)).toEqual(['a', 'b', 'c', 'd']);
+  });
+
+  it('keeps exactly the best keepTop members, and only their data, under 300 concurrent submits', async () => {
+    const name = `keep-${++boardCount}`;
+    const options = { prefix, name, keepTop: 10, updatePolicy: 'best', ties: 'dense' } as const;
+    const boards = [redis, ...others].map((conn) => createLeaderboard({ ...options, redis: conn }));
+    const rand = random(11);
+    const scores = Array.from({ length: 300 }, (_, i) => ({
+      member: `p${i}`,
+      score: Math.floor(rand() * 1e6) * 300 + i,
+    }));
+    let largestSeen = 0;
+    await Promise.all([
+      ...scores.map((s, i) => boards[i % 4]?.submit(s.member, s.score, { data: { i } })),
+      ...Array.from({ length: 60 }, async (_, i) => {
+        largestSeen = Math.max(largestSeen, await boards[i % 4]!.count());
+      }),
+    ]);
+    const best = [...scores].sort((a, b) => b.score - a.score).slice(0, 10);
+    const b = boards[0]!;
+    expect((await b.top(20, { withData: true })).map((e) => [e.member, e.score, e.rank, e.data])).toEqual(
+      best.map((s, i) => [s.member, s.score, i + 1, { i: Number(s.member.slice(1)) }]),
+    );
+    expect(largestSeen).toBeLessThanOrEqual(10);
+    const dataKey = `${prefix}{${name}}:data`;
+    expect((await redis.send<string[]>(['HKEYS', dataKey], { key: dataKey })).sort()).toEqual(
+      best.map((s) => s.member).sort(),
+    );
+    const distinctKey = `${prefix}{${name}}:distinct`;
+    expect(await redis.send(['ZCARD', distinctKey], { key: distinctKey })).toBe(10);
+    // A submission that does not make the cut is trimmed in the same step.
+    expect(await b.submit('latecomer', 0)).toBeNull();
+  });
+
+  it('stores member data with the score and returns it in the same round trip when asked', async () => {
+    const b = board<{ nick: string }>({ updatePolicy: 'best' });
+    await b.submit('u1', 50, { data: { nick: 'ada' } });
+    await b.submit('u2', 70, { data: { nick: 'bo' } });
+    await b.submit('u3', 60);
+    expect(await b.entry('u1', { withData: true })).toEqual({
+      member: 'u1',
+      score: 50,
+      rank: 3,
+      data: { nick: 'ada' },
+    });
+    expect(await b.entry('u1')).toEqual({ member: 'u1', score: 50, rank: 3 });
+    expect((await b.around('u3', 1, { withData: true })).map((e) => e.data)).toEqual([
+      { nick: 'bo' },
+      undefined,
+      { nick: 'ada' },
+    ]);
+    // 'best' turns down a worse score, and its data with it; a better score brings new data.
+    expect(await b.submit('u1', 40, { data: { nick: 'ignored' } })).toBe(50);
+    expect((await b.entry('u1', { withData: true }))?.data).toEqual({ nick: 'ada' });
+    expect(await b.submit('u1', 90, { data: { nick: 'ada2' } })).toBe(90);
+    expect((await b.atRank(1, { withData: true }))?.data).toEqual({ nick: 'ada2' });
+    expect(await b.remove(['u1', 'nobody'])).toBe(1);
+    expect(await b.rankedList(['u1', 'u2'], { withData: true })).toEqual([
+      null,
+      { member: 'u2', score: 70, rank: 1, data: { nick: 'bo' } },
+    ]);
+    await b.clear();
+    expect(await keysOf(b.name)).toEqual([]);
+  });
+
+  it('rejects bad input with InvalidArgumentError before writing anything', async () => {
+    const b = board<unknown>({ tieBreak: 'earlier-first', ties: 'dense' });
+    const circular: Record<string, unknown> = {};
+    circular.self = circular;
+    const bad: Array<[string, () => Promise<unknown>]> = [
+      ['score', () => b.submit('m', Number.NaN)],
+      ['score', () => b.submit('m', Number.POSITIVE_INFINITY)],
+      ['score', () => b.submit('m', Number.NEGATIVE_INFINITY)],
+      ['score', () => b.submit('m', '5' as unknown as number)],
+      ['member', () => b.submit('', 1)],
+      ['member', () => b.submit(42 as unknown as string, 1)],
+      ['data', () => b.submit('m', 1, { data: 10n })],
+      ['data', () => b.submit('m', 1, { data: circular })],
+      ['data', () => b.submit('m', 1, { data: () => 1 })],
+      ['by', () => b.increment('m', Number.NaN)],
+      [
+        'entries[1].score',
+        () =>
+          b.submitMany([
+            { member: 'ok', score: 1 },
+            { member: 'm', score: Number.NaN },
+          ]),
+      ],
+      ['entries[0].data', () => b.submitMany([{ member: 'm', score: 1, data: 1n }])],
+      ['page', () => b.page(0, 10)],
+      ['page', () => b.page(1.5, 10)],
+      ['size', () => b.page(1, 0)],
+      ['radius', () => b.around('m', -1)],
+      ['n', () => b.top(0)],
+      ['rank', () => b.atRank(0)],
+      ['batch', async () => b.iterate({ batch: 0 }).next()],
+      ['min', () => b.scoreRange(Number.NaN, 1)],
+      ['limit', () => b.scoreRange(0, 1, { limit: 0 })],
+      ['members[1]', () => b.remove(['m', ''])],
+    ];
+    for (const [argument, call] of bad) {
+      await expect(call(), argument).rejects.toMatchObject({ name: 'InvalidArgumentError', argument });
+    }
+    expect(await keysOf(b.name)).toEqual([]);
+    expect(() => board({ order: 'up' as never })).toThrow(InvalidArgumentError);
+    expect(() => board({ keepTop: 0 })).toThrow(InvalidArgumentError);
+    expect(() => board({ tieBreakBits: 60 })).toThrow(InvalidArgumentError);
+    expect(() => board({ name: '' })).toThrow(InvalidArgumentError);
+  });
+
+  // The Cluster suite covers connect()'s RESP3 replies; a plain client may speak RESP2.
+  it.skipIf(url.includes('cluster=true'))(
+    'works with a RESP2 node-redis client passed in directly',
+    async () => {
+      const client = createClient({ url, RESP: 2 });
+      await client.connect();
+      try {
+        const b = createLeaderboard({
+          redis: client,
+          prefix,
+          name: `resp2-${++boardCount}`,
+          order: 'low-to-high',
+        });
+        await b.submitMany([
+          { member: 'a', score: 2.5 },
+          { member: 'b', score: 1.25 },
+        ]);
+        expect(await b.top(2)).toEqual([
+          { member: 'b', score: 1.25, rank: 1 },
+          { member: 'a', score: 2.5, rank: 2 },
+        ]);
+        expect(await b.score('a')).toBe(2.5);
+      } finally {
+        await client.close();
+      }
+    },
+  );
+});
