@@ -37,7 +37,7 @@ export function formatTable(results: RowResult[]): string {
         ? ''
         : ratio(
             r,
-            results.find((x) => x.peer && x.row === p && x.inflight === r.inflight),
+            results.find((x) => x.peer && x.row === p && x.inflight === r.inflight && x.group === r.group),
           ),
     ),
   ]);

@@ -115,7 +115,17 @@ async function main(): Promise<void> {
           for (const inflight of inflightOverride ?? scenario.inflight ?? [1, 50]) {
             const m = await measure(runner, { inflight, durationMs, warmupMs, readCalls, readOverhead });
             const { opsPerSec, p50Ms, p99Ms, commandsPerOp } = m;
-            results.push({ row: row.name, peer: row.peer, inflight, opsPerSec, p50Ms, p99Ms, commandsPerOp });
+            const group = row.group === undefined ? {} : { group: row.group };
+            results.push({
+              row: row.name,
+              peer: row.peer,
+              ...group,
+              inflight,
+              opsPerSec,
+              p50Ms,
+              p99Ms,
+              commandsPerOp,
+            });
             console.error(`  ${scenario.name}: ${row.name} @${inflight}: ${Math.round(opsPerSec)} ops/s`);
           }
         } finally {

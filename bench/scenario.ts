@@ -14,6 +14,8 @@ export interface Runner {
 export interface Row {
   name: string;
   peer: boolean;
+  /** Rows compare only within their group (e.g. the same operation); ungrouped rows compare with ungrouped peers. */
+  group?: string;
   make(ctx: BenchContext): Promise<Runner>;
 }
 
@@ -31,6 +33,7 @@ export interface Scenario {
 export interface RowResult {
   row: string;
   peer: boolean;
+  group?: string;
   inflight: number;
   opsPerSec: number;
   p50Ms: number;
