@@ -7,12 +7,13 @@
 import { parseArgs } from 'node:util';
 import { connect } from '@redis-patterns/connection';
 import { startCluster, startRedis } from '@redis-patterns/testing';
+import { cacheAsideTour } from './demo/cache-aside.ts';
 import { connectionTour } from './demo/connection.ts';
 import { leaderboardDemo } from './demo/leaderboard.ts';
 import type { DemoScenario } from './demo/scenario.ts';
 import { sessionTour } from './demo/session.ts';
 
-const scenarios: DemoScenario[] = [connectionTour, sessionTour, leaderboardDemo];
+const scenarios: DemoScenario[] = [connectionTour, cacheAsideTour, sessionTour, leaderboardDemo];
 
 const { values } = parseArgs({
   options: { pattern: { type: 'string' }, cluster: { type: 'boolean', default: false } },

@@ -1,0 +1,290 @@
+import { InvalidArgumentError, toConnection } from '@redis-patterns/connection';
+import { createStore } from './commands.js';
+import { type Engine, examine, type Found, frame, type Loader, lookup, tagsCurrent } from './entries.js';
+import { decodeEnvelope, decodeValue, serializeValue, stateOf } from './envelope.js';
+import { NearCache } from './near-cache.js';
+import {
+  type CacheOptions,
+  checkCacheKey,
+  type EntryOptions,
+  resolveCacheOptions,
+  resolveEntryOptions,
+} from './options.js';
+import { getOrLoad } from './read-through.js';
+import { Telemetry } from './stats.js';
+import { startTracking, type Tracking } from './tracking.js';
+import type { Cache, EntryInfo, ReadOptions } from './types.js';
+import { wrapFunction } from './wrap.js';
+
+/**
+ * Creates a read-through cache. Nothing connects here; the near cache (if enabled) starts its
+ * tracking connections in the background.
+ *
+ * @example
+ * ```ts
+ * import { createCache } from '@redis-patterns/cache-aside';
+ * import { connect } from '@redis-patterns/connection';
+ *
+ * const redis = await connect({ url: process.env.REDIS_URL });
+ * const cache = createCache({ redis, prefix: 'app:cache:', ttlMs: 60_000, staleMs: 10_000 });
+ *
+ * const user = await cache.getOrLoad(`user:${id}`, () => db.users.find(id), { tags: [`user:${id}`] });
+ * await cache.invalidateTag(`user:${id}`); // after an update: every entry tagged with it is a miss
+ * ```
+ */
+export function createCache(options: CacheOptions): Cache {
+  const resolved = resolveCacheOptions(options);
+  const conn = toConnection(options.redis);
+  const store = createStore(conn, resolved.prefix);
+  const telemetry = new Telemetry();
+  const near = resolved.nearCache === undefined ? undefined : new NearCache(resolved.nearCache);
+  const e: Engine = {
+    conn,
+    store,
+    near,
+    telemetry,
+    options: resolved,
+    background: new Set(),
+    flights: new Map(),
+    refreshing: new Set(),
+  };
+  const tracking: Tracking | undefined =
+    near === undefined
+      ? undefined
+      : startTracking(conn, store.trackedPrefixes, near, (err) => telemetry.failure('tracking', err));
+  const defaults = resolved.defaults;
+  const forget = (key: string) => near?.invalidate(store.entryKey(key));
+
+  const usable = (found: Found | undefined, allowStale: boolean | undefined) =>
+    found !== undefined && (found.state === 'fresh' || (allowStale === true && found.state === 'stale'));
+
+  /** Counts a plain read as a hit or a miss; true when the value is usable. */
+  const count = (key: string, found: Found | undefined, allowStale: boolean | undefined): boolean => {
+    const ok = usable(found, allowStale);
+    if (ok && found !== undefined) telemetry.hit(key, found.tier, found.state === 'stale');
+    else telemetry.miss(key);
+    return ok;
+  };
+
+  const cache: Cache = {
+    getOrLoad<T>(key: string, loader: Loader<T>, opts?: EntryOptions): Promise<T> {
+      // Not async: a hit should not pay for one more promise layer.
+      try {
+        checkCacheKey(key);
+        if (typeof loader !== 'function') throw new InvalidArgumentError('loader', 'expected a function.');
+        return getOrLoad(e, key, loader, opts === undefined ? defaults : resolveEntryOptions(opts, defaults));
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    },
+
+    wrap(fn, opts) {
+      return wrapFunction(cache, fn, opts);
+    },
+
+    async get<T>(key: string, opts?: ReadOptions): Promise<T | undefined> {
+      checkCacheKey(key);
+      const found = await lookup(e, key, resolveEntryOptions(opts, defaults).timeoutMs);
+      return count(key, found, opts?.allowStale) ? (found?.value as T) : undefined;
+    },
+
+    async has(key, opts) {
+      checkCacheKey(key);
+      return usable(await lookup(e, key, resolveEntryOptions(opts, defaults).timeoutMs), opts?.allowStale);
+    },
+
+    async set(key, value, opts) {
+      checkCacheKey(key);
+      const o = resolveEntryOptions(opts, defaults);
+      const serialized = serializeValue(value, opts?.metadata, resolved.serializer);
+      frame(
+        e,
+        serialized,
+        false,
+        o,
+        o.tags.map((t) => [t, 'x'.repeat(24)]),
+      ); // size check before any write
+      const tags = o.tags.length > 0 ? await store.ensureTags(o.tags, tagTtl(o), o.timeoutMs) : undefined;
+      const { bytes, pxMs } = frame(e, serialized, value === null || value === undefined, o, tags);
+      forget(key);
+      await store.write(key, bytes, pxMs, o.timeoutMs);
+      forget(key); // a read that raced the write may have kept the old value
+    },
+
+    async delete(key) {
+      checkCacheKey(key);
+      forget(key);
+      const removed = await store.remove([key], defaults.timeoutMs);
+      forget(key);
+      return removed > 0;
+    },
+
+    async getMany<T>(keys: readonly string[], opts?: ReadOptions): Promise<Array<T | undefined>> {
+      if (!Array.isArray(keys)) throw new InvalidArgumentError('keys', 'expected an array of keys.');
+      for (const key of keys) checkCacheKey(key);
+      const timeoutMs = resolveEntryOptions(opts, defaults).timeoutMs;
+      const now = Date.now();
+      const out = new Map<string, Found | undefined>();
+      const remote: string[] = [];
+      for (const key of new Set(keys)) {
+        const hit = near?.get(store.entryKey(key), now);
+        if (hit === undefined) remote.push(key);
+        else out.set(key, { envelope: hit.envelope, state: 'fresh', value: hit.value, tier: 'near' });
+      }
+      const raws = await store.readMany(remote, timeoutMs);
+      await Promise.all(
+        remote.map(async (k) => out.set(k, await examine(e, k, raws.get(k) ?? null, timeoutMs, now))),
+      );
+      return keys.map((k) => {
+        const found = out.get(k);
+        return count(k, found, opts?.allowStale) ? (found?.value as T) : undefined;
+      });
+    },
+
+    async setMany(entries) {
+      if (!Array.isArray(entries)) throw new InvalidArgumentError('entries', 'expected an array.');
+      const prepared = entries.map((entry) => {
+        checkCacheKey(entry?.key);
+        const o = resolveEntryOptions(entry, defaults);
+        const serialized = serializeValue(entry.value, entry.metadata, resolved.serializer);
+        frame(
+          e,
+          serialized,
+          false,
+          o,
+          o.tags.map((t) => [t, 'x'.repeat(24)]),
+        );
+        return { entry, o, serialized };
+      });
+      await Promise.all(
+        prepared.map(async ({ entry, o, serialized }) => {
+          const tags = o.tags.length > 0 ? await store.ensureTags(o.tags, tagTtl(o), o.timeoutMs) : undefined;
+          const nullish = entry.value === null || entry.value === undefined;
+          const { bytes, pxMs } = frame(e, serialized, nullish, o, tags);
+          forget(entry.key);
+          await store.write(entry.key, bytes, pxMs, o.timeoutMs);
+          forget(entry.key);
+        }),
+      );
+    },
+
+    async deleteMany(keys) {
+      if (!Array.isArray(keys)) throw new InvalidArgumentError('keys', 'expected an array of keys.');
+      for (const key of keys) checkCacheKey(key);
+      for (const key of keys) forget(key);
+      const removed = keys.length === 0 ? 0 : await store.remove([...new Set(keys)], defaults.timeoutMs);
+      for (const key of keys) forget(key);
+      return removed;
+    },
+
+    async inspect<T>(key: string, opts?: { timeoutMs?: number }): Promise<EntryInfo<T> | undefined> {
+      checkCacheKey(key);
+      const timeoutMs = resolveEntryOptions(opts, defaults).timeoutMs;
+      // Read as bytes: inspect is not a hot path, and this way binary entries need one read only.
+      const [raw, remainingTtlMs] = await Promise.all([
+        store.readBinary(key, timeoutMs),
+        store.pttl(key, timeoutMs),
+      ]);
+      const envelope = raw === null ? undefined : decodeEnvelope(raw);
+      if (envelope === undefined) return undefined;
+      let value: unknown;
+      try {
+        value = decodeValue(envelope, resolved.serializer);
+      } catch {
+        return undefined;
+      }
+      const state = (await tagsCurrent(e, envelope, timeoutMs))
+        ? stateOf(envelope, Date.now())
+        : 'invalidated';
+      return {
+        value: value as T,
+        metadata: envelope.metadata,
+        createdAt: new Date(envelope.createdMs),
+        freshUntil: new Date(envelope.createdMs + envelope.freshMs),
+        remainingTtlMs,
+        state,
+        tags: (envelope.tags ?? []).map(([t]) => t),
+        bytes: envelope.bytes,
+      };
+    },
+
+    async invalidateTag(tags) {
+      const list = typeof tags === 'string' ? [tags] : tags;
+      const o = resolveEntryOptions({ tags: list }, defaults);
+      for (const tag of o.tags) near?.invalidate(store.tagKey(tag));
+      await store.invalidateTags(o.tags, o.timeoutMs);
+      // Immediate for this process: a tag read that raced the DEL cannot be kept either.
+      for (const tag of o.tags) near?.invalidate(store.tagKey(tag));
+    },
+
+    async deletePattern(glob) {
+      if (typeof glob !== 'string' || glob === '') {
+        throw new InvalidArgumentError('glob', 'expected a non-empty glob pattern such as "user:*".');
+      }
+      let removed = 0;
+      let batch: string[] = [];
+      const flush = async () => {
+        for (const key of batch) forget(key);
+        const count = await store.remove(batch, conn.commandTimeoutMs || defaults.timeoutMs);
+        for (const key of batch) forget(key);
+        removed += count;
+        batch = [];
+      };
+      for await (const key of store.scanKeys(glob)) {
+        batch.push(key);
+        if (batch.length >= 500) await flush();
+      }
+      if (batch.length > 0) await flush();
+      // A key counts once even though its lease key may have been deleted with it.
+      return removed;
+    },
+
+    async warm(entries) {
+      let loaded = 0;
+      const queue = [...entries];
+      const worker = async () => {
+        for (let entry = queue.shift(); entry !== undefined; entry = queue.shift()) {
+          const { key, loader, ...opts } = entry;
+          await cache.getOrLoad(
+            key,
+            (ctx) => {
+              loaded++;
+              return loader(ctx);
+            },
+            opts,
+          );
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(8, queue.length) }, worker));
+      return { loaded };
+    },
+
+    stats: () => telemetry.snapshot(near === undefined ? undefined : { live: near.live, ...near.size }),
+
+    on(event, listener) {
+      telemetry.on(event, listener as never);
+      return cache;
+    },
+
+    off(event, listener) {
+      telemetry.off(event, listener as never);
+      return cache;
+    },
+
+    async close() {
+      await tracking?.stop();
+      await Promise.allSettled([...e.background]);
+    },
+
+    [Symbol.asyncDispose]() {
+      return cache.close();
+    },
+  };
+  return cache;
+
+  function tagTtl(o: ReturnType<typeof resolveEntryOptions>): number {
+    return (
+      Math.ceil(Math.max(o.ttlMs, o.negativeTtlMs ?? 0) + Math.max(o.staleMs, o.staleIfErrorMs)) + 60_000
+    );
+  }
+}

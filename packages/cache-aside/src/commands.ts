@@ -1,0 +1,250 @@
+import { randomBytes } from 'node:crypto';
+import {
+  createKeyspace,
+  defineScript,
+  escapeGlob,
+  type RedisConnection,
+  slotOf,
+} from '@redis-patterns/connection';
+import { RESP_TYPES } from 'redis';
+
+/*
+ * Every Redis command of the cache, in one place.
+ *
+ * Keys (prefix `p`, user key `k`, tag `t`):
+ *   p v:{k}   the entry: one string holding value and metadata (see envelope.ts)
+ *   p l:{k}   the load lease (SET NX PX): which process loads k; same slot as the entry
+ *   p t:{t}   the current version token of tag t
+ * The near cache tracks the `p v:` and `p t:` prefixes only, so lease traffic never reaches it.
+ */
+
+/** The leader's write: only while it still holds the lease, so a delete() or set() during the load wins. */
+const commitLoad = defineScript(
+  'cacheCommitLoad',
+  `if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
+   redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+   redis.call('DEL', KEYS[2])
+   return 1`,
+);
+
+/** An explicit write also drops the lease, so a load that started before it cannot overwrite it. */
+const writeEntry = defineScript(
+  'cacheWriteEntry',
+  `redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+   redis.call('DEL', KEYS[2])
+   return 1`,
+);
+
+const extendLease = defineScript(
+  'cacheExtendLease',
+  `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+   return 0`,
+);
+
+const releaseLease = defineScript(
+  'cacheReleaseLease',
+  `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+   return 0`,
+);
+
+/**
+ * Returns each tag's version, creating a fresh unique token for a tag that has none, and keeps the tag
+ * key alive at least as long as the entry that records it. Invalidation DELetes the tag key; a new
+ * token is never equal to an old one, so an entry can never match a version it was not written with.
+ */
+const ensureTags = defineScript(
+  'cacheEnsureTags',
+  `local out = {}
+   local ttl = tonumber(ARGV[2])
+   for i, key in ipairs(KEYS) do
+     local v = redis.call('GET', key)
+     if not v then
+       v = ARGV[1] .. ':' .. i
+       redis.call('SET', key, v, 'PX', ttl)
+     else
+       local left = redis.call('PTTL', key)
+       if left >= 0 and left < ttl then redis.call('PEXPIRE', key, ttl) end
+     end
+     out[i] = v
+   end
+   return out`,
+);
+
+type Text = string | null;
+
+/** The cache's view of Redis: typed calls, each bounded by `timeoutMs`. */
+export type Store = ReturnType<typeof createStore>;
+
+export function createStore(conn: RedisConnection, prefix: string) {
+  const entries = createKeyspace(`${prefix}v:`);
+  const leases = createKeyspace(`${prefix}l:`);
+  const tagSpace = createKeyspace(`${prefix}t:`);
+  // Hits read text through the raw send path (the fastest node-redis offers); entries whose payload is
+  // binary (a Buffer value, a binary serializer) are read a second time as Buffers.
+  const bin = conn.client.withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer });
+  const b = conn.bounded.bind(conn);
+
+  /** Groups keys that may share one multi-key command: one slot on Cluster, everything elsewhere. */
+  const bySlot = <T>(items: T[], keyOf: (item: T) => string): T[][] => {
+    // The one place that looks at the topology: a single server takes any keys in one MGET/DEL.
+    if (conn.topology !== 'cluster') return items.length === 0 ? [] : [items];
+    const groups = new Map<number, T[]>();
+    for (const item of items) {
+      const slot = slotOf(keyOf(item));
+      const group = groups.get(slot);
+      if (group === undefined) groups.set(slot, [item]);
+      else group.push(item);
+    }
+    return [...groups.values()];
+  };
+
+  const read = (key: string, timeoutMs: number): Promise<Text> => {
+    const k = entries.key(key);
+    return conn.send<Text>(['GET', k], { key: k, timeoutMs });
+  };
+
+  return {
+    prefix,
+    entryKey: (key: string) => entries.key(key),
+    tagKey: (tag: string) => tagSpace.key(tag),
+    /** Prefixes the near cache tracks. */
+    trackedPrefixes: [`${prefix}v:`, `${prefix}t:`],
+
+    read,
+
+    readBinary(key: string, timeoutMs: number): Promise<Buffer | null> {
+      return b(bin.get(entries.key(key)) as Promise<Buffer | null>, timeoutMs, 'GET');
+    },
+
+    async readMany(keys: string[], timeoutMs: number): Promise<Map<string, Text>> {
+      const out = new Map<string, Text>();
+      await Promise.all(
+        bySlot(keys, (k) => entries.key(k)).map(async (group) => {
+          const redisKeys = group.map((k) => entries.key(k));
+          const replies = await conn.send<Text[]>(['MGET', ...redisKeys], {
+            key: redisKeys[0] as string,
+            timeoutMs,
+          });
+          for (const [i, k] of group.entries()) out.set(k, replies[i] ?? null);
+        }),
+      );
+      return out;
+    },
+
+    /**
+     * Tries to take the lease; the winner re-reads the entry, after the SET NX: if the lease was free,
+     * a leader that committed before us (commit is atomic with its lease release) is visible then.
+     */
+    async acquire(key: string, token: string, leaseMs: number, timeoutMs: number) {
+      const lease = leases.key(key);
+      const set = ['SET', lease, token, 'NX', 'PX', String(leaseMs)];
+      const won = (await conn.send(set, { key: lease, timeoutMs })) !== null;
+      const raw = won ? await read(key, timeoutMs) : null;
+      return { won, raw };
+    },
+
+    /** The entry and whether its lease still exists (no lease and no entry: the leader gave up or died). */
+    async poll(key: string, timeoutMs: number) {
+      const lease = leases.key(key);
+      const [leaseTtl, raw] = await Promise.all([
+        conn.send<number>(['PTTL', lease], { key: lease, timeoutMs }),
+        read(key, timeoutMs),
+      ]);
+      return { leaseAlive: Number(leaseTtl) !== -2, raw };
+    },
+
+    async commit(
+      key: string,
+      token: string,
+      bytes: Buffer,
+      pxMs: number,
+      timeoutMs: number,
+    ): Promise<boolean> {
+      const keys = [entries.key(key), leases.key(key)];
+      const done = await conn.runScript<number>(commitLoad, keys, [token, bytes, String(pxMs)], {
+        timeoutMs,
+      });
+      return done === 1;
+    },
+
+    async write(key: string, bytes: Buffer, pxMs: number, timeoutMs: number): Promise<void> {
+      const keys = [entries.key(key), leases.key(key)];
+      await conn.runScript(writeEntry, keys, [bytes, String(pxMs)], { timeoutMs });
+    },
+
+    extend(key: string, token: string, leaseMs: number, timeoutMs: number): Promise<unknown> {
+      return conn.runScript(extendLease, [leases.key(key)], [token, String(leaseMs)], { timeoutMs });
+    },
+
+    release(key: string, token: string, timeoutMs: number): Promise<unknown> {
+      return conn.runScript(releaseLease, [leases.key(key)], [token], { timeoutMs });
+    },
+
+    /** Deletes entries and their leases (a load in flight then cannot commit its older value). */
+    async remove(keys: string[], timeoutMs: number): Promise<number> {
+      let removed = 0;
+      await Promise.all(
+        bySlot(keys, (k) => entries.key(k)).map(async (group) => {
+          const all = group.flatMap((k) => [entries.key(k), leases.key(k)]);
+          const count = Number(await conn.send(['DEL', ...all], { key: all[0] as string, timeoutMs }));
+          removed += count;
+        }),
+      );
+      return removed;
+    },
+
+    async tagVersions(tags: string[], timeoutMs: number): Promise<Map<string, string | null>> {
+      const out = new Map<string, string | null>();
+      await Promise.all(
+        bySlot(tags, (t) => tagSpace.key(t)).map(async (group) => {
+          const keys = group.map((t) => tagSpace.key(t));
+          const replies = await conn.send<Array<string | null>>(['MGET', ...keys], {
+            key: keys[0] as string,
+            timeoutMs,
+          });
+          for (const [i, t] of group.entries()) out.set(t, replies[i] ?? null);
+        }),
+      );
+      return out;
+    },
+
+    async ensureTags(tags: string[], minTtlMs: number, timeoutMs: number): Promise<Array<[string, string]>> {
+      const versions = new Map<string, string>();
+      const token = randomBytes(9).toString('base64url');
+      await Promise.all(
+        bySlot(tags, (t) => tagSpace.key(t)).map(async (group) => {
+          const keys = group.map((t) => tagSpace.key(t));
+          const reply = await conn.runScript<string[]>(ensureTags, keys, [token, String(minTtlMs)], {
+            timeoutMs,
+          });
+          for (const [i, t] of group.entries()) versions.set(t, String(reply[i]));
+        }),
+      );
+      return tags.map((t) => [t, versions.get(t) as string]);
+    },
+
+    async invalidateTags(tags: string[], timeoutMs: number): Promise<void> {
+      await Promise.all(
+        bySlot(tags, (t) => tagSpace.key(t)).map((group) => {
+          const keys = group.map((t) => tagSpace.key(t));
+          return conn.send(['DEL', ...keys], { key: keys[0] as string, timeoutMs });
+        }),
+      );
+    },
+
+    pttl(key: string, timeoutMs: number): Promise<number> {
+      const k = entries.key(key);
+      return conn.send<number>(['PTTL', k], { key: k, timeoutMs }).then(Number);
+    },
+
+    /** User keys matching a glob (user glob characters work; everything else is literal), on every master. */
+    async *scanKeys(glob: string): AsyncGenerator<string> {
+      // The keyspace percent-encodes % { } inside hash tags; encode the glob the same way.
+      const encoded = glob.replace(/[%{}]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+      for await (const redisKey of conn.scan(`${escapeGlob(`${prefix}v:`)}{${encoded}}`)) {
+        const key = entries.tagOf(redisKey);
+        if (key !== undefined && redisKey === entries.key(key)) yield key;
+      }
+    },
+  };
+}

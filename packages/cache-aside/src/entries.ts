@@ -1,0 +1,174 @@
+import type { RedisConnection } from '@redis-patterns/connection';
+import type { Store } from './commands.js';
+import {
+  decodeEnvelope,
+  decodeValue,
+  type Envelope,
+  frameEnvelope,
+  isBinaryCodec,
+  type SerializedValue,
+  stateOf,
+} from './envelope.js';
+import type { NearCache } from './near-cache.js';
+import type { ResolvedCacheOptions, ResolvedEntryOptions } from './options.js';
+import type { Telemetry } from './stats.js';
+
+/** What the loader gets: the key, and the stale value when one exists (for conditional refreshes). */
+export interface LoaderContext<T> {
+  /** The cache key being loaded. */
+  key: string;
+  /** The expired value still held in the cache, if any. */
+  staleValue: T | undefined;
+}
+
+/** Computes a value on a miss. */
+export type Loader<T> = (context: LoaderContext<T>) => T | Promise<T>;
+
+/** Everything the read-through algorithm needs, shared by one cache. */
+export interface Engine {
+  conn: RedisConnection;
+  store: Store;
+  near: NearCache | undefined;
+  telemetry: Telemetry;
+  options: ResolvedCacheOptions;
+  /** Background refreshes and commits, awaited by close(). */
+  background: Set<Promise<unknown>>;
+  /** In-process single flight: one read-through per key at a time. */
+  flights: Map<string, Promise<unknown>>;
+  /** Keys this process is refreshing in the background (stale-while-revalidate). */
+  refreshing: Set<string>;
+}
+
+/** A decoded entry and where it stands. */
+export interface Found {
+  envelope: Envelope;
+  state: 'fresh' | 'stale' | 'error-only';
+  value: unknown;
+  tier: 'near' | 'redis';
+}
+
+/**
+ * Decodes and validates one stored entry (format, binary re-read, tags, value); undefined for a miss.
+ * Synchronous for the common case (text, no tags), so a hit costs no extra promise.
+ */
+export function examine(
+  e: Engine,
+  key: string,
+  raw: string | Buffer | null,
+  timeoutMs: number,
+  now = Date.now(),
+  countCorrupt = true,
+): Found | undefined | Promise<Found | undefined> {
+  if (raw === null) return undefined;
+  const envelope = decodeEnvelope(raw);
+  if (envelope === undefined) {
+    if (countCorrupt) e.telemetry.counts.corrupt++;
+    return undefined;
+  }
+  if (typeof raw === 'string' && isBinaryCodec(envelope.codec)) {
+    return e.store
+      .readBinary(key, timeoutMs)
+      .then((bytes) => examine(e, key, bytes, timeoutMs, now, countCorrupt));
+  }
+  const state = stateOf(envelope, now);
+  if (state === 'expired') return undefined;
+  if (envelope.tags === undefined || envelope.tags.length === 0)
+    return decoded(e, envelope, state, countCorrupt);
+  return tagsCurrent(e, envelope, timeoutMs).then((current) =>
+    current ? decoded(e, envelope, state, countCorrupt) : undefined,
+  );
+}
+
+function decoded(
+  e: Engine,
+  envelope: Envelope,
+  state: Found['state'],
+  countCorrupt: boolean,
+): Found | undefined {
+  try {
+    return { envelope, state, value: decodeValue(envelope, e.options.serializer), tier: 'redis' };
+  } catch {
+    // Undecodable payload (another serializer, a truncated write): a miss, replaced by the next load.
+    if (countCorrupt) e.telemetry.counts.corrupt++;
+    return undefined;
+  }
+}
+
+/** True when every tag version recorded in the entry is still the current one. */
+export async function tagsCurrent(e: Engine, envelope: Envelope, timeoutMs: number): Promise<boolean> {
+  const tags = envelope.tags;
+  if (tags === undefined || tags.length === 0) return true;
+  const unknown: string[] = [];
+  for (const [tag, version] of tags) {
+    const local = e.near?.tagVersion(e.store.tagKey(tag));
+    if (local === undefined) unknown.push(tag);
+    else if (local !== version) return false;
+  }
+  if (unknown.length === 0) return true;
+  const tickets =
+    e.near === undefined ? [] : unknown.map((t) => (e.near as NearCache).begin(e.store.tagKey(t)));
+  let current: Map<string, string | null>;
+  try {
+    current = await e.store.tagVersions(unknown, timeoutMs);
+  } catch (err) {
+    for (const ticket of tickets) e.near?.end(ticket);
+    throw err;
+  }
+  unknown.forEach((t, i) => {
+    const ticket = tickets[i];
+    if (ticket !== undefined) e.near?.keepTag(ticket, current.get(t) ?? null);
+  });
+  return tags.every(([tag, version]) => !current.has(tag) || current.get(tag) === version);
+}
+
+/** Reads one key through the near cache and Redis; Redis errors propagate. */
+export async function lookup(e: Engine, key: string, timeoutMs: number): Promise<Found | undefined> {
+  const now = Date.now();
+  const redisKey = e.store.entryKey(key);
+  const near = e.near?.get(redisKey, now);
+  if (near !== undefined && (await tagsCurrent(e, near.envelope, timeoutMs))) {
+    return { envelope: near.envelope, state: 'fresh', value: near.value, tier: 'near' };
+  }
+  const ticket = e.near?.begin(redisKey);
+  let found: Found | undefined;
+  try {
+    const examined = examine(e, key, await e.store.read(key, timeoutMs), timeoutMs, now);
+    found = examined instanceof Promise ? await examined : examined;
+  } catch (err) {
+    if (ticket !== undefined) e.near?.end(ticket);
+    throw err;
+  }
+  if (ticket !== undefined) {
+    if (found?.state === 'fresh') {
+      const freshUntil = found.envelope.createdMs + found.envelope.freshMs;
+      e.near?.keep(ticket, found.envelope, found.value, freshUntil, now);
+    } else e.near?.end(ticket);
+  }
+  return found;
+}
+
+/** The stored bytes and Redis TTL of a serialized value; throws InvalidArgumentError when too big. */
+export function frame(
+  e: Engine,
+  value: SerializedValue,
+  nullish: boolean,
+  o: ResolvedEntryOptions,
+  tags: Array<[string, string]> | undefined,
+): { bytes: Buffer; pxMs: number } {
+  let freshMs = nullish && o.negativeTtlMs !== undefined ? o.negativeTtlMs : o.ttlMs;
+  if (o.jitter > 0) freshMs *= 1 - Math.random() * o.jitter;
+  freshMs = Math.max(1, Math.floor(freshMs));
+  const staleMs = Math.ceil(o.staleMs);
+  const staleIfErrorMs = Math.ceil(o.staleIfErrorMs);
+  const meta = { createdMs: Date.now(), freshMs, staleMs, staleIfErrorMs, tags };
+  return {
+    bytes: frameEnvelope(value, meta, e.options.maxValueBytes),
+    pxMs: freshMs + Math.max(staleMs, staleIfErrorMs),
+  };
+}
+
+/** Keeps a background promise until it settles, so close() can wait for it. */
+export function track(e: Engine, promise: Promise<unknown>): void {
+  const settled = promise.catch(() => {}).finally(() => e.background.delete(settled));
+  e.background.add(settled);
+}

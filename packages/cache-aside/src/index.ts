@@ -1,0 +1,21 @@
+export { createCache } from './cache.js';
+export type { Loader, LoaderContext } from './entries.js';
+export type {
+  CacheOptions,
+  EntryOptions,
+  NearCacheOptions,
+  SetOptions,
+} from './options.js';
+export { losslessJson, type Serializer } from './serializer.js';
+export type {
+  CacheEvents,
+  CacheStats,
+  ErrorEvent,
+  HitEvent,
+  LoadEvent,
+  MissEvent,
+  NearCacheStats,
+  StaleEvent,
+} from './stats.js';
+export type { Cache, EntryInfo, ReadOptions, WarmEntry, WarmResult } from './types.js';
+export { type CachedMethod, type CachedOptions, cached, type WrapOptions } from './wrap.js';

@@ -1,0 +1,87 @@
+import type { Loader } from './entries.js';
+import type { EntryOptions, SetOptions } from './options.js';
+import type { CacheEvents, CacheStats } from './stats.js';
+import type { WrapOptions } from './wrap.js';
+
+/** Options of reads that do not load ({@link Cache.get}, {@link Cache.has}, {@link Cache.getMany}). */
+export interface ReadOptions {
+  /** Also return values past their fresh time but within their stale window. @default false */
+  allowStale?: boolean;
+  /** The most the Redis calls wait. @default the cache's timeoutMs */
+  timeoutMs?: number;
+}
+
+/** What {@link Cache.inspect} tells about one entry. */
+export interface EntryInfo<T = unknown> {
+  /** The cached value. */
+  value: T;
+  /** The metadata given to `set`, if any. */
+  metadata: unknown;
+  /** When the entry was written (writer's clock). */
+  createdAt: Date;
+  /** Fresh until this time; then stale, then gone. */
+  freshUntil: Date;
+  /** Remaining time before Redis drops the key, in milliseconds (-1: no expiry). */
+  remainingTtlMs: number;
+  /** `invalidated` when one of its tags was invalidated since it was written. */
+  state: 'fresh' | 'stale' | 'error-only' | 'expired' | 'invalidated';
+  /** Tags the entry was written with. */
+  tags: string[];
+  /** Size as stored in Redis. */
+  bytes: number;
+}
+
+/** One entry for {@link Cache.warm}: loaded only when the cache has no usable value. */
+export interface WarmEntry<T = unknown> extends EntryOptions {
+  /** The cache key. */
+  key: string;
+  /** Loads the value when it is missing. */
+  loader: Loader<T>;
+}
+
+/** What {@link Cache.warm} did. */
+export interface WarmResult {
+  /** Entries that were missing and got loaded. */
+  loaded: number;
+}
+
+/** A read-through cache over Redis. Create it with {@link createCache}. */
+export interface Cache extends AsyncDisposable {
+  /** Returns the cached value, or calls `loader` once (across processes) and caches its result. */
+  getOrLoad<T>(key: string, loader: Loader<T>, options?: EntryOptions): Promise<T>;
+  /** A cached version of `fn` with the same arguments, keyed by `options.key(...args)`. */
+  wrap<A extends unknown[], R>(
+    fn: (...args: A) => R | Promise<R>,
+    options: WrapOptions<A>,
+  ): (...args: A) => Promise<Awaited<R>>;
+  /** The cached value, or undefined; Redis failures reject with typed errors. */
+  get<T = unknown>(key: string, options?: ReadOptions): Promise<T | undefined>;
+  /** Writes a value (refused before any write if it cannot be stored or is too big). */
+  set(key: string, value: unknown, options?: SetOptions): Promise<void>;
+  /** Deletes an entry (and cancels a load in flight for it); true if it existed. */
+  delete(key: string): Promise<boolean>;
+  /** True when a usable (fresh, or stale with `allowStale`) entry exists. */
+  has(key: string, options?: ReadOptions): Promise<boolean>;
+  /** Values in the order of `keys` (undefined for misses): one MGET per node (per slot on Cluster). */
+  getMany<T = unknown>(keys: readonly string[], options?: ReadOptions): Promise<Array<T | undefined>>;
+  /** Writes several entries; all are validated before the first write. */
+  setMany(entries: ReadonlyArray<SetOptions & { key: string; value: unknown }>): Promise<void>;
+  /** Deletes several entries: one DEL per node (per slot on Cluster); returns how many existed. */
+  deleteMany(keys: readonly string[]): Promise<number>;
+  /** Value, metadata, times and remaining TTL of an entry, or undefined. */
+  inspect<T = unknown>(key: string, options?: { timeoutMs?: number }): Promise<EntryInfo<T> | undefined>;
+  /** Makes every entry carrying one of these tags a miss at once, on every node. */
+  invalidateTag(tags: string | readonly string[]): Promise<void>;
+  /** Deletes every entry whose key matches the glob (`*`, `?`, `[...]`), by SCAN on every master; returns the count. */
+  deletePattern(glob: string): Promise<number>;
+  /** Loads the entries that are missing (8 at a time); returns how many were loaded. */
+  warm(entries: readonly WarmEntry[]): Promise<WarmResult>;
+  /** Counters since creation. */
+  stats(): CacheStats;
+  /** Subscribes to an event (`hit`, `miss`, `load`, `stale`, `error`); listeners cost nothing when absent. */
+  on<E extends keyof CacheEvents>(event: E, listener: (...args: CacheEvents[E]) => void): this;
+  /** Removes a listener added with {@link Cache.on}. */
+  off<E extends keyof CacheEvents>(event: E, listener: (...args: CacheEvents[E]) => void): this;
+  /** Waits for background refreshes and stops the near cache; the Redis connection stays open. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,378 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { connect, escapeGlob, InvalidArgumentError, type RedisConnection } from '@redis-patterns/connection';
+import { topologies, uniquePrefix } from '@redis-patterns/testing';
+import ts from 'typescript';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Cache, type CacheOptions, cached, createCache } from '../src/index.ts';
+import type { makeUsers } from './fixtures/decorated.ts';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function keysUnder(redis: RedisConnection, prefix: string): Promise<string[]> {
+  const keys: string[] = [];
+  for await (const key of redis.scan(`${escapeGlob(prefix)}*`)) keys.push(key);
+  return keys.sort();
+}
+
+/** A loader that counts its calls and returns `value` after `delayMs`. */
+function counting<T>(value: T | (() => T), delayMs = 0) {
+  const loader = Object.assign(
+    async () => {
+      loader.calls++;
+      if (delayMs > 0) await sleep(delayMs);
+      return typeof value === 'function' ? (value as () => T)() : value;
+    },
+    { calls: 0 },
+  );
+  return loader;
+}
+
+/** Compiles fixtures/decorated.ts with TypeScript (standard decorators) and builds its Users. */
+async function loadDecoratedUsers(cache: Cache): Promise<ReturnType<typeof makeUsers>> {
+  const source = readFileSync(new URL('./fixtures/decorated.ts', import.meta.url), 'utf8').replace(
+    /^import .*$/gm,
+    '',
+  );
+  const { outputText } = ts.transpileModule(source, {
+    compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext },
+  });
+  const dir = mkdtempSync(join(tmpdir(), 'cache-aside-decorator-'));
+  try {
+    const file = join(dir, 'decorated.mjs');
+    writeFileSync(file, outputText);
+    const mod = (await import(/* @vite-ignore */ pathToFileURL(file).href)) as {
+      makeUsers: typeof makeUsers;
+    };
+    return mod.makeUsers(cache, cached);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe.each(topologies())('cache-aside on $name', ({ url }) => {
+  let redis: RedisConnection;
+  const caches: Cache[] = [];
+  const make = (options: Omit<CacheOptions, 'redis'> = {}) => {
+    const cache = createCache({ redis, prefix: uniquePrefix('ca'), ...options });
+    caches.push(cache);
+    return cache;
+  };
+
+  beforeAll(async () => {
+    redis = await connect({ url, commandTimeoutMs: 5_000 });
+  });
+  afterAll(async () => {
+    await Promise.all(caches.map((c) => c.close()));
+    await redis?.close();
+  });
+
+  it('loads on a miss, then serves hits without calling the loader', async () => {
+    const cache = make();
+    const loader = counting({ name: 'Ada', born: new Date(Date.UTC(1815, 11, 10)) });
+    const first = await cache.getOrLoad('user:1', loader);
+    const second = await cache.getOrLoad('user:1', loader);
+    expect(loader.calls).toBe(1);
+    expect(second).toEqual(first);
+    expect(second.born).toBeInstanceOf(Date);
+    expect(cache.stats()).toMatchObject({ hits: 1, misses: 1, loads: 1, hitRate: 0.5, errors: 0 });
+  });
+
+  it('runs the loader once for 100 concurrent getOrLoad calls on a cold key', async () => {
+    const cache = make();
+    const loader = counting('value', 50);
+    const results = await Promise.all(Array.from({ length: 100 }, () => cache.getOrLoad('cold', loader)));
+    expect(loader.calls).toBe(1);
+    expect(new Set(results)).toEqual(new Set(['value']));
+  });
+
+  it('expires entries after ttlMs', async () => {
+    const cache = make({ ttlMs: 100 });
+    const loader = counting('v');
+    await cache.getOrLoad('short', loader);
+    await sleep(250);
+    await cache.getOrLoad('short', loader);
+    expect(loader.calls).toBe(2);
+  });
+
+  it('keeps jittered fresh times within [ttlMs * (1 - jitter), ttlMs]', async () => {
+    const cache = make();
+    const keys = Array.from({ length: 30 }, (_, i) => `jitter:${i}`);
+    await Promise.all(keys.map((k) => cache.set(k, k, { ttlMs: 10_000, jitter: 0.5 })));
+    const fresh = await Promise.all(
+      keys.map(async (k) => {
+        const info = await cache.inspect(k);
+        return (info?.freshUntil.getTime() ?? 0) - (info?.createdAt.getTime() ?? 0);
+      }),
+    );
+    for (const ms of fresh) {
+      expect(ms).toBeGreaterThanOrEqual(5_000);
+      expect(ms).toBeLessThanOrEqual(10_000);
+    }
+    expect(new Set(fresh).size).toBeGreaterThan(1); // not all the same: the jitter is applied
+  });
+
+  it('caches null results for negativeTtlMs, and not at all with cacheNull: false', async () => {
+    const cache = make({ ttlMs: 60_000 });
+    const none = counting(null);
+    await cache.getOrLoad('missing', none, { negativeTtlMs: 100 });
+    await cache.getOrLoad('missing', none, { negativeTtlMs: 100 });
+    expect(none.calls).toBe(1);
+    await sleep(250);
+    await cache.getOrLoad('missing', none, { negativeTtlMs: 100 });
+    expect(none.calls).toBe(2);
+
+    const skipped = counting(undefined);
+    await cache.getOrLoad('skip', skipped, { cacheNull: false });
+    await cache.getOrLoad('skip', skipped, { cacheNull: false });
+    expect(skipped.calls).toBe(2);
+    expect(await cache.has('skip')).toBe(false);
+  });
+
+  it('serves the stale value while exactly one caller refreshes it in the background', async () => {
+    const cache = make({ ttlMs: 100, staleMs: 10_000 });
+    await cache.getOrLoad('swr', counting('old'));
+    await sleep(200);
+    const refresh = counting('new', 100);
+    const started = performance.now();
+    const served = await Promise.all(Array.from({ length: 10 }, () => cache.getOrLoad('swr', refresh)));
+    // Generous bound: the point is that callers did not wait for the 100 ms loader.
+    expect(performance.now() - started).toBeLessThan(95 + 200);
+    expect(served).toEqual(Array(10).fill('old'));
+    for (let i = 0; i < 50 && (await cache.get('swr')) !== 'new'; i++) await sleep(20);
+    expect(await cache.get('swr')).toBe('new');
+    expect(refresh.calls).toBe(1);
+    expect(cache.stats().staleServed).toBeGreaterThanOrEqual(1);
+  });
+
+  it('serves the old value when the loader throws within staleIfErrorMs, and the error after it', async () => {
+    const cache = make({ ttlMs: 100, staleIfErrorMs: 400 });
+    await cache.getOrLoad('sie', counting('kept'));
+    await sleep(150);
+    const failing = async (): Promise<string> => {
+      throw new Error('database down');
+    };
+    expect(await cache.getOrLoad('sie', failing)).toBe('kept');
+    expect(cache.stats().staleServed).toBe(1);
+    await sleep(450);
+    await expect(cache.getOrLoad('sie', failing)).rejects.toThrow('database down');
+  });
+
+  it('makes every entry of an invalidated tag a miss at once, even inside its stale window', async () => {
+    const cache = make({ staleMs: 60_000, staleIfErrorMs: 60_000 });
+    const keys = Array.from({ length: 20 }, (_, i) => `tagged:${i}`);
+    for (const key of keys) await cache.getOrLoad(key, counting('v1'), { tags: ['team:7', `own:${key}`] });
+    await cache.set('other', 'untouched', { tags: ['team:8'] });
+    await cache.invalidateTag('team:7');
+    const reloaded = counting('v2');
+    const values = await Promise.all(keys.map((k) => cache.getOrLoad(k, reloaded, { tags: ['team:7'] })));
+    expect(values).toEqual(Array(20).fill('v2'));
+    expect(reloaded.calls).toBe(20);
+    expect(await cache.get('other')).toBe('untouched');
+    // A failing loader must not bring the invalidated value back either.
+    await cache.invalidateTag(['team:7']);
+    await expect(
+      cache.getOrLoad('tagged:0', () => Promise.reject(new Error('down')), { tags: ['team:7'] }),
+    ).rejects.toThrow('down');
+    expect(await cache.get('tagged:0', { allowStale: true })).toBeUndefined();
+    expect((await cache.inspect('tagged:0'))?.state).toBe('invalidated');
+  });
+
+  it('spoils an entry whose tag is invalidated while its loader runs', async () => {
+    const cache = make();
+    const value = await cache.getOrLoad(
+      'racy',
+      async () => {
+        await cache.invalidateTag('racy-tag'); // the data changed while we were loading it
+        return 'loaded-before-change';
+      },
+      { tags: ['racy-tag'] },
+    );
+    expect(value).toBe('loaded-before-change');
+    expect(await cache.get('racy')).toBeUndefined();
+  });
+
+  it('keeps a value loaded before a delete() out of the cache', async () => {
+    const cache = make();
+    const loading = cache.getOrLoad('deleted-mid-load', counting('old', 150));
+    await sleep(50);
+    await cache.delete('deleted-mid-load');
+    expect(await loading).toBe('old');
+    expect(await cache.get('deleted-mid-load')).toBeUndefined();
+  });
+
+  it('deletes by glob on every master and leaves other keys alone', async () => {
+    const cache = make();
+    await cache.setMany([
+      ...Array.from({ length: 40 }, (_, i) => ({ key: `user:${i}`, value: i })),
+      { key: 'user*literal', value: 'star' },
+      { key: 'order:1', value: 'o' },
+      { key: 'users', value: 'list' },
+    ]);
+    expect(await cache.deletePattern('user:*')).toBe(40);
+    expect(await cache.getMany(['user:0', 'user:39', 'user*literal', 'order:1', 'users'])).toEqual([
+      undefined,
+      undefined,
+      'star',
+      'o',
+      'list',
+    ]);
+  });
+
+  it('stores metadata and reports it with the created time and remaining TTL', async () => {
+    const cache = make();
+    const before = Date.now();
+    await cache.set(
+      'meta',
+      { n: 1 },
+      { ttlMs: 30_000, staleMs: 10_000, metadata: { source: 'db', at: new Date(1) }, tags: ['t'] },
+    );
+    const info = await cache.inspect<{ n: number }>('meta');
+    expect(info?.value).toEqual({ n: 1 });
+    expect(info?.metadata).toEqual({ source: 'db', at: new Date(1) });
+    expect(info?.createdAt.getTime()).toBeGreaterThanOrEqual(before - 5);
+    expect(info?.freshUntil.getTime()).toBe((info?.createdAt.getTime() ?? 0) + 30_000);
+    expect(info?.remainingTtlMs).toBeGreaterThan(30_000);
+    expect(info?.remainingTtlMs).toBeLessThanOrEqual(40_000);
+    expect(info?.state).toBe('fresh');
+    expect(info?.tags).toEqual(['t']);
+    expect(await cache.inspect('nothing')).toBeUndefined();
+  });
+
+  it('gets, sets, checks and deletes single and many entries', async () => {
+    const cache = make();
+    await cache.set('a', 1);
+    expect(await cache.get('a')).toBe(1);
+    expect(await cache.has('a')).toBe(true);
+    expect(await cache.delete('a')).toBe(true);
+    expect(await cache.delete('a')).toBe(false);
+    expect(await cache.has('a')).toBe(false);
+
+    const keys = Array.from({ length: 50 }, (_, i) => `many:${i}`);
+    await cache.setMany(keys.map((key, i) => ({ key, value: { i, big: BigInt(i) } })));
+    const values = await cache.getMany<{ i: number; big: bigint }>([...keys, 'absent']);
+    expect(values.slice(0, 50).map((v) => v?.big)).toEqual(keys.map((_, i) => BigInt(i)));
+    expect(values[50]).toBeUndefined();
+    expect(await cache.deleteMany(keys.slice(0, 10))).toBe(10);
+    expect((await cache.getMany(keys)).filter((v) => v !== undefined)).toHaveLength(40);
+  });
+
+  it('stores a Buffer byte for byte and returns a Buffer', async () => {
+    const cache = make();
+    const bytes = Buffer.from([0, 0xff, 0x0a, 0xc3, 0x28]); // not valid UTF-8
+    await cache.set('blob', bytes);
+    const back = await cache.get<Buffer>('blob');
+    expect(Buffer.isBuffer(back)).toBe(true);
+    expect(back).toEqual(bytes);
+    expect((await cache.inspect('blob'))?.bytes).toBeLessThan(bytes.length + 60);
+  });
+
+  it('uses a pluggable binary serializer, and reads entries of another serializer as misses', async () => {
+    const prefix = uniquePrefix('ca');
+    const binary = {
+      name: 'reverse-bytes',
+      serialize: (value: unknown) => Buffer.from(JSON.stringify(value)).reverse(),
+      deserialize: (payload: string | Buffer) => JSON.parse(Buffer.from(payload).reverse().toString()),
+    };
+    const custom = createCache({ redis, prefix, serializer: binary });
+    const plain = createCache({ redis, prefix });
+    caches.push(custom, plain);
+    await custom.set('k', { n: [1, 2] });
+    expect(await custom.get('k')).toEqual({ n: [1, 2] });
+    expect(await custom.getMany(['k'])).toEqual([{ n: [1, 2] }]);
+    expect(await plain.get('k')).toBeUndefined();
+    expect(plain.stats().corrupt).toBe(1);
+  });
+
+  it('counts a corrupt entry as a miss and replaces it', async () => {
+    const prefix = uniquePrefix('ca');
+    const cache = createCache({ redis, prefix });
+    caches.push(cache);
+    const redisKey = `${prefix}v:{broken}`;
+    await redis.send(['SET', redisKey, 'not an entry'], { key: redisKey });
+    expect(await cache.getOrLoad('broken', counting('fixed'))).toBe('fixed');
+    expect(cache.stats().corrupt).toBe(1);
+    expect(await cache.get('broken')).toBe('fixed');
+  });
+
+  it('refuses bad input with typed errors and writes nothing', async () => {
+    const prefix = uniquePrefix('ca');
+    const cache = createCache({ redis, prefix, maxValueBytes: 1_000 });
+    caches.push(cache);
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    const attempts: Array<() => Promise<unknown>> = [
+      () => cache.getOrLoad('', () => 1),
+      () => cache.getOrLoad('k'.repeat(1025), () => 1),
+      () => cache.getOrLoad('k', () => 1, { ttlMs: Number.NaN }),
+      () => cache.getOrLoad('k', () => 1, { ttlMs: -5 }),
+      () => cache.getOrLoad('k', () => 1, { staleMs: -1 }),
+      () => cache.getOrLoad('k', () => 1, { jitter: 1.5 }),
+      () => cache.getOrLoad('k', () => 1, { tags: [''] }),
+      () => cache.getOrLoad('fn', () => () => 'a function'),
+      () => cache.getOrLoad('cyclic', () => cyclic),
+      () => cache.getOrLoad('huge', () => 'x'.repeat(5_000)),
+      () => cache.set('k', Symbol('s')),
+      () => cache.set('k', 1, { metadata: { f() {} } }),
+      () =>
+        cache.setMany([
+          { key: 'ok', value: 1 },
+          { key: 'bad', value: cyclic },
+        ]),
+      () => cache.getMany(['ok', '']),
+      () => cache.deletePattern(''),
+    ];
+    for (const attempt of attempts) {
+      await expect(attempt()).rejects.toBeInstanceOf(InvalidArgumentError);
+    }
+    expect(() => createCache({ redis, ttlMs: 0 })).toThrow(InvalidArgumentError);
+    expect(() => createCache({ redis, prefix: 'a{b}' })).toThrow(InvalidArgumentError);
+    expect(await keysUnder(redis, prefix)).toEqual([]);
+  });
+
+  it('wraps a function and a decorated method with the same arguments and one load per key', async () => {
+    const cache = make();
+    let calls = 0;
+    const add = cache.wrap(
+      async (a: number, b: number) => {
+        calls++;
+        return a + b;
+      },
+      { key: (a, b) => `add:${a}:${b}`, ttlMs: 10_000 },
+    );
+    expect(await add(1, 2)).toBe(3);
+    expect(await add(1, 2)).toBe(3);
+    expect(await add(2, 2)).toBe(4);
+    expect(calls).toBe(2);
+
+    const users = await loadDecoratedUsers(cache);
+    expect(await users.find(7)).toEqual({ id: 7, name: 'user 7' });
+    expect(await users.find(7)).toEqual({ id: 7, name: 'user 7' });
+    expect(users.loads).toBe(1);
+    await cache.invalidateTag('user:7');
+    await users.find(7);
+    expect(users.loads).toBe(2);
+  });
+
+  it('warms only the missing entries', async () => {
+    const cache = make();
+    await cache.set('warm:1', 'present');
+    const loader = counting('loaded');
+    const result = await cache.warm([1, 2, 3].map((i) => ({ key: `warm:${i}`, loader })));
+    expect(result.loaded).toBe(2);
+    expect(await cache.getMany(['warm:1', 'warm:2', 'warm:3'])).toEqual(['present', 'loaded', 'loaded']);
+  });
+
+  it('emits hit, miss and load events matching the stats', async () => {
+    const cache = make();
+    const seen: string[] = [];
+    cache.on('miss', ({ key }) => seen.push(`miss ${key}`));
+    cache.on('load', ({ key }) => seen.push(`load ${key}`));
+    cache.on('hit', ({ key, tier }) => seen.push(`hit ${key} ${tier}`));
+    await cache.getOrLoad('ev', counting(1));
+    await cache.getOrLoad('ev', counting(1));
+    expect(seen).toEqual(['miss ev', 'load ev', 'hit ev redis']);
+  });
+});

@@ -1,0 +1,70 @@
+import { connect, RedisPatternsError } from '@redis-patterns/connection';
+import { startRedis, uniquePrefix } from '@redis-patterns/testing';
+import { describe, expect, it } from 'vitest';
+import { createCache } from '../src/index.ts';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const TIMEOUT_MS = 200;
+const LOADER_MS = 20;
+// Slack on top of timeoutMs + loader time for a loaded 2-core machine; a read stuck on a dead or
+// paused Redis would take the connection's 5 s command timeout instead and fail this bound.
+const SLACK_MS = 600;
+
+describe('fail-open when Redis dies or stalls (a server this test owns)', () => {
+  it('answers every read from the loader within timeoutMs + loader time, then hits again once Redis is back', async () => {
+    const server = await startRedis({ forceBinary: true });
+    const redis = await connect({ url: server.url, reconnect: { baseDelayMs: 20, maxDelayMs: 200 } });
+    const cache = createCache({ redis, prefix: uniquePrefix('failopen'), timeoutMs: TIMEOUT_MS });
+    try {
+      const loader = async () => {
+        await sleep(LOADER_MS);
+        return { answer: 42 };
+      };
+      await cache.getOrLoad('k', loader);
+      const slowest = { kill: 0, pause: 0 };
+      for (let i = 0; i < 30; i++) {
+        if (i === 5) await server.kill();
+        const started = performance.now();
+        expect(await cache.getOrLoad('k', loader)).toEqual({ answer: 42 });
+        slowest.kill = Math.max(slowest.kill, performance.now() - started);
+      }
+      expect(slowest.kill).toBeLessThan(TIMEOUT_MS + LOADER_MS + SLACK_MS);
+      expect(cache.stats().errors).toBeGreaterThanOrEqual(25);
+      // Explicit reads and writes report the outage as typed errors instead.
+      await expect(cache.get('k', { timeoutMs: TIMEOUT_MS })).rejects.toBeInstanceOf(RedisPatternsError);
+      await expect(cache.set('k', 1, { timeoutMs: TIMEOUT_MS })).rejects.toBeInstanceOf(RedisPatternsError);
+
+      await server.restart();
+      const loadsBefore = cache.stats().loads;
+      let hitsResumed = false;
+      for (let i = 0; i < 100 && !hitsResumed; i++) {
+        const hits = cache.stats().hits;
+        await cache.getOrLoad('k', loader);
+        hitsResumed = cache.stats().hits > hits;
+        if (!hitsResumed) await sleep(50);
+      }
+      expect(hitsResumed).toBe(true);
+      // One reload after the restart (the server lost its data), then hits only.
+      expect(cache.stats().loads - loadsBefore).toBeLessThanOrEqual(2);
+
+      await server.pause();
+      try {
+        for (let i = 0; i < 5; i++) {
+          const started = performance.now();
+          expect(await cache.getOrLoad('k', loader)).toEqual({ answer: 42 });
+          slowest.pause = Math.max(slowest.pause, performance.now() - started);
+        }
+      } finally {
+        await server.resume();
+      }
+      expect(slowest.pause).toBeLessThan(TIMEOUT_MS + LOADER_MS + SLACK_MS);
+      console.log(
+        `fail-open: slowest read with Redis killed ${slowest.kill.toFixed(0)} ms, paused ${slowest.pause.toFixed(0)} ms`,
+      );
+    } finally {
+      await cache.close();
+      await redis.close();
+      await server.stop();
+    }
+  });
+});
