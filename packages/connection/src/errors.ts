@@ -1,4 +1,16 @@
-import { WatchError } from 'redis';
+import {
+  AbortError,
+  ClientClosedError,
+  ClientOfflineError,
+  ConnectionTimeoutError,
+  DisconnectsClientError,
+  ReconnectStrategyError,
+  TimeoutError as RedisTimeoutError,
+  RootNodesUnavailableError,
+  SocketClosedUnexpectedlyError,
+  SocketTimeoutError,
+  WatchError,
+} from 'redis';
 
 /** Stable codes carried by every error this project throws. */
 export type RedisPatternsErrorCode =
@@ -81,16 +93,17 @@ export class ClosedError extends RedisPatternsError {
   }
 }
 
-const connectionErrorNames = new Set([
-  'ClientClosedError',
-  'ClientOfflineError',
-  'DisconnectsClientError',
-  'SocketClosedUnexpectedlyError',
-  'ConnectionTimeoutError',
-  'SocketTimeoutError',
-  'RootNodesUnavailableError',
-  'ReconnectStrategyError',
-]);
+// node-redis 6's error classes do not set `name` (it stays "Error"), so match by class.
+const connectionErrorClasses = [
+  ClientClosedError,
+  ClientOfflineError,
+  DisconnectsClientError,
+  SocketClosedUnexpectedlyError,
+  ConnectionTimeoutError,
+  SocketTimeoutError,
+  RootNodesUnavailableError,
+  ReconnectStrategyError,
+];
 const socketErrorCodes = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
@@ -107,10 +120,13 @@ const socketErrorCodes = new Set([
 export function toPatternsError(err: unknown, what: string): unknown {
   if (err instanceof RedisPatternsError || !(err instanceof Error)) return err;
   const code = (err as NodeJS.ErrnoException).code;
-  if (connectionErrorNames.has(err.name) || (code !== undefined && socketErrorCodes.has(code))) {
+  if (
+    connectionErrorClasses.some((type) => err instanceof type) ||
+    (code !== undefined && socketErrorCodes.has(code))
+  ) {
     return new ConnectionError(`${what} failed: Redis is unreachable (${err.message}).`, { cause: err });
   }
-  if (err.name === 'TimeoutError' || err.name === 'AbortError') {
+  if (err instanceof RedisTimeoutError || err instanceof AbortError) {
     return new TimeoutError(`${what} timed out in node-redis (${err.message}).`, 0, { cause: err });
   }
   return err;

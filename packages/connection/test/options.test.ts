@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  ConnectionError,
   connect,
   createKeyspace,
   escapeGlob,
@@ -7,6 +8,7 @@ import {
   parseRedisUrl,
   redact,
   slotOf,
+  toPatternsError,
 } from '../src/index.ts';
 
 describe('parseRedisUrl', () => {
@@ -122,5 +124,19 @@ describe('keyspace', () => {
 
   it('rejects a prefix with braces', () => {
     expect(() => createKeyspace('a{b')).toThrow(InvalidArgumentError);
+  });
+});
+
+describe('toPatternsError', () => {
+  it('maps node-redis connection errors (whose name is just "Error") to ConnectionError', async () => {
+    const { SocketClosedUnexpectedlyError, ClientClosedError, ErrorReply } = await import('redis');
+    for (const raw of [new SocketClosedUnexpectedlyError(), new ClientClosedError()]) {
+      expect(raw.name).toBe('Error');
+      const mapped = toPatternsError(raw, 'GET');
+      expect(mapped).toBeInstanceOf(ConnectionError);
+      expect((mapped as ConnectionError).cause).toBe(raw);
+    }
+    const reply = new ErrorReply('WRONGTYPE Operation against a key holding the wrong kind of value');
+    expect(toPatternsError(reply, 'GET')).toBe(reply);
   });
 });
