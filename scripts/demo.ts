@@ -10,10 +10,17 @@ import { startCluster, startRedis } from '@redis-patterns/testing';
 import { cacheAsideTour } from './demo/cache-aside.ts';
 import { connectionTour } from './demo/connection.ts';
 import { leaderboardDemo } from './demo/leaderboard.ts';
+import { rateLimitTour } from './demo/rate-limit.ts';
 import type { DemoScenario } from './demo/scenario.ts';
 import { sessionTour } from './demo/session.ts';
 
-const scenarios: DemoScenario[] = [connectionTour, cacheAsideTour, sessionTour, leaderboardDemo];
+const scenarios: DemoScenario[] = [
+  connectionTour,
+  cacheAsideTour,
+  sessionTour,
+  rateLimitTour,
+  leaderboardDemo,
+];
 
 const { values } = parseArgs({
   options: { pattern: { type: 'string' }, cluster: { type: 'boolean', default: false } },

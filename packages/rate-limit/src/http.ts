@@ -1,0 +1,122 @@
+import { InvalidArgumentError } from '@redis-patterns/connection';
+import { rateLimitHeaders } from './headers.js';
+import { checkSubnet, ipKey } from './ip.js';
+import type { RateLimiter } from './limiter.js';
+import type { RateLimitResult } from './result.js';
+
+/** Options shared by the node:http, Express, Fastify and Hono middleware; `Req` is the framework's request. */
+export interface HttpRateLimitOptions<Req> {
+  /** The limiter to charge (one limit, or several with `all()`); required. */
+  limiter: RateLimiter;
+  /** The identifier to limit by, e.g. an API key or user id. @default the client IP address, IPv6 grouped by `ipv6Subnet` */
+  key?: (req: Req) => string | Promise<string>;
+  /** Units a request uses. @default 1 */
+  cost?: (req: Req) => number | Promise<number>;
+  /** Requests for which this returns true pass untouched: not counted, no headers. @default none */
+  skip?: (req: Req) => boolean | Promise<boolean>;
+  /** Keys (IP addresses, or values of `key`) that are never limited nor counted. @default none */
+  allowList?: Iterable<string>;
+  /** IPv6 prefix length the default key groups addresses by; false keys every address alone. @default 56 */
+  ipv6Subnet?: number | false;
+  /** Send `RateLimit-Policy` and `RateLimit` on every limited response, not only on refusals. @default true */
+  headers?: boolean;
+  /** Status of a refused request. @default 429 */
+  statusCode?: number;
+  /** Body of a refused request: a string (text/plain) or an object (JSON). @default an RFC 9457 problem (quota-exceeded) */
+  body?: (result: RateLimitResult) => string | object;
+}
+
+/** What a middleware does with a request: let it through with headers, or answer it. */
+export type HttpDecision =
+  | {
+      /** Let the request through. */
+      respond: false;
+      /** Headers to add to the eventual response. */
+      headers: Record<string, string>;
+    }
+  | {
+      /** Answer the request now. */
+      respond: true;
+      /** The status: the refusal's (429 by default), or 503 when failing closed. */
+      status: number;
+      /** The response headers, Content-Type included. */
+      headers: Record<string, string>;
+      /** The response body. */
+      body: string;
+    };
+
+const PROBLEM_TYPES = 'https://iana.org/assignments/http-problem-types';
+
+/**
+ * The framework-independent core of the middleware: decides for one request. `ipOf` reads the
+ * client address from the framework's request.
+ */
+export function createHttpGuard<Req>(
+  options: HttpRateLimitOptions<Req>,
+  ipOf: (req: Req) => string | undefined,
+): (req: Req) => Promise<HttpDecision> {
+  if (typeof options !== 'object' || options === null || typeof options.limiter?.limit !== 'function') {
+    throw new InvalidArgumentError('limiter', 'expected a rate limiter from createRateLimiter() or all().');
+  }
+  const subnet = options.ipv6Subnet ?? 56;
+  checkSubnet(subnet);
+  const status = options.statusCode ?? 429;
+  if (!Number.isInteger(status) || status < 400 || status > 599) {
+    throw new InvalidArgumentError(
+      'statusCode',
+      `expected an HTTP error status (400-599), got ${String(status)}.`,
+    );
+  }
+  const allowed = new Set([...(options.allowList ?? [])].map((entry) => ipKey(String(entry), subnet)));
+  const sendHeaders = options.headers ?? true;
+  const { limiter, skip, cost, body } = options;
+  const keyOf =
+    options.key ??
+    ((req: Req) => {
+      const ip = ipOf(req);
+      if (ip === undefined || ip === '') {
+        throw new InvalidArgumentError(
+          'key',
+          'the client IP address is unknown here; pass key: (req) => identifier.',
+        );
+      }
+      return ipKey(ip, subnet);
+    });
+
+  return async (req) => {
+    if (skip !== undefined && (await skip(req))) return { respond: false, headers: {} };
+    const key = await keyOf(req);
+    if (allowed.has(key)) return { respond: false, headers: {} };
+    const result = await limiter.limit(key, { cost: cost === undefined ? 1 : await cost(req) });
+    const headers = rateLimitHeaders(result);
+    if (result.allowed) return { respond: false, headers: sendHeaders ? headers : {} };
+    // Fail-closed because Redis is down is not the caller's fault: 503, as the draft's problem type says.
+    const unavailable = result.error !== undefined;
+    const code = unavailable ? 503 : status;
+    const payload = body !== undefined && !unavailable ? body(result) : problem(result, code, unavailable);
+    const isText = typeof payload === 'string';
+    headers['Content-Type'] = isText
+      ? 'text/plain; charset=utf-8'
+      : body !== undefined && !unavailable
+        ? 'application/json; charset=utf-8'
+        : 'application/problem+json';
+    return { respond: true, status: code, headers, body: isText ? payload : JSON.stringify(payload) };
+  };
+}
+
+function problem(result: RateLimitResult, status: number, unavailable: boolean): object {
+  const violated = result.policies.filter((p) => !p.allowed).map((p) => p.name);
+  return unavailable
+    ? {
+        type: `${PROBLEM_TYPES}#temporary-reduced-capacity`,
+        title: 'The rate limiter is unavailable; retry later.',
+        status,
+        'violated-policies': violated,
+      }
+    : {
+        type: `${PROBLEM_TYPES}#quota-exceeded`,
+        title: 'Too many requests: the rate limit was exceeded.',
+        status,
+        'violated-policies': violated,
+      };
+}

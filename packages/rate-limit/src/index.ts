@@ -1,0 +1,33 @@
+export {
+  type Algorithm,
+  type AlgorithmKind,
+  fixedWindow,
+  slidingWindowCounter,
+  slidingWindowLog,
+  type TokenBucket,
+  type TokenBucketOptions,
+  tokenBucket,
+  type WindowOptions,
+} from './algorithms.js';
+export { type ExpressLikeRequest, rateLimitExpress } from './express.js';
+export { type FastifyLikeReply, type FastifyLikeRequest, rateLimitFastify } from './fastify.js';
+export { RATELIMIT_HEADERS_DRAFT, rateLimitHeaders } from './headers.js';
+export { type HonoLikeContext, rateLimitHono } from './hono.js';
+export { createHttpGuard, type HttpDecision, type HttpRateLimitOptions } from './http.js';
+export { ipKey } from './ip.js';
+export {
+  type AllOptions,
+  all,
+  createRateLimiter,
+  type FailMode,
+  type LimitOptions,
+  type RateLimiter,
+  type RateLimiterOptions,
+} from './limiter.js';
+export { rateLimitNode } from './node.js';
+export {
+  FAIL_CLOSED_RETRY_MS,
+  type Policy,
+  type PolicyResult,
+  type RateLimitResult,
+} from './result.js';

@@ -1,0 +1,164 @@
+import {
+  checkDuration,
+  createKeyspace,
+  InvalidArgumentError,
+  type RedisLike,
+  toConnection,
+} from '@redis-patterns/connection';
+import { type Algorithm, argsOf } from './algorithms.js';
+import { buildLimiter, type LimiterState, stateOf } from './decide.js';
+import type { Policy, RateLimitResult } from './result.js';
+
+/** What happens when Redis cannot answer within `timeoutMs`: admit the call, or refuse it. */
+export type FailMode = 'open' | 'closed';
+
+/** Options of {@link createRateLimiter}. */
+export interface RateLimiterOptions {
+  /** A connection from `connect()`, or a node-redis client, cluster or sentinel; required. */
+  redis: RedisLike;
+  /** The algorithm and its parameters, e.g. `slidingWindowLog({ limit: 100, windowMs: 60_000 })`; required. */
+  algorithm: Algorithm;
+  /** Key prefix, without `{` or `}`; give every limiter its own. @default 'rl:' */
+  prefix?: string;
+  /** The policy's name in the RateLimit headers (printable ASCII, at most 64 characters). @default 'default' */
+  name?: string;
+  /** Admit ('open') or refuse ('closed') calls when Redis fails or is slower than `timeoutMs`. @default 'open' */
+  failMode?: FailMode;
+  /** The longest `limit()` waits for Redis before the fail mode decides. @default 500 */
+  timeoutMs?: number;
+}
+
+/** Options of one call. */
+export interface LimitOptions {
+  /** Units this call uses (a whole number from 1 to the smallest limit). @default 1 */
+  cost?: number;
+}
+
+/** Options of {@link all}. */
+export interface AllOptions {
+  /** Fail mode of the combined check. @default 'closed' if any limiter fails closed, else 'open' */
+  failMode?: FailMode;
+  /** Bound of the combined check. @default the smallest of the limiters' timeoutMs */
+  timeoutMs?: number;
+}
+
+/** A rate limiter: one limit from {@link createRateLimiter}, or several checked together by {@link all}. */
+export interface RateLimiter {
+  /** The limits this limiter checks, in order. */
+  readonly policies: readonly Policy[];
+  /**
+   * Charges `cost` units to `identifier` if every limit admits them, in one atomic round trip;
+   * a refused call is charged nothing. Never rejects for Redis failures: the fail mode decides.
+   * Rejects with `InvalidArgumentError` for a bad identifier or cost, before anything is sent.
+   */
+  limit(identifier: string, options?: LimitOptions): Promise<RateLimitResult>;
+  /** Reports whether a call of `cost` would be admitted now, without charging anything. Rejects on Redis failures. */
+  peek(identifier: string, options?: LimitOptions): Promise<RateLimitResult>;
+  /** Forgets everything recorded for `identifier` under every limit. */
+  reset(identifier: string): Promise<void>;
+}
+
+/**
+ * Creates a rate limiter. Synchronous: nothing is sent to Redis until the first call.
+ *
+ * @example
+ * ```ts
+ * import { connect } from '@redis-patterns/connection';
+ * import { createRateLimiter, slidingWindowLog } from '@redis-patterns/rate-limit';
+ *
+ * const redis = await connect({ url: process.env.REDIS_URL });
+ * const perMinute = createRateLimiter({
+ *   redis,
+ *   prefix: 'api:min:',
+ *   algorithm: slidingWindowLog({ limit: 100, windowMs: 60_000 }),
+ * });
+ * const { allowed, remaining, retryAfterMs } = await perMinute.limit('user-42');
+ * ```
+ */
+export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidArgumentError('options', 'expected { redis, algorithm, ... }.');
+  }
+  const args = argsOf(options.algorithm);
+  const name = options.name ?? 'default';
+  if (typeof name !== 'string' || !/^[\x20-\x7e]{1,64}$/.test(name)) {
+    throw new InvalidArgumentError('name', 'expected 1-64 printable ASCII characters.');
+  }
+  const conn = toConnection(options.redis);
+  const { kind, limit, windowMs } = options.algorithm;
+  return buildLimiter({
+    conn,
+    parts: [
+      {
+        keyspace: createKeyspace(options.prefix ?? 'rl:'),
+        args,
+        policy: Object.freeze({ name, algorithm: kind, limit, windowMs }),
+      },
+    ],
+    failMode: checkFailMode(options.failMode ?? 'open'),
+    timeoutMs: checkTimeout(options.timeoutMs ?? 500),
+  });
+}
+
+/**
+ * Checks several limits of one identifier together (e.g. per second and per hour): a call is
+ * admitted only if every limit admits it, and when one refuses nothing is charged to the others.
+ * One script sees all of them, because every limiter's keys for an identifier share its hash tag.
+ * The limiters must use the same connection, distinct names, and not share a prefix and algorithm.
+ *
+ * @example
+ * ```ts
+ * const api = all([perSecond, perHour]);
+ * const result = await api.limit(apiKey, { cost: 1 });
+ * ```
+ */
+export function all(limiters: readonly RateLimiter[], options: AllOptions = {}): RateLimiter {
+  if (!Array.isArray(limiters) || limiters.length === 0) {
+    throw new InvalidArgumentError('limiters', 'expected a non-empty array of rate limiters.');
+  }
+  const inner = limiters.map((l) => {
+    const found = stateOf(l);
+    if (found === undefined)
+      throw new InvalidArgumentError('limiters', 'expected limiters from createRateLimiter().');
+    return found;
+  });
+  const first = inner[0] as LimiterState;
+  if (inner.some((i) => i.conn !== first.conn)) {
+    throw new InvalidArgumentError('limiters', 'all limiters must use the same Redis connection.');
+  }
+  const parts = inner.flatMap((i) => i.parts);
+  const names = new Set(parts.map((p) => p.policy.name));
+  const keys = new Set(parts.map((p) => p.keyspace.key('x', p.args.suffix)));
+  if (names.size < parts.length) {
+    throw new InvalidArgumentError(
+      'limiters',
+      'give each limiter a distinct name: it names the policy in RateLimit headers.',
+    );
+  }
+  if (keys.size < parts.length) {
+    throw new InvalidArgumentError(
+      'limiters',
+      'two limiters with the same algorithm share a prefix, so they would share counters.',
+    );
+  }
+  return buildLimiter({
+    conn: first.conn,
+    parts,
+    failMode: checkFailMode(
+      options.failMode ?? (inner.some((i) => i.failMode === 'closed') ? 'closed' : 'open'),
+    ),
+    timeoutMs: checkTimeout(options.timeoutMs ?? Math.min(...inner.map((i) => i.timeoutMs))),
+  });
+}
+
+function checkFailMode(mode: unknown): FailMode {
+  if (mode !== 'open' && mode !== 'closed') {
+    throw new InvalidArgumentError('failMode', `expected 'open' or 'closed', got ${String(mode)}.`);
+  }
+  return mode;
+}
+
+function checkTimeout(timeoutMs: number): number {
+  checkDuration('timeoutMs', timeoutMs);
+  return timeoutMs;
+}

@@ -1,0 +1,32 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createHttpGuard, type HttpDecision, type HttpRateLimitOptions } from './http.js';
+
+/**
+ * Rate limiting for a plain `node:http` server. The returned function resolves to true when the
+ * request may proceed (the RateLimit headers are already set on `res`), or false when it has
+ * answered the request itself (429, or 503 when Redis is down and the limiter fails closed).
+ *
+ * @example
+ * ```ts
+ * const guard = rateLimitNode({ limiter });
+ * http.createServer(async (req, res) => {
+ *   if (!(await guard(req, res))) return;
+ *   res.end('hello');
+ * });
+ * ```
+ */
+export function rateLimitNode(
+  options: HttpRateLimitOptions<IncomingMessage>,
+): (req: IncomingMessage, res: ServerResponse) => Promise<boolean> {
+  const guard = createHttpGuard(options, (req) => req.socket.remoteAddress);
+  return async (req, res) => apply(await guard(req), res);
+}
+
+/** Writes a decision to a node:http response; true when the request should go on. */
+export function apply(decision: HttpDecision, res: ServerResponse): boolean {
+  for (const [name, value] of Object.entries(decision.headers)) res.setHeader(name, value);
+  if (!decision.respond) return true;
+  res.statusCode = decision.status;
+  res.end(decision.body);
+  return false;
+}

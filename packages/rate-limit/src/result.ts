@@ -1,0 +1,83 @@
+import type { AlgorithmKind } from './algorithms.js';
+
+/** One limit as advertised in `RateLimit-Policy`: its name, algorithm, size and window. */
+export interface Policy {
+  /** The policy's name in the RateLimit headers. */
+  readonly name: string;
+  /** The algorithm enforcing it. */
+  readonly algorithm: AlgorithmKind;
+  /** Units per window (the burst, for the token bucket). */
+  readonly limit: number;
+  /** The window in milliseconds (for the token bucket: the time to refill a full burst). */
+  readonly windowMs: number;
+}
+
+/** The decision of one limit within a call. */
+export interface PolicyResult extends Policy {
+  /** True when this limit alone would admit the call. */
+  allowed: boolean;
+  /** Units left after this call (before it, when the call was refused or only peeked). */
+  remaining: number;
+  /** Milliseconds until this limit is fully restored if nothing else is used. */
+  resetMs: number;
+  /** Milliseconds until a call of the same cost would fit; 0 when it fits now. */
+  retryAfterMs: number;
+}
+
+/** What `limit()` and `peek()` return. */
+export interface RateLimitResult {
+  /** True when every limit admitted the call (and, for `limit()`, it was charged to all of them). */
+  allowed: boolean;
+  /** The size of the binding limit: the refusing one, else the one with the fewest units left. */
+  limit: number;
+  /** The fewest units left across the limits. */
+  remaining: number;
+  /** Milliseconds until every limit is fully restored if nothing else is used. */
+  resetMs: number;
+  /** Milliseconds until a call of the same cost would be admitted; 0 when allowed. Never early. */
+  retryAfterMs: number;
+  /** Each limit's own decision, in the order the limits were given. */
+  policies: PolicyResult[];
+  /** The Redis server time of the decision, in ms since 1970 with microsecond fraction (local time if Redis failed). */
+  serverTimeMs: number;
+  /**
+   * Set when Redis failed (timeout, connection, error reply) and the fail mode decided instead:
+   * `allowed` is then true for 'open' and false for 'closed', and the counts are unknown.
+   */
+  error?: Error;
+}
+
+/** `retryAfterMs` of a fail-closed result: Redis is unavailable, so ask callers to come back in a second. */
+export const FAIL_CLOSED_RETRY_MS = 1000;
+
+/** Combines per-limit decisions into one result. */
+export function combine(policies: PolicyResult[], serverTimeMs: number): RateLimitResult {
+  const refused = policies.filter((p) => !p.allowed);
+  const allowed = refused.length === 0;
+  let binding = policies[0] as PolicyResult;
+  for (const p of allowed ? policies : refused) {
+    if (allowed ? p.remaining < binding.remaining : p.retryAfterMs > binding.retryAfterMs || binding.allowed)
+      binding = p;
+  }
+  return {
+    allowed,
+    limit: binding.limit,
+    remaining: Math.min(...policies.map((p) => p.remaining)),
+    resetMs: Math.max(...policies.map((p) => p.resetMs)),
+    retryAfterMs: allowed ? 0 : Math.max(...refused.map((p) => p.retryAfterMs)),
+    policies,
+    serverTimeMs,
+  };
+}
+
+/** The result the fail mode gives when Redis could not decide. */
+export function failed(policies: readonly Policy[], open: boolean, error: Error): RateLimitResult {
+  const decided = policies.map((p) => ({
+    ...p,
+    allowed: open,
+    remaining: open ? p.limit : 0,
+    resetMs: 0,
+    retryAfterMs: open ? 0 : FAIL_CLOSED_RETRY_MS,
+  }));
+  return { ...combine(decided, Date.now()), error };
+}

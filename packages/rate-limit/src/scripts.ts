@@ -1,0 +1,237 @@
+import { defineScript, type Script } from '@redis-patterns/connection';
+import type { AlgorithmArgs } from './algorithms.js';
+
+/**
+ * The scripts count time in microseconds since this epoch (2020-01-01T00:00:00Z) rather than since
+ * 1970: the smaller numbers keep a double's resolution near 0.03 µs, so GCRA arrival times that add
+ * a fractional emission interval again and again stay exact to well under a microsecond. It is a
+ * whole number of days, so counter windows that divide a day start on UTC boundaries.
+ */
+export const EPOCH_SECONDS = 1_577_836_800;
+
+// Every check is ONE script, so a check and its write can never interleave with another caller's
+// (the race that lets a burst through check-then-add limiters), and several limits of one identifier
+// are all checked before any is charged (no partial consumption). Time is the server's (TIME), so
+// callers' clocks never matter.
+//
+// ARGV[1] is '1' to charge (limit) or '0' to only look (peek); ARGV[2] is the cost. Each algorithm
+// is a function (key, a, b, apply) returning allowed (1/0), remaining, reset (µs until fully
+// restored) and retry (µs until this cost would fit; 0 if it fits now); it writes only when `apply`
+// is set and the cost fits. Lua's tostring keeps only 14 digits, so numbers above 1e14 (times in µs)
+// go into values through string.format('%d') or as redis.call arguments (which keep 17).
+
+const PRELUDE = `
+local t = redis.call('TIME')
+local now = (t[1] - ${EPOCH_SECONDS}) * 1000000 + t[2]
+-- Parsing a number costs Redis more than comparing a string: most calls cost 1.
+local cost = ARGV[2] == '1' and 1 or tonumber(ARGV[2])
+`;
+
+/** Sliding log: a sorted set with one entry per unit, scored by its time; live while score > now - window. */
+const LOG = `
+local function log(key, limit, window, apply)
+  local count, expired = 0, 0
+  if apply then
+    -- Dropping expired entries changes no decision, so a refused call may do it too.
+    redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+    count = redis.call('ZCARD', key)
+  else
+    count = redis.call('ZCARD', key)
+    if count > 0 then
+      expired = redis.call('ZCOUNT', key, '-inf', now - window)
+      count = count - expired
+    end
+  end
+  if count + cost <= limit then
+    if not apply then
+      local reset = 0
+      if count > 0 then reset = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')[2] + window - now end
+      return 1, limit - count, math.ceil(reset), 0
+    end
+    local member = string.format('%d', now)
+    local added
+    if cost == 1 then
+      added = redis.call('ZADD', key, 'NX', now, member)
+    else
+      local args = { 'ZADD', key, 'NX', now, member }
+      for j = 2, cost do
+        args[#args + 1] = now
+        args[#args + 1] = member .. ':' .. j
+      end
+      added = redis.call(unpack(args))
+    end
+    local keep = window
+    if added < cost then
+      -- TIME repeated or stepped back onto an existing member: add the rest just after the newest entry.
+      local at = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')[2] + 1
+      for j = 1, cost - added do redis.call('ZADD', key, at, string.format('%d:%d', at, j)) end
+      keep = at + window - now
+    end
+    redis.call('PEXPIRE', key, math.ceil(keep / 1000))
+    return 1, limit - count - cost, math.ceil(keep), 0
+  end
+  -- Refused and not recorded: the oldest (count + cost - limit) live entries must leave first.
+  local k = expired + count + cost - limit - 1
+  local leaves = redis.call('ZRANGE', key, k, k, 'WITHSCORES')[2]
+  local newest = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')[2]
+  return 0, limit - count, math.ceil(newest + window - now), math.ceil(leaves + window - now)
+end
+`;
+
+/**
+ * Sliding counter: "index:current:previous" for epoch-aligned windows; the previous window's count is
+ * weighted by the share of it the sliding window still covers.
+ */
+const COUNTER = `
+local function counter(key, limit, window, apply)
+  local index = math.floor(now / window)
+  local elapsed = now - index * window
+  local current, previous, head = 0, 0, nil
+  local value = redis.call('GET', key)
+  if value then
+    local i = string.find(value, ':', 1, true)
+    local j = string.find(value, ':', i + 1, true)
+    local w = tonumber(string.sub(value, 1, i - 1))
+    if w == index then
+      head = string.sub(value, 1, i)
+      current, previous = tonumber(string.sub(value, i + 1, j - 1)), tonumber(string.sub(value, j + 1))
+    elseif w == index - 1 then
+      previous = tonumber(string.sub(value, i + 1, j - 1))
+    end
+  end
+  local estimate = previous * (window - elapsed) / window + current
+  local fits = estimate + cost <= limit
+  if fits and apply then
+    current = current + cost
+    estimate = estimate + cost
+    -- The TTL (end of the next window) only moves when a new window starts.
+    if head then
+      redis.call('SET', key, head .. current .. ':' .. previous, 'KEEPTTL')
+    else
+      redis.call('SET', key, string.format('%d:%d:%d', index, current, previous), 'PX', math.ceil((2 * window - elapsed) / 1000))
+    end
+  end
+  local remaining = math.max(0, math.floor(limit - estimate))
+  local reset = 0
+  if current > 0 then reset = 2 * window - elapsed elseif previous > 0 then reset = window - elapsed end
+  if fits then return 1, remaining, math.ceil(reset), 0 end
+  local retry
+  if current + cost <= limit then
+    -- Wait in this window until the previous window's weight has shrunk enough.
+    retry = (1 - (limit - current - cost) / previous) * window - elapsed
+  else
+    -- Wait for the next window, where this window's count becomes the weighted one.
+    local share = 0
+    if current > limit - cost then share = 1 - (limit - cost) / current end
+    retry = window - elapsed + share * window
+  end
+  return 0, remaining, math.ceil(reset), math.ceil(retry)
+end
+`;
+
+/** Fixed window: "start:count", anchored at the first admitted call after the previous window ended. */
+const FIXED = `
+local function fixed(key, limit, window, apply)
+  local start, count, head = now, 0, nil
+  local value = redis.call('GET', key)
+  if value then
+    local i = string.find(value, ':', 1, true)
+    local s = tonumber(string.sub(value, 1, i - 1))
+    if now < s + window then start, count, head = s, tonumber(string.sub(value, i + 1)), string.sub(value, 1, i) end
+  end
+  local left = start + window - now
+  if count + cost <= limit then
+    if apply then
+      count = count + cost
+      if head then
+        -- Same window: same start and TTL. KEEPTTL costs Redis about half of a new PX.
+        redis.call('SET', key, head .. count, 'KEEPTTL')
+      else
+        redis.call('SET', key, string.format('%d:%d', start, count), 'PX', math.ceil(left / 1000))
+      end
+    end
+    if count == 0 then left = 0 end
+    return 1, limit - count, math.ceil(left), 0
+  end
+  return 0, limit - count, math.ceil(left), math.ceil(left)
+end
+`;
+
+/** GCRA: the theoretical arrival time (TAT), one number; the bucket is full when TAT <= now. */
+const GCRA = `
+local function gcra(key, burst, interval, apply)
+  local tat = tonumber(redis.call('GET', key) or now)
+  if tat < now then tat = now end
+  local capacity = burst * interval
+  local after = tat + cost * interval
+  -- Sums of fractional intervals round: half a microsecond of slack absorbs that.
+  local fits = after - now <= capacity + 0.5
+  if fits and apply then
+    redis.call('SET', key, after, 'PX', math.max(1, math.ceil((after - now) / 1000)))
+    tat = after
+  end
+  local remaining = math.floor((capacity - (tat - now) + 0.5) / interval)
+  if fits then return 1, remaining, math.ceil(tat - now), 0 end
+  return 0, remaining, math.ceil(tat - now), math.ceil(after - now - capacity)
+end
+`;
+
+const ALGORITHMS = {
+  L: ['log', LOG],
+  C: ['counter', COUNTER],
+  F: ['fixed', FIXED],
+  G: ['gcra', GCRA],
+} as const;
+
+/**
+ * One limit: KEYS[1]; ARGV: charge ('1'/'0'), cost, then the algorithm's two numbers.
+ * Reply: server time (µs since EPOCH_SECONDS), allowed, remaining, reset, retry.
+ */
+function singleScript(code: AlgorithmArgs['code']): Script {
+  const [fn, source] = ALGORITHMS[code];
+  return defineScript(
+    `rateLimit:${fn}`,
+    `${PRELUDE}${source}
+local allowed, remaining, reset, retry = ${fn}(KEYS[1], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[1] == '1')
+return { now, allowed, remaining, reset, retry }
+`,
+  );
+}
+
+/** The single-limit script of each algorithm. */
+export const singleScripts: Record<AlgorithmArgs['code'], Script> = {
+  L: singleScript('L'),
+  C: singleScript('C'),
+  F: singleScript('F'),
+  G: singleScript('G'),
+};
+
+/**
+ * Several limits of one identifier: KEYS, one per limit, share the identifier's hash tag (one slot
+ * on Cluster); ARGV: charge, cost, then per limit its code (L, C, F, G) and two numbers. All limits
+ * are checked first; only if every one admits the cost are they all charged.
+ * Reply: server time, then allowed, remaining, reset, retry per limit.
+ */
+export const multiScript = defineScript(
+  'rateLimit:all',
+  `${PRELUDE}${LOG}${COUNTER}${FIXED}${GCRA}
+local algorithms = { L = log, C = counter, F = fixed, G = gcra }
+local function run(apply)
+  local reply, ok = { now }, true
+  for i = 1, #KEYS do
+    local at = 3 + (i - 1) * 3
+    local allowed, remaining, reset, retry =
+      algorithms[ARGV[at]](KEYS[i], tonumber(ARGV[at + 1]), tonumber(ARGV[at + 2]), apply)
+    if allowed == 0 then ok = false end
+    reply[#reply + 1] = allowed
+    reply[#reply + 1] = remaining
+    reply[#reply + 1] = reset
+    reply[#reply + 1] = retry
+  end
+  return ok, reply
+end
+local ok, reply = run(false)
+if ARGV[1] == '1' and ok then ok, reply = run(true) end
+return reply
+`,
+);

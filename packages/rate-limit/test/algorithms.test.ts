@@ -1,0 +1,247 @@
+import { connect, type RedisConnection } from '@redis-patterns/connection';
+import { topologies, uniquePrefix } from '@redis-patterns/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type Algorithm,
+  all,
+  createRateLimiter,
+  fixedWindow,
+  type RateLimiter,
+  slidingWindowCounter,
+  slidingWindowLog,
+  tokenBucket,
+} from '../src/index.ts';
+import { EPOCH_SECONDS } from '../src/scripts.ts';
+import { counterModel, fixedModel, gcraModel, logModel, type Model } from './reference-model.ts';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Microseconds since the script's epoch, recovered exactly from a result's serverTimeMs. */
+const serverUs = (serverTimeMs: number) => Math.round(serverTimeMs * 1000) - EPOCH_SECONDS * 1e6;
+
+/** Exact algorithms at limit 100. The bucket refills 0.01 tokens/s: less than one token during any burst. */
+const exact: Array<[string, () => Algorithm]> = [
+  ['sliding window log', () => slidingWindowLog({ limit: 100, windowMs: 60_000 })],
+  ['fixed window', () => fixedWindow({ limit: 100, windowMs: 60_000 })],
+  ['token bucket (GCRA)', () => tokenBucket({ ratePerSec: 0.01, burst: 100 })],
+];
+
+describe.each(topologies())('rate limiting on $name', ({ url }) => {
+  let redis: RedisConnection;
+  const prefix = uniquePrefix('rl');
+  let n = 0;
+  const make = (algorithm: Algorithm, name?: string): RateLimiter =>
+    createRateLimiter({ redis, prefix: `${prefix}${n++}:`, algorithm, ...(name ? { name } : {}) });
+
+  beforeAll(async () => {
+    redis = await connect({ url });
+  });
+  afterAll(async () => {
+    await redis?.close();
+  });
+
+  it.each(exact)('admits exactly 100 of 500 concurrent calls with the %s', async (_, algorithm) => {
+    const limiter = make(algorithm());
+    const results = await Promise.all(Array.from({ length: 500 }, () => limiter.limit('burst')));
+    expect(results.filter((r) => r.allowed)).toHaveLength(100);
+    expect(results.every((r) => r.error === undefined && r.remaining >= 0)).toBe(true);
+    expect(new Set(results.filter((r) => r.allowed).map((r) => r.remaining)).size).toBe(100);
+    expect((await limiter.peek('burst')).remaining).toBe(0);
+  });
+
+  it('keeps the sliding window counter within its documented bound under 500 concurrent calls', async () => {
+    const limiter = make(slidingWindowCounter({ limit: 100, windowMs: 60_000 }));
+    const started = performance.now();
+    const results = await Promise.all(Array.from({ length: 500 }, () => limiter.limit('burst')));
+    const burstMs = performance.now() - started;
+    const admitted = results.filter((r) => r.allowed).length;
+    // Within one window the counter is exact; a burst straddling a window edge may admit up to
+    // limit × (share of the new window elapsed) more: below one call for a burst this short.
+    expect(admitted).toBeGreaterThanOrEqual(100);
+    expect(admitted).toBeLessThanOrEqual(100 + Math.floor((100 * burstMs) / 60_000));
+  });
+
+  it.each([
+    ['sliding window log', () => slidingWindowLog({ limit: 12, windowMs: 60_000 })],
+    ['sliding window counter', () => slidingWindowCounter({ limit: 12, windowMs: 86_400_000 })],
+    ['fixed window', () => fixedWindow({ limit: 12, windowMs: 60_000 })],
+    ['token bucket (GCRA)', () => tokenBucket({ ratePerSec: 0.001, burst: 12 })],
+  ])(
+    'charges cost > 1 whole or not at all, and refuses cost > limit with a typed error (%s)',
+    async (_, algorithm) => {
+      const limiter = make(algorithm());
+      expect(await limiter.limit('c', { cost: 5 })).toMatchObject({ allowed: true, remaining: 7 });
+      expect(await limiter.limit('c', { cost: 5 })).toMatchObject({ allowed: true, remaining: 2 });
+      const refused = await limiter.limit('c', { cost: 5 });
+      expect(refused).toMatchObject({ allowed: false, remaining: 2 });
+      expect(refused.retryAfterMs).toBeGreaterThan(0);
+      expect(await limiter.limit('c', { cost: 2 })).toMatchObject({ allowed: true, remaining: 0 });
+      await expect(limiter.limit('c', { cost: 13 })).rejects.toMatchObject({
+        name: 'InvalidArgumentError',
+        argument: 'cost',
+      });
+      await limiter.reset('c');
+      expect(await limiter.peek('c', { cost: 12 })).toMatchObject({ allowed: true, remaining: 12 });
+    },
+  );
+
+  it('charges nothing to any limit when one of several refuses, on one hash slot', async () => {
+    const perSecond = createRateLimiter({
+      redis,
+      prefix: `${prefix}sec:`,
+      name: 'per-second',
+      algorithm: fixedWindow({ limit: 2, windowMs: 1_500 }),
+    });
+    const perHour = createRateLimiter({
+      redis,
+      prefix: `${prefix}hour:`,
+      name: 'per-hour',
+      algorithm: slidingWindowLog({ limit: 3, windowMs: 3_600_000 }),
+    });
+    const both = all([perSecond, perHour]);
+    expect(both.policies.map((p) => p.name)).toEqual(['per-second', 'per-hour']);
+    expect((await both.limit('k')).allowed).toBe(true);
+    expect((await both.limit('k')).allowed).toBe(true);
+    const third = await both.limit('k');
+    expect(third).toMatchObject({ allowed: false, limit: 2 });
+    expect(third.policies.map((p) => p.allowed)).toEqual([false, true]);
+    // The hour limit was not charged for the refused call.
+    expect((await perHour.peek('k')).remaining).toBe(1);
+
+    await sleep(third.retryAfterMs + 5);
+    expect((await both.limit('k')).allowed).toBe(true);
+    const fifth = await both.limit('k');
+    expect(fifth).toMatchObject({ allowed: false, limit: 3 });
+    expect(fifth.retryAfterMs).toBeGreaterThan(3_500_000);
+    // ...and the second limit was not charged when the hour limit refused.
+    expect((await perSecond.peek('k')).remaining).toBe(1);
+
+    await both.reset('k');
+    expect((await perHour.peek('k')).remaining).toBe(3);
+  });
+
+  it('checks four algorithms of one identifier together', async () => {
+    const limiters = [
+      slidingWindowLog({ limit: 5, windowMs: 60_000 }),
+      slidingWindowCounter({ limit: 4, windowMs: 86_400_000 }),
+      fixedWindow({ limit: 6, windowMs: 60_000 }),
+      tokenBucket({ ratePerSec: 0.001, burst: 3 }),
+    ].map((algorithm, i) => make(algorithm, `p${i}`));
+    const combined = all(limiters);
+    const results = [];
+    for (let i = 0; i < 5; i++) results.push(await combined.limit('four'));
+    expect(results.map((r) => r.allowed)).toEqual([true, true, true, false, false]);
+    expect(results[3]?.policies.map((p) => p.allowed)).toEqual([true, true, true, false]);
+    const left = await Promise.all(limiters.map(async (l) => (await l.peek('four')).remaining));
+    expect(left).toEqual([2, 1, 3, 0]);
+  });
+
+  it('peek reports without charging', async () => {
+    const limiter = make(slidingWindowLog({ limit: 2, windowMs: 60_000 }));
+    for (let i = 0; i < 5; i++)
+      expect(await limiter.peek('p')).toMatchObject({ allowed: true, remaining: 2 });
+    await limiter.limit('p', { cost: 2 });
+    expect(await limiter.peek('p')).toMatchObject({ allowed: false, remaining: 0 });
+  });
+
+  const models: Array<[string, (windowMs: number) => Algorithm, (windowMs: number) => Model]> = [
+    ['sliding window log', (w) => slidingWindowLog({ limit: 3, windowMs: w }), (w) => logModel(3, w * 1000)],
+    [
+      'sliding window counter',
+      (w) => slidingWindowCounter({ limit: 4, windowMs: w }),
+      (w) => counterModel(4, w * 1000),
+    ],
+    ['fixed window', (w) => fixedWindow({ limit: 3, windowMs: w }), (w) => fixedModel(3, w * 1000)],
+    [
+      'token bucket (GCRA)',
+      (w) => tokenBucket({ ratePerSec: 3000 / w, burst: 3 }),
+      (w) => gcraModel(3, (w * 1000) / 3),
+    ],
+  ];
+
+  it('decides exactly like a reference model fed the same server times, across window edges', async () => {
+    const windowMs = 200;
+    await Promise.all(
+      models.map(async ([label, algorithm, model], seed) => {
+        const limiter = make(algorithm(windowMs));
+        const reference = model(windowMs);
+        const random = prng(seed + 1);
+        let mismatches = 0;
+        let refusals = 0;
+        let wait = 0;
+        for (let i = 0; i < 45; i++) {
+          await sleep(wait);
+          const cost = random() < 0.2 ? 2 : 1;
+          const got = await limiter.limit('edge', { cost });
+          const want = reference.decide(serverUs(got.serverTimeMs), cost);
+          const { allowed, remaining, resetMs, retryAfterMs } = got;
+          if (JSON.stringify({ allowed, remaining, resetMs, retryAfterMs }) !== JSON.stringify(want)) {
+            mismatches++;
+            console.error(label, i, { allowed, remaining, resetMs, retryAfterMs }, want);
+          }
+          if (!got.allowed) refusals++;
+          // Aim at the window edge the limiter named, or just before it, or anywhere.
+          const r = random();
+          wait = !got.allowed && r < 0.6 ? got.retryAfterMs - (r < 0.3 ? 1 : 0) : Math.floor(random() * 70);
+        }
+        expect(mismatches, label).toBe(0);
+        expect(refusals, `${label} was never refused: the sequence did not test the edges`).toBeGreaterThan(
+          3,
+        );
+      }),
+    );
+  });
+
+  it('keeps the counter within limit × (1 + elapsed share) over every trailing window', async () => {
+    const windowMs = 200;
+    const limiter = make(slidingWindowCounter({ limit: 5, windowMs }));
+    const admitted: number[] = [];
+    const random = prng(7);
+    for (let i = 0; i < 80; i++) {
+      const r = await limiter.limit('bound');
+      const now = serverUs(r.serverTimeMs);
+      if (r.allowed) admitted.push(now);
+      const windowUs = windowMs * 1000;
+      const share = (now % windowUs) / windowUs;
+      const trailing = admitted.filter((t) => t > now - windowUs).length;
+      const sameWindow = admitted.filter(
+        (t) => Math.floor(t / windowUs) === Math.floor(now / windowUs),
+      ).length;
+      expect(trailing).toBeLessThanOrEqual(Math.floor(5 * (1 + share) + 1e-9));
+      expect(sameWindow).toBeLessThanOrEqual(5);
+      await sleep(Math.floor(random() * 25));
+    }
+  });
+
+  it.each(models)(
+    'lets a caller that keeps retrying in as soon as its retry-after passes (%s)',
+    async (_, algorithm) => {
+      const limiter = make(algorithm(300));
+      let first = await limiter.limit('retry');
+      while (first.allowed) first = await limiter.limit('retry');
+      const opensAt = serverUs(first.serverTimeMs) + first.retryAfterMs * 1000;
+      for (let attempt = 0; ; attempt++) {
+        await sleep(10);
+        const r = await limiter.limit('retry');
+        const now = serverUs(r.serverTimeMs);
+        // Refused calls must not push the opening later: the first attempt after it is admitted, and
+        // none is admitted early (retryAfterMs is rounded up to the millisecond, hence the 1 ms grace).
+        if (now >= opensAt) expect(r.allowed).toBe(true);
+        else if (now < opensAt - 1000) expect(r.allowed).toBe(false);
+        if (r.allowed) break;
+        expect(attempt).toBeLessThan(200);
+      }
+    },
+  );
+});
+
+/** A small seeded PRNG (mulberry32), so a failing sequence can be replayed. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
