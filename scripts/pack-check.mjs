@@ -3,7 +3,7 @@
 // (with the connection tarball it depends on and `redis`) into a fresh project outside the
 // workspace, runs its smoke script against a throwaway redis-server, and type-checks a consumer file.
 import { execFileSync, spawn } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -52,12 +52,23 @@ try {
   for (const { dir, manifest } of packages) {
     const project = join(work, `consumer-${dir}`);
     mkdirSync(project, { recursive: true });
-    cpSync(join(root, 'scripts', 'pack-smoke', `${dir}.mjs`), join(project, `${dir}.mjs`));
+    const smoke = join(root, 'scripts', 'pack-smoke', `${dir}.mjs`);
+    if (!existsSync(smoke)) throw new Error(`${manifest.name} has no smoke script: write scripts/pack-smoke/${dir}.mjs`);
+    cpSync(smoke, join(project, `${dir}.mjs`));
     writeFileSync(
       join(project, 'package.json'),
       JSON.stringify({ name: `consumer-${dir}`, private: true, type: 'module' }),
     );
     const deps = [...new Set([tarballs.connection, tarballs[dir]])];
+    // Optional peers (express-session for the session store's ./express entry) and their types, as a
+    // user of that entry would have them.
+    const peers = Object.keys(manifest.peerDependencies ?? {}).filter((name) => name !== 'redis');
+    const typings = Object.keys(manifest.devDependencies ?? {}).filter((name) => name.startsWith('@types/'));
+    deps.push(
+      ...[...peers, ...typings].map(
+        (name) => `${name}@${manifest.devDependencies?.[name] ?? manifest.peerDependencies[name]}`,
+      ),
+    );
     process.stdout.write(
       `• ${manifest.name}: installing ${deps.length} tarball(s) + redis in a fresh project... `,
     );
@@ -75,9 +86,13 @@ try {
       ],
       project,
     );
+    // Every entry of `exports` (subpaths too) must resolve with its types from a plain NodeNext project.
+    const entries = Object.keys(manifest.exports).filter((e) => e !== './package.json');
+    const imports = entries.map((e, i) => `import * as entry${i} from '${manifest.name}${e.slice(1)}';`);
+    const uses = entries.map((_, i) => `Object.keys(entry${i}).length`).join(' + ');
     writeFileSync(
       join(project, 'consumer.ts'),
-      `import * as pkg from '${manifest.name}';\nconst names: string[] = Object.keys(pkg);\nconsole.log(names.length);\n`,
+      `${imports.join('\n')}\nconst exported: number = ${uses};\nconsole.log(exported);\n`,
     );
     writeFileSync(
       join(project, 'tsconfig.json'),
