@@ -10,6 +10,7 @@ import { startCluster, startRedis } from '@redis-patterns/testing';
 import { cacheAsideTour } from './demo/cache-aside.ts';
 import { connectionTour } from './demo/connection.ts';
 import { leaderboardDemo } from './demo/leaderboard.ts';
+import { queueTour } from './demo/queue.ts';
 import { rateLimitTour } from './demo/rate-limit.ts';
 import type { DemoScenario } from './demo/scenario.ts';
 import { sessionTour } from './demo/session.ts';

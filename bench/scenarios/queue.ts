@@ -1,0 +1,287 @@
+/**
+ * Job queue throughput, end to end: every job is added by a producer, fetched, run (an empty async
+ * handler) and acknowledged, in one process against the harness's Redis.
+ *
+ * How this maps onto the harness (whose rows are "an op per call"): one `op` = one job processed.
+ * The harness's in-flight level N becomes the consumer's concurrency: each window starts N loops that
+ * call op(0..N-1) in one synchronous burst, so the runner counts that burst and (re)starts its
+ * consumer with concurrency N. Each op resolves when the next job completes, so ops/s = jobs/s and
+ * `cmds/op` = Redis commands per job, producer's adds included. A producer keeps the backlog at its
+ * initial size (20,000 jobs unless the row says otherwise) by adding a chunk whenever a chunk's worth
+ * of jobs has been processed. p50/p99 are the gaps between completions, not job latency.
+ */
+import { connect } from '@redis-patterns/connection';
+import { createQueue, createWorker, type Worker as QueueWorker } from '@redis-patterns/queue';
+import BeeQueue from 'bee-queue';
+import { Queue as BullQueue, Worker as BullWorker } from 'bullmq';
+import { createClient } from 'redis';
+import { defineScenario, type Runner } from '../scenario.ts';
+
+/** One queue library under test. */
+interface QueueSystem {
+  /** Adds `count` small jobs. */
+  fill(count: number): Promise<void>;
+  /** Starts consuming with `concurrency`; `onDone` once per job completed. */
+  consume(concurrency: number, onDone: () => void): Promise<void>;
+  /** Stops consuming, letting in-flight jobs finish. */
+  stopConsuming(): Promise<void>;
+  /** Removes the queue's keys and closes connections. */
+  close(): Promise<void>;
+}
+
+const DEFAULT_BACKLOG = 20_000;
+
+async function throughputRunner(system: QueueSystem, backlog: number): Promise<Runner> {
+  for (let added = 0; added < backlog; added += 10_000) await system.fill(Math.min(10_000, backlog - added));
+  const chunk = Math.min(1000, Math.max(1, Math.floor(backlog / 4)));
+  let level = 0;
+  let burst = 0;
+  let counting = false;
+  let banked = 0;
+  let sinceRefill = 0;
+  let refilling = false;
+  const waiters: Array<() => void> = [];
+  let reconfigured: Promise<void> = Promise.resolve();
+  const onDone = () => {
+    if (++sinceRefill >= chunk && !refilling) {
+      refilling = true;
+      sinceRefill -= chunk;
+      system
+        .fill(chunk)
+        .catch((error: unknown) => console.error('refill:', error))
+        .finally(() => {
+          refilling = false;
+        });
+    }
+    const waiter = waiters.shift();
+    if (waiter) waiter();
+    else banked++;
+  };
+  return {
+    op(i) {
+      if (i === 0) {
+        // A new window: its loops call op(0..N-1) synchronously; count them once the burst is over.
+        counting = true;
+        burst = 0;
+        banked = 0;
+        queueMicrotask(() => {
+          counting = false;
+          if (burst === level) return;
+          level = burst;
+          reconfigured = reconfigured.then(async () => {
+            await system.stopConsuming();
+            await system.consume(level, onDone);
+          });
+        });
+      }
+      if (counting) burst++;
+      if (banked > 0) {
+        banked--;
+        return Promise.resolve();
+      }
+      return new Promise<void>((resolve) => waiters.push(resolve));
+    },
+    async close() {
+      await reconfigured;
+      await system.stopConsuming();
+      await system.close();
+    },
+  };
+}
+
+function hostAndPort(url: string): { host: string; port: number } {
+  const parsed = new URL(url);
+  return { host: parsed.hostname, port: Number(parsed.port || 6379) };
+}
+
+async function ours(url: string, backlog: number): Promise<QueueSystem> {
+  const redis = await connect({ url });
+  const queue = createQueue<{ n: number }>({ redis, name: `bench-${backlog}`, prefix: 'bench:q:' });
+  await queue.purge();
+  let worker: QueueWorker<{ n: number }> | undefined;
+  let n = 0;
+  return {
+    async fill(count) {
+      await queue.addBulk(Array.from({ length: count }, () => ({ payload: { n: n++ } })));
+    },
+    async consume(concurrency, onDone) {
+      worker = createWorker(queue, async () => {}, { concurrency });
+      worker.on('completed', onDone);
+      worker.on('error', (error) => console.error('queue worker:', error));
+      worker.start();
+    },
+    async stopConsuming() {
+      await worker?.stop();
+      worker = undefined;
+    },
+    async close() {
+      await queue.purge();
+      await redis.close();
+    },
+  };
+}
+
+async function bullmq(url: string): Promise<QueueSystem> {
+  const connection = { ...hostAndPort(url), maxRetriesPerRequest: null };
+  const name = 'bench-bullmq';
+  const queue = new BullQueue(name, {
+    connection,
+    // Same job settings as ours: 3 attempts with exponential backoff, finished jobs removed.
+    defaultJobOptions: {
+      attempts: 3,
+      backoff: { type: 'exponential', delay: 1000 },
+      removeOnComplete: true,
+      removeOnFail: true,
+    },
+  });
+  await queue.obliterate({ force: true });
+  let worker: BullWorker | undefined;
+  let n = 0;
+  return {
+    async fill(count) {
+      await queue.addBulk(Array.from({ length: count }, () => ({ name: 'job', data: { n: n++ } })));
+    },
+    async consume(concurrency, onDone) {
+      worker = new BullWorker(name, async () => {}, { connection, concurrency });
+      worker.on('completed', onDone);
+      worker.on('error', (error) => console.error('bullmq worker:', error));
+    },
+    async stopConsuming() {
+      await worker?.close();
+      worker = undefined;
+    },
+    async close() {
+      await queue.obliterate({ force: true });
+      await queue.close();
+    },
+  };
+}
+
+async function beeQueue(url: string): Promise<QueueSystem> {
+  const name = 'bench-bee';
+  // Events off and finished jobs removed: bee-queue's fastest settings, as its own benchmark uses.
+  const settings = {
+    redis: { url },
+    removeOnSuccess: true,
+    removeOnFailure: true,
+    getEvents: false,
+    sendEvents: false,
+    storeJobs: false,
+  };
+  const producer = new BeeQueue<{ n: number }>(name, { ...settings, isWorker: false });
+  await producer.ready();
+  await producer.destroy();
+  let worker: BeeQueue<{ n: number }> | undefined;
+  let n = 0;
+  return {
+    async fill(count) {
+      const jobs = Array.from({ length: count }, () =>
+        producer.createJob({ n: n++ }).retries(2).backoff('exponential', 1000),
+      );
+      await producer.saveAll(jobs);
+    },
+    async consume(concurrency, onDone) {
+      // bee-queue allows one process() per Queue object: a new level needs a new object.
+      worker = new BeeQueue<{ n: number }>(name, settings);
+      worker.on('succeeded', onDone);
+      worker.on('error', (error) => console.error('bee-queue worker:', error));
+      worker.process(concurrency, async () => {});
+      await worker.ready();
+    },
+    async stopConsuming() {
+      await worker?.close(30_000);
+      worker = undefined;
+    },
+    async close() {
+      await producer.destroy();
+      await producer.close();
+    },
+  };
+}
+
+/** The bare pattern: LPUSH, then per slot BLMOVE to a processing list and LREM after the handler. */
+async function bareLoop(url: string): Promise<QueueSystem> {
+  const waiting = 'bench:bare:waiting';
+  const processing = 'bench:bare:processing';
+  const client = createClient({ url });
+  client.on('error', (error) => console.error('bare loop:', error));
+  await client.connect();
+  await client.del([waiting, processing]);
+  let stopping = false;
+  let loops: Array<Promise<void>> = [];
+  let n = 0;
+  return {
+    async fill(count) {
+      await client.lPush(
+        waiting,
+        Array.from({ length: count }, () => JSON.stringify({ n: n++ })),
+      );
+    },
+    async consume(concurrency, onDone) {
+      stopping = false;
+      const handler = async () => {};
+      loops = Array.from({ length: concurrency }, async () => {
+        // BLMOVE blocks its connection, so each slot needs its own.
+        const slot = client.duplicate();
+        slot.on('error', (error) => console.error('bare loop slot:', error));
+        await slot.connect();
+        while (!stopping) {
+          const job = await slot.blMove(waiting, processing, 'RIGHT', 'LEFT', 1);
+          if (job === null) continue;
+          await handler();
+          await client.lRem(processing, -1, job);
+          onDone();
+        }
+        await slot.close();
+      });
+    },
+    async stopConsuming() {
+      stopping = true;
+      await Promise.all(loops);
+      loops = [];
+    },
+    async close() {
+      await client.del([waiting, processing]);
+      await client.close();
+    },
+  };
+}
+
+export default defineScenario({
+  name: 'queue',
+  description:
+    'Jobs processed per second, end to end (add, fetch, run an empty handler, ack); in-flight = worker concurrency; backlog 20,000 unless noted.',
+  inflight: [1, 50],
+  rows: [
+    {
+      name: 'bee-queue 2.0',
+      peer: true,
+      make: async ({ url }) => throughputRunner(await beeQueue(url), DEFAULT_BACKLOG),
+    },
+    {
+      name: 'BullMQ 6.7',
+      peer: true,
+      make: async ({ url }) => throughputRunner(await bullmq(url), DEFAULT_BACKLOG),
+    },
+    {
+      name: 'LPUSH/BLMOVE/LREM (node-redis)',
+      peer: true,
+      make: async ({ url }) => throughputRunner(await bareLoop(url), DEFAULT_BACKLOG),
+    },
+    {
+      name: 'queue',
+      peer: false,
+      make: async ({ url }) => throughputRunner(await ours(url, DEFAULT_BACKLOG), DEFAULT_BACKLOG),
+    },
+    {
+      name: 'queue (backlog 1,000)',
+      peer: false,
+      make: async ({ url }) => throughputRunner(await ours(url, 1000), 1000),
+    },
+    {
+      name: 'queue (backlog 100,000)',
+      peer: false,
+      make: async ({ url }) => throughputRunner(await ours(url, 100_000), 100_000),
+    },
+  ],
+});

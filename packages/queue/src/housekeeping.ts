@@ -1,0 +1,177 @@
+import type { QueueInternals } from './queue.js';
+import { lostError, type Run, toError } from './running-job.js';
+import { promoteDelayed, renewLeases, rescueStalled } from './scripts.js';
+
+/** What the housekeeping timers need from their worker. */
+export interface HousekeepingHost {
+  readonly token: string;
+  readonly leaseMs: number;
+  readonly maxStalls: number;
+  readonly pollIntervalMs: number;
+  /** The runs whose leases to renew. */
+  runs(): Array<Run<unknown>>;
+  /** The server says another worker owns this run's job now. */
+  lose(run: Run<unknown>): void;
+  stalled(id: string, stalls: number): void;
+  dead(id: string, error: string): void;
+  error(error: Error): void;
+}
+
+/** Ids per script call: keeps Lua's unpack() and the replies small. */
+const BATCH = 1000;
+
+/**
+ * The timers of one worker, so that no extra process is needed: lease renewal for its running jobs
+ * (one script call per period for all of them), the stalled-job check any worker runs, and the
+ * promotion of due delayed jobs.
+ */
+export class Housekeeping {
+  readonly #q: QueueInternals;
+  readonly #host: HousekeepingHost;
+  #renewTimer: NodeJS.Timeout | undefined;
+  #rescueTimer: NodeJS.Timeout | undefined;
+  #promoteTimer: NodeJS.Timeout | undefined;
+  #promoteAt = Number.POSITIVE_INFINITY;
+  #renewing = false;
+  #checking = false;
+
+  constructor(q: QueueInternals, host: HousekeepingHost) {
+    this.#q = q;
+    this.#host = host;
+  }
+
+  start(): void {
+    const { leaseMs } = this.#host;
+    this.#checking = true;
+    this.#renewTimer = setInterval(() => void this.#renew(), Math.max(1, leaseMs / 3));
+    this.#renewTimer.unref();
+    // A first check soon after start rescues the jobs of a crashed predecessor without a full period.
+    this.#scheduleRescue(Math.min(leaseMs / 2, 100 + Math.random() * 400));
+    this.dueIn(0);
+  }
+
+  /** Stops rescuing and promoting; leases are still renewed until {@link stopRenewing}. */
+  stopChecking(): void {
+    this.#checking = false;
+    clearTimeout(this.#rescueTimer);
+    clearTimeout(this.#promoteTimer);
+    this.#promoteTimer = undefined;
+    this.#promoteAt = Number.POSITIVE_INFINITY;
+  }
+
+  stopRenewing(): void {
+    clearInterval(this.#renewTimer);
+    this.#renewTimer = undefined;
+  }
+
+  /** A delayed job is due in `ms`: promote then, unless a promotion is already planned sooner. */
+  dueIn(ms: number): void {
+    if (!this.#checking) return;
+    const at = performance.now() + ms;
+    if (this.#promoteTimer !== undefined && this.#promoteAt <= at) return;
+    clearTimeout(this.#promoteTimer);
+    this.#promoteAt = at;
+    this.#promoteTimer = setTimeout(() => void this.#promote(), Math.max(0, ms));
+    this.#promoteTimer.unref();
+  }
+
+  async #renew(): Promise<void> {
+    if (this.#renewing) return;
+    const runs = this.#host.runs();
+    if (runs.length === 0) return;
+    this.#renewing = true;
+    const { conn, keys } = this.#q;
+    const { token, leaseMs } = this.#host;
+    try {
+      for (let start = 0; start < runs.length; start += BATCH) {
+        const chunk = runs.slice(start, start + BATCH);
+        const sentAt = performance.now();
+        try {
+          const lost = new Set(
+            await conn.runScript<string[]>(
+              renewLeases,
+              [keys.leases, keys.owners],
+              [token, String(leaseMs), ...chunk.map((r) => r.job.id)],
+            ),
+          );
+          for (const run of chunk) {
+            if (lost.has(run.job.id)) this.#host.lose(run);
+            else run.leaseUntil = sentAt + leaseMs;
+          }
+        } catch (err) {
+          this.#host.error(toError(err));
+          // Past its last confirmed lease another worker may run the job: tell the handler.
+          const now = performance.now();
+          for (const run of chunk) if (now > run.leaseUntil && !run.finished) run.job.abort(lostError(run));
+        }
+      }
+    } finally {
+      this.#renewing = false;
+    }
+  }
+
+  #scheduleRescue(ms: number): void {
+    clearTimeout(this.#rescueTimer);
+    if (!this.#checking) return;
+    this.#rescueTimer = setTimeout(() => void this.#rescue(), ms);
+    this.#rescueTimer.unref();
+  }
+
+  async #rescue(): Promise<void> {
+    const { conn, keys, options } = this.#q;
+    const { leaseMs, maxStalls } = this.#host;
+    let again = false;
+    try {
+      const [requeued, buried] = await conn.runScript<[Array<string | number>, string[]]>(
+        rescueStalled,
+        [
+          keys.waiting,
+          keys.leases,
+          keys.owners,
+          keys.active,
+          keys.orphans,
+          keys.dead,
+          keys.stats,
+          keys.jobPrefix,
+        ],
+        [
+          String(maxStalls),
+          // The grace before a parked (BLMOVE'd, unleased) id counts as orphaned: one lease.
+          String(leaseMs),
+          String(options.keepDead.count),
+          String(options.keepDead.ageMs),
+          String(BATCH),
+        ],
+      );
+      for (let i = 0; i + 1 < requeued.length; i += 2) {
+        this.#host.stalled(String(requeued[i]), Number(requeued[i + 1]));
+      }
+      for (const id of buried) this.#host.dead(id, `stalled more than maxStalls (${maxStalls}) times`);
+      again = requeued.length / 2 + buried.length >= BATCH;
+    } catch (err) {
+      this.#host.error(toError(err));
+    }
+    // Jittered so that many workers started together do not check in lockstep.
+    this.#scheduleRescue(again ? 0 : (leaseMs / 2) * (0.8 + Math.random() * 0.4));
+  }
+
+  async #promote(): Promise<void> {
+    this.#promoteTimer = undefined;
+    this.#promoteAt = Number.POSITIVE_INFINITY;
+    if (!this.#checking) return;
+    let nextMs = this.#host.pollIntervalMs;
+    try {
+      const { conn, keys } = this.#q;
+      const [moved, dueInMs] = await conn.runScript<[number, number]>(
+        promoteDelayed,
+        [keys.delayed, keys.waiting],
+        [String(BATCH)],
+      );
+      if (moved >= BATCH) nextMs = 0;
+      else if (dueInMs >= 0) nextMs = Math.min(nextMs, Math.max(1, dueInMs));
+    } catch (err) {
+      this.#host.error(toError(err));
+    }
+    this.dueIn(nextMs);
+  }
+}

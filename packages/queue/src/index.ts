@@ -1,0 +1,21 @@
+export type { AddResult, JobInfo, JobState } from './jobs.js';
+export {
+  type Backoff,
+  type ExponentialBackoff,
+  type FixedBackoff,
+  type JobOptions,
+  jsonSerializer,
+  type QueueOptions,
+  type Retention,
+  type Serializer,
+} from './options.js';
+export { createQueue, type Queue, type QueueCounts } from './queue.js';
+export {
+  type ActiveJob,
+  createWorker,
+  type JobHandler,
+  type StopOptions,
+  type Worker,
+  type WorkerEvents,
+  type WorkerOptions,
+} from './worker.js';

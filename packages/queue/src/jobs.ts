@@ -1,0 +1,138 @@
+import { randomUUID } from 'node:crypto';
+import { checkKeyPart, InvalidArgumentError } from '@redis-patterns/connection';
+import { checkJobOptions, encodeBackoff, type JobOptions, type ResolvedQueueOptions } from './options.js';
+
+/** Where a job is. */
+export type JobState = 'waiting' | 'active' | 'delayed' | 'dead' | 'completed';
+
+/** A job as `get` and `peek` see it. Times are epoch milliseconds on the Redis server's clock. */
+export interface JobInfo<T = unknown> {
+  /** The job's id (given at add, or a random UUID). */
+  id: string;
+  /** Where it is now. */
+  state: JobState;
+  /** What was added, deserialized. */
+  payload: T;
+  /** Failed runs so far (stalls are counted apart). */
+  attemptsMade: number;
+  /** Runs allowed in total (the job's `attempts`). */
+  maxAttempts: number;
+  /** Times a worker lost the job (crash, kill, expired lease) and it was put back. */
+  stalls: number;
+  /** The last failure's `name: message`. */
+  lastError?: string;
+  /** Why a dead job died: its attempts failed, or it stalled more than `maxStalls` times. */
+  deadReason?: 'failed' | 'stalled';
+  /** When a delayed job becomes due. */
+  runAt?: number;
+  /** When a dead or kept completed job finished. */
+  finishedAt?: number;
+  /** A kept completed job's return value. */
+  result?: unknown;
+}
+
+/** The result of adding one job. */
+export interface AddResult {
+  /** The job's id: the one given, or the generated UUID. */
+  id: string;
+  /** False when a job with this id existed already (nothing was written). */
+  added: boolean;
+}
+
+/** One job's ARGV for the add script: id, data (see {@link decodeJobData}), delayMs. */
+export type EncodedJob = [string, string, string];
+
+/** Validates and serializes one job; throws {@link InvalidArgumentError} before anything is sent. */
+export function encodeJob(
+  at: string,
+  payload: unknown,
+  options: JobOptions | undefined,
+  resolved: ResolvedQueueOptions,
+): EncodedJob {
+  const opts = options ?? {};
+  checkJobOptions(`${at}options`, opts);
+  const id = opts.id ?? randomUUID();
+  checkKeyPart(`${at}options.id`, id);
+  const text = serialize(`${at}payload`, payload, resolved);
+  const attempts = opts.attempts ?? resolved.attempts;
+  const backoff = attempts > 1 ? encodeBackoff(opts.backoff ?? resolved.backoff) : '';
+  const delayMs = Math.ceil(opts.delayMs ?? resolved.delayMs);
+  return [id, `${attempts}|${backoff}|${text}`, String(delayMs)];
+}
+
+/** The parts of a job's `d` field, written once at add: `attempts|backoff|payload`. */
+export interface JobData {
+  attempts: number;
+  /** Encoded backoff (`f:<ms>` or `e:<ms>:<max>`), or null without retries. */
+  backoff: string | null;
+  payload: string;
+}
+
+/** Splits a job's `d` field into its parts. */
+export function decodeJobData(data: string): JobData {
+  const first = data.indexOf('|');
+  const second = data.indexOf('|', first + 1);
+  const backoff = data.slice(first + 1, second);
+  return {
+    attempts: Number(data.slice(0, first)),
+    backoff: backoff === '' ? null : backoff,
+    payload: data.slice(second + 1),
+  };
+}
+
+function serialize(at: string, payload: unknown, resolved: ResolvedQueueOptions): string {
+  let text: unknown;
+  try {
+    text = resolved.serializer.serialize(payload);
+  } catch (err) {
+    throw new InvalidArgumentError(
+      at,
+      `could not be serialized (${err instanceof Error ? err.message : String(err)}).`,
+    );
+  }
+  if (typeof text !== 'string') {
+    throw new InvalidArgumentError(
+      at,
+      `serializes to ${typeof text}, not a string (undefined, functions and symbols have no JSON form; use null).`,
+    );
+  }
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes > resolved.maxPayloadBytes) {
+    throw new InvalidArgumentError(
+      at,
+      `is ${bytes} bytes serialized; the limit is ${resolved.maxPayloadBytes} (maxPayloadBytes). Store large data elsewhere and enqueue a reference.`,
+    );
+  }
+  return text;
+}
+
+/** Reads a job hash (HGETALL's flat array) into a {@link JobInfo}. */
+export function parseJobInfo<T>(
+  id: string,
+  state: JobState,
+  flat: Array<string | null>,
+  deserialize: (text: string) => unknown,
+  score: string | null,
+): JobInfo<T> {
+  const hash = new Map<string, string>();
+  for (let i = 0; i + 1 < flat.length; i += 2) hash.set(String(flat[i]), String(flat[i + 1]));
+  const data = decodeJobData(hash.get('d') ?? '1||null');
+  const info: JobInfo<T> = {
+    id,
+    state,
+    payload: deserialize(data.payload) as T,
+    attemptsMade: Number(hash.get('n') ?? 0),
+    maxAttempts: data.attempts,
+    stalls: Number(hash.get('s') ?? 0),
+  };
+  const lastError = hash.get('e');
+  if (lastError !== undefined) info.lastError = lastError;
+  const deadReason = hash.get('dr');
+  if (deadReason === 'failed' || deadReason === 'stalled') info.deadReason = deadReason;
+  if (state === 'delayed' && score !== null) info.runAt = Number(score);
+  const finishedAt = hash.get('f');
+  if (finishedAt !== undefined) info.finishedAt = Number(finishedAt);
+  const result = hash.get('r');
+  if (result !== undefined && result !== '') info.result = deserialize(result);
+  return info;
+}

@@ -1,0 +1,174 @@
+import {
+  checkDuration,
+  checkInteger,
+  InvalidArgumentError,
+  type RedisLike,
+} from '@redis-patterns/connection';
+
+/** Turns payloads (and kept results) into strings and back. */
+export interface Serializer {
+  /** Encodes a payload; throw (or return a non-string) to refuse it. */
+  serialize(value: unknown): string;
+  /** Decodes what `serialize` produced. */
+  deserialize(text: string): unknown;
+}
+
+/** The default serializer: `JSON.stringify` / `JSON.parse`. */
+export const jsonSerializer: Serializer = {
+  serialize: (value) => JSON.stringify(value),
+  deserialize: (text) => JSON.parse(text),
+};
+
+/**
+ * How long to wait before the next attempt after a failure: `fixed` waits `delayMs` every time,
+ * `exponential` waits `delayMs * 2^(failures - 1)`, capped at `maxDelayMs`.
+ */
+export type Backoff = FixedBackoff | ExponentialBackoff;
+
+/** The same wait before every retry. */
+export interface FixedBackoff {
+  /** The kind of backoff. */
+  type: 'fixed';
+  /** The wait before each retry. */
+  delayMs: number;
+}
+
+/** A wait that doubles with each failure. */
+export interface ExponentialBackoff {
+  /** The kind of backoff. */
+  type: 'exponential';
+  /** The wait before the first retry. */
+  delayMs: number;
+  /** The longest wait. @default 3_600_000 (1 hour) */
+  maxDelayMs?: number;
+}
+
+/** Options of one job, given to `add` (or as the queue's `defaultJobOptions`). */
+export interface JobOptions {
+  /** The job's id; adding an id that exists already is a no-op (`added: false`). @default a random UUID */
+  id?: string;
+  /** Run no earlier than this many milliseconds from now (server clock). @default 0 */
+  delayMs?: number;
+  /** Runs in total before the job goes to the dead-letter set; 1 means no retry. @default 3 */
+  attempts?: number;
+  /** Wait between attempts. @default { type: 'exponential', delayMs: 1000, maxDelayMs: 3_600_000 } */
+  backoff?: Backoff;
+}
+
+/** How many finished jobs to keep: the newest `count`, none older than `ageMs`; omit a field for no limit on it. */
+export interface Retention {
+  /** Keep at most this many (the newest). @default no limit */
+  count?: number;
+  /** Drop them once older than this. @default no limit */
+  ageMs?: number;
+}
+
+/** Options of {@link createQueue}. */
+export interface QueueOptions {
+  /** A connection from `@redis-patterns/connection` or a node-redis client, cluster or sentinel. */
+  redis: RedisLike;
+  /** The queue's name; it is the hash tag of all its keys, so one queue lives in one Cluster slot. */
+  name: string;
+  /** Prefix of every key. @default 'queue:' */
+  prefix?: string;
+  /** Options for jobs that do not set their own. @default { attempts: 3, backoff: exponential from 1 s } */
+  defaultJobOptions?: Omit<JobOptions, 'id'>;
+  /** Payload encoding. @default JSON */
+  serializer?: Serializer;
+  /** A payload larger than this (UTF-8 bytes, serialized) is refused at `add`. @default 524288 (512 KiB) */
+  maxPayloadBytes?: number;
+  /** Completed jobs to keep (with their result) for `get`/`peek`. @default none: deleted on completion, only counted */
+  keepCompleted?: Retention;
+  /** Dead jobs to keep for inspection and `retryDead`. @default { count: 10_000 } */
+  keepDead?: Retention;
+}
+
+/** A {@link Retention} as the scripts take it: count -1 for no limit, ageMs 0 for no limit. */
+export interface ResolvedRetention {
+  count: number;
+  ageMs: number;
+}
+
+/** Queue options with every default applied. */
+export interface ResolvedQueueOptions {
+  prefix: string;
+  attempts: number;
+  backoff: Backoff;
+  delayMs: number;
+  serializer: Serializer;
+  maxPayloadBytes: number;
+  keepCompleted: ResolvedRetention;
+  keepDead: ResolvedRetention;
+}
+
+const DEFAULT_BACKOFF_MAX_MS = 3_600_000;
+const DEFAULT_BACKOFF: Backoff = { type: 'exponential', delayMs: 1000, maxDelayMs: DEFAULT_BACKOFF_MAX_MS };
+
+/** Validates the queue options and applies the defaults (the one place they live). */
+export function resolveQueueOptions(options: QueueOptions): ResolvedQueueOptions {
+  const defaults = options.defaultJobOptions ?? {};
+  checkJobOptions('defaultJobOptions', defaults);
+  checkInteger('maxPayloadBytes', options.maxPayloadBytes, 1);
+  const serializer = options.serializer ?? jsonSerializer;
+  if (typeof serializer?.serialize !== 'function' || typeof serializer.deserialize !== 'function') {
+    throw new InvalidArgumentError('serializer', 'expected { serialize(value), deserialize(text) }.');
+  }
+  return {
+    prefix: options.prefix ?? 'queue:',
+    attempts: defaults.attempts ?? 3,
+    backoff: defaults.backoff ?? DEFAULT_BACKOFF,
+    delayMs: defaults.delayMs ?? 0,
+    serializer,
+    maxPayloadBytes: options.maxPayloadBytes ?? 524_288,
+    keepCompleted: resolveRetention('keepCompleted', options.keepCompleted, { count: 0, ageMs: 0 }),
+    keepDead: resolveRetention('keepDead', options.keepDead, { count: 10_000, ageMs: 0 }),
+  };
+}
+
+function resolveRetention(
+  name: string,
+  value: Retention | undefined,
+  fallback: ResolvedRetention,
+): ResolvedRetention {
+  if (value === undefined) return fallback;
+  if (value === null || typeof value !== 'object') {
+    throw new InvalidArgumentError(name, 'expected { count?, ageMs? }.');
+  }
+  checkInteger(`${name}.count`, value.count, 0);
+  checkDuration(`${name}.ageMs`, value.ageMs);
+  return { count: value.count ?? -1, ageMs: Math.ceil(value.ageMs ?? 0) };
+}
+
+/** Throws {@link InvalidArgumentError} for a bad job option; `at` names the argument (e.g. `jobs[3].options`). */
+export function checkJobOptions(at: string, options: JobOptions): void {
+  if (options === null || typeof options !== 'object') {
+    throw new InvalidArgumentError(at, 'expected an options object.');
+  }
+  checkDuration(`${at}.delayMs`, options.delayMs, { allowZero: true });
+  checkInteger(`${at}.attempts`, options.attempts, 1);
+  const backoff = options.backoff;
+  if (backoff === undefined) return;
+  if (backoff === null || (backoff.type !== 'fixed' && backoff.type !== 'exponential')) {
+    throw new InvalidArgumentError(`${at}.backoff`, "expected { type: 'fixed' | 'exponential', delayMs }.");
+  }
+  checkDuration(`${at}.backoff.delayMs`, backoff.delayMs, { allowZero: true });
+  if (backoff.delayMs === undefined) {
+    throw new InvalidArgumentError(`${at}.backoff.delayMs`, 'is required.');
+  }
+  if (backoff.type === 'exponential') checkDuration(`${at}.backoff.maxDelayMs`, backoff.maxDelayMs);
+}
+
+/** The compact form stored in the job hash: `f:<ms>` or `e:<ms>:<max ms>`. */
+export function encodeBackoff(backoff: Backoff): string {
+  const delay = Math.ceil(backoff.delayMs);
+  if (backoff.type === 'fixed') return `f:${delay}`;
+  return `e:${delay}:${Math.ceil(backoff.maxDelayMs ?? DEFAULT_BACKOFF_MAX_MS)}`;
+}
+
+/** Milliseconds to wait before the next attempt, after the `failures`-th failure (1-based). */
+export function backoffDelay(encoded: string | null, failures: number): number {
+  if (encoded === null) return 0;
+  const [type, delay = '0', max = '0'] = encoded.split(':');
+  if (type === 'f') return Number(delay);
+  return Math.min(Number(max), Number(delay) * 2 ** Math.min(failures - 1, 40));
+}
