@@ -20,6 +20,7 @@ const scenarios: DemoScenario[] = [
   cacheAsideTour,
   sessionTour,
   rateLimitTour,
+  queueTour,
   leaderboardDemo,
 ];
 
