@@ -5,13 +5,18 @@ import { defineProject } from 'vitest/config';
 
 const root = dirname(fileURLToPath(import.meta.url));
 
-/** Package names resolve to their sources so tests run without a build. */
-function sourceAliases(): Record<string, string> {
-  const aliases: Record<string, string> = {};
-  for (const dir of readdirSync(join(root, 'packages'))) {
-    aliases[`@redis-patterns/${dir}`] = join(root, 'packages', dir, 'src', 'index.ts');
-  }
-  return aliases;
+/** Package names (and subpaths such as `@redis-patterns/session/express`) resolve to their sources, so tests run without a build. */
+function sourceAliases(): Array<{ find: RegExp; replacement: string }> {
+  return readdirSync(join(root, 'packages')).flatMap((dir) => [
+    {
+      find: new RegExp(`^@redis-patterns/${dir}$`),
+      replacement: join(root, 'packages', dir, 'src', 'index.ts'),
+    },
+    {
+      find: new RegExp(`^@redis-patterns/${dir}/(?!package\\.json$)(.+)$`),
+      replacement: join(root, 'packages', dir, 'src', '$1.ts'),
+    },
+  ]);
 }
 
 /**
