@@ -10,6 +10,7 @@ import { startCluster, startRedis } from '@redis-patterns/testing';
 import { cacheAsideTour } from './demo/cache-aside.ts';
 import { connectionTour } from './demo/connection.ts';
 import { leaderboardDemo } from './demo/leaderboard.ts';
+import { lockDemo } from './demo/lock.ts';
 import { queueTour } from './demo/queue.ts';
 import { rateLimitTour } from './demo/rate-limit.ts';
 import type { DemoScenario } from './demo/scenario.ts';
@@ -19,6 +20,7 @@ const scenarios: DemoScenario[] = [
   connectionTour,
   cacheAsideTour,
   sessionTour,
+  lockDemo,
   rateLimitTour,
   queueTour,
   leaderboardDemo,

@@ -1,0 +1,156 @@
+import {
+  ClosedError,
+  createKeyspace,
+  InvalidArgumentError,
+  type RedisConnection,
+  toConnection,
+} from '@redis-patterns/connection';
+import { exists, forceDelete, lockKeys } from './commands.js';
+import { LockLostError } from './errors.js';
+import { Grants } from './grants.js';
+import type { LockHandle } from './handle.js';
+import { type AcquireOptions, type LockOptions, resolveAcquire, resolveOptions } from './options.js';
+import { notAcquired } from './waiting.js';
+
+/** A distributed lock over Redis; see {@link createLock}. */
+export interface DistributedLock extends AsyncDisposable {
+  /**
+   * Waits until the lock `name` is free, takes it and returns its handle. Rejects with
+   * `TimeoutError` after `timeoutMs`, with the signal's reason on abort, with `ConnectionError` or
+   * `TimeoutError` if Redis fails, and with `InvalidArgumentError` before sending anything.
+   */
+  acquire(name: string, options?: AcquireOptions): Promise<LockHandle>;
+  /** Takes the lock if it is free right now (one round trip); null if someone holds it. */
+  tryAcquire(
+    name: string,
+    options?: Pick<AcquireOptions, 'ttlMs' | 'autoExtend'>,
+  ): Promise<LockHandle | null>;
+  /**
+   * Runs `fn` while holding `name`: acquires, keeps extending while `fn` runs (even if the lock's
+   * `autoExtend` is off; pass `autoExtend: false` here to opt out), releases afterwards (also when
+   * `fn` throws). `fn` gets the handle's signal, which aborts if the lock is lost.
+   * Rejects with {@link LockLostError} if the lock was lost before `fn` finished, even if `fn`
+   * resolved: its work was not exclusive. A release that fails only because Redis is unreachable
+   * does not fail the call (the lock then expires by its TTL).
+   */
+  withLock<T>(
+    name: string,
+    fn: (signal: AbortSignal, handle: LockHandle) => Promise<T> | T,
+    options?: AcquireOptions,
+  ): Promise<T>;
+  /** True while anyone holds `name`. */
+  isLocked(name: string): Promise<boolean>;
+  /**
+   * Deletes the lock whoever holds it and wakes the waiters (an admin tool: the holder learns of the
+   * loss at its next extension or release). True if a lock was deleted. The fencing counter is kept.
+   */
+  forceRelease(name: string): Promise<boolean>;
+  /** Rejects pending `acquire()` calls with `ClosedError` and closes the wake-up subscription. Held handles keep working. */
+  close(): Promise<void>;
+}
+
+/**
+ * Creates a distributed lock. Nothing connects here; the first call does.
+ *
+ * @example
+ * ```ts
+ * import { connect } from '@redis-patterns/connection';
+ * import { createLock } from '@redis-patterns/lock';
+ *
+ * const redis = await connect({ url: process.env.REDIS_URL });
+ * const locks = createLock({ redis, prefix: 'app:lock:', ttlMs: 10_000 });
+ *
+ * // Runs on one instance at a time; the lock is extended while the job runs.
+ * await locks.withLock('nightly-report', async (signal, { fencingToken }) => {
+ *   await buildReport({ signal, fencingToken });
+ * });
+ *
+ * {
+ *   await using lock = await locks.acquire('invoice:42', { timeoutMs: 2_000 });
+ *   await db.saveInvoice(42, { fencingToken: lock.fencingToken });
+ * } // released here
+ * ```
+ */
+export function createLock(options: LockOptions): DistributedLock {
+  const settings = resolveOptions(options);
+  const conn: RedisConnection = toConnection(options.redis);
+  const keyspace = createKeyspace(settings.prefix);
+  const grants = new Grants(conn, settings);
+  let closed = false;
+
+  const open = () => {
+    if (closed) throw new ClosedError('This lock was closed; create a new one with createLock().');
+  };
+
+  const lock: DistributedLock = {
+    async acquire(name, acquireOptions) {
+      const opts = resolveAcquire(settings, acquireOptions);
+      const keys = lockKeys(keyspace, name);
+      open();
+      const { signal } = opts;
+      if (signal?.aborted) throw signal.reason;
+      // Waiters of ours queue for this name already: stand in line behind them (FIFO in a process).
+      if (grants.isQueued(name)) return grants.wait(name, keys, opts);
+      // Otherwise try at once: the uncontended path, one round trip.
+      const handle = await grants.tryOnce(name, keys, opts);
+      if (signal?.aborted) {
+        // Cancelled while the attempt flew: a grant nobody will use must not linger (or be extended).
+        handle?.release().catch(() => {});
+        throw signal.reason;
+      }
+      if (handle !== undefined) return handle;
+      if (opts.timeoutMs === 0) throw notAcquired(name, 0);
+      return grants.wait(name, keys, opts);
+    },
+
+    async tryAcquire(name, tryOptions) {
+      const opts = resolveAcquire(settings, tryOptions);
+      const keys = lockKeys(keyspace, name);
+      open();
+      return (await grants.tryOnce(name, keys, opts)) ?? null;
+    },
+
+    async withLock(name, fn, withOptions) {
+      if (typeof fn !== 'function') {
+        throw new InvalidArgumentError('fn', 'expected a function to run under the lock.');
+      }
+      // withLock extends while fn runs unless this call says otherwise (the lock's default aside).
+      const handle = await lock.acquire(name, {
+        ...withOptions,
+        autoExtend: withOptions?.autoExtend ?? true,
+      });
+      let result: Awaited<ReturnType<typeof fn>>;
+      try {
+        result = await fn(handle.signal, handle);
+      } catch (err) {
+        await handle.release().catch(() => {});
+        throw err;
+      }
+      try {
+        await handle.release();
+      } catch (err) {
+        if (err instanceof LockLostError) throw err;
+      }
+      return result;
+    },
+
+    async isLocked(name) {
+      return exists(conn, lockKeys(keyspace, name));
+    },
+
+    async forceRelease(name) {
+      return forceDelete(conn, lockKeys(keyspace, name));
+    },
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      await grants.close();
+    },
+
+    [Symbol.asyncDispose]() {
+      return lock.close();
+    },
+  };
+  return lock;
+}

@@ -1,0 +1,103 @@
+import { checkDuration, InvalidArgumentError, type RedisLike } from '@redis-patterns/connection';
+
+/** How `acquire()` waits for a lock someone else holds. Durations are milliseconds. */
+export interface RetryOptions {
+  /** How long `acquire()` waits in total before it rejects with `TimeoutError`; 0 tries once. @default 10_000 */
+  timeoutMs?: number;
+  /**
+   * Fallback poll interval while waiting. Waiters are woken when the lock is released, so this only
+   * bounds what a lost wake-up (or a holder that died without releasing) costs. @default 200
+   */
+  delayMs?: number;
+  /** Random extra time (0 to this) added to every poll, so processes do not poll in step. @default 50 */
+  jitterMs?: number;
+}
+
+/** Options of {@link createLock}. */
+export interface LockOptions {
+  /** A connection from `connect()` of `@redis-patterns/connection`, or a node-redis client, cluster or sentinel. */
+  redis: RedisLike;
+  /** Prefix of every key this lock writes: `<prefix>{<name>}` and `<prefix>{<name>}:fence`. @default 'lock:' */
+  prefix?: string;
+  /** Lifetime of a grant in Redis; a holder that dies frees the lock after at most this long. @default 30_000 */
+  ttlMs?: number;
+  /** How `acquire()` waits. @default { timeoutMs: 10_000, delayMs: 200, jitterMs: 50 } */
+  retry?: RetryOptions;
+  /**
+   * Extend held locks in the background every `ttlMs / 3` until they are released, and abort
+   * `handle.signal` if an extension finds the lock lost. @default true
+   */
+  autoExtend?: boolean;
+}
+
+/** Per-call options of `acquire()` and `withLock()`. */
+export interface AcquireOptions {
+  /** Cancels the wait: `acquire()` rejects with the signal's reason (an `AbortError` by default). @default none */
+  signal?: AbortSignal;
+  /** Overrides `retry.timeoutMs` for this call. @default the lock's `retry.timeoutMs` */
+  timeoutMs?: number;
+  /** Overrides `ttlMs` for this grant. @default the lock's `ttlMs` */
+  ttlMs?: number;
+  /** Overrides `autoExtend` for this grant. @default the lock's `autoExtend` */
+  autoExtend?: boolean;
+}
+
+/** Options after defaults, as the rest of the package reads them. */
+export interface ResolvedOptions {
+  prefix: string;
+  ttlMs: number;
+  timeoutMs: number;
+  delayMs: number;
+  jitterMs: number;
+  autoExtend: boolean;
+}
+
+/** Node timers fire at once (with a warning) beyond this; a longer duration is always a mistake here. */
+const MAX_TIMER_MS = 2_147_483_647;
+
+/** Validates a duration and rounds it up to whole milliseconds (PX takes integers). */
+export function checkMs(name: string, value: number | undefined, allowZero = false): number | undefined {
+  checkDuration(name, value, { allowZero });
+  if (value === undefined) return undefined;
+  if (value > MAX_TIMER_MS) {
+    throw new InvalidArgumentError(name, `expected at most ${MAX_TIMER_MS} ms, got ${value}.`);
+  }
+  return Math.ceil(value);
+}
+
+function checkBoolean(name: string, value: unknown): boolean | undefined {
+  if (value !== undefined && typeof value !== 'boolean') {
+    throw new InvalidArgumentError(name, `expected true or false, got ${typeof value}.`);
+  }
+  return value;
+}
+
+/** Applies the defaults, in one place, after validating every field. */
+export function resolveOptions(options: LockOptions): ResolvedOptions {
+  if (options === null || typeof options !== 'object') {
+    throw new InvalidArgumentError('options', 'expected an object with at least { redis }.');
+  }
+  const retry = options.retry ?? {};
+  return {
+    prefix: options.prefix ?? 'lock:',
+    ttlMs: checkMs('ttlMs', options.ttlMs) ?? 30_000,
+    timeoutMs: checkMs('retry.timeoutMs', retry.timeoutMs, true) ?? 10_000,
+    delayMs: checkMs('retry.delayMs', retry.delayMs) ?? 200,
+    jitterMs: checkMs('retry.jitterMs', retry.jitterMs, true) ?? 50,
+    autoExtend: checkBoolean('autoExtend', options.autoExtend) ?? true,
+  };
+}
+
+/** Validates per-call options and merges them over the lock's. */
+export function resolveAcquire(defaults: ResolvedOptions, options: AcquireOptions = {}) {
+  const signal = options.signal;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw new InvalidArgumentError('signal', 'expected an AbortSignal.');
+  }
+  return {
+    signal,
+    timeoutMs: checkMs('timeoutMs', options.timeoutMs, true) ?? defaults.timeoutMs,
+    ttlMs: checkMs('ttlMs', options.ttlMs) ?? defaults.ttlMs,
+    autoExtend: checkBoolean('autoExtend', options.autoExtend) ?? defaults.autoExtend,
+  };
+}

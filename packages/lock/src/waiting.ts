@@ -1,0 +1,106 @@
+import { TimeoutError } from '@redis-patterns/connection';
+
+/** The deadline error of `acquire()`. */
+export function notAcquired(name: string, timeoutMs: number): TimeoutError {
+  return new TimeoutError(
+    `Lock "${name}" was not acquired within ${timeoutMs} ms: other owners held it. Raise timeoutMs, or see whether it is held with isLocked().`,
+    timeoutMs,
+  );
+}
+
+/** One pending `acquire()` call. */
+export interface Waiter<H> {
+  readonly ttlMs: number;
+  readonly autoExtend: boolean;
+  settled: boolean;
+  grant(handle: H): void;
+  fail(err: unknown): void;
+}
+
+/**
+ * The waiters of one lock name in this process, oldest first. Only the oldest one contends in Redis
+ * (the others wait their turn here), so 20 waiters in one process cost one attempt per release, not
+ * twenty, and a process serves its own waiters in arrival order.
+ */
+export class WaitQueue<H> {
+  readonly waiters: Array<Waiter<H>> = [];
+  /** Bumped by every release message: an attempt that failed before the bump must be retried. */
+  generation = 0;
+  #wake: (() => void) | undefined;
+
+  /** A release happened (or something changed): let the sleeping contender look again. */
+  released = (): void => {
+    this.generation++;
+    this.poke();
+  };
+
+  /** Wakes the contender without claiming a release (a waiter left, or the lock closed). */
+  poke(): void {
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
+  }
+
+  /** Sleeps `ms`, or less if a release message arrives or the queue changes. */
+  sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#wake = undefined;
+        resolve();
+      }, ms);
+      this.#wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  remove(waiter: Waiter<H>): void {
+    const index = this.waiters.indexOf(waiter);
+    if (index >= 0) this.waiters.splice(index, 1);
+    // Only an empty queue needs its contender now (to stop); a new head just inherits the wait.
+    if (this.waiters.length === 0) this.poke();
+  }
+}
+
+/**
+ * Creates a waiter that rejects with the signal's reason on abort and with {@link TimeoutError} at
+ * its deadline, removing itself from `queue` either way.
+ */
+export function createWaiter<H>(
+  queue: WaitQueue<H>,
+  name: string,
+  opts: { ttlMs: number; autoExtend: boolean; timeoutMs: number; signal: AbortSignal | undefined },
+): { waiter: Waiter<H>; promise: Promise<H> } {
+  let resolve!: (handle: H) => void;
+  let reject!: (err: unknown) => void;
+  const promise = new Promise<H>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  const { signal, timeoutMs } = opts;
+  const onAbort = () => waiter.fail(signal?.reason);
+  const deadline = setTimeout(() => waiter.fail(notAcquired(name, timeoutMs)), timeoutMs);
+  const settle = () => {
+    waiter.settled = true;
+    clearTimeout(deadline);
+    signal?.removeEventListener('abort', onAbort);
+    queue.remove(waiter);
+  };
+  const waiter: Waiter<H> = {
+    ttlMs: opts.ttlMs,
+    autoExtend: opts.autoExtend,
+    settled: false,
+    grant(handle) {
+      settle();
+      resolve(handle);
+    },
+    fail(err) {
+      if (waiter.settled) return;
+      settle();
+      reject(err);
+    },
+  };
+  signal?.addEventListener('abort', onAbort, { once: true });
+  return { waiter, promise };
+}

@@ -1,0 +1,117 @@
+import type { RedisClient, RedisConnection } from '@redis-patterns/connection';
+
+/**
+ * The subscriber closes after this long without any wait, so that it never keeps a finished script
+ * alive; a steady stream of waits keeps it open.
+ */
+const IDLE_CLOSE_MS = 1_000;
+
+/**
+ * Release notifications over sharded pub/sub (SSUBSCRIBE, Redis >= 7): each lock name has a channel
+ * in the lock's own hash slot, so on Cluster the message is published and delivered by the node
+ * that owns the lock, whichever node that is.
+ *
+ * One subscriber connection per lock instance (a duplicate of the user's client, cluster or
+ * sentinel: a subscribed connection can run nothing else), opened on the first wait and closed
+ * again after IDLE_CLOSE_MS without one. Pub/sub is
+ * fire-and-forget: a message sent while the subscriber reconnects is lost, which is why waiters
+ * also poll. If subscribing fails (Redis < 7, ACL without SSUBSCRIBE), waiters just poll.
+ */
+export class ReleaseWakeups {
+  readonly #conn: RedisConnection;
+  readonly #channels = new Map<string, { listeners: Set<() => void>; ready: Promise<boolean> }>();
+  #subscriber: Promise<RedisClient | undefined> | undefined;
+  #idleTimer: NodeJS.Timeout | undefined;
+  #closed = false;
+
+  constructor(conn: RedisConnection) {
+    this.#conn = conn;
+  }
+
+  /** Calls `onRelease` for each release of `channel`; resolves true once Redis confirmed the subscription. */
+  subscribe(channel: string, onRelease: () => void): Promise<boolean> {
+    clearTimeout(this.#idleTimer);
+    const existing = this.#channels.get(channel);
+    if (existing !== undefined) {
+      existing.listeners.add(onRelease);
+      return existing.ready;
+    }
+    const entry = { listeners: new Set([onRelease]), ready: Promise.resolve(false) };
+    this.#channels.set(channel, entry);
+    entry.ready = (async () => {
+      const subscriber = await this.#open();
+      if (subscriber === undefined || this.#channels.get(channel) !== entry) return false;
+      try {
+        await this.#conn.bounded(subscriber.sSubscribe(channel, this.#dispatch), undefined, 'SSUBSCRIBE');
+        return true;
+      } catch {
+        return false;
+      }
+    })();
+    return entry.ready;
+  }
+
+  /** Stops calling `onRelease`; the channel is unsubscribed when nobody listens any more. */
+  unsubscribe(channel: string, onRelease: () => void): void {
+    const entry = this.#channels.get(channel);
+    if (entry === undefined || !entry.listeners.delete(onRelease) || entry.listeners.size > 0) return;
+    this.#channels.delete(channel);
+    void this.#subscriber?.then((subscriber) =>
+      subscriber?.sUnsubscribe(channel, this.#dispatch).catch(() => {}),
+    );
+    if (this.#channels.size === 0) {
+      this.#idleTimer = setTimeout(() => {
+        if (this.#channels.size === 0) void this.#closeSubscriber();
+      }, IDLE_CLOSE_MS);
+      this.#idleTimer.unref();
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearTimeout(this.#idleTimer);
+    this.#channels.clear();
+    await this.#closeSubscriber();
+  }
+
+  async #closeSubscriber(): Promise<void> {
+    const opening = this.#subscriber;
+    this.#subscriber = undefined; // the next wait opens a fresh one
+    const subscriber = await opening;
+    if (subscriber === undefined) return;
+    await this.#conn.bounded(subscriber.close(), undefined, 'closing the lock subscriber').catch(() => {
+      try {
+        subscriber.destroy();
+      } catch {
+        // already gone
+      }
+    });
+  }
+
+  readonly #dispatch = (_message: string, channel: string): void => {
+    const entry = this.#channels.get(channel);
+    if (entry !== undefined) for (const listener of entry.listeners) listener();
+  };
+
+  #open(): Promise<RedisClient | undefined> {
+    if (this.#closed) return Promise.resolve(undefined);
+    this.#subscriber ??= (async () => {
+      const subscriber = this.#conn.client.duplicate() as RedisClient;
+      // Errors of the subscriber only cost wake-ups (polling covers them): never let them go unhandled.
+      subscriber.on('error', () => {});
+      try {
+        await this.#conn.bounded(subscriber.connect(), undefined, 'connecting the lock subscriber');
+        return subscriber;
+      } catch {
+        try {
+          subscriber.destroy();
+        } catch {
+          // never connected
+        }
+        this.#subscriber = undefined; // try again on the next wait
+        return undefined;
+      }
+    })();
+    return this.#subscriber;
+  }
+}
