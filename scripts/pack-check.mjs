@@ -3,7 +3,16 @@
 // (with the connection tarball it depends on and `redis`) into a fresh project outside the
 // workspace, runs its smoke script against a throwaway redis-server, and type-checks a consumer file.
 import { execFileSync, spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -53,7 +62,8 @@ try {
     const project = join(work, `consumer-${dir}`);
     mkdirSync(project, { recursive: true });
     const smoke = join(root, 'scripts', 'pack-smoke', `${dir}.mjs`);
-    if (!existsSync(smoke)) throw new Error(`${manifest.name} has no smoke script: write scripts/pack-smoke/${dir}.mjs`);
+    if (!existsSync(smoke))
+      throw new Error(`${manifest.name} has no smoke script: write scripts/pack-smoke/${dir}.mjs`);
     cpSync(smoke, join(project, `${dir}.mjs`));
     writeFileSync(
       join(project, 'package.json'),

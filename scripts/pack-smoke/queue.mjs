@@ -11,7 +11,8 @@ const worker = createWorker(queue, async ({ payload }) => {
 });
 worker.start();
 const deadline = Date.now() + 10_000;
-while ((await queue.counts()).completed < 10 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+while ((await queue.counts()).completed < 10 && Date.now() < deadline)
+  await new Promise((r) => setTimeout(r, 20));
 await worker.stop();
 await queue.purge();
 await queue.close();

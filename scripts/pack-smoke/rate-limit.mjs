@@ -3,7 +3,11 @@ import { connect } from '@redis-patterns/connection';
 import { createRateLimiter, fixedWindow, rateLimitHeaders } from '@redis-patterns/rate-limit';
 
 const redis = await connect({ url: process.env.REDIS_URL });
-const limiter = createRateLimiter({ redis, prefix: 'smoke:rl:', algorithm: fixedWindow({ limit: 3, windowMs: 10_000 }) });
+const limiter = createRateLimiter({
+  redis,
+  prefix: 'smoke:rl:',
+  algorithm: fixedWindow({ limit: 3, windowMs: 10_000 }),
+});
 const id = `smoke-${process.pid}`;
 const results = [];
 for (let i = 0; i < 5; i++) results.push(await limiter.limit(id));
