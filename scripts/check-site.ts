@@ -2,7 +2,7 @@
  * Opens the built typedoc site (docs-site/) in headless Chromium, the way a reader would: the index,
  * the package list and every package page. Fails on console errors, page errors, missing pages or
  * broken internal links, and saves a screenshot of each page to docs-site-screenshots/.
- *   pnpm docs && pnpm check:site          (CHROMIUM=/path/to/chromium to override the browser)
+ *   pnpm run docs && pnpm check:site          (CHROMIUM=/path/to/chromium to override the browser)
  */
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -15,7 +15,7 @@ const site = join(root, 'docs-site');
 const shots = join(root, 'docs-site-screenshots');
 const executablePath = process.env.CHROMIUM ?? '/usr/bin/chromium';
 if (!existsSync(join(site, 'index.html')))
-  throw new Error('docs-site/index.html is missing: run `pnpm docs` first.');
+  throw new Error('docs-site/index.html is missing: run `pnpm run docs` first.');
 if (!existsSync(executablePath))
   throw new Error(`No Chromium at ${executablePath}: apt-get install -y chromium, or set CHROMIUM.`);
 mkdirSync(shots, { recursive: true });
@@ -102,13 +102,25 @@ try {
     for (const href of await visit(url.slice(base.length + 1), `package-${name}`))
       if (href.startsWith(base)) internal.add(href.split('#')[0] as string);
   }
+  // Project documents (the benchmarks page with its charts): rendered like a package page.
+  const documents = [...internal].filter((url) => url.startsWith(`${base}/documents/`));
+  for (const url of documents) {
+    const name = url.slice(url.lastIndexOf('/') + 1).replace(/\.html$/, '');
+    await visit(url.slice(base.length + 1), `document-${name}`);
+    const broken = await page.$$eval('img', (imgs) =>
+      imgs
+        .filter((img) => !(img as HTMLImageElement).complete || (img as HTMLImageElement).naturalWidth === 0)
+        .map((img) => (img as HTMLImageElement).src),
+    );
+    for (const src of broken) problems.push(`image did not load on ${url}: ${src}`);
+  }
   // Every internal link of those pages resolves (HTTP only: rendering each would be slow and adds nothing).
   for (const url of internal) {
     const res = await fetch(url);
     if (!res.ok) problems.push(`broken link ${url}: HTTP ${res.status}`);
   }
   console.log(
-    `Visited index, package list and ${packagePages.length} package page(s); checked ${internal.size} internal links; screenshots in docs-site-screenshots/.`,
+    `Visited index, package list, ${packagePages.length} package page(s) and ${documents.length} document(s); checked ${internal.size} internal links; screenshots in docs-site-screenshots/.`,
   );
 } finally {
   await browser.close();
