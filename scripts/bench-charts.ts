@@ -47,7 +47,7 @@ function chart(title: string, rows: Result[]): string {
     ].join('');
   });
   const height = top + rows.length * (barHeight + 6) + 10;
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, sans-serif" font-size="13" fill="#1f2933"><text x="10" y="20" font-weight="600" font-size="15">${escape(title)}</text>${bars.join('')}</svg>\n`;
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, sans-serif" font-size="13" fill="#1f2933"><title>${escape(title)}</title><text x="10" y="20" font-weight="600" font-size="15">${escape(title)}</text>${bars.join('')}</svg>\n`;
 }
 
 const sections: string[] = [];
