@@ -26,7 +26,7 @@ const out = join(root, 'docs', 'benchmarks');
 const data = JSON.parse(readFileSync(input, 'utf8')) as Results;
 mkdirSync(out, { recursive: true });
 
-const escape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const escapeXml = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 const fmt = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
 
 /** A horizontal bar chart of ops/s, longest bar = the fastest row. */
@@ -41,13 +41,13 @@ function chart(title: string, rows: Result[]): string {
     const w = Math.max(1, Math.round(((width - labelWidth - 110) * r.opsPerSec) / max));
     const colour = r.peer ? '#9aa5b1' : '#c0392b';
     return [
-      `<text x="${labelWidth - 8}" y="${y + 15}" text-anchor="end">${escape(r.row)}</text>`,
+      `<text x="${labelWidth - 8}" y="${y + 15}" text-anchor="end">${escapeXml(r.row)}</text>`,
       `<rect x="${labelWidth}" y="${y}" width="${w}" height="${barHeight}" fill="${colour}" rx="3"/>`,
       `<text x="${labelWidth + w + 6}" y="${y + 15}">${fmt.format(r.opsPerSec)}/s</text>`,
     ].join('');
   });
   const height = top + rows.length * (barHeight + 6) + 10;
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, sans-serif" font-size="13" fill="#1f2933"><title>${escape(title)}</title><text x="10" y="20" font-weight="600" font-size="15">${escape(title)}</text>${bars.join('')}</svg>\n`;
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, sans-serif" font-size="13" fill="#1f2933"><title>${escapeXml(title)}</title><text x="10" y="20" font-weight="600" font-size="15">${escapeXml(title)}</text>${bars.join('')}</svg>\n`;
 }
 
 const sections: string[] = [];
@@ -72,7 +72,7 @@ title: Benchmarks
 # Benchmarks
 
 Our packages (red) against the libraries people use for the same job (grey), measured in one run
-on one machine against one Redis: ${escape(meta.cpu)}, node ${meta.node}, redis-server ${meta.redis},
+on one machine against one Redis: ${escapeXml(meta.cpu)}, node ${meta.node}, redis-server ${meta.redis},
 ${meta.pinning.replace(/ \(pid \d+\)/g, '')}, ${meta.durationMs} ms per measurement, ${meta.date.slice(0, 10)}. Throughput only;
 the bench prints p50/p99 latency and Redis commands per operation too (\`pnpm bench\`, see
 bench/README.md). Figures from a 2-core machine: compare the bars within one chart, not across runs.
