@@ -1,3 +1,4 @@
+import { seededRandom } from '@redis-patterns/testing';
 import type { LeaderboardEntry, LeaderboardOrder, TieBreak, TieRule, UpdatePolicy } from '../src/index.ts';
 
 export interface ModelOptions {
@@ -160,14 +161,5 @@ export class BoardModel {
   }
 }
 
-/** A small seeded PRNG (mulberry32) so a failing combination can be replayed. */
-export function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A small seeded PRNG so a failing combination can be replayed. */
+export const random = seededRandom;

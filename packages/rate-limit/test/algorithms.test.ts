@@ -1,5 +1,5 @@
 import { connect, type RedisConnection } from '@redis-patterns/connection';
-import { topologies, uniquePrefix } from '@redis-patterns/testing';
+import { seededRandom, topologies, uniquePrefix } from '@redis-patterns/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type Algorithm,
@@ -164,7 +164,7 @@ describe.each(topologies())('rate limiting on $name', ({ url }) => {
       models.map(async ([label, algorithm, model], seed) => {
         const limiter = make(algorithm(windowMs));
         const reference = model(windowMs);
-        const random = prng(seed + 1);
+        const random = seededRandom(seed + 1);
         let mismatches = 0;
         let refusals = 0;
         let wait = 0;
@@ -195,7 +195,7 @@ describe.each(topologies())('rate limiting on $name', ({ url }) => {
     const windowMs = 200;
     const limiter = make(slidingWindowCounter({ limit: 5, windowMs }));
     const admitted: number[] = [];
-    const random = prng(7);
+    const random = seededRandom(7);
     for (let i = 0; i < 80; i++) {
       const r = await limiter.limit('bound');
       const now = serverUs(r.serverTimeMs);
@@ -233,15 +233,3 @@ describe.each(topologies())('rate limiting on $name', ({ url }) => {
     },
   );
 });
-
-/** A small seeded PRNG (mulberry32), so a failing sequence can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

@@ -3,6 +3,7 @@ export { type RedisCluster, type RedisClusterNode, startCluster } from './cluste
 export type {} from './global-setup.ts';
 export { freePort } from './ports.ts';
 export { uniquePrefix } from './prefix.ts';
+export { seededRandom } from './random.ts';
 export { type RedisSentinelHandle, startSentinel } from './sentinel.ts';
 export { type RedisServer, type StartRedisOptions, startRedis } from './server.ts';
 export { type Topology, topologies } from './topologies.ts';
