@@ -171,12 +171,9 @@ const connections = new WeakMap<object, RedisConnection>();
  */
 export async function connect(options: ConnectionOptions = {}): Promise<RedisConnection> {
   const conn = createConnection(options);
-  let lastError: unknown;
-  const remember = (err: unknown) => {
-    lastError = err;
-  };
-  conn.client.on('error', remember);
   try {
+    // While the socket is down an expiring wait is reported as a ConnectionError naming the last
+    // socket or auth error (see `expired` below); a TimeoutError means connected but not ready.
     await conn.bounded(
       waitReady(conn.client),
       options.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs,
@@ -184,14 +181,9 @@ export async function connect(options: ConnectionOptions = {}): Promise<RedisCon
     );
   } catch (err) {
     await forceClose(conn);
-    if (!(err instanceof TimeoutError)) throw err;
-    const reason = lastError instanceof Error ? ` Last error: ${lastError.message}.` : '';
-    throw new ConnectionError(
-      `Could not connect to Redis within ${err.timeoutMs} ms; check the URL, credentials and that Redis is running.${reason}`,
-      { cause: lastError ?? err },
-    );
-  } finally {
-    conn.client.off('error', remember);
+    throw err instanceof TimeoutError
+      ? new ConnectionError(`Redis did not become ready within ${err.timeoutMs} ms.`, { cause: err })
+      : err;
   }
   return conn;
 }
@@ -199,6 +191,8 @@ export async function connect(options: ConnectionOptions = {}): Promise<RedisCon
 /**
  * Turns whatever the user passed as `redis` into a {@link RedisConnection}, once per object. Patterns
  * call this in their factories; a node-redis object that is not open yet is connected in the background.
+ * The connection listens to the object's `error` events (to name the cause in its errors), so a
+ * reconnecting client no longer crashes a process that forgot its own `error` listener.
  */
 export function toConnection(redis: RedisLike): RedisConnection {
   if (redis === null || typeof redis !== 'object') {
@@ -258,7 +252,7 @@ function createConnection(options: ConnectionOptions): RedisConnection {
           timeoutMs,
         )
       : new ConnectionError(
-          `${what} could not be sent within ${timeoutMs} ms: Redis is unreachable and the connection keeps retrying${lastError ? ` (${lastError.message})` : ''}.`,
+          `${what} did not complete within ${timeoutMs} ms: Redis is unreachable${lastError ? ` (${lastError.message})` : ''}. Check the URL, credentials and that Redis is running; the connection keeps retrying.`,
           { cause: lastError },
         );
   const tickMs = Math.min(100, Math.max(5, Math.floor((commandTimeoutMs || 1000) / 10)));
