@@ -171,16 +171,16 @@ const connections = new WeakMap<object, RedisConnection>();
  */
 export async function connect(options: ConnectionOptions = {}): Promise<RedisConnection> {
   const conn = createConnection(options);
+  const ready = waitReady(conn.client);
   try {
     // While the socket is down an expiring wait is reported as a ConnectionError naming the last
     // socket or auth error (see `expired` below); a TimeoutError means connected but not ready.
-    await conn.bounded(
-      waitReady(conn.client),
-      options.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs,
-      'connect',
-    );
+    await conn.bounded(ready.promise, options.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs, 'connect');
   } catch (err) {
-    await forceClose(conn);
+    ready.cancel();
+    // A client the caller passed in stays theirs: never destroyed here.
+    if (options.client === undefined) forceDestroy(conn.client);
+    await conn.close().catch(() => {});
     throw err instanceof TimeoutError
       ? new ConnectionError(`Redis did not become ready within ${err.timeoutMs} ms.`, { cause: err })
       : err;
@@ -222,6 +222,7 @@ function createConnection(options: ConnectionOptions): RedisConnection {
   checkInteger('blockingPoolSize', options.blockingPoolSize, 1);
   checkInteger('database', options.database, 0);
   const commandTimeoutMs = options.commandTimeoutMs ?? DEFAULTS.commandTimeoutMs;
+  const connectTimeoutMs = options.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs;
   const onError = options.onError ?? (() => {});
   const owned = options.client === undefined;
   let raw: RedisClient | RedisCluster | RedisSentinel;
@@ -276,6 +277,16 @@ function createConnection(options: ConnectionOptions): RedisConnection {
   };
 
   const sendRaw = (args: RedisArgument[], key: string | undefined, readonly: boolean): Promise<unknown> => {
+    // While reconnecting, node-redis would queue the command and run it after the caller gave up
+    // (a refused rate-limit call charged later, a retried increment applied twice): fail fast instead.
+    if (!raw.isReady && raw.isOpen) {
+      return Promise.reject(
+        new ConnectionError(
+          `${String(args[0])} was not sent: Redis is unreachable${lastError ? ` (${lastError.message})` : ''} and the connection is retrying.`,
+          { cause: lastError },
+        ),
+      );
+    }
     if (topology === 'cluster') return (raw as RedisCluster).sendCommand(key, readonly, args);
     if (topology === 'sentinel') return (raw as RedisSentinel).sendCommand(readonly, args);
     return (raw as RedisClient).sendCommand(args);
@@ -287,14 +298,12 @@ function createConnection(options: ConnectionOptions): RedisConnection {
       const master = cluster.slots[slotOf(key)]?.master;
       if (master === undefined) throw new ConnectionError(`No Cluster master owns the slot of "${key}" yet.`);
       const nodeClient = (await cluster.nodeClient(master)) as RedisClient;
-      return { id: `${master.host}:${master.port}`, create: () => openDuplicate(nodeClient, onError) };
+      return {
+        id: `${master.host}:${master.port}`,
+        create: () => openDuplicate(nodeClient, onError, connectTimeoutMs),
+      };
     }
-    if (topology === 'sentinel') {
-      const sentinel = raw as RedisSentinel;
-      const lease = () => sentinel.acquire() as unknown as Promise<RedisClient>;
-      return { id: 'sentinel-master', create: lease };
-    }
-    return { id: 'standalone', create: () => openDuplicate(client, onError) };
+    return { id: 'standalone', create: () => openDuplicate(client, onError, connectTimeoutMs) };
   };
 
   const poolFor = async (pools: Map<string, NodePool<RedisClient>>, key: string, size: number) => {
@@ -310,6 +319,39 @@ function createConnection(options: ConnectionOptions): RedisConnection {
 
   const acquireTimeoutMs = commandTimeoutMs || DEFAULTS.commandTimeoutMs;
 
+  /**
+   * A dedicated connection to key's node: from our bounded pool, or on Sentinel a lease from the
+   * sentinel client's own master pool (sized for both pools below), given back either way.
+   */
+  const leaseFor = async (
+    pools: Map<string, NodePool<RedisClient>>,
+    key: string,
+    size: number,
+  ): Promise<{ client: RedisClient; release(): void; discard(): void }> => {
+    if (topology === 'sentinel') {
+      if (closed) throw new ClosedError();
+      const pending = (raw as RedisSentinel).acquire() as unknown as Promise<
+        RedisClient & { release(): void }
+      >;
+      const leased = await bounded(
+        pending,
+        acquireTimeoutMs,
+        'waiting for a dedicated Sentinel connection',
+      ).catch((err: unknown) => {
+        // Timed out: give the lease back whenever it arrives, so the sentinel pool does not shrink.
+        pending.then(
+          (late) => late.release(),
+          () => {},
+        );
+        throw err;
+      });
+      return { client: leased, release: () => leased.release(), discard: () => leased.release() };
+    }
+    const pool = await poolFor(pools, key, size);
+    const client = await pool.acquire(acquireTimeoutMs);
+    return { client, release: () => pool.release(client), discard: () => pool.discard(client) };
+  };
+
   const conn: RedisConnection = {
     topology,
     client,
@@ -319,6 +361,7 @@ function createConnection(options: ConnectionOptions): RedisConnection {
     },
     bounded,
     send<T>(args: RedisArgument[], opts: CommandOptions = {}) {
+      checkDuration('timeoutMs', opts.timeoutMs, { allowZero: true });
       return bounded(
         sendRaw(args, opts.key, opts.readonly ?? false),
         opts.timeoutMs,
@@ -326,6 +369,7 @@ function createConnection(options: ConnectionOptions): RedisConnection {
       ) as Promise<T>;
     },
     runScript<T>(script: Script, keys: string[], args: RedisArgument[], opts: CommandOptions = {}) {
+      checkDuration('timeoutMs', opts.timeoutMs, { allowZero: true });
       return bounded(
         evalScript(script, keys, args, (cmd) => sendRaw(cmd, keys[0], opts.readonly ?? false)),
         opts.timeoutMs,
@@ -338,12 +382,12 @@ function createConnection(options: ConnectionOptions): RedisConnection {
       return (raw as RedisClient).multi();
     },
     async isolated<T>(key: string, fn: (c: RedisClient) => Promise<T>): Promise<T> {
-      const pool = await poolFor(
+      const lease = await leaseFor(
         isolationPools,
         key,
         options.isolationPoolSize ?? DEFAULTS.isolationPoolSize,
       );
-      const isolatedClient = await pool.acquire(acquireTimeoutMs);
+      const isolatedClient = lease.client;
       let healthy = true;
       try {
         return await fn(isolatedClient);
@@ -356,28 +400,24 @@ function createConnection(options: ConnectionOptions): RedisConnection {
         throw err;
       } finally {
         if (healthy) await clearWatch(isolatedClient, bounded).catch(() => (healthy = false));
-        if (topology === 'sentinel') (isolatedClient as unknown as { release(): void }).release();
-        else if (healthy) pool.release(isolatedClient);
-        else pool.discard(isolatedClient);
+        if (healthy) lease.release();
+        else lease.discard();
       }
     },
     async dedicated(key: string): Promise<DedicatedConnection> {
-      const pool = await poolFor(blockingPools, key, options.blockingPoolSize ?? DEFAULTS.blockingPoolSize);
-      const leased = await pool.acquire(acquireTimeoutMs);
+      const lease = await leaseFor(blockingPools, key, options.blockingPoolSize ?? DEFAULTS.blockingPoolSize);
       let done = false;
       const release = () => {
         if (done) return;
         done = true;
-        if (topology === 'sentinel') (leased as unknown as { release(): void }).release();
-        else pool.release(leased);
+        lease.release();
       };
       const destroy = () => {
         if (done) return;
         done = true;
-        if (topology === 'sentinel') (leased as unknown as { release(): void }).release();
-        else pool.discard(leased);
+        lease.discard();
       };
-      return { client: leased, release, destroy, [Symbol.asyncDispose]: async () => release() };
+      return { client: lease.client, release, destroy, [Symbol.asyncDispose]: async () => release() };
     },
     async *scan(pattern: string, opts: { count?: number; type?: string } = {}) {
       const scanOptions = {
@@ -469,6 +509,11 @@ function createRaw(
     return createSentinel({
       name: parsed.sentinelMaster ?? 'mymaster',
       sentinelRootNodes: parsed.hosts,
+      // One shared client for ordinary commands plus every isolated and blocking lease.
+      masterPoolSize:
+        1 +
+        (options.isolationPoolSize ?? DEFAULTS.isolationPoolSize) +
+        (options.blockingPoolSize ?? DEFAULTS.blockingPoolSize),
       nodeClientOptions: {
         ...auth,
         socket,
@@ -485,38 +530,63 @@ function createRaw(
   }) as unknown as RedisClient;
 }
 
-async function openDuplicate(source: RedisClient, onError: (err: Error) => void): Promise<RedisClient> {
+async function openDuplicate(
+  source: RedisClient,
+  onError: (err: Error) => void,
+  connectTimeoutMs: number,
+): Promise<RedisClient> {
   const duplicate = source.duplicate() as RedisClient;
-  duplicate.on('error', onError);
+  let lastError: Error | undefined;
+  duplicate.on('error', (err: Error) => {
+    lastError = err;
+    onError(err);
+  });
+  // connect() keeps retrying while Redis is down; a caller waiting for a dedicated connection must
+  // not wait for the whole outage.
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      forceDestroy(duplicate);
+      reject(
+        new ConnectionError(
+          `Could not open a dedicated connection within ${connectTimeoutMs} ms${lastError ? ` (${lastError.message})` : ''}.`,
+          { cause: lastError },
+        ),
+      );
+    }, connectTimeoutMs);
+  });
   try {
-    await duplicate.connect();
+    await Promise.race([duplicate.connect(), expired]);
   } catch (err) {
     forceDestroy(duplicate);
     throw toPatternsError(err, 'opening a dedicated connection');
+  } finally {
+    clearTimeout(timer);
   }
   return duplicate;
 }
 
 async function clearWatch(client: RedisClient, bounded: RedisConnection['bounded']): Promise<void> {
-  if (client.isWatching || client.isDirtyWatch) await bounded(client.unwatch(), undefined, 'UNWATCH');
+  // A Sentinel lease does not say whether it watches: clear it unconditionally there.
+  if (client.isWatching !== false || client.isDirtyWatch)
+    await bounded(client.unwatch(), undefined, 'UNWATCH');
 }
 
-function waitReady(raw: RedisClient | RedisCluster | RedisSentinel): Promise<void> {
-  if (raw.isReady) return Promise.resolve();
-  return new Promise((resolve) => {
-    const check = setInterval(() => {
-      if (raw.isReady) {
-        clearInterval(check);
-        resolve();
-      }
+function waitReady(raw: RedisClient | RedisCluster | RedisSentinel): {
+  promise: Promise<void>;
+  cancel(): void;
+} {
+  let check: NodeJS.Timeout | undefined;
+  const promise = new Promise<void>((resolve) => {
+    if (raw.isReady) return resolve();
+    check = setInterval(() => {
+      if (!raw.isReady) return;
+      clearInterval(check);
+      resolve();
     }, 5);
     check.unref();
   });
-}
-
-async function forceClose(conn: RedisConnection): Promise<void> {
-  forceDestroy(conn.client);
-  await conn.close().catch(() => {});
+  return { promise, cancel: () => clearInterval(check) };
 }
 
 function forceDestroy(raw: { destroy(): unknown }): void {

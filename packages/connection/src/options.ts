@@ -55,11 +55,11 @@ export function parseRedisUrl(url: string): ParsedRedisUrl {
   };
   if (userinfo !== undefined && userinfo !== '') {
     const colon = userinfo.indexOf(':');
-    const user = decodeURIComponent(colon === -1 ? userinfo : userinfo.slice(0, colon));
+    const user = decodeUserinfo(colon === -1 ? userinfo : userinfo.slice(0, colon));
     if (colon === -1) parsed.password = user;
     else {
       if (user !== '') parsed.username = user;
-      parsed.password = decodeURIComponent(userinfo.slice(colon + 1));
+      parsed.password = decodeUserinfo(userinfo.slice(colon + 1));
     }
   }
   if (path !== '') {
@@ -81,6 +81,17 @@ export function parseRedisUrl(url: string): ParsedRedisUrl {
     );
   }
   return parsed;
+}
+
+function decodeUserinfo(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    throw new InvalidArgumentError(
+      'url',
+      'the user or password has a malformed %-escape; percent-encode reserved characters.',
+    );
+  }
 }
 
 function parseHost(part: string): RedisAddress {

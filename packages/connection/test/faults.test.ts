@@ -1,6 +1,12 @@
 import { startRedis } from '@redis-patterns/testing';
 import { describe, expect, it } from 'vitest';
-import { ConnectionError, connect, RedisPatternsError, TimeoutError } from '../src/index.ts';
+import {
+  ConnectionError,
+  connect,
+  InvalidArgumentError,
+  RedisPatternsError,
+  TimeoutError,
+} from '../src/index.ts';
 
 describe('faults against a real redis-server', () => {
   it('fails a command to a paused server (SIGSTOP) within the command timeout, then recovers', async () => {
@@ -129,6 +135,49 @@ describe('faults against a real redis-server', () => {
       // Once the server is responsive again the same connection answers: replies stay in order.
       await new Promise((r) => setTimeout(r, 600));
       expect(await redis.send(['PING'])).toBe('PONG');
+    } finally {
+      await redis.close();
+      await server.stop();
+    }
+  });
+
+  it('never runs a command later that failed while Redis was down (no ghost writes after a reconnect)', async () => {
+    const server = await startRedis({
+      forceBinary: true,
+      args: ['--appendonly', 'yes', '--appendfsync', 'always'],
+    });
+    const redis = await connect({ url: server.url, commandTimeoutMs: 500, reconnect: { maxDelayMs: 100 } });
+    try {
+      await redis.send(['SET', 'counter', '0']);
+      await server.kill();
+      // Wait until the client noticed the socket closed, then try to write.
+      const deadline = Date.now() + 5_000;
+      while (redis.isReady && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      const started = performance.now();
+      const error = await redis.send(['INCR', 'counter']).catch((err: unknown) => err);
+      expect(error).toBeInstanceOf(ConnectionError);
+      expect(performance.now() - started).toBeLessThan(250); // failed fast, not after the timeout
+      await server.restart();
+      let value: unknown;
+      for (const until = Date.now() + 10_000; Date.now() < until; ) {
+        value = await redis.send(['GET', 'counter']).catch(() => undefined);
+        if (value !== undefined) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(value).toBe('0');
+    } finally {
+      await redis.close();
+      await server.stop();
+    }
+  });
+
+  it('refuses a bad per-command timeout before sending anything', async () => {
+    const server = await startRedis({ forceBinary: true });
+    const redis = await connect({ url: server.url });
+    try {
+      expect(() => redis.send(['INCR', 'x'], { timeoutMs: Number.NaN })).toThrow(InvalidArgumentError);
+      expect(() => redis.send(['INCR', 'x'], { timeoutMs: -1 })).toThrow(InvalidArgumentError);
+      expect(await redis.send(['GET', 'x'])).toBeNull();
     } finally {
       await redis.close();
       await server.stop();

@@ -55,6 +55,7 @@ describe('parseRedisUrl', () => {
     'redis://host/db1',
     'redis://a,b',
     'redis://a:1:2',
+    'redis://u:p%zz@h:1',
   ])('rejects %j with an invalid-argument error', (url) => {
     expect(() => parseRedisUrl(url)).toThrow(InvalidArgumentError);
   });

@@ -35,6 +35,14 @@ describe('Sentinel', () => {
       });
       expect(reply).toEqual(['OK']);
       expect(await redis.send(['GET', 'sentinel:k'])).toBe('2');
+      // Leases go back to the sentinel's pool: far more isolated calls and blocking leases than
+      // either pool's size still work, and ordinary commands are never starved.
+      for (let i = 0; i < 40; i++) {
+        await redis.isolated('sentinel:k', (client) => redis.bounded(client.watch('sentinel:k')));
+        const blocking = await redis.dedicated('sentinel:k');
+        blocking.release();
+      }
+      expect(await redis.send(['INCR', 'sentinel:k'])).toBe(3);
       const keys: string[] = [];
       for await (const key of redis.scan('sentinel:*')) keys.push(key);
       expect(keys).toEqual(['sentinel:k']);

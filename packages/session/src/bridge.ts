@@ -222,7 +222,9 @@ export class FrameworkBridge {
     }
     if (snapshot === undefined) return undefined;
     this.#forget(snapshot);
-    return Date.now() - snapshot.at < MAX_SNAPSHOT_AGE_MS ? snapshot : undefined;
+    // Whatever its age: a snapshot proves the session existed, so the save must patch it (and find
+    // it gone if it was destroyed meanwhile), never re-create it as a new session.
+    return snapshot;
   }
 }
 
