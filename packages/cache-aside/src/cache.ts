@@ -128,7 +128,8 @@ export function createCache(options: CacheOptions): Cache {
       const remote: string[] = [];
       for (const key of new Set(keys)) {
         const hit = near?.get(store.entryKey(key), now);
-        if (hit === undefined) remote.push(key);
+        // A tagged near-cache copy must have its tags checked in Redis like any other read.
+        if (hit === undefined || hit.envelope.tags !== undefined) remote.push(key);
         else out.set(key, { envelope: hit.envelope, state: 'fresh', value: hit.value, tier: 'near' });
       }
       const raws = await store.readMany(remote, timeoutMs);

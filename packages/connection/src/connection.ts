@@ -280,12 +280,13 @@ function createConnection(options: ConnectionOptions): RedisConnection {
     // While reconnecting, node-redis would queue the command and run it after the caller gave up
     // (a refused rate-limit call charged later, a retried increment applied twice): fail fast instead.
     if (!raw.isReady && raw.isOpen) {
-      return Promise.reject(
-        new ConnectionError(
-          `${String(args[0])} was not sent: Redis is unreachable${lastError ? ` (${lastError.message})` : ''} and the connection is retrying.`,
-          { cause: lastError },
-        ),
+      const error = new ConnectionError(
+        `${String(args[0])} was not sent: Redis is unreachable${lastError ? ` (${lastError.message})` : ''} and the connection is retrying.`,
+        { cause: lastError },
       );
+      // Rejected on a later turn of the event loop, so a caller retrying in a tight loop cannot
+      // starve the socket I/O that reconnects.
+      return new Promise((_, reject) => setImmediate(reject, error));
     }
     if (topology === 'cluster') return (raw as RedisCluster).sendCommand(key, readonly, args);
     if (topology === 'sentinel') return (raw as RedisSentinel).sendCommand(readonly, args);

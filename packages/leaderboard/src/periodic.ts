@@ -149,7 +149,7 @@ export function createPeriodicLeaderboard<TData = unknown>(
       const sources = picked.map((cycle, i) => ({ cycle, weight: weights[i] as number }));
       sources.sort((a, b) => a.cycle.start.getTime() - b.cycle.start.getTime());
       const weightPart = weights.every((w) => w === 1) ? '' : `:w${sources.map((s) => s.weight).join(',')}`;
-      const id = `${mode}:${sources.map((s) => s.cycle.id).join(',')}${weightPart}`;
+      const id = `${mode}:${sources.map((s) => s.cycle.id).join(',')}${weightPart}${aggregateOptions.withData === true ? ':data' : ''}`;
       const destination = boardKeys(keyspace, name, ['agg', id]);
       const sourceKeys = sources.map((s) => boardKeys(keyspace, name, ['cycle', s.cycle.id]));
       const destSettings = {

@@ -188,7 +188,7 @@ describe.each(topologies())('periodic leaderboard on $name', ({ url }) => {
       const pttl = await redis.send<number>(
         [
           'PTTL',
-          `${prefix}{${name}}:agg:${mode}:2099-06-01,2099-06-02,2099-06-03,2099-06-04,2099-06-05,2099-06-06,2099-06-07:w1,2,3,4,5,6,7:scores`,
+          `${prefix}{${name}}:agg:${mode}:2099-06-01,2099-06-02,2099-06-03,2099-06-04,2099-06-05,2099-06-06,2099-06-07:w1,2,3,4,5,6,7:data:scores`,
         ],
         {
           key: `${prefix}{${name}}:x`,

@@ -126,10 +126,13 @@ export function createLock(options: LockOptions): DistributedLock {
         await handle.release().catch(() => {});
         throw err;
       }
+      // Lost while fn ran (e.g. unconfirmed: Redis unreachable past the TTL): fn's work was not exclusive.
+      const lostDuringFn = handle.signal.aborted;
       try {
         await handle.release();
       } catch (err) {
         if (err instanceof LockLostError) throw err;
+        if (lostDuringFn) throw handle.signal.reason;
       }
       return result;
     },

@@ -352,7 +352,8 @@ export class QueueWorker<T> extends EventEmitter<WorkerEvents<T>> implements Wor
 
   #fault(err: unknown): void {
     this.#emitError(toError(err));
-    if (this.#retryTimer !== undefined) return;
+    // A stopped worker retries nothing: after stop() gave up on Redis, no timer may keep the process alive.
+    if (this.#retryTimer !== undefined || this.#state === 'stopped') return;
     const delay = Math.min(2000, 50 * 2 ** Math.min(this.#faults++, 6)) * (0.5 + Math.random() / 2);
     this.#retryTimer = setTimeout(() => {
       this.#retryTimer = undefined;

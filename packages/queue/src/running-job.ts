@@ -76,11 +76,20 @@ const ERROR_TEXT_LIMIT = 2000;
 
 /** What the job hash keeps of a failure: `name: message`, bounded. */
 export function describeError(error: unknown): string {
-  const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  const text = error instanceof Error ? `${error.name}: ${error.message}` : printable(error);
   return text.length > ERROR_TEXT_LIMIT ? `${text.slice(0, ERROR_TEXT_LIMIT)}…` : text;
 }
 
 /** Errors for the 'error' event are always Error objects. */
 export function toError(err: unknown): Error {
-  return err instanceof Error ? err : new Error(String(err));
+  return err instanceof Error ? err : new Error(printable(err));
+}
+
+/** String(value), except for values that refuse it (Object.create(null), a throwing toString). */
+function printable(value: unknown): string {
+  try {
+    return String(value);
+  } catch {
+    return '[a thrown value that cannot be printed]';
+  }
 }

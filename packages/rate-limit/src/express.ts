@@ -36,11 +36,11 @@ export function rateLimitExpress<Req extends ExpressLikeRequest = ExpressLikeReq
 ): (req: NoInfer<Req>, res: ServerResponse, next: (err?: unknown) => void) => void {
   const guard = createHttpGuard(options, (req) => req.ip ?? req.socket.remoteAddress);
   return (req, res, next) => {
-    guard(req).then(
-      (decision) => {
+    guard(req)
+      .then((decision) => {
         if (apply(decision, res)) next();
-      },
-      (err: unknown) => next(err),
-    );
+      })
+      // Also a throw from apply() (headers already sent by an earlier middleware): never unhandled.
+      .catch((err: unknown) => next(err));
   };
 }

@@ -100,8 +100,6 @@ describe('rate limiting while Redis is down', () => {
       expect(down.ms).toBeLessThan(TIMEOUT_MS + SLACK_MS);
       expect(down.value.allowed).toBe(false);
       // Whatever the failure (a timeout, or the socket closing under the call), the fail mode decides.
-      // (node-redis 6 errors do not set `name`, so the connection package passes "Socket closed
-      // unexpectedly" through untyped; reported to the connection package.)
       expect(down.value.error).toBeInstanceOf(Error);
     } finally {
       await server.restart();
