@@ -38,6 +38,8 @@ describe('queue with its own redis-server', () => {
             try {
               await queue.add(i, { id });
               acknowledged.push(id);
+              // Paced, so the producer is surely still adding when the server is killed below.
+              await sleep(2);
               break;
             } catch {
               failedAdds++;
