@@ -53,12 +53,18 @@ local function log(key, limit, window, apply)
     if cost == 1 then
       added = redis.call('ZADD', key, 'NX', now, member)
     else
+      -- In chunks of 500 members: unpack() of one huge argument list overflows Lua's C stack.
+      added = 0
       local args = { 'ZADD', key, 'NX', now, member }
       for j = 2, cost do
         args[#args + 1] = now
         args[#args + 1] = member .. ':' .. j
+        if #args >= 1003 then
+          added = added + redis.call(unpack(args))
+          args = { 'ZADD', key, 'NX' }
+        end
       end
-      added = redis.call(unpack(args))
+      if #args > 3 then added = added + redis.call(unpack(args)) end
     end
     local keep = window
     if added < cost then

@@ -84,6 +84,15 @@ describe.each(topologies())('rate limiting on $name', ({ url }) => {
     },
   );
 
+  it('records a sliding-log cost of thousands of units in one call (no Lua stack overflow)', async () => {
+    const limiter = make(slidingWindowLog({ limit: 20_000, windowMs: 60_000 }));
+    const first = await limiter.limit('big', { cost: 9_000 });
+    expect(first).toMatchObject({ allowed: true, remaining: 11_000 });
+    expect(first.error).toBeUndefined();
+    expect(await limiter.limit('big', { cost: 11_000 })).toMatchObject({ allowed: true, remaining: 0 });
+    expect(await limiter.limit('big')).toMatchObject({ allowed: false });
+  });
+
   it('charges nothing to any limit when one of several refuses, on one hash slot', async () => {
     const perSecond = createRateLimiter({
       redis,
