@@ -59,7 +59,9 @@ export function startTracking(
         })
         .catch((err: unknown) => {
           onError(err);
-          client.destroy();
+          // Forget it too, so the next topology check retries instead of keeping the near cache off.
+          if (trackers.get(id) === client) untrack(id);
+          else client.destroy();
         });
     });
     client.connect().catch(onError);
@@ -87,12 +89,26 @@ export function startTracking(
       }
       for (const [id, master] of masters) {
         if (trackers.has(id)) continue;
+        const nodeClient = (await cluster.nodeClient(master)) as RedisClient;
+        // Re-checked after the await: stop() may have run, or the node may be tracked meanwhile.
+        if (stopped || trackers.has(id)) continue;
         changed = true;
-        track(id, (await cluster.nodeClient(master)) as RedisClient);
+        track(id, nodeClient);
       }
       if (changed) refreshLive();
     };
-    const run = () => void sync().catch(onError);
+    // One sync at a time: nodeClient() can outlast the interval, and overlapping syncs would open
+    // (and leak) a second tracking connection for the same master.
+    let syncing = false;
+    const run = () => {
+      if (syncing) return;
+      syncing = true;
+      sync()
+        .catch(onError)
+        .finally(() => {
+          syncing = false;
+        });
+    };
     run();
     timer = setInterval(run, TOPOLOGY_CHECK_MS);
     timer.unref();
