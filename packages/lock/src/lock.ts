@@ -73,8 +73,9 @@ export interface DistributedLock extends AsyncDisposable {
  */
 export function createLock(options: LockOptions): DistributedLock {
   const settings = resolveOptions(options);
-  const conn: RedisConnection = toConnection(options.redis);
+  // Every option is checked before toConnection() may start connecting a client.
   const keyspace = createKeyspace(settings.prefix);
+  const conn: RedisConnection = toConnection(options.redis);
   const grants = new Grants(conn, settings);
   let closed = false;
 
