@@ -256,8 +256,20 @@ function createConnection(options: ConnectionOptions): RedisConnection {
           `${what} did not complete within ${timeoutMs} ms: Redis is unreachable${lastError ? ` (${lastError.message})` : ''}. Check the URL, credentials and that Redis is running; the connection keeps retrying.`,
           { cause: lastError },
         );
-  const tickMs = Math.min(100, Math.max(5, Math.floor((commandTimeoutMs || 1000) / 10)));
-  const sweeper = new DeadlineSweeper(tickMs, expired);
+  // A tenth of the bound, 1-100 ms, as a power of two: one sweeper per precision in use, so a
+  // per-call timeout much shorter than the default (a rate limiter's 500 ms) is not 100 ms late.
+  const tickFor = (timeoutMs: number) => 2 ** Math.min(6, Math.max(0, Math.floor(Math.log2(timeoutMs / 10))));
+  const sweepers = new Map<number, DeadlineSweeper>();
+  const sweeperFor = (timeoutMs: number): DeadlineSweeper => {
+    const tick = tickFor(timeoutMs);
+    let found = sweepers.get(tick);
+    if (found === undefined) {
+      found = new DeadlineSweeper(tick, expired);
+      sweepers.set(tick, found);
+    }
+    return found;
+  };
+  const sweeper = sweeperFor(commandTimeoutMs || 1000);
   const isolationPools = new Map<string, NodePool<RedisClient>>();
   const blockingPools = new Map<string, NodePool<RedisClient>>();
   let closed = false;
@@ -273,7 +285,7 @@ function createConnection(options: ConnectionOptions): RedisConnection {
       return Promise.reject(new ClosedError());
     }
     if (timeoutMs === 0) return command.catch((err: unknown) => Promise.reject(toPatternsError(err, what)));
-    return sweeper.track(command, timeoutMs, what);
+    return (timeoutMs === commandTimeoutMs ? sweeper : sweeperFor(timeoutMs)).track(command, timeoutMs, what);
   };
 
   const sendRaw = (args: RedisArgument[], key: string | undefined, readonly: boolean): Promise<unknown> => {
@@ -451,8 +463,10 @@ function createConnection(options: ConnectionOptions): RedisConnection {
         const timer = new Promise<false>((r) => setTimeout(r, acquireTimeoutMs, false).unref());
         if (!(await Promise.race([drained, timer]))) forceDestroy(raw);
       }
-      sweeper.rejectAll(() => new ClosedError());
-      sweeper.stop();
+      for (const each of sweepers.values()) {
+        each.rejectAll(() => new ClosedError());
+        each.stop();
+      }
     },
     [Symbol.asyncDispose]() {
       return conn.close();
