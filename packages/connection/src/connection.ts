@@ -256,7 +256,7 @@ function createConnection(options: ConnectionOptions): RedisConnection {
           `${what} did not complete within ${timeoutMs} ms: Redis is unreachable${lastError ? ` (${lastError.message})` : ''}. Check the URL, credentials and that Redis is running; the connection keeps retrying.`,
           { cause: lastError },
         );
-  // A tenth of the bound, 1-100 ms, as a power of two: one sweeper per precision in use, so a
+  // A tenth of the bound as a power of two, 1-64 ms: one sweeper per precision in use, so a
   // per-call timeout much shorter than the default (a rate limiter's 500 ms) is not 100 ms late.
   const tickFor = (timeoutMs: number) => 2 ** Math.min(6, Math.max(0, Math.floor(Math.log2(timeoutMs / 10))));
   const sweepers = new Map<number, DeadlineSweeper>();
