@@ -1,11 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import {
-  createKeyspace,
-  defineScript,
-  escapeGlob,
-  type RedisConnection,
-  slotOf,
-} from '@redis-patterns/connection';
+import { createKeyspace, defineScript, escapeGlob, type RedisConnection } from '@redis-patterns/connection';
 import { RESP_TYPES } from 'redis';
 
 /*
@@ -84,20 +78,6 @@ export function createStore(conn: RedisConnection, prefix: string) {
   const bin = conn.client.withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer });
   const b = conn.bounded.bind(conn);
 
-  /** Groups keys that may share one multi-key command: one slot on Cluster, everything elsewhere. */
-  const bySlot = <T>(items: T[], keyOf: (item: T) => string): T[][] => {
-    // The one place that looks at the topology: a single server takes any keys in one MGET/DEL.
-    if (conn.topology !== 'cluster') return items.length === 0 ? [] : [items];
-    const groups = new Map<number, T[]>();
-    for (const item of items) {
-      const slot = slotOf(keyOf(item));
-      const group = groups.get(slot);
-      if (group === undefined) groups.set(slot, [item]);
-      else group.push(item);
-    }
-    return [...groups.values()];
-  };
-
   const read = (key: string, timeoutMs: number): Promise<Text> => {
     const k = entries.key(key);
     return conn.send<Text>(['GET', k], { key: k, timeoutMs });
@@ -119,14 +99,16 @@ export function createStore(conn: RedisConnection, prefix: string) {
     async readMany(keys: string[], timeoutMs: number): Promise<Map<string, Text>> {
       const out = new Map<string, Text>();
       await Promise.all(
-        bySlot(keys, (k) => entries.key(k)).map(async (group) => {
-          const redisKeys = group.map((k) => entries.key(k));
-          const replies = await conn.send<Text[]>(['MGET', ...redisKeys], {
-            key: redisKeys[0] as string,
-            timeoutMs,
-          });
-          for (const [i, k] of group.entries()) out.set(k, replies[i] ?? null);
-        }),
+        conn
+          .groupBySlot(keys, (k) => entries.key(k))
+          .map(async (group) => {
+            const redisKeys = group.map((k) => entries.key(k));
+            const replies = await conn.send<Text[]>(['MGET', ...redisKeys], {
+              key: redisKeys[0] as string,
+              timeoutMs,
+            });
+            for (const [i, k] of group.entries()) out.set(k, replies[i] ?? null);
+          }),
       );
       return out;
     },
@@ -184,11 +166,13 @@ export function createStore(conn: RedisConnection, prefix: string) {
     async remove(keys: string[], timeoutMs: number): Promise<number> {
       let removed = 0;
       await Promise.all(
-        bySlot(keys, (k) => entries.key(k)).map(async (group) => {
-          const all = group.flatMap((k) => [entries.key(k), leases.key(k)]);
-          const count = Number(await conn.send(['DEL', ...all], { key: all[0] as string, timeoutMs }));
-          removed += count;
-        }),
+        conn
+          .groupBySlot(keys, (k) => entries.key(k))
+          .map(async (group) => {
+            const all = group.flatMap((k) => [entries.key(k), leases.key(k)]);
+            const count = Number(await conn.send(['DEL', ...all], { key: all[0] as string, timeoutMs }));
+            removed += count;
+          }),
       );
       return removed;
     },
@@ -196,14 +180,16 @@ export function createStore(conn: RedisConnection, prefix: string) {
     async tagVersions(tags: string[], timeoutMs: number): Promise<Map<string, string | null>> {
       const out = new Map<string, string | null>();
       await Promise.all(
-        bySlot(tags, (t) => tagSpace.key(t)).map(async (group) => {
-          const keys = group.map((t) => tagSpace.key(t));
-          const replies = await conn.send<Array<string | null>>(['MGET', ...keys], {
-            key: keys[0] as string,
-            timeoutMs,
-          });
-          for (const [i, t] of group.entries()) out.set(t, replies[i] ?? null);
-        }),
+        conn
+          .groupBySlot(tags, (t) => tagSpace.key(t))
+          .map(async (group) => {
+            const keys = group.map((t) => tagSpace.key(t));
+            const replies = await conn.send<Array<string | null>>(['MGET', ...keys], {
+              key: keys[0] as string,
+              timeoutMs,
+            });
+            for (const [i, t] of group.entries()) out.set(t, replies[i] ?? null);
+          }),
       );
       return out;
     },
@@ -212,23 +198,27 @@ export function createStore(conn: RedisConnection, prefix: string) {
       const versions = new Map<string, string>();
       const token = randomBytes(9).toString('base64url');
       await Promise.all(
-        bySlot(tags, (t) => tagSpace.key(t)).map(async (group) => {
-          const keys = group.map((t) => tagSpace.key(t));
-          const reply = await conn.runScript<string[]>(ensureTags, keys, [token, String(minTtlMs)], {
-            timeoutMs,
-          });
-          for (const [i, t] of group.entries()) versions.set(t, String(reply[i]));
-        }),
+        conn
+          .groupBySlot(tags, (t) => tagSpace.key(t))
+          .map(async (group) => {
+            const keys = group.map((t) => tagSpace.key(t));
+            const reply = await conn.runScript<string[]>(ensureTags, keys, [token, String(minTtlMs)], {
+              timeoutMs,
+            });
+            for (const [i, t] of group.entries()) versions.set(t, String(reply[i]));
+          }),
       );
       return tags.map((t) => [t, versions.get(t) as string]);
     },
 
     async invalidateTags(tags: string[], timeoutMs: number): Promise<void> {
       await Promise.all(
-        bySlot(tags, (t) => tagSpace.key(t)).map((group) => {
-          const keys = group.map((t) => tagSpace.key(t));
-          return conn.send(['DEL', ...keys], { key: keys[0] as string, timeoutMs });
-        }),
+        conn
+          .groupBySlot(tags, (t) => tagSpace.key(t))
+          .map((group) => {
+            const keys = group.map((t) => tagSpace.key(t));
+            return conn.send(['DEL', ...keys], { key: keys[0] as string, timeoutMs });
+          }),
       );
     },
 

@@ -137,6 +137,11 @@ export interface RedisConnection extends AsyncDisposable {
   isolated<T>(key: string, fn: (client: RedisClient) => Promise<T>): Promise<T>;
   /** Leases a dedicated connection to the node that owns `key`, for blocking commands (BLMOVE, BZPOPMIN). */
   dedicated(key: string): Promise<DedicatedConnection>;
+  /**
+   * Splits items into groups whose keys may share one multi-key command (MGET, DEL, a script):
+   * one group per hash slot on Cluster, a single group on a single server. Empty input, no groups.
+   */
+  groupBySlot<T>(items: readonly T[], keyOf: (item: T) => string): T[][];
   /** Iterates every key matching `pattern` on every master; use {@link escapeGlob} on user parts. */
   scan(pattern: string, options?: { count?: number; type?: string }): AsyncIterableIterator<string>;
   /** Round-trip time of a PING in milliseconds. */
@@ -431,6 +436,18 @@ function createConnection(options: ConnectionOptions): RedisConnection {
         lease.discard();
       };
       return { client: lease.client, release, destroy, [Symbol.asyncDispose]: async () => release() };
+    },
+    groupBySlot<T>(items: readonly T[], keyOf: (item: T) => string): T[][] {
+      if (items.length === 0) return [];
+      if (topology !== 'cluster') return [[...items]];
+      const groups = new Map<number, T[]>();
+      for (const item of items) {
+        const slot = slotOf(keyOf(item));
+        const group = groups.get(slot);
+        if (group === undefined) groups.set(slot, [item]);
+        else group.push(item);
+      }
+      return [...groups.values()];
     },
     async *scan(pattern: string, opts: { count?: number; type?: string } = {}) {
       const scanOptions = {

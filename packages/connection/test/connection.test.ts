@@ -106,6 +106,21 @@ describe.each(topologies())('connection on $name', ({ url }) => {
     expect(exact).toEqual([`${base}${literal}`]);
   });
 
+  it('groups keys so that each group can go into one multi-key command', async () => {
+    const keys = Array.from({ length: 50 }, (_, i) => `${prefix}group:${i}`);
+    const groups = redis.groupBySlot(keys, (k) => k);
+    expect(groups.flat().sort()).toEqual([...keys].sort());
+    if (redis.topology === 'cluster') expect(groups.length).toBeGreaterThan(1);
+    else expect(groups).toHaveLength(1);
+    for (const group of groups) {
+      await redis.send(['MSET', ...group.flatMap((k) => [k, '1'])], { key: group[0] as string });
+      expect(await redis.send<string[]>(['MGET', ...group], { key: group[0] as string })).toEqual(
+        group.map(() => '1'),
+      );
+    }
+    expect(redis.groupBySlot([], (k: string) => k)).toEqual([]);
+  });
+
   it('refuses commands after close() with a typed error', async () => {
     const short = await connect({ url });
     await short.close();
