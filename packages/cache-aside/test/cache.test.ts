@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
 import { connect, escapeGlob, InvalidArgumentError, type RedisConnection } from '@redis-patterns/connection';
 import { topologies, uniquePrefix } from '@redis-patterns/testing';
@@ -8,8 +9,6 @@ import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Cache, type CacheOptions, cached, createCache } from '../src/index.ts';
 import type { makeUsers } from './fixtures/decorated.ts';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function keysUnder(redis: RedisConnection, prefix: string): Promise<string[]> {
   const keys: string[] = [];

@@ -1,9 +1,9 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, RedisPatternsError } from '@redis-patterns/connection';
 import { startRedis, uniquePrefix } from '@redis-patterns/testing';
 import { describe, expect, it } from 'vitest';
 import { createCache } from '../src/index.ts';
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const TIMEOUT_MS = 200;
 const LOADER_MS = 20;
 // Slack on top of timeoutMs + loader time for a loaded 2-core machine; a read stuck on a dead or

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, type RedisConnection } from '@redis-patterns/connection';
 import { type RedisServer, startRedis, uniquePrefix } from '@redis-patterns/testing';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -5,7 +6,6 @@ import { createLock, type LockHandle, LockLostError } from '../src/index.ts';
 
 const unhandled: unknown[] = [];
 process.on('unhandledRejection', (reason) => unhandled.push(reason));
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function lossOf(handle: LockHandle): Promise<unknown> {
   return new Promise((resolve) => {

@@ -1,9 +1,8 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, type RedisConnection, TimeoutError } from '@redis-patterns/connection';
 import { topologies, uniquePrefix } from '@redis-patterns/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLock, type DistributedLock, type LockHandle, LockLostError } from '../src/index.ts';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // Anything thrown in the background (a failed extension, a hand-over) must reach the caller as a
 // rejection or a signal, never the process: every test below runs under this listener.

@@ -1,8 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Polls `check` until it returns true, or throws naming `what` after `timeoutMs`. */
 export async function waitFor(
@@ -80,3 +79,5 @@ export function spawnWorker(config: ChildConfig): ChildWorker {
     },
   };
 }
+
+export { sleep };

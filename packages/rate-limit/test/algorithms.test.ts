@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, type RedisConnection } from '@redis-patterns/connection';
 import { seededRandom, topologies, uniquePrefix } from '@redis-patterns/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,7 +15,6 @@ import {
 import { EPOCH_SECONDS } from '../src/scripts.ts';
 import { counterModel, fixedModel, gcraModel, logModel, type Model } from './reference-model.ts';
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** Microseconds since the script's epoch, recovered exactly from a result's serverTimeMs. */
 const serverUs = (serverTimeMs: number) => Math.round(serverTimeMs * 1000) - EPOCH_SECONDS * 1e6;
 

@@ -1,3 +1,5 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+
 import type { RedisConnection } from '@redis-patterns/connection';
 import { escapeGlob } from '@redis-patterns/connection';
 import { handleOf } from '../src/index.ts';
@@ -34,8 +36,6 @@ export async function storedData(redis: RedisConnection, key: string): Promise<R
   return JSON.parse((await hash(redis, key)).d ?? '{}');
 }
 
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 /** A minimal browser: one cookie jar per instance, fetch against a loopback base URL. */
 export class Browser {
   cookies = new Map<string, string>();
@@ -71,3 +71,5 @@ export class Browser {
     return copy;
   }
 }
+
+export { sleep };
