@@ -69,6 +69,16 @@ export interface ConnectionOptions {
     /** Longest delay between retries. @default 2000 */
     maxDelayMs?: number;
   };
+  /**
+   * Sockets for ordinary commands to a single server (not Cluster, whose masters each have their
+   * own, nor Sentinel). A command goes to the socket picked by its key's hash slot, so commands on
+   * one key (or one hash tag) keep their order, as they would on Cluster; keyless commands use the
+   * first. With one socket, Node and Redis take turns: a batch of replies is handled while Redis
+   * idles, then Redis works while Node idles. Two let them work at once, which at 50 commands in
+   * flight is up to twice the throughput. Ignored for a `client` passed in.
+   * @default 2
+   */
+  sockets?: number;
   /** Dedicated connections per node for {@link RedisConnection.isolated}. @default 8 */
   isolationPoolSize?: number;
   /** Dedicated connections per node for blocking commands. @default 32 */
@@ -157,9 +167,12 @@ const DEFAULTS = {
   maxDelayMs: 2_000,
   isolationPoolSize: 8,
   blockingPoolSize: 32,
+  sockets: 2,
 };
 
 const connections = new WeakMap<object, RedisConnection>();
+/** For {@link connect}: whether every socket is ready, and destroying the sockets it opened. */
+const internals = new WeakMap<RedisConnection, { allReady(): boolean; destroyOwned(): void }>();
 
 /**
  * Connects to Redis and resolves once the connection is ready, or rejects with
@@ -176,7 +189,8 @@ const connections = new WeakMap<object, RedisConnection>();
  */
 export async function connect(options: ConnectionOptions = {}): Promise<RedisConnection> {
   const conn = createConnection(options);
-  const ready = waitReady(conn.client);
+  const internal = internals.get(conn) as { allReady(): boolean; destroyOwned(): void };
+  const ready = waitReady(internal.allReady);
   try {
     // While the socket is down an expiring wait is reported as a ConnectionError naming the last
     // socket or auth error (see `expired` below); a TimeoutError means connected but not ready.
@@ -184,7 +198,7 @@ export async function connect(options: ConnectionOptions = {}): Promise<RedisCon
   } catch (err) {
     ready.cancel();
     // A client the caller passed in stays theirs: never destroyed here.
-    if (options.client === undefined) forceDestroy(conn.client);
+    internal.destroyOwned();
     await conn.close().catch(() => {});
     throw err instanceof TimeoutError
       ? new ConnectionError(`Redis did not become ready within ${err.timeoutMs} ms.`, { cause: err })
@@ -223,6 +237,7 @@ function createConnection(options: ConnectionOptions): RedisConnection {
   checkDuration('commandTimeoutMs', options.commandTimeoutMs, { allowZero: true });
   checkDuration('reconnect.baseDelayMs', options.reconnect?.baseDelayMs);
   checkDuration('reconnect.maxDelayMs', options.reconnect?.maxDelayMs);
+  checkInteger('sockets', options.sockets, 1);
   checkInteger('isolationPoolSize', options.isolationPoolSize, 1);
   checkInteger('blockingPoolSize', options.blockingPoolSize, 1);
   checkInteger('database', options.database, 0);
@@ -232,6 +247,8 @@ function createConnection(options: ConnectionOptions): RedisConnection {
   const owned = options.client === undefined;
   let raw: RedisClient | RedisCluster | RedisSentinel;
   let topology: Topology;
+  // The extra sockets of a standalone server (see `sockets`); lanes[0] is raw itself.
+  let lanes: RedisClient[] = [];
   if (options.client !== undefined) {
     raw = options.client;
     topology = detectTopology(raw);
@@ -243,8 +260,24 @@ function createConnection(options: ConnectionOptions): RedisConnection {
     topology = parsed.topology;
     raw = createRaw(parsed, options);
     raw.on('error', onError);
+    if (topology === 'standalone') {
+      lanes = [raw as RedisClient];
+      for (let i = 1; i < (options.sockets ?? DEFAULTS.sockets); i++) {
+        const lane = createRaw(parsed, options) as RedisClient;
+        lane.on('error', onError);
+        lane.connect().catch(onError);
+        lanes.push(lane);
+      }
+    }
   }
   if (!raw.isOpen) raw.connect().catch(onError);
+  // The socket for `key`: by slot, so one key's (one hash tag's) commands stay in order; while that
+  // socket reconnects, the first one if it is up.
+  const laneFor = (key: string | undefined): RedisClient => {
+    if (lanes.length < 2 || key === undefined) return raw as RedisClient;
+    const lane = lanes[slotOf(key) % lanes.length] as RedisClient;
+    return lane.isReady ? lane : (raw as RedisClient);
+  };
 
   let lastError: Error | undefined;
   raw.on('error', (err: Error) => {
@@ -307,7 +340,7 @@ function createConnection(options: ConnectionOptions): RedisConnection {
     }
     if (topology === 'cluster') return (raw as RedisCluster).sendCommand(key, readonly, args);
     if (topology === 'sentinel') return (raw as RedisSentinel).sendCommand(readonly, args);
-    return (raw as RedisClient).sendCommand(args);
+    return laneFor(key).sendCommand(args);
   };
 
   const nodeFor = async (key: string): Promise<{ id: string; create: () => Promise<RedisClient> }> => {
@@ -397,7 +430,7 @@ function createConnection(options: ConnectionOptions): RedisConnection {
     multi(key: string) {
       if (topology === 'cluster')
         return (raw as RedisCluster).multi(key) as unknown as ReturnType<RedisClient['multi']>;
-      return (raw as RedisClient).multi();
+      return topology === 'standalone' ? laneFor(key).multi() : (raw as RedisClient).multi();
     },
     async isolated<T>(key: string, fn: (c: RedisClient) => Promise<T>): Promise<T> {
       const lease = await leaseFor(
@@ -476,9 +509,10 @@ function createConnection(options: ConnectionOptions): RedisConnection {
       await Promise.allSettled(pools.map((p) => p.close()));
       if (owned) {
         // close() waits for in-flight replies; bound it so a dead server cannot hold shutdown hostage.
-        const drained = raw.close().then(() => true);
+        const all = lanes.length > 0 ? lanes : [raw];
+        const drained = Promise.allSettled(all.map((each) => each.close())).then(() => true);
         const timer = new Promise<false>((r) => setTimeout(r, acquireTimeoutMs, false).unref());
-        if (!(await Promise.race([drained, timer]))) forceDestroy(raw);
+        if (!(await Promise.race([drained, timer]))) for (const each of all) forceDestroy(each);
       }
       for (const each of sweepers.values()) {
         each.rejectAll(() => new ClosedError());
@@ -498,6 +532,12 @@ function createConnection(options: ConnectionOptions): RedisConnection {
     return [client];
   };
 
+  internals.set(conn, {
+    allReady: () => raw.isReady && lanes.every((lane) => lane.isReady),
+    destroyOwned: () => {
+      if (owned) for (const each of lanes.length > 0 ? lanes : [raw]) forceDestroy(each);
+    },
+  });
   return conn;
 }
 
@@ -604,15 +644,15 @@ async function clearWatch(client: RedisClient, bounded: RedisConnection['bounded
     await bounded(client.unwatch(), undefined, 'UNWATCH');
 }
 
-function waitReady(raw: RedisClient | RedisCluster | RedisSentinel): {
+function waitReady(isReady: () => boolean): {
   promise: Promise<void>;
   cancel(): void;
 } {
   let check: NodeJS.Timeout | undefined;
   const promise = new Promise<void>((resolve) => {
-    if (raw.isReady) return resolve();
+    if (isReady()) return resolve();
     check = setInterval(() => {
-      if (!raw.isReady) return;
+      if (!isReady()) return;
       clearInterval(check);
       resolve();
     }, 5);

@@ -95,3 +95,54 @@ describe.skipIf(!haveOpenssl())('TLS', () => {
     }
   });
 });
+
+describe('several sockets to one server', () => {
+  it('keeps each key (and hash tag) on one socket, spreads keys over all, and survives a killed socket', async () => {
+    const server = await startRedis({ forceBinary: true });
+    const redis = await connect({ url: server.url, sockets: 3 });
+    try {
+      // CLIENT ID sent with a key names the socket that key's commands use.
+      const idOf = (key: string) => redis.send<number>(['CLIENT', 'ID'], { key });
+      const keys = Array.from({ length: 60 }, (_, i) => `k${i}`);
+      const ids = await Promise.all(keys.map(idOf));
+      expect(new Set(ids).size).toBe(3);
+      expect(await Promise.all(keys.map(idOf))).toEqual(ids);
+      expect(await idOf('{k7}:other')).toBe(ids[7]);
+
+      // Un-awaited commands on one key stay in order.
+      const replies = await Promise.all(
+        Array.from({ length: 300 }, (_, i) =>
+          i % 3 === 2
+            ? redis.send(['GET', 'ordered'], { key: 'ordered' })
+            : redis.send(['INCR', 'ordered'], { key: 'ordered' }),
+        ),
+      );
+      replies.forEach((reply, i) => {
+        if (i % 3 === 2) expect(Number(reply)).toBe(Math.floor(i / 3) * 2 + 2);
+      });
+
+      // A socket (not the first, which keyless commands use) killed by the server: its keys go to
+      // the first socket until it is back.
+      const first = await redis.send<number>(['CLIENT', 'ID']);
+      const victim = ids.find((id) => id !== first) as number;
+      const victimKey = keys[ids.indexOf(victim)] as string;
+      await redis.send(['CLIENT', 'KILL', 'ID', String(victim)]);
+      const after: unknown[] = [];
+      for (let i = 0; i < 50; i++)
+        after.push(await redis.send(['SET', victimKey, String(i)], { key: victimKey }));
+      expect(after.every((r) => r === 'OK')).toBe(true);
+      expect(await redis.send(['GET', victimKey], { key: victimKey })).toBe('49');
+    } finally {
+      await redis.close();
+      await server.stop();
+    }
+  });
+
+  it('refuses a socket count that is not a positive integer', async () => {
+    for (const sockets of [0, 1.5, Number.NaN]) {
+      await expect(connect({ url: 'redis://127.0.0.1:1', sockets })).rejects.toMatchObject({
+        code: 'ERR_INVALID_ARGUMENT',
+      });
+    }
+  });
+});
