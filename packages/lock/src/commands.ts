@@ -39,22 +39,69 @@ export function lockKeys(keyspace: Keyspace, name: string): LockKeys {
 /** A grant, or how long the current holder's TTL still runs (-1 without TTL, undefined if not asked). */
 export type Attempt = { granted: true; fencingToken: number } | { granted: false; heldForMs?: number };
 
-/** One acquisition attempt, one round trip: MULTI; SET lock owner NX PX ttl; INCR fence; [PTTL lock]; EXEC. */
-export async function attemptGrant(
+interface PendingAttempt {
+  keys: LockKeys;
+  owner: string;
+  ttlMs: number;
+  askHeldFor: boolean;
+  resolve: (attempt: Attempt) => void;
+  reject: (err: unknown) => void;
+}
+
+/** Attempts asked for in the current tick, per connection. */
+const pendingAttempts = new WeakMap<RedisConnection, PendingAttempt[]>();
+
+/**
+ * One acquisition attempt, one round trip: MULTI; SET lock owner NX PX ttl; INCR fence; [PTTL lock];
+ * EXEC. Attempts made in the same tick share one MULTI per hash slot (each lock's SET and INCR stay
+ * in one EXEC, which is all the ordering argument above needs), so 50 callers acquiring at once
+ * cost Redis one MULTI/EXEC and one round trip instead of 50.
+ */
+export function attemptGrant(
   conn: RedisConnection,
   keys: LockKeys,
   owner: string,
   ttlMs: number,
   askHeldFor: boolean,
 ): Promise<Attempt> {
-  const multi = conn
-    .multi(keys.lock)
-    .set(keys.lock, owner, { condition: 'NX', expiration: { type: 'PX', value: ttlMs } })
-    .incr(keys.fence);
-  if (askHeldFor) multi.pTTL(keys.lock);
-  const reply = (await conn.bounded(multi.exec(), undefined, 'lock acquire')) as unknown[];
-  if (reply[0] === 'OK') return { granted: true, fencingToken: Number(reply[1]) };
-  return askHeldFor ? { granted: false, heldForMs: Number(reply[2]) } : { granted: false };
+  return new Promise((resolve, reject) => {
+    let pending = pendingAttempts.get(conn);
+    if (pending === undefined) {
+      pending = [];
+      pendingAttempts.set(conn, pending);
+      queueMicrotask(() => {
+        pendingAttempts.delete(conn);
+        for (const group of conn.groupBySlot(pending as PendingAttempt[], (p) => p.keys.lock)) {
+          attemptGroup(conn, group);
+        }
+      });
+    }
+    pending.push({ keys, owner, ttlMs, askHeldFor, resolve, reject });
+  });
+}
+
+function attemptGroup(conn: RedisConnection, group: PendingAttempt[]): void {
+  const multi = conn.multi((group[0] as PendingAttempt).keys.lock);
+  for (const { keys, owner, ttlMs, askHeldFor } of group) {
+    multi
+      .set(keys.lock, owner, { condition: 'NX', expiration: { type: 'PX', value: ttlMs } })
+      .incr(keys.fence);
+    if (askHeldFor) multi.pTTL(keys.lock);
+  }
+  conn.bounded(multi.exec(), undefined, 'lock acquire').then(
+    (replies) => {
+      let at = 0;
+      for (const p of group) {
+        const [set, token, heldFor] = (replies as unknown[]).slice(at, at + 3);
+        at += p.askHeldFor ? 3 : 2;
+        if (set === 'OK') p.resolve({ granted: true, fencingToken: Number(token) });
+        else p.resolve(p.askHeldFor ? { granted: false, heldForMs: Number(heldFor) } : { granted: false });
+      }
+    },
+    (err: unknown) => {
+      for (const p of group) p.reject(err);
+    },
+  );
 }
 
 /** What the owner of a lock does with it, once WATCH + GET confirmed the ownership. */
@@ -127,6 +174,44 @@ export async function act(
   } catch (rearmError) {
     return { outcome: 'done', ...done, rearmed: false, rearmError };
   }
+}
+
+/**
+ * Releases several locks of one slot on one connection in two round trips: WATCH every lock and MGET
+ * their owners (one write), then one EXEC that deletes the locks still ours and wakes their
+ * waiters. `null` means the EXEC was aborted by WATCH (some lock changed after the check): nothing
+ * was deleted, and each release must be retried on its own.
+ */
+export async function releaseMany(
+  conn: RedisConnection,
+  client: RedisClient,
+  locks: ReadonlyArray<{ keys: LockKeys; owner: string }>,
+): Promise<Array<Exclude<Ownership, 'owned'> | 'done'> | null> {
+  const names = locks.map((l) => l.keys.lock);
+  const [, current] = await conn.bounded(
+    Promise.all([client.watch(names), client.mGet(names)]),
+    undefined,
+    'WATCH + MGET',
+  );
+  const outcomes = locks.map((l, i) =>
+    current[i] === l.owner
+      ? ('done' as const)
+      : current[i] === null
+        ? ('expired' as const)
+        : ('taken' as const),
+  );
+  if (!outcomes.includes('done')) return outcomes;
+  const multi = client.multi();
+  locks.forEach((l, i) => {
+    if (outcomes[i] === 'done') multi.del(l.keys.lock).sPublish(l.keys.channel, '1');
+  });
+  try {
+    await conn.bounded(multi.exec(), undefined, 'lock release');
+  } catch (err) {
+    if (isWatchError(err)) return null;
+    throw err;
+  }
+  return outcomes;
 }
 
 /** Deletes the lock whoever holds it and wakes the waiters; true if there was a lock. */

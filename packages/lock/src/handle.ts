@@ -2,7 +2,7 @@ import type { RedisConnection } from '@redis-patterns/connection';
 import type { Act, LockKeys } from './commands.js';
 import { type LockLossReason, LockLostError } from './errors.js';
 import { checkMs } from './options.js';
-import { type ActResult, type ArmedWatch, runOwned } from './session.js';
+import { type ActResult, type ArmedWatch, releaseOwned, runOwned } from './session.js';
 
 /** A held lock. Release it (or let `await using` release it) when the protected work is done. */
 export interface LockHandle extends AsyncDisposable {
@@ -178,6 +178,7 @@ export class Holder implements LockHandle {
     const session = this.#session;
     this.#session = undefined;
     const { conn, keys, owner } = this.#grant;
+    if (session === undefined && next.kind === 'release') return releaseOwned(conn, keys, owner);
     return session?.act(next) ?? runOwned(conn, keys, owner, next);
   }
 

@@ -140,6 +140,35 @@ describe.each(topologies())('lock on $name', ({ url }) => {
     await Promise.all([locks.close(), rival.close()]);
   });
 
+  it('releases 40 locks at once in shared batches; a lost one among them fails alone and keeps its new owner', async () => {
+    const locks = make({ ttlMs: 10_000, autoExtend: false });
+    const rival = make({ ttlMs: 10_000 });
+    // Names share hash tags in pairs, so on Cluster some batches hold two locks of one slot.
+    const names = Array.from({ length: 40 }, (_, i) => `{batch${i >> 1}}:${i}`);
+    const handles = await Promise.all(names.map((n) => locks.acquire(n)));
+    // Lock 5 changes hands behind its holder's back; lock 6 expires.
+    await rival.forceRelease(names[5] as string);
+    const theirs = (await rival.tryAcquire(names[5] as string)) as LockHandle;
+    await rival.forceRelease(names[6] as string);
+    const results = await Promise.allSettled(handles.map((h) => h.release()));
+    results.forEach((r, i) => {
+      if (i === 5) expect(r).toMatchObject({ status: 'rejected', reason: { reason: 'taken' } });
+      else if (i === 6) expect(r).toMatchObject({ status: 'rejected', reason: { reason: 'expired' } });
+      else expect(r.status).toBe('fulfilled');
+    });
+    for (const [i, name] of names.entries()) expect(await locks.isLocked(name)).toBe(i === 5);
+    await theirs.release();
+    // A rival's change while the batch is in flight (before its check, or between check and EXEC,
+    // which aborts the EXEC and makes each release retry alone) fails at most that one release.
+    const again = await Promise.all(names.map((n) => locks.acquire(n)));
+    const released = Promise.allSettled(again.map((h) => h.release()));
+    await rival.forceRelease(names[9] as string);
+    const settled = await released;
+    expect(settled.filter((r) => r.status === 'rejected').length).toBeLessThanOrEqual(1);
+    for (const name of names) expect(await locks.isLocked(name)).toBe(false);
+    await Promise.all([locks.close(), rival.close()]);
+  });
+
   it('aborts the holder’s signal with LockLostError when an extension finds the lock force-released', async () => {
     const locks = make({ ttlMs: 300 });
     const admin = make();
