@@ -101,7 +101,12 @@ export interface DedicatedConnection extends AsyncDisposable {
 export interface CommandOptions {
   /** Routes the command to the node owning this key on Cluster. */
   key?: string;
-  /** May run on a replica where replicas are in use. @default false */
+  /**
+   * The command only reads. It may run on a replica where replicas are in use, and with several
+   * `sockets` to one server it may take any of them while no write to its slot is in flight (so it
+   * never overtakes a write issued before it, but may see one issued after it and not yet awaited).
+   * @default false
+   */
   readonly?: boolean;
   /** Overrides the connection's `commandTimeoutMs` for this command; 0 for no bound. */
   timeoutMs?: number;
@@ -272,11 +277,31 @@ function createConnection(options: ConnectionOptions): RedisConnection {
   }
   if (!raw.isOpen) raw.connect().catch(onError);
   // The socket for `key`: by slot, so one key's (one hash tag's) commands stay in order; while that
-  // socket reconnects, the first one if it is up.
-  const laneFor = (key: string | undefined): RedisClient => {
+  // socket reconnects, the first one if it is up. A read (`readonly`) of a slot with no write in
+  // flight may take any socket: it cannot overtake a write it was issued after, since every such
+  // write has been answered. So even one hot key (a leaderboard) spreads its reads.
+  const writesInFlight = new Map<number, number>();
+  let turn = 0;
+  const laneFor = (key: string | undefined, readonly = false): RedisClient => {
     if (lanes.length < 2 || key === undefined) return raw as RedisClient;
-    const lane = lanes[slotOf(key) % lanes.length] as RedisClient;
+    const slot = slotOf(key);
+    const lane = (
+      readonly && !writesInFlight.has(slot) ? lanes[turn++ % lanes.length] : lanes[slot % lanes.length]
+    ) as RedisClient;
     return lane.isReady ? lane : (raw as RedisClient);
+  };
+  // Counts a write to `key`'s slot until it settles (only with several sockets: nothing to order otherwise).
+  const trackWrite = <T>(key: string | undefined, command: Promise<T>): Promise<T> => {
+    if (lanes.length < 2 || key === undefined) return command;
+    const slot = slotOf(key);
+    writesInFlight.set(slot, (writesInFlight.get(slot) ?? 0) + 1);
+    const done = () => {
+      const left = (writesInFlight.get(slot) ?? 1) - 1;
+      if (left === 0) writesInFlight.delete(slot);
+      else writesInFlight.set(slot, left);
+    };
+    command.then(done, done);
+    return command;
   };
 
   let lastError: Error | undefined;
@@ -340,7 +365,8 @@ function createConnection(options: ConnectionOptions): RedisConnection {
     }
     if (topology === 'cluster') return (raw as RedisCluster).sendCommand(key, readonly, args);
     if (topology === 'sentinel') return (raw as RedisSentinel).sendCommand(readonly, args);
-    return laneFor(key).sendCommand(args);
+    if (readonly) return laneFor(key, true).sendCommand(args);
+    return trackWrite(key, laneFor(key).sendCommand(args));
   };
 
   const nodeFor = async (key: string): Promise<{ id: string; create: () => Promise<RedisClient> }> => {
@@ -430,7 +456,11 @@ function createConnection(options: ConnectionOptions): RedisConnection {
     multi(key: string) {
       if (topology === 'cluster')
         return (raw as RedisCluster).multi(key) as unknown as ReturnType<RedisClient['multi']>;
-      return topology === 'standalone' ? laneFor(key).multi() : (raw as RedisClient).multi();
+      if (topology !== 'standalone') return (raw as RedisClient).multi();
+      const multi = laneFor(key).multi();
+      const exec = multi.exec.bind(multi);
+      multi.exec = ((...args: Parameters<typeof exec>) => trackWrite(key, exec(...args))) as typeof exec;
+      return multi;
     },
     async isolated<T>(key: string, fn: (c: RedisClient) => Promise<T>): Promise<T> {
       const lease = await leaseFor(

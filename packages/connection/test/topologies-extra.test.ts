@@ -121,6 +121,20 @@ describe('several sockets to one server', () => {
         if (i % 3 === 2) expect(Number(reply)).toBe(Math.floor(i / 3) * 2 + 2);
       });
 
+      // Reads of one hot key spread over the sockets, yet never overtake a write issued before them.
+      const readIds = await Promise.all(
+        Array.from({ length: 9 }, () => redis.send<number>(['CLIENT', 'ID'], { key: 'hot', readonly: true })),
+      );
+      expect(new Set(readIds).size).toBe(3);
+      // The write waits behind a blocked command on its socket; the read after it must wait too.
+      await redis.send(['SET', 'hot', '0'], { key: 'hot' });
+      const blocked = redis.send(['BLPOP', '{hot}:never', '0.2'], { key: 'hot' });
+      const write = redis.send<number>(['INCR', 'hot'], { key: 'hot' });
+      const reads = [1, 2, 3].map(() => redis.send<string>(['GET', 'hot'], { key: 'hot', readonly: true }));
+      expect(await Promise.all(reads)).toEqual(['1', '1', '1']);
+      expect(await write).toBe(1);
+      await blocked;
+
       // A socket (not the first, which keyless commands use) killed by the server: its keys go to
       // the first socket until it is back.
       const first = await redis.send<number>(['CLIENT', 'ID']);
