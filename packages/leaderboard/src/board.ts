@@ -10,6 +10,7 @@ import {
   type RangeReply,
 } from './replies.js';
 import {
+  aroundPlainScript,
   aroundScript,
   atRankScript,
   lookupScript,
@@ -41,8 +42,8 @@ export interface BoardContext {
 export function createBoard<TData>(ctx: BoardContext): Leaderboard<TData> {
   const { conn, keys, settings } = ctx;
   const keyList = [keys.scores, keys.data, keys.distinct];
-  const run = <T>(script: Script, args: string[]) =>
-    conn.runScript<T>(script, keyList, [String(settings.shift), settings.ties, ...args]);
+  const run = <T>(script: Script, args: string[], readonly = true) =>
+    conn.runScript<T>(script, keyList, [String(settings.shift), settings.ties, ...args], { readonly });
   const flag = (on: boolean | undefined) => (on === true ? '1' : '0');
 
   const toEntries = (reply: RangeReply) => entriesFromRange<TData>(settings, reply);
@@ -60,7 +61,7 @@ export function createBoard<TData>(ctx: BoardContext): Leaderboard<TData> {
     if (settings.ties === 'ordinal' && options?.withData !== true) {
       const reply = await conn.send<Array<string | [string, number]>>(
         ['ZRANGE', keys.scores, String(start), String(start + size - 1), 'WITHSCORES'],
-        { key: keys.scores },
+        { key: keys.scores, readonly: true },
       );
       return entriesFromZrange<TData>(settings, start, reply);
     }
@@ -103,7 +104,7 @@ export function createBoard<TData>(ctx: BoardContext): Leaderboard<TData> {
       for (const [i, m] of list.entries()) checkMember(`members[${i}]`, m);
       let removed = 0;
       for (let i = 0; i < list.length; i += LOOKUP_BATCH) {
-        removed += await run<number>(removeScript, list.slice(i, i + LOOKUP_BATCH));
+        removed += await run<number>(removeScript, list.slice(i, i + LOOKUP_BATCH), false);
       }
       return removed;
     },
@@ -112,13 +113,19 @@ export function createBoard<TData>(ctx: BoardContext): Leaderboard<TData> {
     },
     async score(member) {
       checkMember('member', member);
-      const stored = await conn.send<string | null>(['ZSCORE', keys.scores, member], { key: keys.scores });
+      const stored = await conn.send<string | null>(['ZSCORE', keys.scores, member], {
+        key: keys.scores,
+        readonly: true,
+      });
       return stored === null ? null : fromStored(settings, stored);
     },
     async rank(member) {
       checkMember('member', member);
       if (settings.ties === 'ordinal') {
-        const index = await conn.send<number | null>(['ZRANK', keys.scores, member], { key: keys.scores });
+        const index = await conn.send<number | null>(['ZRANK', keys.scores, member], {
+          key: keys.scores,
+          readonly: true,
+        });
         return index === null ? null : index + 1;
       }
       return (await lookup([member], false, false))[0]?.entry.rank ?? null;
@@ -140,7 +147,8 @@ export function createBoard<TData>(ctx: BoardContext): Leaderboard<TData> {
       checkMember('member', member);
       checkCount('radius', radius, 0);
       const args = [flag(options?.withData), member, String(radius), flag(options?.fillBorders)];
-      return toEntries(await run<RangeReply>(aroundScript, args));
+      const plain = settings.ties === 'ordinal' && options?.withData !== true;
+      return toEntries(await run<RangeReply>(plain ? aroundPlainScript : aroundScript, args));
     },
     async atRank(rank, options) {
       checkCount('rank', rank, 1);
@@ -161,7 +169,7 @@ export function createBoard<TData>(ctx: BoardContext): Leaderboard<TData> {
       return found == null ? null : (100 * found.below) / found.card;
     },
     async count() {
-      return conn.send<number>(['ZCARD', keys.scores], { key: keys.scores });
+      return conn.send<number>(['ZCARD', keys.scores], { key: keys.scores, readonly: true });
     },
     async scoreRange(min, max, options) {
       for (const [name, value] of [

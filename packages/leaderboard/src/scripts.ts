@@ -292,10 +292,7 @@ return reply(tonumber(ARGV[4]), redis.call('ZRANGE', scoresKey, ARGV[4], ARGV[5]
  * around: ARGV[4] member, [5] radius, [6] fill borders. The member's index, the window and its
  * entries, ranks and data in one round trip; nil when the member is not on the board.
  */
-export const aroundScript = leaderboardScript(
-  'leaderboardAround',
-  ['reply'],
-  `
+const aroundBody = `
 local index = redis.call('ZRANK', scoresKey, ARGV[4])
 if not index then return false end
 local radius, fill = tonumber(ARGV[5]), ARGV[6] == '1'
@@ -310,7 +307,20 @@ if fill and lo > 0 and #flat / 2 < hi - lo + 1 then
   flat = redis.call('ZRANGE', scoresKey, lo, last, 'WITHSCORES')
 end
 return reply(lo, flat)
-`,
+`;
+
+export const aroundScript = leaderboardScript('leaderboardAround', ['reply'], aroundBody);
+
+/**
+ * around on an ordinal board without member data (the common game-board call): the same window
+ * with no helper functions, since Lua builds a closure per helper on every call and Redis time is
+ * what bounds this read at high load.
+ */
+export const aroundPlainScript = leaderboardScript(
+  'leaderboardAroundPlain',
+  [],
+  `local function reply(first, flat) return {first, -1, flat, false} end
+${aroundBody}`,
 );
 
 /** scoreRange: ARGV[4] min, [5] max (stored bounds, '(' for exclusive), [6] limit (-1 = all). */
