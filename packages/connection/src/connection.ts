@@ -16,7 +16,7 @@ import {
   TimeoutError,
   toPatternsError,
 } from './errors.js';
-import { slotOf } from './keys.js';
+import { slotOf, tagHash } from './keys.js';
 import { checkDuration, checkInteger, type ParsedRedisUrl, parseRedisUrl } from './options.js';
 import { NodePool } from './pool.js';
 import type { Script } from './scripts.js';
@@ -71,7 +71,7 @@ export interface ConnectionOptions {
   };
   /**
    * Sockets for ordinary commands to a single server (not Cluster, whose masters each have their
-   * own, nor Sentinel). A command goes to the socket picked by its key's hash slot, so commands on
+   * own, nor Sentinel). A command goes to the socket picked by its key's hash tag, so commands on
    * one key (or one hash tag) keep their order, as they would on Cluster; keyless commands use the
    * first. With one socket, Node and Redis take turns: a batch of replies is handled while Redis
    * idles, then Redis works while Node idles. Two let them work at once, which at 50 commands in
@@ -276,32 +276,28 @@ function createConnection(options: ConnectionOptions): RedisConnection {
     }
   }
   if (!raw.isOpen) raw.connect().catch(onError);
-  // The socket for `key`: by slot, so one key's (one hash tag's) commands stay in order; while that
-  // socket reconnects, the first one if it is up. A read (`readonly`) of a slot with no write in
-  // flight may take any socket: it cannot overtake a write it was issued after, since every such
-  // write has been answered. So even one hot key (a leaderboard) spreads its reads.
-  const writesInFlight = new Map<number, number>();
+  // The socket of a key: by its tag hash, so one key's (one hash tag's) commands stay in order; while
+  // that socket reconnects, the first one if it is up. A read (`readonly`) of a key with no write in
+  // flight to its hash bucket may take any socket: it cannot overtake a write issued before it,
+  // since every such write has been answered. So even one hot key (a leaderboard) spreads its reads.
+  const writesInFlight = new Uint32Array(4096);
   let turn = 0;
-  const laneFor = (key: string | undefined, readonly = false): RedisClient => {
-    if (lanes.length < 2 || key === undefined) return raw as RedisClient;
-    const slot = slotOf(key);
-    const lane = (
-      readonly && !writesInFlight.has(slot) ? lanes[turn++ % lanes.length] : lanes[slot % lanes.length]
-    ) as RedisClient;
-    return lane.isReady ? lane : (raw as RedisClient);
-  };
-  // Counts a write to `key`'s slot until it settles (only with several sockets: nothing to order otherwise).
-  const trackWrite = <T>(key: string | undefined, command: Promise<T>): Promise<T> => {
-    if (lanes.length < 2 || key === undefined) return command;
-    const slot = slotOf(key);
-    writesInFlight.set(slot, (writesInFlight.get(slot) ?? 0) + 1);
+  const up = (lane: RedisClient) => (lane.isReady ? lane : (raw as RedisClient));
+  // Counts a write in its bucket until it settles.
+  const counted = <T>(bucket: number, command: Promise<T>): Promise<T> => {
+    writesInFlight[bucket] = (writesInFlight[bucket] as number) + 1;
     const done = () => {
-      const left = (writesInFlight.get(slot) ?? 1) - 1;
-      if (left === 0) writesInFlight.delete(slot);
-      else writesInFlight.set(slot, left);
+      writesInFlight[bucket] = (writesInFlight[bucket] as number) - 1;
     };
     command.then(done, done);
     return command;
+  };
+  const onLane = <T>(key: string, readonly: boolean, send: (lane: RedisClient) => Promise<T>): Promise<T> => {
+    const hash = tagHash(key);
+    const bucket = hash & 4095;
+    if (readonly && writesInFlight[bucket] === 0)
+      return send(up(lanes[turn++ % lanes.length] as RedisClient));
+    return counted(bucket, send(up(lanes[hash % lanes.length] as RedisClient)));
   };
 
   let lastError: Error | undefined;
@@ -323,13 +319,18 @@ function createConnection(options: ConnectionOptions): RedisConnection {
   // per-call timeout much shorter than the default (a rate limiter's 500 ms) is not 100 ms late.
   const tickFor = (timeoutMs: number) => 2 ** Math.min(6, Math.max(0, Math.floor(Math.log2(timeoutMs / 10))));
   const sweepers = new Map<number, DeadlineSweeper>();
+  // By timeout too, so a per-call timeout costs a map lookup, not the tick arithmetic, per command.
+  const byTimeout = new Map<number, DeadlineSweeper>();
   const sweeperFor = (timeoutMs: number): DeadlineSweeper => {
+    const known = byTimeout.get(timeoutMs);
+    if (known !== undefined) return known;
     const tick = tickFor(timeoutMs);
     let found = sweepers.get(tick);
     if (found === undefined) {
       found = new DeadlineSweeper(tick, expired);
       sweepers.set(tick, found);
     }
+    if (byTimeout.size < 64) byTimeout.set(timeoutMs, found);
     return found;
   };
   const sweeper = sweeperFor(commandTimeoutMs || 1000);
@@ -365,8 +366,8 @@ function createConnection(options: ConnectionOptions): RedisConnection {
     }
     if (topology === 'cluster') return (raw as RedisCluster).sendCommand(key, readonly, args);
     if (topology === 'sentinel') return (raw as RedisSentinel).sendCommand(readonly, args);
-    if (readonly) return laneFor(key, true).sendCommand(args);
-    return trackWrite(key, laneFor(key).sendCommand(args));
+    if (lanes.length < 2 || key === undefined) return (raw as RedisClient).sendCommand(args);
+    return onLane(key, readonly, (lane) => lane.sendCommand(args));
   };
 
   const nodeFor = async (key: string): Promise<{ id: string; create: () => Promise<RedisClient> }> => {
@@ -456,10 +457,11 @@ function createConnection(options: ConnectionOptions): RedisConnection {
     multi(key: string) {
       if (topology === 'cluster')
         return (raw as RedisCluster).multi(key) as unknown as ReturnType<RedisClient['multi']>;
-      if (topology !== 'standalone') return (raw as RedisClient).multi();
-      const multi = laneFor(key).multi();
+      if (topology !== 'standalone' || lanes.length < 2) return (raw as RedisClient).multi();
+      const hash = tagHash(key);
+      const multi = up(lanes[hash % lanes.length] as RedisClient).multi();
       const exec = multi.exec.bind(multi);
-      multi.exec = ((...args: Parameters<typeof exec>) => trackWrite(key, exec(...args))) as typeof exec;
+      multi.exec = ((...args: Parameters<typeof exec>) => counted(hash & 4095, exec(...args))) as typeof exec;
       return multi;
     },
     async isolated<T>(key: string, fn: (c: RedisClient) => Promise<T>): Promise<T> {

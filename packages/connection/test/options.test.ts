@@ -10,6 +10,7 @@ import {
   slotOf,
   toPatternsError,
 } from '../src/index.ts';
+import { tagHash } from '../src/keys.ts';
 
 describe('parseRedisUrl', () => {
   it('reads host, port, ACL user, password and database', () => {
@@ -97,6 +98,15 @@ describe('keyspace', () => {
     expect(a).toBe('app:q:{orders}:waiting');
     expect(slotOf(a)).toBe(slotOf(b));
     expect(slotOf(a)).toBe(slotOf('orders'));
+  });
+
+  it('hashes keys of one hash tag alike, as their Cluster slot does', () => {
+    expect(tagHash('{user1}:a')).toBe(tagHash('{user1}:b'));
+    expect(tagHash('x{user1}y')).toBe(tagHash('user1'));
+    // An empty tag does not count: the whole key is hashed.
+    expect(tagHash('{}a')).not.toBe(tagHash('{}b'));
+    const spread = new Set(Array.from({ length: 100 }, (_, i) => tagHash(`key:${i}`) % 4));
+    expect(spread.size).toBe(4);
   });
 
   it('keeps user names with braces inside their own tag, reversibly', () => {
