@@ -20,6 +20,7 @@ const { values: flags } = parseArgs({
     scenario: { type: 'string', multiple: true },
     duration: { type: 'string', default: '3000' },
     warmup: { type: 'string', default: '500' },
+    rounds: { type: 'string', default: '1' },
     inflight: { type: 'string' },
     json: { type: 'string' },
     'no-pin': { type: 'boolean', default: false },
@@ -34,6 +35,7 @@ function count(name: string, text: string, min: number): number {
 }
 const durationMs = count('duration', flags.duration, 1);
 const warmupMs = count('warmup', flags.warmup, 0);
+const rounds = count('rounds', flags.rounds, 1);
 const inflightOverride = flags.inflight?.split(',').map((n) => count('inflight', n.trim(), 1));
 
 /** Every bench/scenarios/*.ts, narrowed by --scenario (matching the scenario name or the file name). */
@@ -92,12 +94,15 @@ async function main(): Promise<void> {
       pinning: pin(pid, flags['no-pin']),
       durationMs,
       warmupMs,
+      rounds,
     };
     console.log(`# redis-patterns bench\n`);
     console.log(`- node ${meta.node}, redis-server ${meta.redis} (own instance, ${server.url})`);
     console.log(`- CPU: ${meta.cpu} (${meta.cpus} CPUs)`);
     console.log(`- pinning: ${meta.pinning}`);
-    console.log(`- ${durationMs} ms per measurement after ${warmupMs} ms warmup\n`);
+    console.log(
+      `- ${durationMs} ms per measurement after ${warmupMs} ms warmup; ${rounds} round(s), median reported\n`,
+    );
 
     const readCalls = async () => totalCalls(await stats.info('commandstats'));
     // What one INFO adds to the counters, measured rather than assumed (it does not count itself).
@@ -108,32 +113,49 @@ async function main(): Promise<void> {
     for (const scenario of scenarios) {
       const ctx = { url: server.url };
       await scenario.setup?.(ctx);
-      const results: RowResult[] = [];
-      for (const row of scenario.rows) {
-        const runner = await row.make(ctx);
-        try {
-          for (const inflight of inflightOverride ?? scenario.inflight ?? [1, 50]) {
-            const m = await measure(runner, { inflight, durationMs, warmupMs, readCalls, readOverhead });
-            const { opsPerSec, p50Ms, p99Ms, commandsPerOp } = m;
-            const group = row.group === undefined ? {} : { group: row.group };
-            results.push({
-              row: row.name,
-              peer: row.peer,
-              ...group,
-              inflight,
-              opsPerSec,
-              p50Ms,
-              p99Ms,
-              commandsPerOp,
-            });
-            console.error(`  ${scenario.name}: ${row.name} @${inflight}: ${Math.round(opsPerSec)} ops/s`);
+      // Every row's runner stays open across rounds; each round measures every row once, so a slow
+      // spell of the machine hits all rows alike. A row reports its median round (by ops/s).
+      const runners = [];
+      let failure: unknown;
+      try {
+        for (const row of scenario.rows) runners.push({ row, runner: await row.make(ctx) });
+        const inflights = inflightOverride ?? scenario.inflight ?? [1, 50];
+        const samples = new Map<string, RowResult[]>();
+        for (let round = 1; round <= rounds; round++) {
+          for (const { row, runner } of runners) {
+            for (const inflight of inflights) {
+              const m = await measure(runner, { inflight, durationMs, warmupMs, readCalls, readOverhead });
+              const group = row.group === undefined ? {} : { group: row.group };
+              const result: RowResult = {
+                row: row.name,
+                peer: row.peer,
+                ...group,
+                inflight,
+                opsPerSec: m.opsPerSec,
+                p50Ms: m.p50Ms,
+                p99Ms: m.p99Ms,
+                commandsPerOp: m.commandsPerOp,
+              };
+              const id = `${row.name}@${inflight}`;
+              samples.set(id, [...(samples.get(id) ?? []), result]);
+              const of = rounds > 1 ? ` (round ${round}/${rounds})` : '';
+              console.error(
+                `  ${scenario.name}: ${row.name} @${inflight}${of}: ${Math.round(m.opsPerSec)} ops/s`,
+              );
+            }
           }
-        } finally {
-          await runner.close();
         }
+        const results = [...samples.values()].map((list) => median(list));
+        output.push({ name: scenario.name, description: scenario.description, results });
+        console.log(`\n## ${scenario.name}: ${scenario.description}\n\n${formatTable(results)}\n`);
+      } catch (error) {
+        failure = error ?? new Error('scenario failed');
       }
-      output.push({ name: scenario.name, description: scenario.description, results });
-      console.log(`\n## ${scenario.name}: ${scenario.description}\n\n${formatTable(results)}\n`);
+      // Close every runner even if one fails (a lock row that lost an update fails the run).
+      const closed = await Promise.allSettled(runners.map(({ runner }) => runner.close()));
+      const rejected = closed.find((c) => c.status === 'rejected');
+      if (failure !== undefined) throw failure;
+      if (rejected) throw rejected.reason;
     }
 
     // A relative --json is relative to where the user ran pnpm (INIT_CWD), not to bench/.
@@ -148,6 +170,12 @@ async function main(): Promise<void> {
     await stats.close().catch(() => stats.destroy());
     await server.stop();
   }
+}
+
+/** The round with the median ops/s (the lower middle one for an even count). */
+function median(list: RowResult[]): RowResult {
+  const sorted = [...list].sort((a, b) => a.opsPerSec - b.opsPerSec);
+  return sorted[Math.floor((sorted.length - 1) / 2)] as RowResult;
 }
 
 main().catch((error: unknown) => {

@@ -10,7 +10,8 @@ const LOCK_TTL_MS = 10_000;
 /** Uncontended names cycle through this many, so in-flight ops never share one and keys stay bounded. */
 const NAMES = 10_000;
 const CONTENDED = 'bench:lock:contended';
-const COUNTER = 'bench:lock:counter';
+/** One counter per row: rows stay open side by side across rounds, and each checks its own count. */
+const counterKey = (label: string) => `bench:lock:counter:${label}`;
 
 /** The shape every row measures: take a lock on `name`, run `body`, release. */
 type WithLock = (name: string, body: () => Promise<void>) => Promise<void>;
@@ -30,6 +31,7 @@ async function ioredis(url: string): Promise<Redis> {
 async function contended(url: string, label: string, withLock: WithLock, close: () => Promise<void>) {
   const counterClient = createClient({ url, commandOptions: { timeout: 0 } });
   await counterClient.connect();
+  const COUNTER = counterKey(label);
   const start = Number((await counterClient.get(COUNTER)) ?? 0);
   let done = 0;
   const increment = async () => {
