@@ -204,6 +204,44 @@ return { now, allowed, remaining, reset, retry }
   );
 }
 
+/**
+ * Many single-limit checks of one algorithm in one EVALSHA, for calls made in the same tick: KEYS,
+ * one per check; ARGV, four per check (charge, cost, then the algorithm's two numbers). One TIME
+ * serves them all, and each check runs exactly as the single script would, in order, so a burst of
+ * 500 calls still admits exactly the limit. Reply: one {now, allowed, remaining, reset, retry} per
+ * check. At 50 calls in flight this saves Redis a script call, a TIME and the function set-up per
+ * check, which is most of what a check costs it.
+ */
+function batchScript(code: AlgorithmArgs['code']): Script {
+  const [fn, source] = ALGORITHMS[code];
+  return defineScript(
+    `rateLimit:${fn}:batch`,
+    `
+local t = redis.call('TIME')
+local now = (t[1] - ${EPOCH_SECONDS}) * 1000000 + t[2]
+local cost
+${source}
+local replies = {}
+for i = 1, #KEYS do
+  local at = (i - 1) * 4
+  cost = ARGV[at + 2] == '1' and 1 or tonumber(ARGV[at + 2])
+  local allowed, remaining, reset, retry =
+    ${fn}(KEYS[i], tonumber(ARGV[at + 3]), tonumber(ARGV[at + 4]), ARGV[at + 1] == '1')
+  replies[i] = { now, allowed, remaining, reset, retry }
+end
+return replies
+`,
+  );
+}
+
+/** The batch script of each algorithm. */
+export const batchScripts: Record<AlgorithmArgs['code'], Script> = {
+  L: batchScript('L'),
+  C: batchScript('C'),
+  F: batchScript('F'),
+  G: batchScript('G'),
+};
+
 /** The single-limit script of each algorithm. */
 export const singleScripts: Record<AlgorithmArgs['code'], Script> = {
   L: singleScript('L'),

@@ -48,6 +48,28 @@ describe.each(topologies())('rate limiting on $name', ({ url }) => {
     expect((await limiter.peek('burst')).remaining).toBe(0);
   });
 
+  it.each(exact)(
+    'decides calls made in one tick (batched) like the same calls one at a time, with the %s',
+    async (_, algorithm) => {
+      const together = make(algorithm());
+      const alone = make(algorithm());
+      // 40 identifiers, costs 1-3, a peek among them: 300 checks sent in one tick.
+      const calls = Array.from({ length: 300 }, (_, i) => ({
+        id: `id${(i * 7) % 40}`,
+        cost: 1 + (i % 3),
+        peek: i % 50 === 0,
+      }));
+      const run = (limiter: RateLimiter, c: (typeof calls)[0]) =>
+        c.peek ? limiter.peek(c.id, { cost: c.cost }) : limiter.limit(c.id, { cost: c.cost });
+      const batched = await Promise.all(calls.map((c) => run(together, c)));
+      const sequential = [];
+      for (const c of calls) sequential.push(await run(alone, c));
+      const view = (r: { allowed: boolean; remaining: number }) => [r.allowed, r.remaining];
+      expect(batched.map(view)).toEqual(sequential.map(view));
+      expect(batched.every((r) => r.error === undefined)).toBe(true);
+    },
+  );
+
   it('keeps the sliding window counter within its documented bound under 500 concurrent calls', async () => {
     const limiter = make(slidingWindowCounter({ limit: 100, windowMs: 60_000 }));
     const started = performance.now();
