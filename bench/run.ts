@@ -113,16 +113,14 @@ async function main(): Promise<void> {
     for (const scenario of scenarios) {
       const ctx = { url: server.url };
       await scenario.setup?.(ctx);
-      // Every row's runner stays open across rounds; each round measures every row once, so a slow
-      // spell of the machine hits all rows alike. A row reports its median round (by ops/s).
-      const runners = [];
-      let failure: unknown;
-      try {
-        for (const row of scenario.rows) runners.push({ row, runner: await row.make(ctx) });
-        const inflights = inflightOverride ?? scenario.inflight ?? [1, 50];
-        const samples = new Map<string, RowResult[]>();
-        for (let round = 1; round <= rounds; round++) {
-          for (const { row, runner } of runners) {
+      // Each round measures every row once (made, measured, closed: no other row's clients open
+      // meanwhile), so a slow spell of the machine hits all rows alike. A row reports its median round.
+      const inflights = inflightOverride ?? scenario.inflight ?? [1, 50];
+      const samples = new Map<string, RowResult[]>();
+      for (let round = 1; round <= rounds; round++) {
+        for (const row of scenario.rows) {
+          const runner = await row.make(ctx);
+          try {
             for (const inflight of inflights) {
               const m = await measure(runner, { inflight, durationMs, warmupMs, readCalls, readOverhead });
               const group = row.group === undefined ? {} : { group: row.group };
@@ -143,19 +141,14 @@ async function main(): Promise<void> {
                 `  ${scenario.name}: ${row.name} @${inflight}${of}: ${Math.round(m.opsPerSec)} ops/s`,
               );
             }
+          } finally {
+            await runner.close();
           }
         }
-        const results = [...samples.values()].map((list) => median(list));
-        output.push({ name: scenario.name, description: scenario.description, results });
-        console.log(`\n## ${scenario.name}: ${scenario.description}\n\n${formatTable(results)}\n`);
-      } catch (error) {
-        failure = error ?? new Error('scenario failed');
       }
-      // Close every runner even if one fails (a lock row that lost an update fails the run).
-      const closed = await Promise.allSettled(runners.map(({ runner }) => runner.close()));
-      const rejected = closed.find((c) => c.status === 'rejected');
-      if (failure !== undefined) throw failure;
-      if (rejected) throw rejected.reason;
+      const results = [...samples.values()].map((list) => median(list));
+      output.push({ name: scenario.name, description: scenario.description, results });
+      console.log(`\n## ${scenario.name}: ${scenario.description}\n\n${formatTable(results)}\n`);
     }
 
     // A relative --json is relative to where the user ran pnpm (INIT_CWD), not to bench/.

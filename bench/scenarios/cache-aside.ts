@@ -53,6 +53,25 @@ async function ours(url: string, nearCache: boolean): Promise<Runner> {
   );
 }
 
+/**
+ * Not a cache: a bare GET of the same 1 KB JSON and a JSON.parse, on our connection. No cache can hit
+ * faster from Redis on this machine, so it shows how much of the gap to any target is left to close.
+ */
+async function ceiling(url: string): Promise<Runner> {
+  const redis = await connect({ url });
+  for (let i = 0; i < KEYS; i++) {
+    const key = `bench:ceiling:${keyOf(i)}`;
+    await redis.send(['SET', key, JSON.stringify(profile(i))], { key });
+  }
+  return {
+    async op(i) {
+      const key = `bench:ceiling:${keyOf(i)}`;
+      return JSON.parse((await redis.send<string>(['GET', key], { key })) as string);
+    },
+    close: () => redis.close(),
+  };
+}
+
 async function cacheManager(url: string, memoryFirst: boolean): Promise<Runner> {
   const redisStore = new Keyv({ store: new KeyvRedis(url), namespace: `bench-cm-${memoryFirst}` });
   const cache = createCacheManager({
@@ -153,5 +172,6 @@ export default defineScenario({
     { name: 'bentocache (memory + redis)', peer: true, make: ({ url }) => bento(url, true) },
     { name: 'cache-aside (redis)', peer: false, make: ({ url }) => ours(url, false) },
     { name: 'cache-aside (near cache)', peer: false, make: ({ url }) => ours(url, true) },
+    { name: 'ceiling: bare GET + JSON.parse (no cache)', peer: false, make: ({ url }) => ceiling(url) },
   ],
 });

@@ -98,6 +98,20 @@ async function semaphore(url: string) {
   return { withLock, close: async () => void (await redis.quit()) };
 }
 
+/**
+ * Not a lock: an in-process promise chain, so only the critical section (GET, then SET) limits the
+ * rate. No distributed lock can beat it here; it is the ceiling of the contended rows.
+ */
+async function inProcess() {
+  let tail: Promise<unknown> = Promise.resolve();
+  const withLock: WithLock = (_name, body) => {
+    const run = tail.then(body);
+    tail = run.catch(() => {});
+    return run;
+  };
+  return { withLock, close: async () => {} };
+}
+
 type Factory = (url: string) => Promise<{ withLock: WithLock; close: () => Promise<void> }>;
 
 const rows = (kind: 'uncontended' | 'contended', peer: boolean, name: string, factory: Factory): Row => ({
@@ -123,5 +137,6 @@ export default defineScenario({
     rows('contended', true, 'redlock', redlock),
     rows('contended', true, 'redis-semaphore', semaphore),
     rows('contended', false, 'ours', (url) => ours(url)),
+    rows('contended', false, 'ceiling: in-process mutex (no Redis lock)', () => inProcess()),
   ],
 });
