@@ -53,7 +53,12 @@ export function createCache(options: CacheOptions): Cache {
       ? undefined
       : startTracking(conn, store.trackedPrefixes, near, (err) => telemetry.failure('tracking', err));
   const defaults = resolved.defaults;
-  const forget = (key: string) => near?.invalidate(store.entryKey(key));
+  // Drops this process's copy and its read in flight: a caller after a delete or write must read
+  // again, not join a read (or load) that started before it.
+  const forget = (key: string) => {
+    near?.invalidate(store.entryKey(key));
+    e.flights.delete(key);
+  };
 
   const usable = (found: Found | undefined, allowStale: boolean | undefined) =>
     found !== undefined && (found.state === 'fresh' || (allowStale === true && found.state === 'stale'));
@@ -213,7 +218,10 @@ export function createCache(options: CacheOptions): Cache {
       const list = typeof tags === 'string' ? [tags] : tags;
       const o = resolveEntryOptions({ tags: list }, defaults);
       for (const tag of o.tags) near?.invalidate(store.tagKey(tag));
+      // Which keys a read in flight will find tagged is unknown until it lands: drop them all.
+      e.flights.clear();
       await store.invalidateTags(o.tags, o.timeoutMs);
+      e.flights.clear();
       // Immediate for this process: a tag read that raced the DEL cannot be kept either.
       for (const tag of o.tags) near?.invalidate(store.tagKey(tag));
     },

@@ -121,8 +121,14 @@ export function createStore(conn: RedisConnection, prefix: string) {
       const lease = leases.key(key);
       const set = ['SET', lease, token, 'NX', 'PX', String(leaseMs)];
       const won = (await conn.send(set, { key: lease, timeoutMs })) !== null;
-      const raw = won ? await read(key, timeoutMs) : null;
-      return { won, raw };
+      if (!won) return { won, raw: null };
+      try {
+        return { won, raw: await read(key, timeoutMs) };
+      } catch (err) {
+        // The lease is ours but cannot be used: give it back, so others need not wait out its TTL.
+        await conn.runScript(releaseLease, [lease], [token], { timeoutMs }).catch(() => {});
+        throw err;
+      }
     },
 
     /** The entry and whether its lease still exists (no lease and no entry: the leader gave up or died). */
@@ -169,9 +175,14 @@ export function createStore(conn: RedisConnection, prefix: string) {
         conn
           .groupBySlot(keys, (k) => entries.key(k))
           .map(async (group) => {
-            const all = group.flatMap((k) => [entries.key(k), leases.key(k)]);
-            const count = Number(await conn.send(['DEL', ...all], { key: all[0] as string, timeoutMs }));
-            removed += count;
+            // Leases go too (a load in flight then cannot commit its older value), but only entries count.
+            const keys = group.map((k) => entries.key(k));
+            const leaseKeys = group.map((k) => leases.key(k));
+            const [count] = await Promise.all([
+              conn.send(['DEL', ...keys], { key: keys[0] as string, timeoutMs }),
+              conn.send(['DEL', ...leaseKeys], { key: keys[0] as string, timeoutMs }),
+            ]);
+            removed += Number(count);
           }),
       );
       return removed;

@@ -18,9 +18,13 @@ export function getOrLoad<T>(e: Engine, key: string, loader: Loader<T>, o: Resol
   }
   const joined = e.flights.get(key);
   if (joined !== undefined) return joined as Promise<T>;
-  // readThrough removes the flight when it settles; it always awaits first, so after this set().
   const flight = readThrough(e, key, loader, o);
   e.flights.set(key, flight);
+  // delete(), set() and invalidations drop the flight so later callers read again: remove only our own.
+  const done = () => {
+    if (e.flights.get(key) === flight) e.flights.delete(key);
+  };
+  flight.then(done, done);
   return flight;
 }
 
@@ -30,36 +34,32 @@ async function readThrough<T>(
   loader: Loader<T>,
   o: ResolvedEntryOptions,
 ): Promise<T> {
-  try {
-    if (!e.conn.isReady) {
-      e.telemetry.failure('read', new Error('Redis is not connected'), key);
-      return await loadAlone(e, key, loader, undefined);
-    }
-    let found: Found | undefined;
-    try {
-      if (e.near === undefined) {
-        // The hit path without a near cache: one GET, decoded in place (one async step fewer).
-        const examined = examine(e, key, await e.store.read(key, o.timeoutMs), o.timeoutMs);
-        found = examined instanceof Promise ? await examined : examined;
-      } else found = await lookup(e, key, o.timeoutMs);
-    } catch (err) {
-      e.telemetry.failure('read', err, key);
-      return await loadAlone(e, key, loader, undefined);
-    }
-    if (found?.state === 'fresh') {
-      e.telemetry.hit(key, found.tier);
-      return found.value as T;
-    }
-    if (found?.state === 'stale') {
-      e.telemetry.hit(key, 'redis', true);
-      refreshInBackground(e, key, loader, o);
-      return found.value as T;
-    }
-    e.telemetry.miss(key);
-    return await loadOnce(e, key, loader, o, found);
-  } finally {
-    e.flights.delete(key);
+  if (!e.conn.isReady) {
+    e.telemetry.failure('read', new Error('Redis is not connected'), key);
+    return await loadAlone(e, key, loader, undefined);
   }
+  let found: Found | undefined;
+  try {
+    if (e.near === undefined) {
+      // The hit path without a near cache: one GET, decoded in place (one async step fewer).
+      const examined = examine(e, key, await e.store.read(key, o.timeoutMs), o.timeoutMs);
+      found = examined instanceof Promise ? await examined : examined;
+    } else found = await lookup(e, key, o.timeoutMs);
+  } catch (err) {
+    e.telemetry.failure('read', err, key);
+    return await loadAlone(e, key, loader, undefined);
+  }
+  if (found?.state === 'fresh') {
+    e.telemetry.hit(key, found.tier);
+    return found.value as T;
+  }
+  if (found?.state === 'stale') {
+    e.telemetry.hit(key, 'redis', true);
+    refreshInBackground(e, key, loader, o);
+    return found.value as T;
+  }
+  e.telemetry.miss(key);
+  return await loadOnce(e, key, loader, o, found);
 }
 
 /** Calls the loader once (fail-open path or after losing Redis): no lease, no write. */

@@ -202,6 +202,36 @@ describe.each(topologies())('cache-aside on $name', ({ url }) => {
     expect(await cache.get('deleted-mid-load')).toBeUndefined();
   });
 
+  it('never lets a caller after delete() or invalidateTag() join a read started before it', async () => {
+    const cache = make();
+    let version = 'old';
+    let calls = 0;
+    const loader = async () => {
+      calls++;
+      const seen = version;
+      await sleep(100);
+      return seen;
+    };
+    const before = cache.getOrLoad('joined', loader);
+    await sleep(20);
+    // The lease of the load in flight goes with the delete, yet only entries count.
+    expect(await cache.delete('joined')).toBe(false);
+    version = 'new';
+    const after = cache.getOrLoad('joined', loader);
+    expect(await before).toBe('old');
+    expect(await after).toBe('new');
+    expect(calls).toBe(2);
+    expect(await cache.get('joined')).toBe('new');
+    expect(await cache.delete('joined')).toBe(true);
+
+    const tagged = cache.getOrLoad('tagged-join', loader, { tags: ['t-join'] });
+    await sleep(20);
+    await cache.invalidateTag('t-join');
+    version = 'newer';
+    expect(await cache.getOrLoad('tagged-join', loader, { tags: ['t-join'] })).toBe('newer');
+    expect(await tagged).toBe('new');
+  });
+
   it('deletes by glob on every master and leaves other keys alone', async () => {
     const cache = make();
     await cache.setMany([
