@@ -90,6 +90,9 @@ export function resolveOptions(options: LockOptions): ResolvedOptions {
 
 /** Validates per-call options and merges them over the lock's. */
 export function resolveAcquire(defaults: ResolvedOptions, options: AcquireOptions = {}) {
+  if (options === null || typeof options !== 'object') {
+    throw new InvalidArgumentError('options', 'expected { signal?, timeoutMs?, ttlMs?, autoExtend? }.');
+  }
   const signal = options.signal;
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
     throw new InvalidArgumentError('signal', 'expected an AbortSignal.');

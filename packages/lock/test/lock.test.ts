@@ -266,6 +266,8 @@ describe.each(topologies())('lock on $name', ({ url }) => {
     await expect(locks.acquire('ok', { ttlMs: Number.NaN })).rejects.toMatchObject({ argument: 'ttlMs' });
     await expect(locks.acquire('ok', { timeoutMs: -5 })).rejects.toMatchObject({ argument: 'timeoutMs' });
     await expect(locks.withLock('ok', 'not a function' as never)).rejects.toMatchObject({ argument: 'fn' });
+    await expect(locks.acquire('ok', null as never)).rejects.toMatchObject({ argument: 'options' });
+    await expect(locks.tryAcquire('ok', 'fast' as never)).rejects.toMatchObject({ argument: 'options' });
     const found: string[] = [];
     for await (const key of redis.scan(`${bad}*`)) found.push(key);
     expect(found).toEqual([]);

@@ -94,6 +94,9 @@ export function createWorker<T>(
 ): Worker<T> {
   const internals = queueInternals(queue);
   if (typeof handler !== 'function') throw new InvalidArgumentError('handler', 'expected a function.');
+  if (options === null || typeof options !== 'object') {
+    throw new InvalidArgumentError('options', 'expected worker options ({ concurrency?, leaseMs?, ... }).');
+  }
   checkInteger('concurrency', options.concurrency, 1);
   checkDuration('leaseMs', options.leaseMs);
   checkInteger('maxStalls', options.maxStalls, 0);

@@ -217,6 +217,7 @@ describe.each(topologies())('queue on $name', ({ url }) => {
     expect(() => createWorker(queue, () => {}, { concurrency: 0 })).toThrow(InvalidArgumentError);
     expect(() => createWorker(queue, () => {}, { leaseMs: -5 })).toThrow(InvalidArgumentError);
     expect(() => createWorker(queue, 'nope' as never)).toThrow(InvalidArgumentError);
+    expect(() => createWorker(queue, () => {}, null as never)).toThrow(InvalidArgumentError);
     expect(await keysOf(`${escapeGlob(emptyPrefix)}*`)).toEqual([]);
     // The limit is on the serialized size: exactly at it is accepted.
     await expect(queue.add('y'.repeat(998))).resolves.toMatchObject({ added: true });
