@@ -14,7 +14,12 @@ export interface HttpRateLimitOptions<Req> {
   cost?: (req: Req) => number | Promise<number>;
   /** Requests for which this returns true pass untouched: not counted, no headers. @default none */
   skip?: (req: Req) => boolean | Promise<boolean>;
-  /** Keys (IP addresses, or values of `key`) that are never limited nor counted. @default none */
+  /**
+   * Clients that are never limited nor counted: IP addresses, matched exactly (an IPv6 entry is
+   * never widened to its `ipv6Subnet`; write the subnet key, e.g. `2001:db8:aa:bb00::/56`, to allow
+   * a whole subnet), or values of `key`.
+   * @default none
+   */
   allowList?: Iterable<string>;
   /** IPv6 prefix length the default key groups addresses by; false keys every address alone. @default 56 */
   ipv6Subnet?: number | false;
@@ -67,7 +72,8 @@ export function createHttpGuard<Req>(
       `expected an HTTP error status (400-599), got ${String(status)}.`,
     );
   }
-  const allowed = new Set([...(options.allowList ?? [])].map((entry) => ipKey(String(entry), subnet)));
+  // Normalized (IPv4-mapped IPv6 as IPv4) but not masked: an entry allows that address, not its subnet.
+  const allowed = new Set([...(options.allowList ?? [])].map((entry) => ipKey(String(entry), false)));
   const sendHeaders = options.headers ?? true;
   const { limiter, skip, cost, body } = options;
   const keyOf =
@@ -85,6 +91,11 @@ export function createHttpGuard<Req>(
 
   return async (req) => {
     if (skip !== undefined && (await skip(req))) return { respond: false, headers: {} };
+    if (allowed.size > 0) {
+      const ip = ipOf(req);
+      if (ip !== undefined && ip !== '' && allowed.has(ipKey(ip, false)))
+        return { respond: false, headers: {} };
+    }
     const key = await keyOf(req);
     if (allowed.has(key)) return { respond: false, headers: {} };
     const result = await limiter.limit(key, { cost: cost === undefined ? 1 : await cost(req) });

@@ -9,6 +9,7 @@ import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   all,
+  createHttpGuard,
   createRateLimiter,
   fixedWindow,
   type RateLimiter,
@@ -218,5 +219,20 @@ describe.each(topologies())('HTTP middleware on $name', ({ url }) => {
         await app.close();
       }
     });
+  });
+
+  it('allows exactly the listed IPv6 address, not its whole subnet; a subnet key allows the subnet', async () => {
+    const limiter = perMinute();
+    const req = (address: string) => ({ address });
+    const guard = createHttpGuard(
+      { limiter, allowList: ['2001:db8:aa:bb01::1', '2001:db8:cc:dd00::/56'] },
+      (r: { address: string }) => r.address,
+    );
+    for (let i = 0; i < 5; i++) expect((await guard(req('2001:db8:aa:bb01::1'))).respond).toBe(false);
+    expect((await guard(req('2001:db8:cc:dd42::9'))).respond).toBe(false);
+    // A neighbour in the listed address's /56 is limited and counted.
+    const neighbour = [];
+    for (let i = 0; i < 4; i++) neighbour.push(await guard(req('2001:db8:aa:bb01::2')));
+    expect(neighbour.map((d) => d.respond)).toEqual([false, false, false, true]);
   });
 });
