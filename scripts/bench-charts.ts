@@ -16,7 +16,15 @@ interface Result {
   commandsPerOp: number;
 }
 interface Results {
-  meta: { date: string; node: string; redis: string; cpu: string; pinning: string; durationMs: number };
+  meta: {
+    date: string;
+    node: string;
+    redis: string;
+    cpu: string;
+    pinning: string;
+    durationMs: number;
+    rounds?: number;
+  };
   scenarios: Array<{ name: string; description: string; results: Result[] }>;
 }
 
@@ -63,6 +71,8 @@ for (const scenario of data.scenarios) {
 }
 
 const { meta } = data;
+const rounds =
+  (meta.rounds ?? 1) > 1 ? `, the median of ${meta.rounds} rounds measured with the rows interleaved` : '';
 writeFileSync(
   join(root, 'docs', 'benchmarks.md'),
   `---
@@ -73,7 +83,7 @@ title: Benchmarks
 
 Our packages (red) against the libraries people use for the same job (grey), measured in one run
 on one machine against one Redis: ${escapeXml(meta.cpu)}, node ${meta.node}, redis-server ${meta.redis},
-${meta.pinning.replace(/ \(pid \d+\)/g, '')}, ${meta.durationMs} ms per measurement, ${meta.date.slice(0, 10)}. Throughput only;
+${meta.pinning.replace(/ \(pid \d+\)/g, '')}, ${meta.durationMs} ms per measurement${rounds}, ${meta.date.slice(0, 10)}. Throughput only;
 the bench prints p50/p99 latency and Redis commands per operation too (\`pnpm bench\`, see
 bench/README.md). Figures from a 2-core machine: compare the bars within one chart, not across runs.
 

@@ -10,6 +10,7 @@ import {
   type RangeReply,
 } from './replies.js';
 import {
+  aroundPlainBatchScript,
   aroundPlainScript,
   aroundScript,
   atRankScript,
@@ -20,6 +21,9 @@ import {
 } from './scripts.js';
 import type { Leaderboard, ReadOptions, Submission } from './types.js';
 import { pending, write } from './writes.js';
+
+/** Most plain arounds in one script call (one call blocks Redis for all of them). */
+const AROUND_BATCH = 25;
 
 /** The Redis keys of one board; all share one hash tag. */
 export interface BoardKeys {
@@ -47,6 +51,39 @@ export function createBoard<TData>(ctx: BoardContext): Leaderboard<TData> {
   const flag = (on: boolean | undefined) => (on === true ? '1' : '0');
 
   const toEntries = (reply: RangeReply) => entriesFromRange<TData>(settings, reply);
+
+  // Plain arounds asked for in the same tick share script calls: at 50 in flight Redis then runs a
+  // few calls of many windows instead of 50 calls, and with at least two calls (reads take any of
+  // the connection's sockets) Redis works on one while Node handles another's replies.
+  let pendingArounds: Array<{ args: string[]; resolve(r: RangeReply): void; reject(e: unknown): void }> = [];
+  const aroundPlain = (member: string, radius: string, fill: string) =>
+    new Promise<RangeReply>((resolve, reject) => {
+      if (pendingArounds.length === 0) queueMicrotask(flushArounds);
+      pendingArounds.push({ args: [member, radius, fill], resolve, reject });
+    });
+  const flushArounds = () => {
+    const calls = pendingArounds;
+    pendingArounds = [];
+    if (calls.length === 1) {
+      const [only] = calls as [(typeof calls)[0]];
+      run<RangeReply>(aroundPlainScript, ['0', ...only.args]).then(only.resolve, only.reject);
+      return;
+    }
+    const size = Math.min(AROUND_BATCH, Math.ceil(calls.length / 2));
+    for (let at = 0; at < calls.length; at += size) {
+      const batch = calls.slice(at, at + size);
+      run<RangeReply[]>(aroundPlainBatchScript, ['0', ...batch.flatMap((c) => c.args)]).then(
+        (replies) => {
+          batch.forEach((c, i) => {
+            c.resolve(replies[i] ?? null);
+          });
+        },
+        (err: unknown) => {
+          for (const c of batch) c.reject(err);
+        },
+      );
+    }
+  };
 
   const lookup = async (members: string[], withData: boolean, withBelow: boolean) => {
     const replies: LookupReply[] = [];
@@ -147,8 +184,10 @@ export function createBoard<TData>(ctx: BoardContext): Leaderboard<TData> {
       checkMember('member', member);
       checkCount('radius', radius, 0);
       const args = [flag(options?.withData), member, String(radius), flag(options?.fillBorders)];
-      const plain = settings.ties === 'ordinal' && options?.withData !== true;
-      return toEntries(await run<RangeReply>(plain ? aroundPlainScript : aroundScript, args));
+      if (settings.ties === 'ordinal' && options?.withData !== true) {
+        return toEntries(await aroundPlain(member, String(radius), flag(options?.fillBorders)));
+      }
+      return toEntries(await run<RangeReply>(aroundScript, args));
     },
     async atRank(rank, options) {
       checkCount('rank', rank, 1);

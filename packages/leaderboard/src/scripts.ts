@@ -292,24 +292,28 @@ return reply(tonumber(ARGV[4]), redis.call('ZRANGE', scoresKey, ARGV[4], ARGV[5]
  * around: ARGV[4] member, [5] radius, [6] fill borders. The member's index, the window and its
  * entries, ranks and data in one round trip; nil when the member is not on the board.
  */
-const aroundBody = `
-local index = redis.call('ZRANK', scoresKey, ARGV[4])
-if not index then return false end
-local radius, fill = tonumber(ARGV[5]), ARGV[6] == '1'
-local lo, hi = math.max(0, index - radius), index + radius
-if fill then hi = lo + 2 * radius end
-local flat = redis.call('ZRANGE', scoresKey, lo, hi, 'WITHSCORES')
-if fill and lo > 0 and #flat / 2 < hi - lo + 1 then
-  -- The window ran past the bottom: take the missing neighbours from above instead, so that
-  -- 2 * radius + 1 come back whenever the board has them (no ZCARD on the common path).
-  local last = lo + #flat / 2 - 1
-  lo = math.max(0, last - 2 * radius)
-  flat = redis.call('ZRANGE', scoresKey, lo, last, 'WITHSCORES')
+const aroundFunction = `
+local function around(member, radius, fill)
+  local index = redis.call('ZRANK', scoresKey, member)
+  if not index then return false end
+  local lo, hi = math.max(0, index - radius), index + radius
+  if fill then hi = lo + 2 * radius end
+  local flat = redis.call('ZRANGE', scoresKey, lo, hi, 'WITHSCORES')
+  if fill and lo > 0 and #flat / 2 < hi - lo + 1 then
+    -- The window ran past the bottom: take the missing neighbours from above instead, so that
+    -- 2 * radius + 1 come back whenever the board has them (no ZCARD on the common path).
+    local last = lo + #flat / 2 - 1
+    lo = math.max(0, last - 2 * radius)
+    flat = redis.call('ZRANGE', scoresKey, lo, last, 'WITHSCORES')
+  end
+  return reply(lo, flat)
 end
-return reply(lo, flat)
 `;
+const aroundCall = `${aroundFunction}
+return around(ARGV[4], tonumber(ARGV[5]), ARGV[6] == '1')`;
+const plainReply = `local function reply(first, flat) return {first, -1, flat, false} end`;
 
-export const aroundScript = leaderboardScript('leaderboardAround', ['reply'], aroundBody);
+export const aroundScript = leaderboardScript('leaderboardAround', ['reply'], aroundCall);
 
 /**
  * around on an ordinal board without member data (the common game-board call): the same window
@@ -319,8 +323,22 @@ export const aroundScript = leaderboardScript('leaderboardAround', ['reply'], ar
 export const aroundPlainScript = leaderboardScript(
   'leaderboardAroundPlain',
   [],
-  `local function reply(first, flat) return {first, -1, flat, false} end
-${aroundBody}`,
+  `${plainReply}${aroundCall}`,
+);
+
+/**
+ * Several plain arounds of one board in one call, for calls made in the same tick: ARGV[4...] are
+ * member, radius, fill per call. Reply: one around reply (or false) per call, in order.
+ */
+export const aroundPlainBatchScript = leaderboardScript(
+  'leaderboardAroundPlainBatch',
+  [],
+  `${plainReply}${aroundFunction}
+local replies = {}
+for i = 4, #ARGV, 3 do
+  replies[#replies + 1] = around(ARGV[i], tonumber(ARGV[i + 1]), ARGV[i + 2] == '1')
+end
+return replies`,
 );
 
 /** scoreRange: ARGV[4] min, [5] max (stored bounds, '(' for exclusive), [6] limit (-1 = all). */

@@ -131,6 +131,23 @@ describe.each(topologies())('leaderboard against the reference model on $name', 
         }
       }
 
+      // The same arounds all at once (plain ones share script calls), plus members not on the board.
+      const concurrent = sample.flatMap((index) =>
+        [0, 1, 5].flatMap((radius) =>
+          [false, true].map((fillBorders) => ({
+            member: (expected[index] as { member: string }).member,
+            radius,
+            fillBorders,
+          })),
+        ),
+      );
+      concurrent.push({ member: 'nobody', radius: 2, fillBorders: true });
+      expect(
+        await Promise.all(
+          concurrent.map((c) => board.around(c.member, c.radius, { fillBorders: c.fillBorders })),
+        ),
+      ).toEqual(concurrent.map((c) => model.around(c.member, c.radius, c.fillBorders, false)));
+
       // Percentile of every member, atRank of every rank (and one past the end).
       const percentiles = model.percentiles();
       expect(await Promise.all(members.map((m) => board.percentile(m)))).toEqual(

@@ -112,6 +112,9 @@ interface PendingCheck {
 /** Single-limit checks asked for in the current tick, per connection, algorithm and time budget. */
 const pendingChecks = new WeakMap<RedisConnection, Map<string, PendingCheck[]>>();
 
+/** Script calls of single-limit checks sent and not yet answered, per connection. */
+const inFlight = new WeakMap<RedisConnection, number>();
+
 /** Most checks in one batch (one script call, so Redis serves nobody else meanwhile). */
 const MAX_BATCH = 25;
 
@@ -126,6 +129,13 @@ function batched(
   key: string,
   args: string[],
 ): Promise<number[]> {
+  // Like Nagle's algorithm: with nothing in flight a check goes out at once (no batching cost at
+  // low load); checks that arrive while others are in flight wait for the tick's batch.
+  if ((inFlight.get(conn) ?? 0) === 0 && !pendingChecks.has(conn)) {
+    return new Promise((resolve, reject) =>
+      sendChecks(conn, code, timeoutMs, [{ key, args, resolve, reject }]),
+    );
+  }
   return new Promise((resolve, reject) => {
     let byKind = pendingChecks.get(conn);
     if (byKind === undefined) {
@@ -181,28 +191,30 @@ function sendChecks(
   timeoutMs: number,
   checks: PendingCheck[],
 ) {
+  inFlight.set(conn, (inFlight.get(conn) ?? 0) + 1);
+  const settled = () => inFlight.set(conn, (inFlight.get(conn) ?? 1) - 1);
   const only = checks[0] as PendingCheck;
   if (checks.length === 1) {
-    conn
-      .runScript<number[]>(singleScripts[code], [only.key], only.args, { timeoutMs })
-      .then(only.resolve, only.reject);
+    const sent = conn.runScript<number[]>(singleScripts[code], [only.key], only.args, { timeoutMs });
+    sent.then(settled, settled);
+    sent.then(only.resolve, only.reject);
     return;
   }
-  conn
-    .runScript<number[][]>(
-      batchScripts[code],
-      checks.map((c) => c.key),
-      checks.flatMap((c) => c.args),
-      { timeoutMs },
-    )
-    .then(
-      (replies) => {
-        checks.forEach((c, i) => {
-          c.resolve(replies[i] as number[]);
-        });
-      },
-      (err: unknown) => {
-        for (const c of checks) c.reject(err);
-      },
-    );
+  const sent = conn.runScript<number[][]>(
+    batchScripts[code],
+    checks.map((c) => c.key),
+    checks.flatMap((c) => c.args),
+    { timeoutMs },
+  );
+  sent.then(settled, settled);
+  sent.then(
+    (replies) => {
+      checks.forEach((c, i) => {
+        c.resolve(replies[i] as number[]);
+      });
+    },
+    (err: unknown) => {
+      for (const c of checks) c.reject(err);
+    },
+  );
 }
