@@ -54,35 +54,48 @@ export function createBoard<TData>(ctx: BoardContext): Leaderboard<TData> {
 
   // Plain arounds asked for in the same tick share script calls: at 50 in flight Redis then runs a
   // few calls of many windows instead of 50 calls, and with at least two calls (reads take any of
-  // the connection's sockets) Redis works on one while Node handles another's replies.
-  let pendingArounds: Array<{ args: string[]; resolve(r: RangeReply): void; reject(e: unknown): void }> = [];
+  // the connection's sockets) Redis works on one while Node handles another's replies. With none in
+  // flight a call goes out at once, so batching costs nothing at low load (as Nagle's algorithm).
+  type Pending = { args: string[]; resolve(r: RangeReply): void; reject(e: unknown): void };
+  let pendingArounds: Pending[] = [];
+  let aroundsInFlight = 0;
+  const sendArounds = (calls: Pending[]) => {
+    aroundsInFlight++;
+    const settled = () => {
+      aroundsInFlight--;
+    };
+    if (calls.length === 1) {
+      const [only] = calls as [Pending];
+      const sent = run<RangeReply>(aroundPlainScript, ['0', ...only.args]);
+      sent.then(settled, settled);
+      sent.then(only.resolve, only.reject);
+      return;
+    }
+    const sent = run<RangeReply[]>(aroundPlainBatchScript, ['0', ...calls.flatMap((c) => c.args)]);
+    sent.then(settled, settled);
+    sent.then(
+      (replies) => {
+        calls.forEach((c, i) => {
+          c.resolve(replies[i] ?? null);
+        });
+      },
+      (err: unknown) => {
+        for (const c of calls) c.reject(err);
+      },
+    );
+  };
   const aroundPlain = (member: string, radius: string, fill: string) =>
     new Promise<RangeReply>((resolve, reject) => {
+      const call = { args: [member, radius, fill], resolve, reject };
+      if (aroundsInFlight === 0 && pendingArounds.length === 0) return sendArounds([call]);
       if (pendingArounds.length === 0) queueMicrotask(flushArounds);
-      pendingArounds.push({ args: [member, radius, fill], resolve, reject });
+      pendingArounds.push(call);
     });
   const flushArounds = () => {
     const calls = pendingArounds;
     pendingArounds = [];
-    if (calls.length === 1) {
-      const [only] = calls as [(typeof calls)[0]];
-      run<RangeReply>(aroundPlainScript, ['0', ...only.args]).then(only.resolve, only.reject);
-      return;
-    }
     const size = Math.min(AROUND_BATCH, Math.ceil(calls.length / 2));
-    for (let at = 0; at < calls.length; at += size) {
-      const batch = calls.slice(at, at + size);
-      run<RangeReply[]>(aroundPlainBatchScript, ['0', ...batch.flatMap((c) => c.args)]).then(
-        (replies) => {
-          batch.forEach((c, i) => {
-            c.resolve(replies[i] ?? null);
-          });
-        },
-        (err: unknown) => {
-          for (const c of batch) c.reject(err);
-        },
-      );
-    }
+    for (let at = 0; at < calls.length; at += size) sendArounds(calls.slice(at, at + size));
   };
 
   const lookup = async (members: string[], withData: boolean, withBelow: boolean) => {
