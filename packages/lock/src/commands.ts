@@ -65,18 +65,32 @@ export function attemptGrant(
   askHeldFor: boolean,
 ): Promise<Attempt> {
   return new Promise((resolve, reject) => {
-    let pending = pendingAttempts.get(conn);
-    if (pending === undefined) {
-      pending = [];
-      pendingAttempts.set(conn, pending);
-      queueMicrotask(() => {
-        pendingAttempts.delete(conn);
-        for (const group of conn.groupBySlot(pending as PendingAttempt[], (p) => p.keys.lock)) {
-          attemptGroup(conn, group);
-        }
-      });
-    }
-    pending.push({ keys, owner, ttlMs, askHeldFor, resolve, reject });
+    perTick(pendingAttempts, conn, { keys, owner, ttlMs, askHeldFor, resolve, reject }, (items) => {
+      for (const group of conn.groupBySlot(items, (p) => p.keys.lock)) attemptGroup(conn, group);
+    });
+  });
+}
+
+/**
+ * Queues `item` for `conn`; the first item of a tick schedules `flush`, which then gets every item
+ * queued for that connection in the same tick.
+ */
+export function perTick<T>(
+  queues: WeakMap<RedisConnection, T[]>,
+  conn: RedisConnection,
+  item: T,
+  flush: (items: T[]) => void,
+): void {
+  const pending = queues.get(conn);
+  if (pending !== undefined) {
+    pending.push(item);
+    return;
+  }
+  const items = [item];
+  queues.set(conn, items);
+  queueMicrotask(() => {
+    queues.delete(conn);
+    flush(items);
   });
 }
 

@@ -5,6 +5,7 @@ import {
   act,
   type LockKeys,
   type Ownership,
+  perTick,
   releaseMany,
   watchOwner,
 } from './commands.js';
@@ -133,18 +134,9 @@ const pendingReleases = new WeakMap<RedisConnection, PendingRelease[]>();
  */
 export function releaseOwned(conn: RedisConnection, keys: LockKeys, owner: string): Promise<ActResult> {
   return new Promise((resolve, reject) => {
-    let pending = pendingReleases.get(conn);
-    if (pending === undefined) {
-      pending = [];
-      pendingReleases.set(conn, pending);
-      queueMicrotask(() => {
-        pendingReleases.delete(conn);
-        for (const group of conn.groupBySlot(pending as PendingRelease[], (p) => p.keys.lock)) {
-          releaseGroup(conn, group);
-        }
-      });
-    }
-    pending.push({ keys, owner, resolve, reject });
+    perTick(pendingReleases, conn, { keys, owner, resolve, reject }, (items) => {
+      for (const group of conn.groupBySlot(items, (p) => p.keys.lock)) releaseGroup(conn, group);
+    });
   });
 }
 
