@@ -86,7 +86,7 @@ export function createEngine(opts: ResolvedOptions) {
     const [deleted, userId, movedTo] = await conn.runScript<[number, string, string]>(
       destroyScript,
       [key],
-      [],
+      [idle],
     );
     // After the DEL: removing the index entry first could hide a still-live session from destroyAllForUser.
     if (userId !== '') await indexRemove(userId, handle);
@@ -162,7 +162,7 @@ export function createEngine(opts: ResolvedOptions) {
         absoluteExpiresAt: reply[3] as number,
       };
       if (userId !== undefined && !(await stillIndexed(userId, handle))) {
-        await conn.runScript(destroyScript, [sessionKey(handle)], []);
+        await conn.runScript(destroyScript, [sessionKey(handle)], [idle]);
         return { status: 'revoked', ...result };
       }
       return { status: 'created', ...result };

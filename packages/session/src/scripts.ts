@@ -151,14 +151,29 @@ return { now, h }`,
 );
 
 /**
- * destroy: deletes the session (or tombstone) and says whose it was and where it moved.
- * KEYS: session. Returns { 1 if a live session was deleted else 0, userId or '', moved-to handle or '' }.
+ * destroy: deletes the session (or tombstone) and says whose it was and where it moved. A live
+ * session leaves a tombstone (a hash without 'a', which every read, touch and update treats as
+ * gone) for the rest of its idle TTL, capped by its absolute lifetime: create refuses an existing
+ * key, so a framework's late save of the destroyed id cannot re-create it even after the adapter
+ * has forgotten its read. KEYS: session. ARGV: idleTtlMs.
+ * Returns { 1 if a live session was deleted else 0, userId or '', moved-to handle or '' }.
  */
 export const destroyScript = defineScript(
   'sessionDestroy',
-  `local m = redis.call('HMGET', KEYS[1], 'a', 'u', 'm')
+  `${prelude}
+local m = redis.call('HMGET', KEYS[1], 'a', 'u', 'm', 'x')
+-- Already destroyed: the tombstone stays until it expires.
+if m[4] then return { 0, '', '' } end
 local deleted = redis.call('DEL', KEYS[1])
-if not m[1] then deleted = 0 end
+if not m[1] then
+  deleted = 0
+else
+  local left = math.min(tonumber(ARGV[1]), tonumber(m[1]) - clock())
+  if left > 0 then
+    redis.call('HSET', KEYS[1], 'x', 1)
+    redis.call('PEXPIRE', KEYS[1], left)
+  end
+end
 return { deleted, m[2] or '', m[3] or '' }`,
 );
 

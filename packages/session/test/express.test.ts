@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createExpressStore, type ExpressSessionStore } from '../src/express.ts';
 import { createSessionStore, handleOf, type SessionStore } from '../src/index.ts';
 import { listen, shopApp } from './express-app.ts';
-import { Browser, hash, keyOf, pttl, sleep, storedData } from './helpers.ts';
+import { Browser, hash, keyOf, noSession, pttl, sleep, storedData } from './helpers.ts';
 
 describe.each(topologies())('express-session adapter on $name', ({ url }) => {
   let redis: RedisConnection;
@@ -38,11 +38,7 @@ describe.each(topologies())('express-session adapter on $name', ({ url }) => {
     expect(browser.sessionId('sid')).not.toBe(anonymousId);
     expect((await browser.request('GET', '/me')).body).toEqual({ userId: 'ann', cart: ['book'] });
     expect((await planted.request('GET', '/me')).body).toEqual({ userId: null, cart: [] });
-    expect(
-      await redis.send(['EXISTS', keyOf(prefix, anonymousId ?? '')], {
-        key: keyOf(prefix, anonymousId ?? ''),
-      }),
-    ).toBe(0);
+    expect(await noSession(redis, keyOf(prefix, anonymousId ?? ''))).toBe(true);
     expect((await sessions.listForUser('ann')).map((s) => s.handle)).toContain(
       handleOf(browser.sessionId('sid') ?? ''),
     );
@@ -55,7 +51,7 @@ describe.each(topologies())('express-session adapter on $name', ({ url }) => {
     const key = sidKey(browser);
     expect(await redis.send(['EXISTS', key], { key })).toBe(1);
     await browser.request('POST', '/logout');
-    expect(await redis.send(['EXISTS', key], { key })).toBe(0);
+    expect(await noSession(redis, key)).toBe(true);
     expect((await copy.request('GET', '/me')).body.userId).toBeNull();
     expect(await sessions.listForUser('bob')).toEqual([]);
   });
@@ -108,7 +104,24 @@ describe.each(topologies())('express-session adapter on $name', ({ url }) => {
     await sleep(50);
     await browser.request('POST', '/logout');
     expect((await slow).status).toBe(200);
-    expect(await redis.send(['EXISTS', key], { key })).toBe(0);
+    expect(await noSession(redis, key)).toBe(true);
+  });
+
+  it('never re-creates a destroyed session from a late save whose read the adapter forgot', async () => {
+    const browser = new Browser(server.base);
+    await browser.request('POST', '/login/zed');
+    const sid = browser.sessionId('sid') ?? '';
+    await browser.request('POST', '/logout');
+    // A save after the logout from an adapter that holds no read of this session: another instance
+    // of the app, or this one after the read was evicted (past its age or count bounds).
+    const other = createExpressStore(sessions, { userIdOf: (s) => s.userId as string | undefined });
+    const late = { cookie: { originalMaxAge: null }, userId: 'zed', cart: ['late'] };
+    await new Promise<void>((resolve, reject) =>
+      other.set(sid, late as never, (err?: unknown) => (err ? reject(err) : resolve())),
+    );
+    expect(await sessions.get(sid)).toBeNull();
+    expect(await noSession(redis, keyOf(prefix, sid))).toBe(true);
+    expect(await sessions.listForUser('zed')).toEqual([]);
   });
 
   it('lists, counts, and clears sessions across every master with the Store methods', async () => {

@@ -6,7 +6,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFastifyStore, type FastifySessionStore } from '../src/fastify.ts';
 import { createSessionStore, handleOf, type SessionStore } from '../src/index.ts';
-import { Browser, hash, keyOf, sleep, storedData } from './helpers.ts';
+import { Browser, hash, keyOf, noSession, sleep, storedData } from './helpers.ts';
 
 declare module 'fastify' {
   interface Session {
@@ -113,7 +113,7 @@ describe.each(topologies())('@fastify/session adapter on $name', ({ url }) => {
     await sleep(50);
     await browser.request('POST', '/logout');
     expect((await slow).status).toBe(200);
-    expect(await redis.send(['EXISTS', key], { key })).toBe(0);
+    expect(await noSession(redis, key)).toBe(true);
     expect(await sessions.listForUser('bob')).toEqual([]);
   });
 
