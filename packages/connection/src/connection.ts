@@ -103,8 +103,9 @@ export interface CommandOptions {
   key?: string;
   /**
    * The command only reads. It may run on a replica where replicas are in use, and with several
-   * `sockets` to one server it may take any of them while no write to its slot is in flight (so it
-   * never overtakes a write issued before it, but may see one issued after it and not yet awaited).
+   * `sockets` to one server it may take any of them while no write to its key's hash tag is in
+   * flight (so it never overtakes a write issued before it, but may see one issued after it and not
+   * yet awaited).
    * @default false
    */
   readonly?: boolean;
