@@ -1,6 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { type Engine, examine, type Found, frame, type Loader, lookup, track } from './entries.js';
-import { serializeValue } from './envelope.js';
+import {
+  type Engine,
+  examine,
+  type Found,
+  frame,
+  type Loader,
+  lookup,
+  tagsCurrent,
+  track,
+} from './entries.js';
+import { serializeValue, stateOf } from './envelope.js';
 import type { ResolvedEntryOptions } from './options.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -36,7 +45,7 @@ async function readThrough<T>(
 ): Promise<T> {
   if (!e.conn.isReady) {
     e.telemetry.failure('read', new Error('Redis is not connected'), key);
-    return await loadAlone(e, key, loader, undefined);
+    return await loadAlone(e, key, loader, undefined, o.timeoutMs);
   }
   let found: Found | undefined;
   try {
@@ -47,7 +56,7 @@ async function readThrough<T>(
     } else found = await lookup(e, key, o.timeoutMs);
   } catch (err) {
     e.telemetry.failure('read', err, key);
-    return await loadAlone(e, key, loader, undefined);
+    return await loadAlone(e, key, loader, undefined, o.timeoutMs);
   }
   if (found?.state === 'fresh') {
     e.telemetry.hit(key, found.tier);
@@ -68,16 +77,28 @@ async function loadAlone<T>(
   key: string,
   loader: Loader<T>,
   fallback: Found | undefined,
+  timeoutMs: number,
 ): Promise<T> {
   try {
     return await callLoader(e, key, loader, fallback);
   } catch (err) {
-    if (fallback !== undefined) {
+    if (await servable(e, fallback, timeoutMs)) {
       e.telemetry.staleOnError(key);
-      return fallback.value as T;
+      return (fallback as Found).value as T;
     }
     throw err;
   }
+}
+
+/**
+ * Whether a stale value read before a wait may still stand in for a failed load: it is inside its
+ * stale-if-error window now (the wait may have outlasted it), and none of its tags was invalidated
+ * meanwhile. If Redis cannot say, it may: that is the fail-open case the window exists for.
+ */
+async function servable(e: Engine, fallback: Found | undefined, timeoutMs: number): Promise<boolean> {
+  if (fallback === undefined || stateOf(fallback.envelope, Date.now()) === 'expired') return false;
+  if (fallback.envelope.tags === undefined || fallback.envelope.tags.length === 0) return true;
+  return tagsCurrent(e, fallback.envelope, timeoutMs).catch(() => true);
 }
 
 async function callLoader<T>(
@@ -120,12 +141,12 @@ async function loadOnce<T>(
       }
     } catch (err) {
       e.telemetry.failure('lease', err, key);
-      return loadAlone(e, key, loader, fallback);
+      return loadAlone(e, key, loader, fallback, o.timeoutMs);
     }
     if (attempt.won) return lead(e, key, token, loader, o, fallback);
     // Someone else loads: poll until their value lands, their lease disappears, or we run out of patience.
     for (;;) {
-      if (Date.now() >= deadline) return loadAlone(e, key, loader, fallback);
+      if (Date.now() >= deadline) return loadAlone(e, key, loader, fallback, o.timeoutMs);
       await sleep(delayMs + Math.random() * delayMs);
       delayMs = Math.min(delayMs * 2, 100);
       let polled: { leaseAlive: boolean; raw: string | null };
@@ -135,7 +156,7 @@ async function loadOnce<T>(
         if (current?.state === 'fresh') return current.value as T;
       } catch (err) {
         e.telemetry.failure('lease', err, key);
-        return loadAlone(e, key, loader, fallback);
+        return loadAlone(e, key, loader, fallback, o.timeoutMs);
       }
       if (!polled.leaseAlive) break; // the holder died or gave up: compete for the lease again
     }
@@ -172,9 +193,9 @@ async function lead<T>(
   } catch (err) {
     clearInterval(heartbeat);
     track(e, e.store.release(key, token, o.timeoutMs));
-    if (fallback !== undefined) {
+    if (await servable(e, fallback, o.timeoutMs)) {
       e.telemetry.staleOnError(key);
-      return fallback.value as T;
+      return (fallback as Found).value as T;
     }
     throw err;
   }

@@ -159,6 +159,38 @@ describe.each(topologies())('cache-aside on $name', ({ url }) => {
     await expect(cache.getOrLoad('sie', failing)).rejects.toThrow('database down');
   });
 
+  it('re-checks a stale-if-error value after waiting for another loader: run out or invalidated meanwhile, it is not served', async () => {
+    const prefix = uniquePrefix('ca-wait');
+    const options = { redis, prefix, ttlMs: 50, staleIfErrorMs: 400, leaseWaitMs: 600 };
+    const [ours, theirs] = [createCache(options), createCache(options)];
+    caches.push(ours, theirs);
+    const failing = async (): Promise<string> => {
+      throw new Error('database down');
+    };
+    const hanging = async () => {
+      await sleep(900);
+      return 'theirs';
+    };
+    await ours.getOrLoad('expires', async () => 'kept');
+    // This one's window outlasts the wait: only the invalidation may keep it from being served.
+    await ours.getOrLoad('tagged', async () => 'kept', { tags: ['wait-tag'], staleIfErrorMs: 60_000 });
+    await sleep(100); // past fresh, inside both stale-if-error windows
+    // Another instance holds both leases with slow loads; ours wait 600 ms for them, then load
+    // themselves and fail.
+    const other = [
+      theirs.getOrLoad('expires', hanging),
+      theirs.getOrLoad('tagged', hanging, { tags: ['wait-tag'] }),
+    ];
+    await sleep(20);
+    const expires = ours.getOrLoad('expires', failing);
+    const tagged = ours.getOrLoad('tagged', failing, { tags: ['wait-tag'] });
+    await sleep(50);
+    await ours.invalidateTag('wait-tag');
+    await expect(expires).rejects.toThrow('database down');
+    await expect(tagged).rejects.toThrow('database down');
+    await Promise.all(other);
+  });
+
   it('makes every entry of an invalidated tag a miss at once, even inside its stale window', async () => {
     const cache = make({ staleMs: 60_000, staleIfErrorMs: 60_000 });
     const keys = Array.from({ length: 20 }, (_, i) => `tagged:${i}`);
