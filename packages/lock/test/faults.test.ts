@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, type RedisConnection } from '@redis-patterns/connection';
-import { type RedisServer, startRedis, uniquePrefix } from '@redis-patterns/testing';
+import { type RedisServer, startRedis, uniquePrefix, untilAnswers } from '@redis-patterns/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createLock, type LockHandle, LockLostError } from '../src/index.ts';
 
@@ -12,14 +12,6 @@ function lossOf(handle: LockHandle): Promise<unknown> {
     if (handle.signal.aborted) resolve(handle.signal.reason);
     handle.signal.addEventListener('abort', () => resolve(handle.signal.reason), { once: true });
   });
-}
-
-async function untilAnswers(redis: RedisConnection): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while ((await redis.ping().catch(() => -1)) < 0) {
-    if (Date.now() > deadline) throw new Error('Redis did not come back within 10 s');
-    await sleep(50);
-  }
 }
 
 async function withServer(

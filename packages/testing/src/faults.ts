@@ -12,3 +12,15 @@ export function unsupportedFaults(
   };
   return { kill: refuse, restart: refuse, pause: refuse, resume: refuse };
 }
+
+/**
+ * Waits until `redis` answers a PING again (after a restart or a kill), polling every 50 ms; throws
+ * after `timeoutMs`. Takes anything with the connection package's `ping()`.
+ */
+export async function untilAnswers(redis: { ping(): Promise<number> }, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while ((await redis.ping().catch(() => -1)) < 0) {
+    if (Date.now() > deadline) throw new Error(`Redis did not answer again within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

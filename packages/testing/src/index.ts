@@ -1,4 +1,5 @@
 export { type RedisCluster, type RedisClusterNode, startCluster } from './cluster.ts';
+export { untilAnswers } from './faults.ts';
 // Brings the ProvidedContext augmentation ('redisUrl', 'clusterRootNodes') to every importer's types.
 export type {} from './global-setup.ts';
 export { freePort } from './ports.ts';
