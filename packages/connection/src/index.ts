@@ -1,3 +1,4 @@
+export { TickBatcher, type TickBatcherOptions } from './batch.js';
 export {
   type CommandOptions,
   type ConnectionOptions,

@@ -8,6 +8,7 @@ import {
   parseRedisUrl,
   redact,
   slotOf,
+  TickBatcher,
   toPatternsError,
 } from '../src/index.ts';
 import { tagHash } from '../src/keys.ts';
@@ -149,5 +150,41 @@ describe('toPatternsError', () => {
     }
     const reply = new ErrorReply('WRONGTYPE Operation against a key holding the wrong kind of value');
     expect(toPatternsError(reply, 'GET')).toBe(reply);
+  });
+});
+
+describe('TickBatcher', () => {
+  it('hands the items of one tick to one flush, and the next tick to another', async () => {
+    const flushes: number[][] = [];
+    const batcher = new TickBatcher<number>((items) => flushes.push(items));
+    for (const n of [1, 2, 3]) batcher.add(n);
+    expect(flushes).toEqual([]);
+    await Promise.resolve();
+    batcher.add(4);
+    await new Promise((r) => setImmediate(r));
+    expect(flushes).toEqual([[1, 2, 3], [4]]);
+  });
+
+  it('with immediateWhenIdle, sends alone while nothing is in flight and gathers while something is', async () => {
+    const flushes: number[][] = [];
+    let answer: () => void = () => {};
+    const batcher = new TickBatcher<number>(
+      (items, track) => {
+        flushes.push(items);
+        track(new Promise<void>((resolve) => (answer = resolve)));
+      },
+      { immediateWhenIdle: true },
+    );
+    batcher.add(1); // idle: out at once
+    expect(flushes).toEqual([[1]]);
+    batcher.add(2);
+    batcher.add(3);
+    expect(flushes).toEqual([[1]]);
+    await Promise.resolve();
+    expect(flushes).toEqual([[1], [2, 3]]);
+    answer(); // only the last call answered: one is still in flight
+    await new Promise((r) => setImmediate(r));
+    batcher.add(4);
+    expect(flushes).toHaveLength(2);
   });
 });

@@ -1,4 +1,9 @@
-import { InvalidArgumentError, type RedisConnection, type Script } from '@redis-patterns/connection';
+import {
+  InvalidArgumentError,
+  type RedisConnection,
+  type Script,
+  TickBatcher,
+} from '@redis-patterns/connection';
 import { checkCount, checkIncrement, checkMember, checkScore, fromStored, storedBounds } from './codec.js';
 import type { BoardSettings } from './options.js';
 import {
@@ -55,24 +60,18 @@ export function createBoard<TData>(ctx: BoardContext): Leaderboard<TData> {
   // Plain arounds asked for in the same tick share script calls: at 50 in flight Redis then runs a
   // few calls of many windows instead of 50 calls, and with at least two calls (reads take any of
   // the connection's sockets) Redis works on one while Node handles another's replies. With none in
-  // flight a call goes out at once, so batching costs nothing at low load (as Nagle's algorithm).
+  // flight a call goes out at once, so batching costs nothing at low load.
   type Pending = { args: string[]; resolve(r: RangeReply): void; reject(e: unknown): void };
-  let pendingArounds: Pending[] = [];
-  let aroundsInFlight = 0;
-  const sendArounds = (calls: Pending[]) => {
-    aroundsInFlight++;
-    const settled = () => {
-      aroundsInFlight--;
-    };
+  const sendArounds = (calls: Pending[], track: (call: Promise<unknown>) => void) => {
     if (calls.length === 1) {
       const [only] = calls as [Pending];
       const sent = run<RangeReply>(aroundPlainScript, ['0', ...only.args]);
-      sent.then(settled, settled);
+      track(sent);
       sent.then(only.resolve, only.reject);
       return;
     }
     const sent = run<RangeReply[]>(aroundPlainBatchScript, ['0', ...calls.flatMap((c) => c.args)]);
-    sent.then(settled, settled);
+    track(sent);
     sent.then(
       (replies) => {
         calls.forEach((c, i) => {
@@ -84,19 +83,17 @@ export function createBoard<TData>(ctx: BoardContext): Leaderboard<TData> {
       },
     );
   };
+  const arounds = new TickBatcher<Pending>(
+    (calls, track) => {
+      const size = Math.min(AROUND_BATCH, Math.ceil(calls.length / 2));
+      for (let at = 0; at < calls.length; at += size) sendArounds(calls.slice(at, at + size), track);
+    },
+    { immediateWhenIdle: true },
+  );
   const aroundPlain = (member: string, radius: string, fill: string) =>
-    new Promise<RangeReply>((resolve, reject) => {
-      const call = { args: [member, radius, fill], resolve, reject };
-      if (aroundsInFlight === 0 && pendingArounds.length === 0) return sendArounds([call]);
-      if (pendingArounds.length === 0) queueMicrotask(flushArounds);
-      pendingArounds.push(call);
-    });
-  const flushArounds = () => {
-    const calls = pendingArounds;
-    pendingArounds = [];
-    const size = Math.min(AROUND_BATCH, Math.ceil(calls.length / 2));
-    for (let at = 0; at < calls.length; at += size) sendArounds(calls.slice(at, at + size));
-  };
+    new Promise<RangeReply>((resolve, reject) =>
+      arounds.add({ args: [member, radius, fill], resolve, reject }),
+    );
 
   const lookup = async (members: string[], withData: boolean, withBelow: boolean) => {
     const replies: LookupReply[] = [];

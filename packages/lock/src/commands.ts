@@ -22,6 +22,7 @@ import {
   type Keyspace,
   type RedisClient,
   type RedisConnection,
+  TickBatcher,
 } from '@redis-patterns/connection';
 
 /** The keys and channel of one lock name. */
@@ -48,8 +49,8 @@ interface PendingAttempt {
   reject: (err: unknown) => void;
 }
 
-/** Attempts asked for in the current tick, per connection. */
-const pendingAttempts = new WeakMap<RedisConnection, PendingAttempt[]>();
+/** The attempts of each connection, gathered per tick. */
+const attemptBatchers = new WeakMap<RedisConnection, TickBatcher<PendingAttempt>>();
 
 /**
  * One acquisition attempt, one round trip: MULTI; SET lock owner NX PX ttl; INCR fence; [PTTL lock];
@@ -64,34 +65,24 @@ export function attemptGrant(
   ttlMs: number,
   askHeldFor: boolean,
 ): Promise<Attempt> {
-  return new Promise((resolve, reject) => {
-    perTick(pendingAttempts, conn, { keys, owner, ttlMs, askHeldFor, resolve, reject }, (items) => {
-      for (const group of conn.groupBySlot(items, (p) => p.keys.lock)) attemptGroup(conn, group);
-    });
+  const batcher = batcherOf(attemptBatchers, conn, (items) => {
+    for (const group of conn.groupBySlot(items, (p) => p.keys.lock)) attemptGroup(conn, group);
   });
+  return new Promise((resolve, reject) => batcher.add({ keys, owner, ttlMs, askHeldFor, resolve, reject }));
 }
 
-/**
- * Queues `item` for `conn`; the first item of a tick schedules `flush`, which then gets every item
- * queued for that connection in the same tick.
- */
-export function perTick<T>(
-  queues: WeakMap<RedisConnection, T[]>,
+/** The connection's batcher in `batchers`, made with `flush` on first use. */
+export function batcherOf<T>(
+  batchers: WeakMap<RedisConnection, TickBatcher<T>>,
   conn: RedisConnection,
-  item: T,
   flush: (items: T[]) => void,
-): void {
-  const pending = queues.get(conn);
-  if (pending !== undefined) {
-    pending.push(item);
-    return;
+): TickBatcher<T> {
+  let batcher = batchers.get(conn);
+  if (batcher === undefined) {
+    batcher = new TickBatcher(flush);
+    batchers.set(conn, batcher);
   }
-  const items = [item];
-  queues.set(conn, items);
-  queueMicrotask(() => {
-    queues.delete(conn);
-    flush(items);
-  });
+  return batcher;
 }
 
 function attemptGroup(conn: RedisConnection, group: PendingAttempt[]): void {

@@ -1,11 +1,11 @@
-import type { RedisConnection } from '@redis-patterns/connection';
+import type { RedisConnection, TickBatcher } from '@redis-patterns/connection';
 import {
   type Act,
   type ActOutcome,
   act,
+  batcherOf,
   type LockKeys,
   type Ownership,
-  perTick,
   releaseMany,
   watchOwner,
 } from './commands.js';
@@ -122,8 +122,8 @@ interface PendingRelease {
   reject: (err: unknown) => void;
 }
 
-/** Releases asked for in the current tick, per connection. */
-const pendingReleases = new WeakMap<RedisConnection, PendingRelease[]>();
+/** The releases of each connection, gathered per tick. */
+const releaseBatchers = new WeakMap<RedisConnection, TickBatcher<PendingRelease>>();
 
 /**
  * Releases `owner`'s lock like `runOwned(..., { kind: 'release' })`, but releases asked for in the
@@ -133,11 +133,10 @@ const pendingReleases = new WeakMap<RedisConnection, PendingRelease[]>();
  * retried on its own, so one contended lock never fails the others.
  */
 export function releaseOwned(conn: RedisConnection, keys: LockKeys, owner: string): Promise<ActResult> {
-  return new Promise((resolve, reject) => {
-    perTick(pendingReleases, conn, { keys, owner, resolve, reject }, (items) => {
-      for (const group of conn.groupBySlot(items, (p) => p.keys.lock)) releaseGroup(conn, group);
-    });
+  const batcher = batcherOf(releaseBatchers, conn, (items) => {
+    for (const group of conn.groupBySlot(items, (p) => p.keys.lock)) releaseGroup(conn, group);
   });
+  return new Promise((resolve, reject) => batcher.add({ keys, owner, resolve, reject }));
 }
 
 function releaseGroup(conn: RedisConnection, group: PendingRelease[]): void {

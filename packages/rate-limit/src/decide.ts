@@ -4,6 +4,7 @@ import {
   InvalidArgumentError,
   type Keyspace,
   type RedisConnection,
+  TickBatcher,
 } from '@redis-patterns/connection';
 import type { AlgorithmArgs } from './algorithms.js';
 import type { FailMode, LimitOptions, RateLimiter } from './limiter.js';
@@ -103,24 +104,24 @@ export function buildLimiter(state: LimiterState): RateLimiter {
 }
 
 interface PendingCheck {
+  code: AlgorithmArgs['code'];
+  timeoutMs: number;
   key: string;
   args: string[];
   resolve: (reply: number[]) => void;
   reject: (err: unknown) => void;
 }
 
-/** Single-limit checks asked for in the current tick, per connection, algorithm and time budget. */
-const pendingChecks = new WeakMap<RedisConnection, Map<string, PendingCheck[]>>();
-
-/** Script calls of single-limit checks sent and not yet answered, per connection. */
-const inFlight = new WeakMap<RedisConnection, number>();
+/** The single-limit checks of each connection, gathered per tick. */
+const checkBatchers = new WeakMap<RedisConnection, TickBatcher<PendingCheck>>();
 
 /** Most checks in one batch (one script call, so Redis serves nobody else meanwhile). */
 const MAX_BATCH = 25;
 
 /**
- * Runs one single-limit check. Checks asked for in the same tick go out together: one batch script
- * per hash slot (see `batchScript`), or the single script when a slot has one check.
+ * Runs one single-limit check. With nothing in flight it goes out at once; checks asked for while
+ * others are in flight go out together at the end of the tick: one batch script per hash slot (see
+ * `batchScript`), or the single script when a slot has one check.
  */
 function batched(
   conn: RedisConnection,
@@ -129,74 +130,67 @@ function batched(
   key: string,
   args: string[],
 ): Promise<number[]> {
-  // Like Nagle's algorithm: with nothing in flight a check goes out at once (no batching cost at
-  // low load); checks that arrive while others are in flight wait for the tick's batch.
-  if ((inFlight.get(conn) ?? 0) === 0 && !pendingChecks.has(conn)) {
-    return new Promise((resolve, reject) =>
-      sendChecks(conn, code, timeoutMs, [{ key, args, resolve, reject }]),
-    );
+  let batcher = checkBatchers.get(conn);
+  if (batcher === undefined) {
+    batcher = new TickBatcher((checks, track) => sendAll(conn, checks, track), { immediateWhenIdle: true });
+    checkBatchers.set(conn, batcher);
   }
-  return new Promise((resolve, reject) => {
-    let byKind = pendingChecks.get(conn);
-    if (byKind === undefined) {
-      byKind = new Map();
-      pendingChecks.set(conn, byKind);
-      queueMicrotask(() => {
-        pendingChecks.delete(conn);
-        for (const [kind, checks] of byKind as Map<string, PendingCheck[]>) {
-          const [letter, budget] = kind.split(':') as [AlgorithmArgs['code'], string];
-          for (const group of conn.groupBySlot(checks, (c) => c.key)) {
-            // At least two batches when there are two checks: Redis runs one while Node still
-            // handles the other's replies (with the connection's two sockets), instead of each
-            // idling in turn. At most MAX_BATCH per batch, which measured best at 50 and 100 in flight.
-            // All checks of one key go in one batch, in call order, so they are decided in that order.
-            const size = Math.min(MAX_BATCH, Math.ceil(group.length / 2));
-            const byKey = new Map<string, PendingCheck[]>();
-            for (const check of group) {
-              const same = byKey.get(check.key);
-              if (same === undefined) byKey.set(check.key, [check]);
-              else same.push(check);
-            }
-            let batch: PendingCheck[] = [];
-            const flush = () => {
-              if (batch.length > 0) sendChecks(conn, letter, Number(budget), batch);
-              batch = [];
-            };
-            for (const same of byKey.values()) {
-              if (batch.length + same.length > size) flush();
-              if (same.length <= size) batch.push(...same);
-              else {
-                // One busy key: batches that all start with it go to the same socket, in order.
-                for (let at = 0; at < same.length; at += MAX_BATCH) {
-                  sendChecks(conn, letter, Number(budget), same.slice(at, at + MAX_BATCH));
-                }
-              }
-            }
-            flush();
-          }
-        }
-      });
-    }
-    const kind = `${code}:${timeoutMs}`;
-    const list = byKind.get(kind);
-    const check = { key, args, resolve, reject };
-    if (list === undefined) byKind.set(kind, [check]);
-    else list.push(check);
-  });
+  const added = batcher;
+  return new Promise((resolve, reject) => added.add({ code, timeoutMs, key, args, resolve, reject }));
 }
 
-function sendChecks(
-  conn: RedisConnection,
-  code: AlgorithmArgs['code'],
-  timeoutMs: number,
-  checks: PendingCheck[],
-) {
-  inFlight.set(conn, (inFlight.get(conn) ?? 0) + 1);
-  const settled = () => inFlight.set(conn, (inFlight.get(conn) ?? 1) - 1);
+/** Sends one tick's checks: per algorithm and time budget, per hash slot, in batches. */
+function sendAll(conn: RedisConnection, checks: PendingCheck[], track: (call: Promise<unknown>) => void) {
+  if (checks.length === 1) {
+    sendChecks(conn, checks, track);
+    return;
+  }
+  const byKind = new Map<string, PendingCheck[]>();
+  for (const check of checks) {
+    const kind = `${check.code}:${check.timeoutMs}`;
+    const same = byKind.get(kind);
+    if (same === undefined) byKind.set(kind, [check]);
+    else same.push(check);
+  }
+  for (const ofKind of byKind.values()) {
+    for (const group of conn.groupBySlot(ofKind, (c) => c.key)) {
+      // At least two batches when there are two checks: Redis runs one while Node still handles
+      // the other's replies (with the connection's two sockets), instead of each idling in turn.
+      // At most MAX_BATCH per batch, which measured best at 50 and 100 in flight. All checks of
+      // one key go in one batch, in call order, so they are decided in that order.
+      const size = Math.min(MAX_BATCH, Math.ceil(group.length / 2));
+      const byKey = new Map<string, PendingCheck[]>();
+      for (const check of group) {
+        const same = byKey.get(check.key);
+        if (same === undefined) byKey.set(check.key, [check]);
+        else same.push(check);
+      }
+      let batch: PendingCheck[] = [];
+      const flush = () => {
+        if (batch.length > 0) sendChecks(conn, batch, track);
+        batch = [];
+      };
+      for (const same of byKey.values()) {
+        if (batch.length + same.length > size) flush();
+        if (same.length <= size) batch.push(...same);
+        else {
+          // One busy key: batches that all start with it go to the same socket, in order.
+          for (let at = 0; at < same.length; at += MAX_BATCH)
+            sendChecks(conn, same.slice(at, at + MAX_BATCH), track);
+        }
+      }
+      flush();
+    }
+  }
+}
+
+/** One script call for `checks` (all of one algorithm, time budget and slot). */
+function sendChecks(conn: RedisConnection, checks: PendingCheck[], track: (call: Promise<unknown>) => void) {
   const only = checks[0] as PendingCheck;
+  const { code, timeoutMs } = only;
   if (checks.length === 1) {
     const sent = conn.runScript<number[]>(singleScripts[code], [only.key], only.args, { timeoutMs });
-    sent.then(settled, settled);
+    track(sent);
     sent.then(only.resolve, only.reject);
     return;
   }
@@ -206,7 +200,7 @@ function sendChecks(
     checks.flatMap((c) => c.args),
     { timeoutMs },
   );
-  sent.then(settled, settled);
+  track(sent);
   sent.then(
     (replies) => {
       checks.forEach((c, i) => {
