@@ -1,3 +1,4 @@
+import { TickBatcher } from '@redis-patterns/connection';
 import { blobOf, type FieldChange, type Fields, type Meta, splitHash } from './codec.js';
 import type { ResolvedOptions } from './options.js';
 import {
@@ -6,6 +7,7 @@ import {
   indexAddScript,
   indexListScript,
   indexTakeScript,
+  readBatchScript,
   readScript,
   takeScript,
   touchScript,
@@ -21,6 +23,18 @@ export const TOMBSTONE_TTL_MS = 60_000;
 
 /** Tombstones followed by one destroy (a session regenerated several times within the window). */
 const MAX_FORWARDS = 16;
+
+/** Most reads in one script call (one call holds Redis for all of them). */
+const MAX_READ_BATCH = 25;
+
+/** What the read scripts return for one session: { now, refreshed, a, r, c, u, d }, or null. */
+type ReadReply = [number, number, string, string, string, string, string] | null;
+
+interface PendingRead {
+  key: string;
+  resolve(reply: ReadReply): void;
+  reject(err: unknown): void;
+}
 
 /** A session as read from Redis, still serialized. */
 export interface Loaded {
@@ -66,6 +80,43 @@ export function createEngine(opts: ResolvedOptions) {
   const idle = String(opts.idleTtlMs);
   const absoluteTtl = String(opts.absoluteTtlMs);
   const pairs = (fields: Fields) => [...fields].flat();
+  const readArgs = [idle, String(opts.touchAfterMs)];
+
+  // Reads asked for in the same tick share script calls (per hash slot, so on Cluster only keys of
+  // one slot do): at 50 requests in flight Redis runs two calls instead of 50, and the client
+  // encodes and tracks two commands instead of 50. With none in flight a read goes out at once, so
+  // a lone request waits for nothing. Batches are not split further: at 50-200 in flight, full
+  // batches of MAX_READ_BATCH settle into a steady alternation (Redis runs one while Node handles
+  // another's replies) that measured 10-40% faster than halving each tick's reads.
+  const sendReads = (reads: PendingRead[], track: (call: Promise<unknown>) => void) => {
+    if (reads.length === 1) {
+      const [only] = reads as [PendingRead];
+      const sent = conn.runScript<ReadReply>(readScript, [only.key], readArgs);
+      track(sent);
+      sent.then(only.resolve, only.reject);
+      return;
+    }
+    const keys = reads.map((r) => r.key);
+    const sent = conn.runScript<ReadReply[]>(readBatchScript, keys, readArgs);
+    track(sent);
+    sent.then(
+      (replies) => {
+        for (const [i, r] of reads.entries()) r.resolve(replies[i] ?? null);
+      },
+      (err: unknown) => {
+        for (const r of reads) r.reject(err);
+      },
+    );
+  };
+  const reads = new TickBatcher<PendingRead>(
+    (pending, track) => {
+      for (const group of conn.groupBySlot(pending, (r) => r.key)) {
+        for (let at = 0; at < group.length; at += MAX_READ_BATCH)
+          sendReads(group.slice(at, at + MAX_READ_BATCH), track);
+      }
+    },
+    { immediateWhenIdle: true },
+  );
 
   const indexAdd = async (userId: string, handle: string, absoluteAt?: number): Promise<number> => {
     const args = [handle, absoluteAt === undefined ? '' : String(absoluteAt), absoluteTtl];
@@ -100,9 +151,8 @@ export function createEngine(opts: ResolvedOptions) {
     indexKey,
 
     async read(handle: string): Promise<Loaded | null> {
-      const args = [idle, String(opts.touchAfterMs)];
-      type Reply = [number, number, string, string, string, string, string];
-      const reply = await conn.runScript<Reply | null>(readScript, [sessionKey(handle)], args);
+      const key = sessionKey(handle);
+      const reply = await new Promise<ReadReply>((resolve, reject) => reads.add({ key, resolve, reject }));
       if (reply === null) return null;
       const [now, refreshed, a, r, c, u] = reply;
       return {

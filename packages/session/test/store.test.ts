@@ -90,6 +90,35 @@ describe.each(topologies())('session store on $name', ({ url }) => {
     expect(await redis.send(['EXISTS', key], { key })).toBe(0);
   });
 
+  it('answers reads made in one tick (which share script calls) as it answers them one by one', async () => {
+    const short = store({ idleTtlMs: 10_000, absoluteTtlMs: 60_000, touchAfterMs: 0 });
+    const live = await Promise.all(Array.from({ length: 60 }, (_, i) => short.create({ cart: [`b${i}`] })));
+    const destroyed = await short.create({ cart: ['gone'] });
+    await short.destroy(destroyed.id);
+    const ended = await short.create({ cart: ['ended'] });
+    const endedKey = keyOf(prefix, ended.id);
+    await redis.send(['HSET', endedKey, 'a', String((await serverNow(redis, endedKey)) - 1)], {
+      key: endedKey,
+    });
+    for (const { id } of live)
+      await redis.send(['PEXPIRE', keyOf(prefix, id), '3000'], { key: keyOf(prefix, id) });
+    // Live sessions mixed with unknown, destroyed and past-absolute ones, all asked for at once.
+    const ids = live.flatMap(({ id }, i) => (i % 20 === 0 ? [id, generateId()] : [id]));
+    ids.splice(10, 0, destroyed.id);
+    ids.splice(30, 0, ended.id);
+    const together = await Promise.all(ids.map((id) => short.get(id)));
+    const oneByOne = [];
+    for (const id of ids) oneByOne.push(await short.get(id));
+    const seen = (s: Awaited<ReturnType<typeof short.get>>) =>
+      s === null ? null : { id: s.id, data: s.data };
+    expect(together.map(seen)).toEqual(oneByOne.map(seen));
+    expect(together.filter((s) => s !== null).map((s) => s.data.cart[0])).toEqual(
+      live.map((_, i) => `b${i}`),
+    );
+    for (const { id } of live) expect(await pttl(redis, keyOf(prefix, id))).toBeGreaterThan(9_000);
+    expect(await redis.send(['EXISTS', endedKey], { key: endedKey })).toBe(0);
+  });
+
   it('skips the refresh write while the last refresh is younger than touchAfterMs', async () => {
     const lazy = store({ idleTtlMs: 600_000, touchAfterMs: 60_000 });
     const { id } = await lazy.create({ cart: [] });
