@@ -155,7 +155,9 @@ export interface RedisConnection extends AsyncDisposable {
   dedicated(key: string): Promise<DedicatedConnection>;
   /**
    * Splits items into groups whose keys may share one multi-key command (MGET, DEL, a script):
-   * one group per hash slot on Cluster, a single group on a single server. Empty input, no groups.
+   * one group per hash slot on Cluster; on a single server one group per socket (see `sockets`),
+   * so a group's command, sent on the socket of its first key, is also on the socket each of its
+   * other keys would take alone and stays in order with their other commands. Empty input, no groups.
    */
   groupBySlot<T>(items: readonly T[], keyOf: (item: T) => string): T[][];
   /** Iterates every key matching `pattern` on every master; use {@link escapeGlob} on user parts. */
@@ -293,12 +295,26 @@ function createConnection(options: ConnectionOptions): RedisConnection {
     command.then(done, done);
     return command;
   };
-  const onLane = <T>(key: string, readonly: boolean, send: (lane: RedisClient) => Promise<T>): Promise<T> => {
+  const onLane = <T>(
+    key: string,
+    readonly: boolean,
+    send: (lane: RedisClient) => Promise<T>,
+    otherKeys?: readonly string[],
+  ): Promise<T> => {
     const hash = tagHash(key);
     const bucket = hash & 4095;
     if (readonly && writesInFlight[bucket] === 0)
       return send(up(lanes[turn++ % lanes.length] as RedisClient));
-    return counted(bucket, send(up(lanes[hash % lanes.length] as RedisClient)));
+    const command = counted(bucket, send(up(lanes[hash % lanes.length] as RedisClient)));
+    // A write to several tags (a batch script) counts in each of their buckets, so a read of any
+    // of its keys waits for it too.
+    if (otherKeys !== undefined && !readonly) {
+      for (let i = 1; i < otherKeys.length; i++) {
+        const other = tagHash(otherKeys[i] as string) & 4095;
+        if (other !== bucket) counted(other, command);
+      }
+    }
+    return command;
   };
 
   let lastError: Error | undefined;
@@ -353,7 +369,12 @@ function createConnection(options: ConnectionOptions): RedisConnection {
     return (timeoutMs === commandTimeoutMs ? sweeper : sweeperFor(timeoutMs)).track(command, timeoutMs, what);
   };
 
-  const sendRaw = (args: RedisArgument[], key: string | undefined, readonly: boolean): Promise<unknown> => {
+  const sendRaw = (
+    args: RedisArgument[],
+    key: string | undefined,
+    readonly: boolean,
+    keys?: readonly string[],
+  ): Promise<unknown> => {
     // While reconnecting, node-redis would queue the command and run it after the caller gave up
     // (a refused rate-limit call charged later, a retried increment applied twice): fail fast instead.
     if (!raw.isReady && raw.isOpen) {
@@ -368,7 +389,26 @@ function createConnection(options: ConnectionOptions): RedisConnection {
     if (topology === 'cluster') return (raw as RedisCluster).sendCommand(key, readonly, args);
     if (topology === 'sentinel') return (raw as RedisSentinel).sendCommand(readonly, args);
     if (lanes.length < 2 || key === undefined) return (raw as RedisClient).sendCommand(args);
-    return onLane(key, readonly, (lane) => lane.sendCommand(args));
+    return onLane(key, readonly, (lane) => lane.sendCommand(args), keys);
+  };
+
+  // The scripts each server was sent in full. A script's first call on a server goes as EVAL, not
+  // as EVALSHA answered by NOSCRIPT and then resent: a resend would land after commands issued
+  // after the call, and the first check after a deploy could overtake a reset issued before it.
+  // Keyed by node-redis's node object on Cluster; one set for a single server (or Sentinel master).
+  const scriptsSent = new WeakMap<object, Set<string>>();
+  const server = {};
+  const scriptCache = (key: string | undefined): Set<string> => {
+    const node =
+      (topology === 'cluster' && key !== undefined
+        ? (raw as RedisCluster).slots[slotOf(key)]?.master
+        : undefined) ?? server;
+    let sent = scriptsSent.get(node);
+    if (sent === undefined) {
+      sent = new Set();
+      scriptsSent.set(node, sent);
+    }
+    return sent;
   };
 
   const nodeFor = async (key: string): Promise<{ id: string; create: () => Promise<RedisClient> }> => {
@@ -450,7 +490,9 @@ function createConnection(options: ConnectionOptions): RedisConnection {
     runScript<T>(script: Script, keys: string[], args: RedisArgument[], opts: CommandOptions = {}) {
       checkDuration('timeoutMs', opts.timeoutMs, { allowZero: true });
       return bounded(
-        evalScript(script, keys, args, (cmd) => sendRaw(cmd, keys[0], opts.readonly ?? false)),
+        evalScript(script, keys, args, scriptCache(keys[0]), (cmd) =>
+          sendRaw(cmd, keys[0], opts.readonly ?? false, keys.length > 1 ? keys : undefined),
+        ),
         opts.timeoutMs,
         `script ${script.name}`,
       ) as Promise<T>;
@@ -505,12 +547,13 @@ function createConnection(options: ConnectionOptions): RedisConnection {
     },
     groupBySlot<T>(items: readonly T[], keyOf: (item: T) => string): T[][] {
       if (items.length === 0) return [];
-      if (topology !== 'cluster') return [[...items]];
+      const byLane = topology === 'standalone' && lanes.length > 1;
+      if (topology !== 'cluster' && !byLane) return [[...items]];
       const groups = new Map<number, T[]>();
       for (const item of items) {
-        const slot = slotOf(keyOf(item));
-        const group = groups.get(slot);
-        if (group === undefined) groups.set(slot, [item]);
+        const at = byLane ? tagHash(keyOf(item)) % lanes.length : slotOf(keyOf(item));
+        const group = groups.get(at);
+        if (group === undefined) groups.set(at, [item]);
         else group.push(item);
       }
       return [...groups.values()];
@@ -707,9 +750,15 @@ async function evalScript(
   script: Script,
   keys: string[],
   args: RedisArgument[],
+  sentToServer: Set<string>,
   send: (args: RedisArgument[]) => Promise<unknown>,
 ): Promise<unknown> {
   const tail = [String(keys.length), ...keys, ...args];
+  if (!sentToServer.has(script.sha1)) {
+    const reply = await send(['EVAL', script.source, ...tail]);
+    sentToServer.add(script.sha1);
+    return reply;
+  }
   try {
     return await send(['EVALSHA', script.sha1, ...tail]);
   } catch (err) {

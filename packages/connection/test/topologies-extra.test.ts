@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, startRedis, startSentinel } from '@redis-patterns/testing';
 import { describe, expect, it } from 'vitest';
-import { ConnectionError, connect } from '../src/index.ts';
+import { ConnectionError, connect, defineScript } from '../src/index.ts';
 
 function haveOpenssl(): boolean {
   try {
@@ -146,6 +146,35 @@ describe('several sockets to one server', () => {
         after.push(await redis.send(['SET', victimKey, String(i)], { key: victimKey }));
       expect(after.every((r) => r === 'OK')).toBe(true);
       expect(await redis.send(['GET', victimKey], { key: victimKey })).toBe('49');
+    } finally {
+      await redis.close();
+      await server.stop();
+    }
+  });
+
+  it('groups keys by socket, so a multi-key command never overtakes a write to one of its keys', async () => {
+    const server = await startRedis({ forceBinary: true });
+    const redis = await connect({ url: server.url, sockets: 3 });
+    const mget = defineScript('mgetKeys', "return redis.call('MGET', unpack(KEYS))");
+    try {
+      const idOf = (key: string) => redis.send<number>(['CLIENT', 'ID'], { key });
+      const keys = Array.from({ length: 30 }, (_, i) => `g${i}`);
+      const groups = redis.groupBySlot(keys, (k) => k);
+      expect(groups.length).toBe(3);
+      for (const group of groups) expect(new Set(await Promise.all(group.map(idOf))).size).toBe(1);
+
+      // Each round: a write to every key, not awaited, then one read of all of them per group (as
+      // the batching patterns do): a read that went out on another socket than a key's write could
+      // run first and see the old value.
+      for (let round = 1; round <= 20; round++) {
+        const writes = keys.map((k) => redis.send(['SET', k, String(round)], { key: k }));
+        const reads = redis
+          .groupBySlot(keys, (k) => k)
+          .map((group) => redis.runScript<string[]>(mget, [...group].reverse(), []));
+        await Promise.all(writes);
+        for (const values of await Promise.all(reads))
+          expect(new Set(values)).toEqual(new Set([String(round)]));
+      }
     } finally {
       await redis.close();
       await server.stop();
