@@ -9,7 +9,7 @@ import {
 import type { AlgorithmArgs } from './algorithms.js';
 import type { FailMode, LimitOptions, RateLimiter } from './limiter.js';
 import { combine, failed, type Policy, type PolicyResult, type RateLimitResult } from './result.js';
-import { batchScripts, EPOCH_SECONDS, multiScript, singleScripts } from './scripts.js';
+import { batchScripts, EPOCH_SECONDS, multiScript, resetScript, singleScripts } from './scripts.js';
 
 /** One limit of a limiter: where its keys live, what the script needs, how it is advertised. */
 export interface LimitPart {
@@ -96,7 +96,7 @@ export function buildLimiter(state: LimiterState): RateLimiter {
     },
     async reset(identifier) {
       const keys = keysOf(identifier);
-      await conn.send(['DEL', ...keys], { key: keys[0] as string, timeoutMs });
+      await conn.runScript(resetScript, keys, [], { timeoutMs });
     },
   };
   states.set(limiter, state);
@@ -194,7 +194,7 @@ function sendChecks(conn: RedisConnection, checks: PendingCheck[], track: (call:
     sent.then(only.resolve, only.reject);
     return;
   }
-  const sent = conn.runScript<number[][]>(
+  const sent = conn.runScript<Array<number[] | Error>>(
     batchScripts[code],
     checks.map((c) => c.key),
     checks.flatMap((c) => c.args),
@@ -203,9 +203,12 @@ function sendChecks(conn: RedisConnection, checks: PendingCheck[], track: (call:
   track(sent);
   sent.then(
     (replies) => {
-      checks.forEach((c, i) => {
-        c.resolve(replies[i] as number[]);
-      });
+      for (const [i, c] of checks.entries()) {
+        const reply = replies[i];
+        // A check Redis refused (its key holds another type) fails alone, as it would unbatched.
+        if (reply instanceof Error) c.reject(reply);
+        else c.resolve(reply as number[]);
+      }
     },
     (err: unknown) => {
       for (const c of checks) c.reject(err);

@@ -70,6 +70,42 @@ describe.each(topologies())('rate limiting on $name', ({ url }) => {
     },
   );
 
+  it('applies a reset issued before checks of the same tick to them, whichever call they share', async () => {
+    const limiter = make(fixedWindow({ limit: 3, windowMs: 60_000 }));
+    const ids = Array.from({ length: 30 }, (_, i) => `reset${i}`);
+    await Promise.all(ids.map((id) => limiter.limit(id, { cost: 3 })));
+    for (let round = 0; round < 5; round++) {
+      // Not awaited: every DEL is on the wire before the checks are batched; each check uses the window up again.
+      const resets = ids.map((id) => limiter.reset(id));
+      const checks = await Promise.all(ids.map((id) => limiter.limit(id, { cost: 3 })));
+      await Promise.all(resets);
+      expect(checks.map((c) => c.allowed)).toEqual(ids.map(() => true));
+    }
+  });
+
+  it('fails only the check whose key Redis refuses when checks share a call, and charges the rest once', async () => {
+    const own = `${prefix}wrongtype:`;
+    const limiter = createRateLimiter({
+      redis,
+      prefix: own,
+      algorithm: fixedWindow({ limit: 5, windowMs: 60_000 }),
+      failMode: 'closed',
+    });
+    // Someone else's string where one identifier's window should be.
+    await redis.send(['SET', `${own}{bad}:fixed`, 'not a window'], { key: `${own}{bad}:fixed` });
+    const ids = ['w0', 'w1', 'w2', 'bad', 'w3', 'w4', 'w5'];
+    const results = await Promise.all(ids.map((id) => limiter.limit(id)));
+    for (const [i, id] of ids.entries()) {
+      const r = results[i];
+      if (id === 'bad') expect(r).toMatchObject({ allowed: false, error: expect.any(Error) });
+      else {
+        expect(r, id).toMatchObject({ allowed: true, remaining: 4 });
+        expect(r?.error, id).toBeUndefined();
+      }
+    }
+    for (const id of ids.filter((id) => id !== 'bad')) expect((await limiter.peek(id)).remaining, id).toBe(4);
+  });
+
   it('keeps the sliding window counter within its documented bound under 500 concurrent calls', async () => {
     const limiter = make(slidingWindowCounter({ limit: 100, windowMs: 60_000 }));
     const started = performance.now();
