@@ -97,11 +97,16 @@ export function createEngine(opts: ResolvedOptions) {
       return;
     }
     const keys = reads.map((r) => r.key);
-    const sent = conn.runScript<ReadReply[]>(readBatchScript, keys, readArgs);
+    const sent = conn.runScript<Array<ReadReply | Error>>(readBatchScript, keys, readArgs);
     track(sent);
     sent.then(
       (replies) => {
-        for (const [i, r] of reads.entries()) r.resolve(replies[i] ?? null);
+        for (const [i, r] of reads.entries()) {
+          const reply = replies[i] ?? null;
+          // A key Redis refused (another type) fails its own read, as it would unbatched.
+          if (reply instanceof Error) r.reject(reply);
+          else r.resolve(reply);
+        }
       },
       (err: unknown) => {
         for (const r of reads) r.reject(err);

@@ -65,13 +65,18 @@ return read(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]))`,
 /**
  * Several gets of one store in one call, for reads asked for in the same tick: each runs exactly as
  * {@link readScript} would, in order, with one TIME for all. KEYS: the sessions (one slot on
- * Cluster). ARGV: idleTtlMs, touchAfterMs. Returns one read reply (or nil) per key.
+ * Cluster). ARGV: idleTtlMs, touchAfterMs. Returns one read reply (or nil) per key, or an error
+ * reply for a key Redis refused (another type): under pcall it fails that read alone.
  */
 export const readBatchScript = defineScript(
   'sessionReadBatch',
   `${prelude}${read}
 local idle, touchAfter, replies = tonumber(ARGV[1]), tonumber(ARGV[2]), {}
-for i = 1, #KEYS do replies[i] = read(KEYS[i], idle, touchAfter) end
+for i = 1, #KEYS do
+  local ok, reply = pcall(read, KEYS[i], idle, touchAfter)
+  if ok then replies[i] = reply
+  else replies[i] = { err = type(reply) == 'table' and reply.err or tostring(reply) } end
+end
 return replies`,
 );
 

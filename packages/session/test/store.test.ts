@@ -106,17 +106,36 @@ describe.each(topologies())('session store on $name', ({ url }) => {
     const ids = live.flatMap(({ id }, i) => (i % 20 === 0 ? [id, generateId()] : [id]));
     ids.splice(10, 0, destroyed.id);
     ids.splice(30, 0, ended.id);
-    const together = await Promise.all(ids.map((id) => short.get(id)));
+    // And one whose key holds something else: its read fails, alone.
+    const clobbered = generateId();
+    await redis.send(['SET', keyOf(prefix, clobbered), 'x'], { key: keyOf(prefix, clobbered) });
+    const settled = await Promise.allSettled([...ids, clobbered].map((id) => short.get(id)));
+    expect(settled.at(-1)).toMatchObject({ status: 'rejected', reason: { message: /WRONGTYPE/ } });
+    expect(settled.slice(0, -1).every((s) => s.status === 'fulfilled')).toBe(true);
+    const together = settled.slice(0, -1).map((s) => (s.status === 'fulfilled' ? s.value : undefined));
     const oneByOne = [];
     for (const id of ids) oneByOne.push(await short.get(id));
-    const seen = (s: Awaited<ReturnType<typeof short.get>>) =>
-      s === null ? null : { id: s.id, data: s.data };
+    const seen = (s: Awaited<ReturnType<typeof short.get>> | undefined) =>
+      s == null
+        ? s
+        : { id: s.id, data: s.data, createdAt: s.createdAt, absoluteExpiresAt: s.absoluteExpiresAt };
     expect(together.map(seen)).toEqual(oneByOne.map(seen));
-    expect(together.filter((s) => s !== null).map((s) => s.data.cart[0])).toEqual(
-      live.map((_, i) => `b${i}`),
-    );
+    expect(together.filter((s) => s != null).map((s) => s.data.cart[0])).toEqual(live.map((_, i) => `b${i}`));
     for (const { id } of live) expect(await pttl(redis, keyOf(prefix, id))).toBeGreaterThan(9_000);
     expect(await redis.send(['EXISTS', endedKey], { key: endedKey })).toBe(0);
+  });
+
+  it('answers a read with any write to its session issued before it, even when reads share calls', async () => {
+    const live = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => sessions.create({ cart: [`o${i}`] })),
+    );
+    for (let round = 1; round <= 10; round++) {
+      // Not awaited: each update is on the wire before the reads of the same tick are batched.
+      const updates = live.map(({ id }) => sessions.update(id, { counter: round }));
+      const reads = await Promise.all(live.map(({ id }) => sessions.get(id)));
+      expect(await Promise.all(updates)).toEqual(live.map(() => true));
+      expect(reads.map((s) => s?.data.counter)).toEqual(live.map(() => round));
+    }
   });
 
   it('skips the refresh write while the last refresh is younger than touchAfterMs', async () => {
