@@ -29,8 +29,17 @@ export function checkData(argument: string, data: unknown): asserts data is Reco
   }
 }
 
+/** A UTF-16 surrogate without its pair: JSON.stringify writes it as `\udXXX`, which Redis's cjson refuses to read. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
 /** Serializes one property; undefined means "absent", anything the serializer cannot represent throws. */
 export function encodeValue(serializer: Serializer, name: string, value: unknown): string | undefined {
+  if (LONE_SURROGATE.test(name)) {
+    throw new InvalidArgumentError(
+      'data',
+      'a property name holds a lone UTF-16 surrogate; Redis cannot store it.',
+    );
+  }
   if (value === undefined) return undefined;
   if (typeof value === 'function' || typeof value === 'symbol') {
     throw new InvalidArgumentError(`data.${name}`, `a ${typeof value} cannot be stored in a session.`);
@@ -46,6 +55,12 @@ export function encodeValue(serializer: Serializer, name: string, value: unknown
   }
   if (typeof text !== 'string') {
     throw new InvalidArgumentError(`data.${name}`, 'the serializer did not return a string for it.');
+  }
+  if (LONE_SURROGATE.test(text)) {
+    throw new InvalidArgumentError(
+      `data.${name}`,
+      'the serializer returned a lone UTF-16 surrogate; Redis cannot store it.',
+    );
   }
   return text;
 }

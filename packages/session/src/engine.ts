@@ -68,10 +68,12 @@ export type CreateResult =
  * user is in that user's index. A handle is added to the index before its session is written and
  * checked again after (a concurrent destroyAllForUser may have taken it: the new session then
  * deletes itself); it is removed only after the session is gone. Stale index entries (idle-expired
- * sessions, a crash between steps) are harmless: reads filter them and pruning by score drops them
- * at their absolute expiry. Regenerate moves a session across slots: the old key becomes a tombstone
- * pointing to the new handle, so a destroyAllForUser that read the index before the move still ends
- * the moved session, and the mover ends its copy if a destroy followed the tombstone meanwhile.
+ * sessions, a crash between steps, a write refused after its user was indexed) are harmless: reads
+ * filter them, destroyAllForUser ends only sessions still bound to that user, and pruning by score
+ * drops them at their absolute expiry. Regenerate moves a session across slots: the old key
+ * becomes a tombstone pointing to the new handle, so a destroyAllForUser that read the index before
+ * the move still ends the moved session, and the mover ends its copy if a destroy followed the
+ * tombstone meanwhile (a plain destroy of the old id does not follow it, and leaves it).
  */
 export function createEngine(opts: ResolvedOptions) {
   const { conn, keys } = opts;
@@ -136,17 +138,24 @@ export function createEngine(opts: ResolvedOptions) {
    * Deletes a session. With `follow`, a tombstone left by regenerate is followed to the moved
    * session: destroyAllForUser and revoke need that (they may hold a handle read before the move);
    * destroy(id) does not, or the holder of a pre-login id could end the session that replaced it.
+   * With `ownedBy`, only a session of that user is deleted: an index entry left stale by a write
+   * that failed never ends someone else's session.
    */
-  const destroy = async (handle: string, follow = false, depth = 0): Promise<{ existed: boolean }> => {
+  const destroy = async (
+    handle: string,
+    follow = false,
+    ownedBy?: string,
+    depth = 0,
+  ): Promise<{ existed: boolean }> => {
     const key = sessionKey(handle);
     const [deleted, userId, movedTo] = await conn.runScript<[number, string, string]>(
       destroyScript,
       [key],
-      [idle],
+      [idle, follow ? '1' : '0', ownedBy ?? ''],
     );
     // After the DEL: removing the index entry first could hide a still-live session from destroyAllForUser.
     if (userId !== '') await indexRemove(userId, handle);
-    if (follow && movedTo !== '' && depth < MAX_FORWARDS) return destroy(movedTo, true, depth + 1);
+    if (follow && movedTo !== '' && depth < MAX_FORWARDS) return destroy(movedTo, true, ownedBy, depth + 1);
     return { existed: deleted === 1 };
   };
 
@@ -217,7 +226,7 @@ export function createEngine(opts: ResolvedOptions) {
         absoluteExpiresAt: reply[3] as number,
       };
       if (userId !== undefined && !(await stillIndexed(userId, handle))) {
-        await conn.runScript(destroyScript, [sessionKey(handle)], [idle]);
+        await conn.runScript(destroyScript, [sessionKey(handle)], [idle, '0', '']);
         return { status: 'revoked', ...result };
       }
       return { status: 'created', ...result };

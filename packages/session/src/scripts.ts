@@ -142,7 +142,10 @@ if ARGV[4] ~= 'replace' then data = cjson.decode(m[5]) end
 local lastSet = 7 + 2 * tonumber(ARGV[7])
 for i = 8, lastSet, 2 do data[ARGV[i]] = ARGV[i + 1] end
 for i = lastSet + 1, #ARGV do data[ARGV[i]] = nil end
-local blob = cjson.encode(data)
+-- cjson writes '/' as '\\/'; JSON.stringify, which counted the size before this script ran, does
+-- not. Unescaping keeps both counts (and the stored bytes) the same; cjson never writes a bare '/',
+-- so every '\\/' in its output is that escape.
+local blob = (string.gsub(cjson.encode(data), '\\\\/', '/'))
 if #blob > tonumber(ARGV[2]) then return { -2, #blob } end
 redis.call('HSET', key, 'd', blob, 'r', now)
 local version = redis.call('HINCRBY', key, 'v', 1)
@@ -177,11 +180,15 @@ return { now, h }`,
 );
 
 /**
- * destroy: deletes the session (or tombstone) and says whose it was and where it moved. A live
- * session leaves a tombstone (a hash without 'a', which every read, touch and update treats as
- * gone) for the rest of its idle TTL, capped by its absolute lifetime: create refuses an existing
- * key, so a framework's late save of the destroyed id cannot re-create it even after the adapter
- * has forgotten its read. KEYS: session. ARGV: idleTtlMs.
+ * destroy: deletes the session and says whose it was and where it moved. A live session leaves a
+ * tombstone (a hash without 'a', which every read, touch and update treats as gone) for the rest of
+ * its idle TTL, capped by its absolute lifetime: create refuses an existing key, so a framework's
+ * late save of the destroyed id cannot re-create it even after the adapter has forgotten its read.
+ * A regenerate's tombstone ('m') is removed only by a destroy that follows it (destroyAllForUser,
+ * revoke): a plain destroy of a rotated id leaves it, so the rotation's new session survives (the
+ * holder of a planted pre-login id cannot end the session that replaced it). With an expected user,
+ * someone else's session is left alone. KEYS: session. ARGV: idleTtlMs, follow ('1' | '0'),
+ * expected user id ('' = any).
  * Returns { 1 if a live session was deleted else 0, userId or '', moved-to handle or '' }.
  */
 export const destroyScript = defineScript(
@@ -190,17 +197,19 @@ export const destroyScript = defineScript(
 local m = redis.call('HMGET', KEYS[1], 'a', 'u', 'm', 'x')
 -- Already destroyed: the tombstone stays until it expires.
 if m[4] then return { 0, '', '' } end
-local deleted = redis.call('DEL', KEYS[1])
 if not m[1] then
-  deleted = 0
-else
-  local left = math.min(tonumber(ARGV[1]), tonumber(m[1]) - clock())
-  if left > 0 then
-    redis.call('HSET', KEYS[1], 'x', 1)
-    redis.call('PEXPIRE', KEYS[1], left)
-  end
+  if m[3] and ARGV[2] ~= '1' then return { 0, '', '' } end
+  redis.call('DEL', KEYS[1])
+  return { 0, '', m[3] or '' }
 end
-return { deleted, m[2] or '', m[3] or '' }`,
+if ARGV[3] ~= '' and m[2] ~= ARGV[3] then return { 0, '', '' } end
+redis.call('DEL', KEYS[1])
+local left = math.min(tonumber(ARGV[1]), tonumber(m[1]) - clock())
+if left > 0 then
+  redis.call('HSET', KEYS[1], 'x', 1)
+  redis.call('PEXPIRE', KEYS[1], left)
+end
+return { 1, m[2] or '', '' }`,
 );
 
 /** Prunes members whose absolute expiry has passed and keeps the index's own TTL at its newest member's. */

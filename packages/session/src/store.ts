@@ -208,7 +208,7 @@ export function createSessionStore<Data extends object = SessionData>(
       const { except } = destroyOptions;
       const exceptHandle = except === undefined ? undefined : checkId('except', except);
       const handles = await engine.indexTake(userId, exceptHandle);
-      const results = await Promise.all(handles.map((handle) => engine.destroy(handle, true)));
+      const results = await Promise.all(handles.map((handle) => engine.destroy(handle, true, userId)));
       return results.filter((r) => r.existed).length;
     },
 

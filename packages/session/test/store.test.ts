@@ -282,6 +282,34 @@ describe.each(topologies())('session store on $name', ({ url }) => {
     expect(listed[0]?.data.cart).toEqual(['pen']);
   });
 
+  it('keeps the new session of a login when the planted pre-login id is destroyed during the rotation', async () => {
+    const user = `fixation-${Math.random()}`;
+    for (let i = 0; i < 50; i++) {
+      const planted = await sessions.create({ cart: [`p${i}`] });
+      const [rotated, destroyed] = await Promise.all([
+        sessions.regenerate(planted.id, { userId: user }),
+        sessions.destroy(planted.id),
+      ]);
+      // Either the destroy ran first (nothing to rotate) or the rotation wins, whole.
+      if (rotated === null) expect(destroyed).toBe(true);
+      else expect((await sessions.get(rotated.id))?.data.cart).toEqual([`p${i}`]);
+      expect(await sessions.get(planted.id)).toBeNull();
+    }
+  });
+
+  it('never ends the session of another user through a stale entry in an index', async () => {
+    const mallory = `m-${Math.random()}`;
+    const bob = `b-${Math.random()}`;
+    const bobs = await sessions.create({ cart: ['bob'] }, { userId: bob });
+    // A stale entry (as a failed write could leave) naming Bob's session in Mallory's index.
+    const index = `${prefix}{user:${mallory}}`;
+    const absolute = String(bobs.absoluteExpiresAt);
+    await redis.send(['ZADD', index, absolute, handleOf(bobs.id)], { key: index });
+    expect(await sessions.listForUser(mallory)).toEqual([]);
+    expect(await sessions.destroyAllForUser(mallory)).toBe(0);
+    expect((await sessions.get(bobs.id))?.data.cart).toEqual(['bob']);
+  });
+
   it('ends 1,000 sessions of a user but the current one, skipping those already expired', async () => {
     const user = `big-${Math.random()}`;
     const shortLived = store({ idleTtlMs: 300, touchAfterMs: 0 });
@@ -400,6 +428,24 @@ describe.each(topologies())('session store on $name', ({ url }) => {
     );
     expect(await hash(redis, key)).toEqual(before);
     expect(await keysUnder(redis, own)).toEqual([key]);
+
+    // Text Redis's JSON library cannot read back (a lone UTF-16 surrogate) is refused up front.
+    await expect(strict.create({ ['\ud800']: 1 })).rejects.toBeInstanceOf(InvalidArgumentError);
+    await expect(strict.update(id, { ['\udfff']: 1 })).rejects.toBeInstanceOf(InvalidArgumentError);
+    expect(await hash(redis, key)).toEqual(before);
+    expect(await keysUnder(redis, own)).toEqual([key]);
+  });
+
+  it('counts the size of data with slashes as Redis stores it, so what create accepted stays patchable', async () => {
+    const own = uniquePrefix('session-size');
+    const strict = createSessionStore<Record<string, unknown>>({ redis, prefix: own, maxSizeBytes: 1_000 });
+    const { id } = await strict.create({ returnTo: '/a'.repeat(400) });
+    expect(await strict.update(id, { n: 1 })).toBe(true);
+    const stored = (await hash(redis, keyOf(own, id))).d ?? '';
+    expect(Buffer.byteLength(stored)).toBe(
+      JSON.stringify({ returnTo: JSON.stringify('/a'.repeat(400)), n: '1' }).length,
+    );
+    expect((await strict.get(id))?.data).toEqual({ returnTo: '/a'.repeat(400), n: 1 });
   });
 
   it('refuses bad options when the store is created', () => {
