@@ -1,4 +1,4 @@
-import { connect } from '@redis-patterns/connection';
+import { connect, defineScript } from '@redis-patterns/connection';
 import {
   type Algorithm,
   all,
@@ -25,6 +25,25 @@ async function ours(url: string, prefix: string, algorithms: Algorithm[]): Promi
   );
   const limiter = limiters.length === 1 ? (limiters[0] as (typeof limiters)[0]) : all(limiters);
   return { op: (i) => limiter.limit(identifier(i)), close: () => redis.close() };
+}
+
+/**
+ * The least a check on the server's clock can cost: one script that reads TIME and increments one
+ * field, with no decision, no refusal and no expiry. No limiter that reads TIME can do less per
+ * check, so it is the ceiling of our rows at 1 in flight, where latency decides.
+ */
+const bareCheck = defineScript(
+  'benchBareCheck',
+  `local t = redis.call('TIME')
+return { t[1], t[2], redis.call('HINCRBY', KEYS[1], 'c', 1) }`,
+);
+
+async function ceiling(url: string): Promise<Runner> {
+  const redis = await connect({ url });
+  return {
+    op: (i) => redis.runScript(bareCheck, [`bench:rl:bare:{${identifier(i)}}`], []),
+    close: () => redis.close(),
+  };
 }
 
 function row(name: string, prefix: string, algorithms: () => Algorithm[]) {
@@ -70,6 +89,11 @@ export default defineScenario({
     row('sliding window log (exact)', 'bench:rl:log:', () => [
       slidingWindowLog({ limit: 100, windowMs: 1000 }),
     ]),
+    {
+      name: 'ceiling: bare server-clock check (TIME + HINCRBY, no decision)',
+      peer: false,
+      make: ({ url }: BenchContext) => ceiling(url),
+    },
     row('all([fixed 100/s, counter 1000/min])', 'bench:rl:all:', () => [
       fixedWindow({ limit: 100, windowMs: 1000 }),
       slidingWindowCounter({ limit: 1000, windowMs: 60_000 }),
