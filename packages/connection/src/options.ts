@@ -129,7 +129,8 @@ export function checkDuration(
 /** Throws unless `value` is a whole number >= `min`. */
 export function checkInteger(name: string, value: number | undefined, min: number): void {
   if (value === undefined) return;
-  if (!Number.isInteger(value) || value < min) {
+  // Safe integers only: String(1e21) is "1e+21", which Redis refuses as an integer mid-script.
+  if (!Number.isSafeInteger(value) || value < min) {
     throw new InvalidArgumentError(name, `expected a whole number >= ${min}, got ${String(value)}.`);
   }
 }

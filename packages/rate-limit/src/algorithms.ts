@@ -67,9 +67,13 @@ function checkWindow(options: WindowOptions): void {
 
 const MAX_WINDOW_MS = 366 * 24 * 3600 * 1000;
 
+/** Largest sliding-log limit: one sorted-set entry per unit, so memory and the cost of one call grow with it. */
+const MAX_LOG_LIMIT = 100_000;
+
 /**
  * Exact sliding window: at most `limit` units in any `windowMs`, counted from the server's clock.
- * One sorted-set entry per unit used; refused calls are not recorded. Memory grows with `limit`.
+ * One sorted-set entry per unit used; refused calls are not recorded. Memory grows with `limit`,
+ * which is at most 100,000.
  *
  * @example
  * ```ts
@@ -79,6 +83,12 @@ const MAX_WINDOW_MS = 366 * 24 * 3600 * 1000;
 export function slidingWindowLog(options: WindowOptions): Algorithm {
   checkWindow(options);
   const { limit, windowMs } = options;
+  if (limit > MAX_LOG_LIMIT) {
+    throw new InvalidArgumentError(
+      'limit',
+      `${limit} entries per identifier is too many for a log (about 120 bytes each, and a call of that cost holds Redis while it records them); above ${MAX_LOG_LIMIT} use slidingWindowCounter.`,
+    );
+  }
   return make('slidingWindowLog', limit, windowMs, {
     code: 'L',
     a: limit,

@@ -73,7 +73,8 @@ export function buildLimiter(state: LimiterState): RateLimiter {
     const decided: PolicyResult[] = parts.map((p, i) => ({
       ...p.policy,
       allowed: reply[1 + 4 * i] === 1,
-      remaining: reply[2 + 4 * i] as number,
+      // Never below 0, even for state left by a larger limit on the same keys.
+      remaining: Math.max(0, reply[2 + 4 * i] as number),
       resetMs: Math.ceil((reply[3 + 4 * i] as number) / 1000),
       retryAfterMs: Math.ceil((reply[4 + 4 * i] as number) / 1000),
     }));

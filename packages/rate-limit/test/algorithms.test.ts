@@ -202,6 +202,23 @@ describe.each(topologies())('rate limiting on $name', ({ url }) => {
     expect(left).toEqual([2, 1, 3, 0]);
   });
 
+  it.each([
+    ['sliding window log', (limit: number) => slidingWindowLog({ limit, windowMs: 60_000 })],
+    ['sliding window counter', (limit: number) => slidingWindowCounter({ limit, windowMs: 86_400_000 })],
+    ['fixed window', (limit: number) => fixedWindow({ limit, windowMs: 60_000 })],
+    ['token bucket (GCRA)', (limit: number) => tokenBucket({ ratePerSec: 0.001, burst: limit })],
+  ])('never reports remaining below 0 after the limit was lowered (%s)', async (_, algorithm) => {
+    const own = `${prefix}lowered${n++}:`;
+    const wide = createRateLimiter({ redis, prefix: own, algorithm: algorithm(5) });
+    for (let i = 0; i < 4; i++) expect((await wide.limit('l')).allowed).toBe(true);
+    // The same keys under a smaller limit, already exceeded by what the larger one admitted.
+    const narrow = createRateLimiter({ redis, prefix: own, algorithm: algorithm(2) });
+    for (const result of [await narrow.limit('l'), await narrow.peek('l')]) {
+      expect(result).toMatchObject({ allowed: false, remaining: 0 });
+      expect(result.policies[0]?.remaining).toBe(0);
+    }
+  });
+
   it('peek reports without charging', async () => {
     const limiter = make(slidingWindowLog({ limit: 2, windowMs: 60_000 }));
     for (let i = 0; i < 5; i++)

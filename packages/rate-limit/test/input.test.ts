@@ -50,6 +50,9 @@ describe('bad input', () => {
     ['ratePerSec', () => tokenBucket({ ratePerSec: 0, burst: 1 })],
     ['ratePerSec', () => tokenBucket({ ratePerSec: Number.NaN, burst: 1 })],
     ['burst', () => tokenBucket({ ratePerSec: 1, burst: 0 })],
+    ['limit', () => fixedWindow({ limit: 1e21, windowMs: 1000 })],
+    ['burst', () => tokenBucket({ ratePerSec: 1, burst: 2 ** 53 })],
+    ['limit', () => slidingWindowLog({ limit: 100_001, windowMs: 1000 })],
     ['options', () => slidingWindowLog(undefined as never)],
   ])('refuses a bad %s when the algorithm is made', (argument, make) => rejects(argument, make));
 
