@@ -23,13 +23,13 @@ export interface LeaderboardOptions {
   name: string;
   /** Prepended to every key, e.g. `game:lb:`. @default 'lb:' */
   prefix?: string;
-  /** Which end is rank 1. @default 'high-to-low' */
+  /** Which end is rank 1. Part of the board's stored format: every user of a board name must agree. @default 'high-to-low' */
   order?: LeaderboardOrder;
   /** What `submit` does with an existing score (`increment` always adds). @default 'replace' */
   updatePolicy?: UpdatePolicy;
-  /** How equal scores are ranked. @default 'ordinal' */
+  /** How equal scores are ranked (`dense` keeps an index of distinct scores). Part of the stored format. @default 'ordinal' */
   ties?: TieRule;
-  /** How members with equal scores are ordered (and given ordinal ranks). @default 'none' */
+  /** How members with equal scores are ordered (and given ordinal ranks). Part of the stored format. @default 'none' */
   tieBreak?: TieBreak;
   /**
    * With `earlier-first`: bits of each stored score that hold the arrival sequence. Scores must then
@@ -37,7 +37,7 @@ export interface LeaderboardOptions {
    * @default 22
    */
   tieBreakBits?: number;
-  /** Keep only the best N members; the rest are trimmed in the same script as the write. @default undefined (no limit) */
+  /** Keep only the best N members; the rest are trimmed in the same script as the write (a trimmed member's score is gone, increments included). @default undefined (no limit) */
   keepTop?: number;
 }
 

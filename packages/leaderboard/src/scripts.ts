@@ -127,7 +127,10 @@ function leaderboardScript(name: string, uses: string[], body: string) {
  * [6] PEXPIREAT ms (0 = none), then per entry: member, value, has data, data.
  * One script makes the score, the member data, the distinct index, the keepTop trim and the TTLs one
  * atomic step: no reader sees a score without its data, and no concurrent writer slips past keepTop.
- * Returns {1, stored score or nil per entry} or {0, entry index, out-of-range value}.
+ * Returns {1, stored score or nil per entry}; {0, entry index, out-of-range value} (nothing
+ * written); {-1, entry index, members sharing its score} when a score group has used all 2^bits
+ * arrival numbers (the entries before it are written, trimmed and given their TTL); {-2} when the
+ * PEXPIREAT time has passed on the server's clock (nothing written: the keys would vanish at once).
  */
 export const writeScript = leaderboardScript(
   'leaderboardWrite',
@@ -136,6 +139,11 @@ export const writeScript = leaderboardScript(
 local policy, maxRaw, keepTop = ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
 local expireAt = ARGV[6]
 local count = (#ARGV - 6) / 4
+
+if expireAt ~= '0' then
+  local t = redis.call('TIME')
+  if tonumber(expireAt) <= t[1] * 1000 + math.floor(t[2] / 1000) then return {-2} end
+end
 
 -- Increments are checked before the first write, so a batch is applied whole or not at all.
 if policy == 'increment' then
@@ -165,14 +173,12 @@ local function nextSeq(raw)
   -- The group used all 2^bits numbers: renumber it 0, 1, 2... in its order (O(g log n) for its g
   -- members; each member moves down, never past the one before it), then continue after it.
   local group = redis.call('ZRANGE', scoresKey, lo, hi, 'BYSCORE')
-  if #group >= shift then
-    error({err = 'LEADERBOARD_TIES ' .. #group .. ' members share one score; raise tieBreakBits'})
-  end
+  if #group >= shift then return nil, #group end
   for i = 1, #group do redis.call('ZADD', scoresKey, fmt(raw * shift + i - 1), group[i]) end
   return #group
 end
 
-local finals = {}
+local finals, full, fullCount = {}, nil, 0
 for i = 1, count do
   local member, value = ARGV[3 + 4 * i], tonumber(ARGV[4 + 4 * i])
   local s = redis.call('ZSCORE', scoresKey, member)
@@ -188,7 +194,12 @@ for i = 1, count do
     -- An unchanged score keeps its sequence: the member got there first.
     if newRaw ~= oldRaw then
       local stored = newRaw
-      if shift > 1 then stored = newRaw * shift + nextSeq(newRaw) end
+      if shift > 1 then
+        local seq, members = nextSeq(newRaw)
+        -- The group is full: stop here, but trim and set the TTLs of what was written below.
+        if seq == nil then full, fullCount = i, members; break end
+        stored = newRaw * shift + seq
+      end
       s = fmt(stored)
       redis.call('ZADD', scoresKey, s, member)
       if dense then
@@ -213,6 +224,7 @@ end
 if expireAt ~= '0' then
   for _, key in ipairs(KEYS) do redis.call('PEXPIREAT', key, expireAt) end
 end
+if full then return {-1, full, fullCount} end
 
 local results = {1}
 for i = 1, count do

@@ -56,20 +56,33 @@ export async function write(
     for (const e of entries.slice(i, i + WRITE_BATCH)) {
       args.push(e.member, String(e.raw), e.data === undefined ? '0' : '1', e.data ?? '');
     }
-    let reply: Array<string | number | null>;
-    try {
-      reply = await conn.runScript(writeScript, [keys.scores, keys.data, keys.distinct], args);
-    } catch (err) {
-      const ties = err instanceof Error ? /LEADERBOARD_TIES ([^.]*?)(?: script:|$)/.exec(err.message) : null;
-      if (ties !== null) throw new InvalidArgumentError('tieBreakBits', `${ties[1]}.`);
-      throw err;
+    const reply = await conn.runScript<Array<string | number | null>>(
+      writeScript,
+      [keys.scores, keys.data, keys.distinct],
+      args,
+    );
+    if (reply[0] === -2) {
+      throw new InvalidArgumentError(
+        'date',
+        `the cycle's keys would expire at ${new Date(expireAt).toISOString()}, which has passed on the Redis server's clock; nothing was written.`,
+      );
+    }
+    if (reply[0] === -1) {
+      throw new InvalidArgumentError(
+        'tieBreakBits',
+        `${reply[2]} members share one score (at ${argument(i + (reply[1] as number) - 1)}); raise tieBreakBits. The entries before it were written.`,
+      );
     }
     if (reply[0] === 0) {
-      const raw = Number(reply[2]);
+      // Lua formats an overflow as "inf" / "-inf" (and NaN as "nan" or "-nan").
+      const text = String(reply[2]);
+      const raw = /^-?inf$/.test(text) ? Number(text.replace('inf', 'Infinity')) : Number(text);
       const value = settings.order === 'high-to-low' ? 0 - raw : raw;
       throw new InvalidArgumentError(
         argument(i + (reply[1] as number) - 1),
-        `the score would become ${value}, outside the board's range ±${settings.maxScore}; nothing was written.`,
+        Number.isFinite(value)
+          ? `the score would become ${value}, outside the board's range ±${settings.maxScore}; nothing was written.`
+          : `the score would overflow to ${value}; nothing was written.`,
       );
     }
     for (const s of reply.slice(1)) results.push(s === null ? null : fromStored(settings, s as string));

@@ -265,6 +265,14 @@ describe.each(topologies())('leaderboard on $name', ({ url }) => {
       await expect(call(), argument).rejects.toMatchObject({ name: 'InvalidArgumentError', argument });
     }
     expect(await keysOf(b.name)).toEqual([]);
+    // An increment past what a double holds says so (not "NaN outside ±Infinity").
+    const counts = board({ updatePolicy: 'increment' });
+    await counts.increment('big', Number.MAX_VALUE);
+    await expect(counts.increment('big', Number.MAX_VALUE)).rejects.toMatchObject({
+      argument: 'by',
+      message: expect.stringMatching(/overflow to -?Infinity; nothing was written/),
+    });
+    expect(await counts.score('big')).toBe(Number.MAX_VALUE);
     expect(() => board({ order: 'up' as never })).toThrow(InvalidArgumentError);
     expect(() => board({ keepTop: 0 })).toThrow(InvalidArgumentError);
     expect(() => board({ tieBreakBits: 60 })).toThrow(InvalidArgumentError);

@@ -209,6 +209,45 @@ describe.each(topologies())('periodic leaderboard on $name', ({ url }) => {
     },
   );
 
+  it('refuses a write whose cycle has expired on the server clock, whatever the injected clock says', async () => {
+    const name = `backfill-${++count}`;
+    // The injected clock says 2024-01-10, so the cycle looks writable; Redis knows its keys would
+    // vanish at once.
+    const board = createPeriodicLeaderboard({
+      redis,
+      prefix,
+      name,
+      cycle: 'daily',
+      now: () => utc('2024-01-10T12:00:00'),
+    });
+    await expect(board.submit('u', 5)).rejects.toMatchObject({
+      name: 'InvalidArgumentError',
+      argument: 'date',
+    });
+    await expect(board.submitMany([{ member: 'v', score: 1 }])).rejects.toMatchObject({ argument: 'date' });
+    expect(await redis.send(['EXISTS', `${prefix}{${name}}:cycle:2024-01-10:scores`], { key: name })).toBe(0);
+  });
+
+  it('trims and sets the TTL of what a batch wrote before a score group ran out of arrival numbers', async () => {
+    const name = `full-${++count}`;
+    const board = createPeriodicLeaderboard({
+      redis,
+      prefix,
+      name,
+      cycle: 'daily',
+      keepTop: 3,
+      tieBreak: 'earlier-first',
+      tieBreakBits: 2,
+      now: () => utc('2099-05-05T10:00:00'),
+    });
+    const five = ['a', 'b', 'c', 'd', 'e'].map((member) => ({ member, score: 1 }));
+    await expect(board.submitMany(five)).rejects.toMatchObject({ argument: 'tieBreakBits' });
+    const key = `${prefix}{${name}}:cycle:2099-05-05:scores`;
+    expect(await redis.send(['ZCARD', key], { key })).toBe(3);
+    expect(await pexpiretime(key)).toBe(utc('2099-05-07T00:00:00').getTime());
+    expect((await board.current().top(5)).map((e) => e.member)).toEqual(['a', 'b', 'c']);
+  });
+
   it('rejects bad periodic options and aggregate arguments with typed errors', async () => {
     const base = { redis, prefix, name: `bad-${++count}` };
     expect(() => createPeriodicLeaderboard({ ...base, cycle: 'hourly' as never })).toThrow(
