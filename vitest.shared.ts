@@ -25,10 +25,12 @@ function sourceAliases(): Array<{ find: RegExp; replacement: string }> {
  */
 export function packageProject(configUrl: string) {
   const dir = dirname(fileURLToPath(configUrl));
+  // examples/leaderboard and packages/leaderboard need distinct project names.
+  const name = basename(dirname(dir)) === 'examples' ? `example-${basename(dir)}` : basename(dir);
   return defineProject({
     resolve: { alias: sourceAliases() },
     test: {
-      name: basename(dir),
+      name,
       root: dir,
       include: ['test/**/*.test.ts'],
       globalSetup: [join(root, 'packages', 'testing', 'src', 'global-setup.ts')],
