@@ -105,6 +105,7 @@ export function createStore(conn: RedisConnection, prefix: string) {
             const redisKeys = group.map((k) => entries.key(k));
             const replies = await conn.send<Text[]>(['MGET', ...redisKeys], {
               key: redisKeys[0] as string,
+              keys: redisKeys,
               timeoutMs,
             });
             for (const [i, k] of group.entries()) out.set(k, replies[i] ?? null);
@@ -179,8 +180,8 @@ export function createStore(conn: RedisConnection, prefix: string) {
             const keys = group.map((k) => entries.key(k));
             const leaseKeys = group.map((k) => leases.key(k));
             const [count] = await Promise.all([
-              conn.send(['DEL', ...keys], { key: keys[0] as string, timeoutMs }),
-              conn.send(['DEL', ...leaseKeys], { key: keys[0] as string, timeoutMs }),
+              conn.send(['DEL', ...keys], { key: keys[0] as string, keys, timeoutMs }),
+              conn.send(['DEL', ...leaseKeys], { key: keys[0] as string, keys: leaseKeys, timeoutMs }),
             ]);
             removed += Number(count);
           }),
@@ -197,6 +198,7 @@ export function createStore(conn: RedisConnection, prefix: string) {
             const keys = group.map((t) => tagSpace.key(t));
             const replies = await conn.send<Array<string | null>>(['MGET', ...keys], {
               key: keys[0] as string,
+              keys,
               timeoutMs,
             });
             for (const [i, t] of group.entries()) out.set(t, replies[i] ?? null);
@@ -228,7 +230,7 @@ export function createStore(conn: RedisConnection, prefix: string) {
           .groupBySlot(tags, (t) => tagSpace.key(t))
           .map((group) => {
             const keys = group.map((t) => tagSpace.key(t));
-            return conn.send(['DEL', ...keys], { key: keys[0] as string, timeoutMs });
+            return conn.send(['DEL', ...keys], { key: keys[0] as string, keys, timeoutMs });
           }),
       );
     },

@@ -16,7 +16,7 @@ import {
   TimeoutError,
   toPatternsError,
 } from './errors.js';
-import { slotOf, tagHash } from './keys.js';
+import { slotOf, tagHash, tagOf } from './keys.js';
 import { checkDuration, checkInteger, type ParsedRedisUrl, parseRedisUrl } from './options.js';
 import { NodePool } from './pool.js';
 import type { Script } from './scripts.js';
@@ -111,6 +111,12 @@ export interface CommandOptions {
   readonly?: boolean;
   /** Overrides the connection's `commandTimeoutMs` for this command; 0 for no bound. */
   timeoutMs?: number;
+  /**
+   * Every key of a multi-key command (MGET, DEL), so the command keeps its order with each key's
+   * other commands, not only the first key's (scripts pass their keys anyway).
+   * @default [key]
+   */
+  keys?: readonly string[];
 }
 
 /** The kind of deployment behind a connection. */
@@ -143,8 +149,12 @@ export interface RedisConnection extends AsyncDisposable {
     args: RedisArgument[],
     options?: CommandOptions,
   ): Promise<T>;
-  /** A MULTI (no WATCH) routed by `key`; all its keys must share that key's slot. */
-  multi(key: string): ReturnType<RedisClient['multi']>;
+  /**
+   * A MULTI (no WATCH) routed by `key`; all its keys must share that key's slot. Pass them all as
+   * `keys` when they have different hash tags, so the transaction keeps its order with each one's
+   * other commands.
+   */
+  multi(key: string, keys?: readonly string[]): ReturnType<RedisClient['multi']>;
   /**
    * Runs `fn` on a dedicated pooled connection to the node that owns `key`, for WATCH/MULTI/EXEC.
    * A WATCH left open is cleared before the connection is reused; a connection that failed or
@@ -155,9 +165,11 @@ export interface RedisConnection extends AsyncDisposable {
   dedicated(key: string): Promise<DedicatedConnection>;
   /**
    * Splits items into groups whose keys may share one multi-key command (MGET, DEL, a script):
-   * one group per hash slot on Cluster; on a single server one group per socket (see `sockets`),
-   * so a group's command, sent on the socket of its first key, is also on the socket each of its
-   * other keys would take alone and stays in order with their other commands. Empty input, no groups.
+   * one group per hash slot on Cluster. On a single server with several sockets, a hash tag with
+   * commands in flight must stay on their socket: one group per such socket, the other keys with
+   * the first group. Send each group's command right away (before grouping again); a group may be
+   * split into several commands if no hash tag is in two of them. Then no command overtakes one
+   * issued before it on any of its keys. Empty input, no groups.
    */
   groupBySlot<T>(items: readonly T[], keyOf: (item: T) => string): T[][];
   /** Iterates every key matching `pattern` on every master; use {@link escapeGlob} on user parts. */
@@ -279,42 +291,68 @@ function createConnection(options: ConnectionOptions): RedisConnection {
     }
   }
   if (!raw.isOpen) raw.connect().catch(onError);
-  // The socket of a key: by its tag hash, so one key's (one hash tag's) commands stay in order; while
-  // that socket reconnects, the first one if it is up. A read (`readonly`) of a key with no write in
-  // flight to its hash bucket may take any socket: it cannot overtake a write issued before it,
-  // since every such write has been answered. So even one hot key (a leaderboard) spreads its reads.
-  const writesInFlight = new Uint32Array(4096);
+  // Sockets and order. A write (any command not marked `readonly`) counts, per hash tag of its
+  // keys, until it settles, with the socket it took; a later command on one of those tags takes
+  // that socket too, so it cannot overtake the write. A tag with nothing in flight may take any
+  // socket, as nothing is left to overtake: its own socket by tag hash for a plain command, the
+  // batch's for a key batched with others (so a batch of many keys stays one call), any for a read.
+  // Tags are counted exactly (not by a hash bucket): a collision would tie unrelated keys to a
+  // socket and could leave one command's keys wanted on two sockets.
+  const writesInFlight = new Map<string, { count: number; lane: number }>();
   let turn = 0;
-  const up = (lane: RedisClient) => (lane.isReady ? lane : (raw as RedisClient));
-  // Counts a write in its bucket until it settles.
-  const counted = <T>(bucket: number, command: Promise<T>): Promise<T> => {
-    writesInFlight[bucket] = (writesInFlight[bucket] as number) + 1;
+  const tagsOf = (keys: readonly string[]): string[] => {
+    const tags = new Array<string>(keys.length);
+    for (let i = 0; i < keys.length; i++) tags[i] = tagOf(keys[i] as string);
+    return tags;
+  };
+  // The socket of the first tag with writes in flight, or -1.
+  const laneInFlight = (tags: readonly string[]): number => {
+    for (const tag of tags) {
+      const entry = writesInFlight.get(tag);
+      if (entry !== undefined) return entry.lane;
+    }
+    return -1;
+  };
+  const routeOfKeys = (keys: readonly string[], tags = tagsOf(keys)): number => {
+    const lane = laneInFlight(tags);
+    return lane >= 0 || keys.length === 0 ? Math.max(lane, 0) : tagHash(keys[0] as string) % lanes.length;
+  };
+  // Counts a write under its tags (a tag twice counts twice) until it settles; a lane that is
+  // reconnecting hands its commands to the first one.
+  const counted = <T>(
+    tags: readonly string[],
+    lane: number,
+    send: (client: RedisClient) => Promise<T>,
+  ): Promise<T> => {
+    const client = lanes[lane] as RedisClient;
+    const used = client.isReady ? lane : 0;
+    const command = send(used === lane ? client : (raw as RedisClient));
+    for (const tag of tags) {
+      const entry = writesInFlight.get(tag);
+      if (entry === undefined) writesInFlight.set(tag, { count: 1, lane: used });
+      else entry.count++;
+    }
     const done = () => {
-      writesInFlight[bucket] = (writesInFlight[bucket] as number) - 1;
+      for (const tag of tags) {
+        const entry = writesInFlight.get(tag) as { count: number; lane: number };
+        if (--entry.count === 0) writesInFlight.delete(tag);
+      }
     };
     command.then(done, done);
     return command;
   };
   const onLane = <T>(
-    key: string,
+    keys: readonly string[],
     readonly: boolean,
     send: (lane: RedisClient) => Promise<T>,
-    otherKeys?: readonly string[],
   ): Promise<T> => {
-    const hash = tagHash(key);
-    const bucket = hash & 4095;
-    if (readonly && writesInFlight[bucket] === 0)
-      return send(up(lanes[turn++ % lanes.length] as RedisClient));
-    const command = counted(bucket, send(up(lanes[hash % lanes.length] as RedisClient)));
-    // A write to several tags (a batch script) counts in each of their buckets, so a read of any
-    // of its keys waits for it too.
-    if (otherKeys !== undefined && !readonly) {
-      for (let i = 1; i < otherKeys.length; i++) {
-        const other = tagHash(otherKeys[i] as string) & 4095;
-        if (other !== bucket) counted(other, command);
-      }
+    const tags = tagsOf(keys);
+    if (readonly) {
+      const lane = laneInFlight(tags);
+      const client = lanes[lane >= 0 ? lane : turn++ % lanes.length] as RedisClient;
+      return send(client.isReady ? client : (raw as RedisClient));
     }
-    return command;
+    return counted(tags, routeOfKeys(keys, tags), send);
   };
 
   let lastError: Error | undefined;
@@ -389,7 +427,7 @@ function createConnection(options: ConnectionOptions): RedisConnection {
     if (topology === 'cluster') return (raw as RedisCluster).sendCommand(key, readonly, args);
     if (topology === 'sentinel') return (raw as RedisSentinel).sendCommand(readonly, args);
     if (lanes.length < 2 || key === undefined) return (raw as RedisClient).sendCommand(args);
-    return onLane(key, readonly, (lane) => lane.sendCommand(args), keys);
+    return onLane(keys ?? [key], readonly, (lane) => lane.sendCommand(args));
   };
 
   // The scripts each server was sent in full. A script's first call on a server goes as EVAL, not
@@ -482,7 +520,7 @@ function createConnection(options: ConnectionOptions): RedisConnection {
     send<T>(args: RedisArgument[], opts: CommandOptions = {}) {
       checkDuration('timeoutMs', opts.timeoutMs, { allowZero: true });
       return bounded(
-        sendRaw(args, opts.key, opts.readonly ?? false),
+        sendRaw(args, opts.key ?? opts.keys?.[0], opts.readonly ?? false, opts.keys),
         opts.timeoutMs,
         String(args[0]),
       ) as Promise<T>;
@@ -491,20 +529,24 @@ function createConnection(options: ConnectionOptions): RedisConnection {
       checkDuration('timeoutMs', opts.timeoutMs, { allowZero: true });
       return bounded(
         evalScript(script, keys, args, scriptCache(keys[0]), (cmd) =>
-          sendRaw(cmd, keys[0], opts.readonly ?? false, keys.length > 1 ? keys : undefined),
+          sendRaw(cmd, keys[0], opts.readonly ?? false, keys),
         ),
         opts.timeoutMs,
         `script ${script.name}`,
       ) as Promise<T>;
     },
-    multi(key: string) {
+    multi(key: string, keys?: readonly string[]) {
       if (topology === 'cluster')
         return (raw as RedisCluster).multi(key) as unknown as ReturnType<RedisClient['multi']>;
       if (topology !== 'standalone' || lanes.length < 2) return (raw as RedisClient).multi();
-      const hash = tagHash(key);
-      const multi = up(lanes[hash % lanes.length] as RedisClient).multi();
+      // Built and executed in one go by its callers, so the socket chosen now is still right at EXEC.
+      const all = tagsOf(keys ?? [key]);
+      const lane = routeOfKeys(keys ?? [key], all);
+      const client = lanes[lane] as RedisClient;
+      const multi = (client.isReady ? client : (raw as RedisClient)).multi();
       const exec = multi.exec.bind(multi);
-      multi.exec = ((...args: Parameters<typeof exec>) => counted(hash & 4095, exec(...args))) as typeof exec;
+      multi.exec = ((...args: Parameters<typeof exec>) =>
+        counted(all, lane, () => exec(...args))) as typeof exec;
       return multi;
     },
     async isolated<T>(key: string, fn: (c: RedisClient) => Promise<T>): Promise<T> {
@@ -547,16 +589,27 @@ function createConnection(options: ConnectionOptions): RedisConnection {
     },
     groupBySlot<T>(items: readonly T[], keyOf: (item: T) => string): T[][] {
       if (items.length === 0) return [];
-      const byLane = topology === 'standalone' && lanes.length > 1;
-      if (topology !== 'cluster' && !byLane) return [[...items]];
+      if (topology !== 'cluster' && lanes.length < 2) return [[...items]];
       const groups = new Map<number, T[]>();
+      const free: T[] = [];
       for (const item of items) {
-        const at = byLane ? tagHash(keyOf(item)) % lanes.length : slotOf(keyOf(item));
+        const key = keyOf(item);
+        const at = topology === 'cluster' ? slotOf(key) : (writesInFlight.get(tagOf(key))?.lane ?? -1);
+        if (at < 0) {
+          free.push(item);
+          continue;
+        }
         const group = groups.get(at);
         if (group === undefined) groups.set(at, [item]);
         else group.push(item);
       }
-      return [...groups.values()];
+      // Keys with nothing in flight go with the first group, after its keys that decide its socket.
+      const all = [...groups.values()];
+      if (free.length > 0) {
+        if (all.length === 0) all.push(free);
+        else (all[0] as T[]).push(...free);
+      }
+      return all;
     },
     async *scan(pattern: string, opts: { count?: number; type?: string } = {}) {
       const scanOptions = {

@@ -31,6 +31,7 @@ export {
   type Keyspace,
   MAX_KEY_PART_LENGTH,
   slotOf,
+  tagOf,
 } from './keys.js';
 export {
   checkDuration,

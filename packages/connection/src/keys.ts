@@ -100,6 +100,25 @@ export function slotOf(key: string | Buffer): number {
 }
 
 /**
+ * The part of `key` Redis hashes for its slot: the first non-empty `{tag}`, else the whole key.
+ * Commands on keys of one tag keep their order on a connection; a batch split into several calls
+ * should keep each tag's keys in one call (see {@link RedisConnection.groupBySlot}).
+ *
+ * @example
+ * ```ts
+ * tagOf('rl:{user-42}:fixed') // 'user-42'
+ * ```
+ */
+export function tagOf(key: string): string {
+  const open = key.indexOf('{');
+  if (open !== -1) {
+    const close = key.indexOf('}', open + 1);
+    if (close > open + 1) return key.slice(open + 1, close);
+  }
+  return key;
+}
+
+/**
  * A cheap hash (FNV-1a over UTF-16 code units) of the part of `key` Redis hashes for its slot: the
  * first non-empty `{tag}`, else the whole key. Keys of one slot by tag always agree; it is not the
  * slot itself (see {@link slotOf}), just a fast stand-in for spreading keys over sockets.

@@ -152,28 +152,29 @@ describe('several sockets to one server', () => {
     }
   });
 
-  it('groups keys by socket, so a multi-key command never overtakes a write to one of its keys', async () => {
+  it('keeps a multi-key command in order with the commands on its keys before and after it', async () => {
     const server = await startRedis({ forceBinary: true });
     const redis = await connect({ url: server.url, sockets: 3 });
     const mget = defineScript('mgetKeys', "return redis.call('MGET', unpack(KEYS))");
+    const mset = defineScript('msetKeys', "for i = 1, #KEYS do redis.call('SET', KEYS[i], ARGV[1]) end");
     try {
-      const idOf = (key: string) => redis.send<number>(['CLIENT', 'ID'], { key });
       const keys = Array.from({ length: 30 }, (_, i) => `g${i}`);
-      const groups = redis.groupBySlot(keys, (k) => k);
-      expect(groups.length).toBe(3);
-      for (const group of groups) expect(new Set(await Promise.all(group.map(idOf))).size).toBe(1);
-
-      // Each round: a write to every key, not awaited, then one read of all of them per group (as
-      // the batching patterns do): a read that went out on another socket than a key's write could
-      // run first and see the old value.
+      // Nothing in flight: one group, so a batch of many keys stays one call.
+      expect(redis.groupBySlot(keys, (k) => k)).toHaveLength(1);
       for (let round = 1; round <= 20; round++) {
-        const writes = keys.map((k) => redis.send(['SET', k, String(round)], { key: k }));
-        const reads = redis
-          .groupBySlot(keys, (k) => k)
-          .map((group) => redis.runScript<string[]>(mget, [...group].reverse(), []));
+        // Writes to every key, not awaited, then one read of all of them per group (as the
+        // batching patterns do): a read on another socket than a key's write could run first.
+        const writes = keys.map((k) => redis.send(['SET', k, `w${round}`], { key: k }));
+        const groups = redis.groupBySlot(keys, (k) => k);
+        const reads = groups.map((group) => redis.runScript<string[]>(mget, [...group].reverse(), []));
         await Promise.all(writes);
         for (const values of await Promise.all(reads))
-          expect(new Set(values)).toEqual(new Set([String(round)]));
+          expect(new Set(values)).toEqual(new Set([`w${round}`]));
+        // And the other way: one batch write, then a command on each key: none may run before it.
+        const batch = redis.runScript(mset, [...keys].reverse(), [`b${round}`]);
+        const after = keys.map((k) => redis.send<string>(['GET', k], { key: k }));
+        await batch;
+        expect(new Set(await Promise.all(after))).toEqual(new Set([`b${round}`]));
       }
     } finally {
       await redis.close();

@@ -86,7 +86,11 @@ export function batcherOf<T>(
 }
 
 function attemptGroup(conn: RedisConnection, group: PendingAttempt[]): void {
-  const multi = conn.multi((group[0] as PendingAttempt).keys.lock);
+  // Every lock of the group, so the EXEC keeps its order with each lock's other commands.
+  const multi = conn.multi(
+    (group[0] as PendingAttempt).keys.lock,
+    group.map((p) => p.keys.lock),
+  );
   for (const { keys, owner, ttlMs, askHeldFor } of group) {
     multi
       .set(keys.lock, owner, { condition: 'NX', expiration: { type: 'PX', value: ttlMs } })
