@@ -71,11 +71,12 @@ export interface ConnectionOptions {
   };
   /**
    * Sockets for ordinary commands to a single server (not Cluster, whose masters each have their
-   * own, nor Sentinel). A command goes to the socket picked by its key's hash tag, so commands on
-   * one key (or one hash tag) keep their order, as they would on Cluster; keyless commands use the
-   * first. With one socket, Node and Redis take turns: a batch of replies is handled while Redis
-   * idles, then Redis works while Node idles. Two let them work at once, which at 50 commands in
-   * flight is up to twice the throughput. Ignored for a `client` passed in.
+   * own, nor Sentinel). Commands on one key (or one hash tag) keep their order, as they would on
+   * Cluster: a write is counted under its tags until answered and later commands on them follow it
+   * to its socket; keyless commands use the first. With one socket, Node and Redis take turns: a
+   * batch of replies is handled while Redis idles, then Redis works while Node idles. Two let them
+   * work at once, which at 50 commands in flight is up to twice the throughput. Ignored for a
+   * `client` passed in.
    * @default 2
    */
   sockets?: number;
@@ -113,7 +114,9 @@ export interface CommandOptions {
   timeoutMs?: number;
   /**
    * Every key of a multi-key command (MGET, DEL), so the command keeps its order with each key's
-   * other commands, not only the first key's (scripts pass their keys anyway).
+   * other commands, not only the first key's (scripts pass their keys anyway). Keys from one
+   * {@link RedisConnection.groupBySlot} group, sent right away, go out at once; others may have to
+   * wait for earlier commands on another socket to be answered.
    * @default [key]
    */
   keys?: readonly string[];
@@ -152,7 +155,8 @@ export interface RedisConnection extends AsyncDisposable {
   /**
    * A MULTI (no WATCH) routed by `key`; all its keys must share that key's slot. Pass them all as
    * `keys` when they have different hash tags, so the transaction keeps its order with each one's
-   * other commands.
+   * other commands. Build it and call `exec()` in one synchronous step: the socket is chosen when it
+   * is made (`execAsPipeline()` is not ordered).
    */
   multi(key: string, keys?: readonly string[]): ReturnType<RedisClient['multi']>;
   /**
@@ -297,8 +301,20 @@ function createConnection(options: ConnectionOptions): RedisConnection {
   // socket, as nothing is left to overtake: its own socket by tag hash for a plain command, the
   // batch's for a key batched with others (so a batch of many keys stays one call), any for a read.
   // Tags are counted exactly (not by a hash bucket): a collision would tie unrelated keys to a
-  // socket and could leave one command's keys wanted on two sockets.
-  const writesInFlight = new Map<string, { count: number; lane: number }>();
+  // socket. A command whose tags are in flight on two sockets (its keys were not grouped by
+  // groupBySlot) waits until the earlier ones are answered, and later commands on its tags wait
+  // for it to be sent: slower, never out of order. While the socket a tag is pinned to reconnects,
+  // commands on that tag fail fast (as every command does while the first socket reconnects);
+  // other tags move to the first socket.
+  interface InFlight {
+    count: number;
+    lane: number;
+    /** Settles when the newest command on the tag has been answered. */
+    last: Promise<unknown>;
+    /** Set while the newest command on the tag waits to be sent; resolves once it is. */
+    gate: Promise<void> | undefined;
+  }
+  const writesInFlight = new Map<string, InFlight>();
   let turn = 0;
   const tagsOf = (keys: readonly string[]): string[] => {
     const tags = new Array<string>(keys.length);
@@ -317,28 +333,82 @@ function createConnection(options: ConnectionOptions): RedisConnection {
     const lane = laneInFlight(tags);
     return lane >= 0 || keys.length === 0 ? Math.max(lane, 0) : tagHash(keys[0] as string) % lanes.length;
   };
-  // Counts a write under its tags (a tag twice counts twice) until it settles; a lane that is
-  // reconnecting hands its commands to the first one.
+  const laneDown = (lane: number) =>
+    new ConnectionError(
+      `The command was not sent: socket ${lane} to Redis, which holds earlier commands on one of its keys, is reconnecting${lastError ? ` (${lastError.message})` : ''}.`,
+      { cause: lastError },
+    );
+  // Sends and counts a write under its tags (a tag twice counts twice) until it settles.
   const counted = <T>(
     tags: readonly string[],
     lane: number,
     send: (client: RedisClient) => Promise<T>,
   ): Promise<T> => {
-    const client = lanes[lane] as RedisClient;
-    const used = client.isReady ? lane : 0;
-    const command = send(used === lane ? client : (raw as RedisClient));
+    let pinned = false;
+    let conflict = false;
     for (const tag of tags) {
       const entry = writesInFlight.get(tag);
-      if (entry === undefined) writesInFlight.set(tag, { count: 1, lane: used });
-      else entry.count++;
+      if (entry === undefined) continue;
+      pinned = true;
+      if (entry.lane !== lane || entry.gate !== undefined) conflict = true;
     }
-    const done = () => {
+    let used = lane;
+    if (!(lanes[lane] as RedisClient).isReady) {
+      if (pinned) return Promise.reject(laneDown(lane));
+      used = 0;
+    }
+    let command: Promise<T>;
+    let gate: Promise<void> | undefined;
+    if (!conflict) command = send(lanes[used] as RedisClient);
+    else {
+      // Everything earlier on these tags first: answered on other sockets, sent on this one.
+      const earlier: Array<Promise<unknown>> = [];
       for (const tag of tags) {
-        const entry = writesInFlight.get(tag) as { count: number; lane: number };
+        const entry = writesInFlight.get(tag);
+        if (entry === undefined) continue;
+        earlier.push(entry.lane === used ? (entry.gate ?? Promise.resolve()) : entry.last);
+      }
+      let open: () => void = () => {};
+      gate = new Promise<void>((resolve) => (open = resolve));
+      command = Promise.allSettled(earlier).then(() => {
+        try {
+          return (lanes[used] as RedisClient).isReady
+            ? send(lanes[used] as RedisClient)
+            : Promise.reject(laneDown(used));
+        } finally {
+          open();
+        }
+      });
+    }
+    const settled = command.then(
+      () => {},
+      () => {},
+    );
+    for (const tag of tags) {
+      const entry = writesInFlight.get(tag);
+      if (entry === undefined) writesInFlight.set(tag, { count: 1, lane: used, last: settled, gate });
+      else {
+        entry.count++;
+        entry.lane = used;
+        entry.last = settled;
+        entry.gate = gate;
+      }
+    }
+    if (gate !== undefined) {
+      const sent = gate;
+      gate.then(() => {
+        for (const tag of tags) {
+          const entry = writesInFlight.get(tag);
+          if (entry !== undefined && entry.gate === sent) entry.gate = undefined;
+        }
+      });
+    }
+    settled.then(() => {
+      for (const tag of tags) {
+        const entry = writesInFlight.get(tag) as InFlight;
         if (--entry.count === 0) writesInFlight.delete(tag);
       }
-    };
-    command.then(done, done);
+    });
     return command;
   };
   const onLane = <T>(
@@ -348,9 +418,20 @@ function createConnection(options: ConnectionOptions): RedisConnection {
   ): Promise<T> => {
     const tags = tagsOf(keys);
     if (readonly) {
-      const lane = laneInFlight(tags);
-      const client = lanes[lane >= 0 ? lane : turn++ % lanes.length] as RedisClient;
-      return send(client.isReady ? client : (raw as RedisClient));
+      // A read of a tag with writes in flight goes after them (behind a waiting one, once it is sent).
+      let entry: InFlight | undefined;
+      for (let i = 0; i < tags.length && entry === undefined; i++)
+        entry = writesInFlight.get(tags[i] as string);
+      if (entry === undefined) {
+        const client = lanes[turn++ % lanes.length] as RedisClient;
+        return send(client.isReady ? client : (raw as RedisClient));
+      }
+      const { lane, gate } = entry;
+      const go = () =>
+        (lanes[lane] as RedisClient).isReady
+          ? send(lanes[lane] as RedisClient)
+          : Promise.reject(laneDown(lane));
+      return gate === undefined ? go() : gate.then(go);
     }
     return counted(tags, routeOfKeys(keys, tags), send);
   };
@@ -539,14 +620,15 @@ function createConnection(options: ConnectionOptions): RedisConnection {
       if (topology === 'cluster')
         return (raw as RedisCluster).multi(key) as unknown as ReturnType<RedisClient['multi']>;
       if (topology !== 'standalone' || lanes.length < 2) return (raw as RedisClient).multi();
-      // Built and executed in one go by its callers, so the socket chosen now is still right at EXEC.
+      // The transaction is queued on the socket chosen at EXEC (see the TSDoc: build and EXEC it
+      // in one synchronous step, so nothing changes that choice in between).
       const all = tagsOf(keys ?? [key]);
       const lane = routeOfKeys(keys ?? [key], all);
       const client = lanes[lane] as RedisClient;
       const multi = (client.isReady ? client : (raw as RedisClient)).multi();
       const exec = multi.exec.bind(multi);
       multi.exec = ((...args: Parameters<typeof exec>) =>
-        counted(all, lane, () => exec(...args))) as typeof exec;
+        counted(all, client.isReady ? lane : 0, () => exec(...args))) as typeof exec;
       return multi;
     },
     async isolated<T>(key: string, fn: (c: RedisClient) => Promise<T>): Promise<T> {

@@ -182,6 +182,33 @@ describe('several sockets to one server', () => {
     }
   });
 
+  it('holds a multi-key command whose keys are in flight on two sockets until both are answered', async () => {
+    const server = await startRedis({ forceBinary: true });
+    const redis = await connect({ url: server.url, sockets: 2 });
+    try {
+      const idOf = (key: string) => redis.send<number>(['CLIENT', 'ID'], { key });
+      // Two keys on different sockets.
+      const a = 'pa0';
+      const aSocket = await idOf(a);
+      let b = '';
+      for (let i = 0; b === ''; i++) if ((await idOf(`pb${i}`)) !== aSocket) b = `pb${i}`;
+      for (let round = 0; round < 20; round++) {
+        // A flood on a's socket, one write on b's, then a DEL of both (not grouped by groupBySlot),
+        // then a later write to b: the DEL must run after the first write to b and before the second.
+        const flood = Array.from({ length: 200 }, () => redis.send(['SET', a, 'x'], { key: a }));
+        const first = redis.send(['SET', b, '1'], { key: b });
+        const del = redis.send(['DEL', a, b], { keys: [a, b] });
+        const second = redis.send(['SET', b, '2'], { key: b });
+        await Promise.all([...flood, first, del, second]);
+        expect(await redis.send(['GET', b], { key: b })).toBe('2');
+        expect(await redis.send(['EXISTS', a], { key: a })).toBe(0);
+      }
+    } finally {
+      await redis.close();
+      await server.stop();
+    }
+  });
+
   it('refuses a socket count that is not a positive integer', async () => {
     for (const sockets of [0, 1.5, Number.NaN]) {
       await expect(connect({ url: 'redis://127.0.0.1:1', sockets })).rejects.toMatchObject({

@@ -118,8 +118,23 @@ export function createEngine(opts: ResolvedOptions) {
   const reads = new TickBatcher<PendingRead>(
     (pending, track) => {
       for (const group of conn.groupBySlot(pending, (r) => r.key)) {
-        for (let at = 0; at < group.length; at += MAX_READ_BATCH)
-          sendReads(group.slice(at, at + MAX_READ_BATCH), track);
+        // Reads of one session stay in one call (the connection orders calls by key, and a key
+        // split over two calls could be wanted on two sockets).
+        const byKey = new Map<string, PendingRead[]>();
+        for (const read of group) {
+          const same = byKey.get(read.key);
+          if (same === undefined) byKey.set(read.key, [read]);
+          else same.push(read);
+        }
+        let batch: PendingRead[] = [];
+        for (const same of byKey.values()) {
+          if (batch.length > 0 && batch.length + same.length > MAX_READ_BATCH) {
+            sendReads(batch, track);
+            batch = [];
+          }
+          batch.push(...same);
+        }
+        if (batch.length > 0) sendReads(batch, track);
       }
     },
     { immediateWhenIdle: true },
