@@ -67,12 +67,12 @@ function checkWindow(options: WindowOptions): void {
 
 const MAX_WINDOW_MS = 366 * 24 * 3600 * 1000;
 
-/** Largest sliding-log limit: one sorted-set entry per unit, so memory and the cost of one call grow with it. */
+/** Largest sliding-log limit: one list entry per unit, so memory and the cost of one call grow with it. */
 const MAX_LOG_LIMIT = 100_000;
 
 /**
  * Exact sliding window: at most `limit` units in any `windowMs`, counted from the server's clock.
- * One sorted-set entry per unit used; refused calls are not recorded. Memory grows with `limit`,
+ * One list entry per unit used; refused calls are not recorded. Memory grows with `limit`,
  * which is at most 100,000.
  *
  * @example
@@ -86,14 +86,14 @@ export function slidingWindowLog(options: WindowOptions): Algorithm {
   if (limit > MAX_LOG_LIMIT) {
     throw new InvalidArgumentError(
       'limit',
-      `${limit} entries per identifier is too many for a log (about 120 bytes each, and a call of that cost holds Redis while it records them); above ${MAX_LOG_LIMIT} use slidingWindowCounter.`,
+      `${limit} entries per identifier is too many for a log (about 10 bytes each, and a call of that cost holds Redis while it records them); above ${MAX_LOG_LIMIT} use slidingWindowCounter.`,
     );
   }
   return make('slidingWindowLog', limit, windowMs, {
     code: 'L',
     a: limit,
     b: windowMs * 1000,
-    suffix: 'log',
+    suffix: 'loglist',
   });
 }
 

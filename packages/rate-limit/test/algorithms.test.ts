@@ -106,6 +106,36 @@ describe.each(topologies())('rate limiting on $name', ({ url }) => {
     for (const id of ids.filter((id) => id !== 'bad')) expect((await limiter.peek(id)).remaining, id).toBe(4);
   });
 
+  it('admits no more when the server clock has stepped back (state written ahead of now)', async () => {
+    const own = `${prefix}clockback:`;
+    const windowMs = 60_000;
+    const log = createRateLimiter({
+      redis,
+      prefix: own,
+      algorithm: slidingWindowLog({ limit: 5, windowMs }),
+    });
+    const counter = createRateLimiter({
+      redis,
+      prefix: own,
+      algorithm: slidingWindowCounter({ limit: 5, windowMs }),
+    });
+    const now = serverUs((await log.peek('back')).serverTimeMs);
+    // What a clock ahead left behind: the log full 10 s from now, the counter's next window used up.
+    const logKey = `${own}{back}:loglist`;
+    await redis.send(['LPUSH', logKey, ...Array.from({ length: 5 }, () => String(now + 10_000_000))], {
+      key: logKey,
+    });
+    const counterKey = `${own}{back}:counter`;
+    const index = Math.floor(now / (windowMs * 1000)) + 1;
+    await redis.send(['HSET', counterKey, 'i', String(index), 'c', '5', 'p', '0'], { key: counterKey });
+    const logged = await log.limit('back');
+    expect(logged).toMatchObject({ allowed: false, remaining: 0 });
+    expect(logged.retryAfterMs).toBeGreaterThan(windowMs);
+    expect((await counter.limit('back')).allowed).toBe(false);
+    expect(await redis.send(['LLEN', logKey], { key: logKey })).toBe(5);
+    expect(await redis.send(['HGET', counterKey, 'c'], { key: counterKey })).toBe('5');
+  });
+
   it('keeps the sliding window counter within its documented bound under 500 concurrent calls', async () => {
     const limiter = make(slidingWindowCounter({ limit: 100, windowMs: 60_000 }));
     const started = performance.now();
@@ -241,6 +271,47 @@ describe.each(topologies())('rate limiting on $name', ({ url }) => {
       (w) => gcraModel(3, (w * 1000) / 3),
     ],
   ];
+
+  it('keeps the log exact for limit() and peek() when many entries leave the window at once', async () => {
+    const windowMs = 150;
+    const limit = 60;
+    const limiter = make(slidingWindowLog({ limit, windowMs }));
+    const reference = logModel(limit, windowMs * 1000);
+    const random = seededRandom(7);
+    let mismatches = 0;
+    let refusals = 0;
+    let mostLeftAtOnce = 0;
+    let live = 0;
+    for (let i = 0; i < 40; i++) {
+      // A burst made in one tick (one batch, call order kept), costs 1-8.
+      const costs = Array.from({ length: 1 + Math.floor(random() * 6) }, () => 1 + Math.floor(random() * 8));
+      const results = await Promise.all(costs.map((cost) => limiter.limit('many', { cost })));
+      mostLeftAtOnce = Math.max(
+        mostLeftAtOnce,
+        live - reference.live(serverUs(results[0]?.serverTimeMs ?? 0)),
+      );
+      results.forEach((got, j) => {
+        const want = reference.decide(serverUs(got.serverTimeMs), costs[j] as number);
+        const { allowed, remaining, resetMs, retryAfterMs } = got;
+        if (JSON.stringify({ allowed, remaining, resetMs, retryAfterMs }) !== JSON.stringify(want)) {
+          mismatches++;
+          console.error('log burst', i, j, { allowed, remaining, resetMs, retryAfterMs }, want);
+        }
+        if (!got.allowed) refusals++;
+      });
+      const peeked = await limiter.peek('many');
+      live = reference.live(serverUs(peeked.serverTimeMs));
+      expect({ allowed: peeked.allowed, remaining: peeked.remaining }, `peek ${i}`).toEqual({
+        allowed: live + 1 <= limit,
+        remaining: limit - live,
+      });
+      // Mostly short pauses, sometimes one that lets much or all of the log expire.
+      await sleep(random() < 0.3 ? windowMs * (0.4 + random()) : random() * 30);
+    }
+    expect(mismatches).toBe(0);
+    expect(refusals, 'the log never filled up').toBeGreaterThan(3);
+    expect(mostLeftAtOnce, 'never did many entries leave at once').toBeGreaterThan(16);
+  });
 
   it('decides exactly like a reference model fed the same server times, across window edges', async () => {
     const windowMs = 200;

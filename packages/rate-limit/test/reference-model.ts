@@ -14,12 +14,18 @@ export interface Model {
   decide(nowUs: number, cost: number): ModelDecision;
 }
 
+/** The log's model also says how many units are live at a time. */
+export interface LogModel extends Model {
+  live(nowUs: number): number;
+}
+
 const ms = (us: number) => Math.ceil(us / 1000);
 
 /** At most `limit` units whose time is within the last `windowUs` (an entry at s counts while now < s + W). */
-export function logModel(limit: number, windowUs: number): Model {
+export function logModel(limit: number, windowUs: number): LogModel {
   const entries: number[] = [];
   return {
+    live: (now) => entries.filter((s) => s > now - windowUs).length,
     decide(now, cost) {
       const live = entries.filter((s) => s > now - windowUs);
       if (live.length + cost <= limit) {
