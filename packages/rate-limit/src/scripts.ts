@@ -47,7 +47,8 @@ local function logExpired(key, edge, pop)
     local tail = redis.call('LRANGE', key, -(from + k), -(from + 1))
     local n, e = #tail, 0
     while e < n and tonumber(tail[n - e]) <= edge do e = e + 1 end
-    if pop and e > 0 then redis.call('RPOP', key, e) end
+    -- LTRIM rather than RPOP with a count, which needs Redis 6.2.
+    if pop and e > 0 then redis.call('LTRIM', key, 0, -(e + 1)) end
     gone = gone + e
     if e < k then return gone end
     k = k * 2
