@@ -35,31 +35,27 @@ local cost = costArg == '1' and 1 or tonumber(costArg)
  * popping expired entries at the tail touch only the ends, where a sorted set's ZADD and
  * ZREMRANGEBYSCORE search and parse every score, and an entry takes ~10 bytes instead of ~120.
  * The times go in in order (one server's clock); if that clock steps back, an entry may sit behind
- * a newer one and be counted until it reaches the tail: the log then refuses early, never admits
- * more than `limit`.
+ * a newer one and be counted until it reaches the tail, so the log refuses early.
  */
 const LOG = `
--- How many entries at the tail are expired (popped when 'pop' is set), fetched 2, 4, 8... at a time.
-local function logExpired(key, edge, pop)
-  local gone, k = 0, 2
+-- Drops the expired entries at the tail (the oldest), looking at 2, 4, 8... at a time. Peeks drop
+-- them too: that changes no decision, and a peek that left them would read them all again next time.
+local function logExpire(key, edge)
+  local k = 2
   while true do
-    local from = pop and 0 or gone
-    local tail = redis.call('LRANGE', key, -(from + k), -(from + 1))
+    local tail = redis.call('LRANGE', key, -k, -1)
     local n, e = #tail, 0
     while e < n and tonumber(tail[n - e]) <= edge do e = e + 1 end
     -- LTRIM rather than RPOP with a count, which needs Redis 6.2.
-    if pop and e > 0 then redis.call('LTRIM', key, 0, -(e + 1)) end
-    gone = gone + e
-    if e < k then return gone end
+    if e > 0 then redis.call('LTRIM', key, 0, -(e + 1)) end
+    if e < k then return end
     k = k * 2
   end
 end
 
 local function log(key, limit, window, apply)
-  -- Dropping expired entries changes no decision, so a refused call may do it too.
-  local expired = logExpired(key, now - window, apply)
+  logExpire(key, now - window)
   local count = redis.call('LLEN', key)
-  if not apply then count = count - expired end
   if count + cost <= limit then
     if not apply then
       local reset = 0
@@ -109,14 +105,16 @@ local function counter(key, limit, window, apply)
     local w = tonumber(stored[1])
     if w == index then current, previous = tonumber(stored[2]), tonumber(stored[3])
     elseif w == index - 1 then previous = tonumber(stored[2])
-    elseif w > index then
-      -- The server's clock stepped back across a window edge: stay in the stored window, as if it
-      -- had just begun (every unit still counts), rather than start over.
-      index, elapsed = w, 0
+    elseif w == index + 1 then
+      -- The server's clock stepped back over a window edge (by up to a window): stay in the stored
+      -- window, which has not begun yet by this clock (elapsed < 0, the previous count weighs in
+      -- whole), rather than start over. A larger step, or a window index from another windowMs,
+      -- starts a fresh window as before.
+      index, elapsed = w, now - w * window
       current, previous = tonumber(stored[2]), tonumber(stored[3])
     end
   end
-  local estimate = previous * (window - elapsed) / window + current
+  local estimate = previous * math.min(1, (window - elapsed) / window) + current
   local fits = estimate + cost <= limit
   if fits and apply then
     if current > 0 then

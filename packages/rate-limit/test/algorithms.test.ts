@@ -131,9 +131,36 @@ describe.each(topologies())('rate limiting on $name', ({ url }) => {
     const logged = await log.limit('back');
     expect(logged).toMatchObject({ allowed: false, remaining: 0 });
     expect(logged.retryAfterMs).toBeGreaterThan(windowMs);
-    expect((await counter.limit('back')).allowed).toBe(false);
+    const counted = await counter.limit('back');
+    expect(counted.allowed).toBe(false);
+    // Retry is counted from now: the stored window has not even begun by this clock.
+    const begins = (index * windowMs * 1000 - serverUs(counted.serverTimeMs)) / 1000;
+    expect(counted.retryAfterMs).toBeGreaterThan(begins + windowMs - 1);
+    expect(counted.resetMs).toBeGreaterThan(begins + 2 * windowMs - 1);
     expect(await redis.send(['LLEN', logKey], { key: logKey })).toBe(5);
     expect(await redis.send(['HGET', counterKey, 'c'], { key: counterKey })).toBe('5');
+    await redis.send(['DEL', logKey, counterKey], { keys: [logKey, counterKey] });
+  });
+
+  it('opens a fresh counter window when windowMs grows on the same prefix', async () => {
+    const own = `${prefix}regrow:`;
+    const short = createRateLimiter({
+      redis,
+      prefix: own,
+      algorithm: slidingWindowCounter({ limit: 2, windowMs: 60_000 }),
+    });
+    await short.limit('grow');
+    await short.limit('grow');
+    expect((await short.limit('grow')).allowed).toBe(false);
+    // The stored window index counts minutes; the new limiter counts hours (a far smaller index).
+    const long = createRateLimiter({
+      redis,
+      prefix: own,
+      algorithm: slidingWindowCounter({ limit: 2, windowMs: 3_600_000 }),
+    });
+    const first = await long.limit('grow');
+    expect(first).toMatchObject({ allowed: true, remaining: 1 });
+    expect(first.resetMs).toBeLessThanOrEqual(2 * 3_600_000);
   });
 
   it('keeps the sliding window counter within its documented bound under 500 concurrent calls', async () => {
@@ -282,14 +309,24 @@ describe.each(topologies())('rate limiting on $name', ({ url }) => {
     let refusals = 0;
     let mostLeftAtOnce = 0;
     let live = 0;
+    const checkPeek = async (label: string) => {
+      const peeked = await limiter.peek('many');
+      const now = reference.live(serverUs(peeked.serverTimeMs));
+      expect({ allowed: peeked.allowed, remaining: peeked.remaining }, label).toEqual({
+        allowed: now + 1 <= limit,
+        remaining: limit - now,
+      });
+      return { now, at: peeked.serverTimeMs };
+    };
     for (let i = 0; i < 40; i++) {
+      // After the pause, every other round a peek meets the expired entries first, else limit() does.
+      let firstAt: number | undefined;
+      if (i % 2 === 0) firstAt = (await checkPeek(`peek before burst ${i}`)).at;
       // A burst made in one tick (one batch, call order kept), costs 1-8.
       const costs = Array.from({ length: 1 + Math.floor(random() * 6) }, () => 1 + Math.floor(random() * 8));
       const results = await Promise.all(costs.map((cost) => limiter.limit('many', { cost })));
-      mostLeftAtOnce = Math.max(
-        mostLeftAtOnce,
-        live - reference.live(serverUs(results[0]?.serverTimeMs ?? 0)),
-      );
+      firstAt ??= results[0]?.serverTimeMs ?? 0;
+      mostLeftAtOnce = Math.max(mostLeftAtOnce, live - reference.live(serverUs(firstAt)));
       results.forEach((got, j) => {
         const want = reference.decide(serverUs(got.serverTimeMs), costs[j] as number);
         const { allowed, remaining, resetMs, retryAfterMs } = got;
@@ -299,12 +336,7 @@ describe.each(topologies())('rate limiting on $name', ({ url }) => {
         }
         if (!got.allowed) refusals++;
       });
-      const peeked = await limiter.peek('many');
-      live = reference.live(serverUs(peeked.serverTimeMs));
-      expect({ allowed: peeked.allowed, remaining: peeked.remaining }, `peek ${i}`).toEqual({
-        allowed: live + 1 <= limit,
-        remaining: limit - live,
-      });
+      live = (await checkPeek(`peek after burst ${i}`)).now;
       // Mostly short pauses, sometimes one that lets much or all of the log expire.
       await sleep(random() < 0.3 ? windowMs * (0.4 + random()) : random() * 30);
     }
