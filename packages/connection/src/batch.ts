@@ -1,3 +1,5 @@
+import { tagOf } from './keys.js';
+
 /** Options of a {@link TickBatcher}. */
 export interface TickBatcherOptions {
   /**
@@ -66,4 +68,39 @@ export class TickBatcher<T> {
       this.#flush(items, this.#track);
     });
   }
+}
+
+/**
+ * Packs the items of one {@link RedisConnection.groupBySlot} group into batches of at most `max`
+ * for multi-key calls, keeping each hash tag's items together and in order: no tag is split over
+ * two batches shared with other tags, so every batch can be sent at once without waiting on
+ * another socket. A tag with more than `max` items gets batches of its own, one after another,
+ * which the connection keeps in order.
+ *
+ * @example
+ * ```ts
+ * for (const group of redis.groupBySlot(checks, (c) => c.key))
+ *   for (const batch of packByTag(group, (c) => c.key, 25)) sendBatch(batch);
+ * ```
+ */
+export function packByTag<T>(items: readonly T[], keyOf: (item: T) => string, max: number): T[][] {
+  const byTag = new Map<string, T[]>();
+  for (const item of items) {
+    const tag = tagOf(keyOf(item));
+    const same = byTag.get(tag);
+    if (same === undefined) byTag.set(tag, [item]);
+    else same.push(item);
+  }
+  const batches: T[][] = [];
+  let batch: T[] = [];
+  for (const same of byTag.values()) {
+    if (batch.length > 0 && batch.length + same.length > max) {
+      batches.push(batch);
+      batch = [];
+    }
+    if (same.length <= max) batch.push(...same);
+    else for (let at = 0; at < same.length; at += max) batches.push(same.slice(at, at + max));
+  }
+  if (batch.length > 0) batches.push(batch);
+  return batches;
 }

@@ -321,17 +321,18 @@ function createConnection(options: ConnectionOptions): RedisConnection {
     for (let i = 0; i < keys.length; i++) tags[i] = tagOf(keys[i] as string);
     return tags;
   };
-  // The socket of the first tag with writes in flight, or -1.
-  const laneInFlight = (tags: readonly string[]): number => {
+  // The writes in flight of the first of `tags` that has any.
+  const firstInFlight = (tags: readonly string[]): InFlight | undefined => {
     for (const tag of tags) {
       const entry = writesInFlight.get(tag);
-      if (entry !== undefined) return entry.lane;
+      if (entry !== undefined) return entry;
     }
-    return -1;
+    return undefined;
   };
   const routeOfKeys = (keys: readonly string[], tags = tagsOf(keys)): number => {
-    const lane = laneInFlight(tags);
-    return lane >= 0 || keys.length === 0 ? Math.max(lane, 0) : tagHash(keys[0] as string) % lanes.length;
+    const entry = firstInFlight(tags);
+    if (entry !== undefined) return entry.lane;
+    return keys.length === 0 ? 0 : tagHash(keys[0] as string) % lanes.length;
   };
   const laneDown = (lane: number) =>
     new ConnectionError(
@@ -419,9 +420,7 @@ function createConnection(options: ConnectionOptions): RedisConnection {
     const tags = tagsOf(keys);
     if (readonly) {
       // A read of a tag with writes in flight goes after them (behind a waiting one, once it is sent).
-      let entry: InFlight | undefined;
-      for (let i = 0; i < tags.length && entry === undefined; i++)
-        entry = writesInFlight.get(tags[i] as string);
+      const entry = firstInFlight(tags);
       if (entry === undefined) {
         const client = lanes[turn++ % lanes.length] as RedisClient;
         return send(client.isReady ? client : (raw as RedisClient));

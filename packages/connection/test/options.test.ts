@@ -5,6 +5,7 @@ import {
   createKeyspace,
   escapeGlob,
   InvalidArgumentError,
+  packByTag,
   parseRedisUrl,
   redact,
   slotOf,
@@ -186,5 +187,22 @@ describe('TickBatcher', () => {
     await new Promise((r) => setImmediate(r));
     batcher.add(4);
     expect(flushes).toHaveLength(2);
+  });
+});
+
+describe('packByTag', () => {
+  it('fills batches up to max, keeps each tag together and in order, and gives a busy tag its own', () => {
+    const keys = ['{a}1', '{b}1', '{a}2', 'c', '{b}2', '{d}1', '{d}2', '{d}3', '{d}4', '{d}5', 'e', '{a}3'];
+    const batches = packByTag(keys, (k) => k, 4);
+    expect(batches).toEqual([
+      ['{a}1', '{a}2', '{a}3'],
+      ['{b}1', '{b}2', 'c'],
+      ['{d}1', '{d}2', '{d}3', '{d}4'],
+      ['{d}5'],
+      ['e'],
+    ]);
+    expect(batches.flat().sort()).toEqual([...keys].sort());
+    for (const batch of batches) expect(batch.length).toBeLessThanOrEqual(4);
+    expect(packByTag([], (k: string) => k, 4)).toEqual([]);
   });
 });

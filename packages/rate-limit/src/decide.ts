@@ -3,9 +3,9 @@ import {
   checkKeyPart,
   InvalidArgumentError,
   type Keyspace,
+  packByTag,
   type RedisConnection,
   TickBatcher,
-  tagOf,
 } from '@redis-patterns/connection';
 import type { AlgorithmArgs } from './algorithms.js';
 import type { FailMode, LimitOptions, RateLimiter } from './limiter.js';
@@ -158,31 +158,10 @@ function sendAll(conn: RedisConnection, checks: PendingCheck[], track: (call: Pr
     for (const group of conn.groupBySlot(ofKind, (c) => c.key)) {
       // At most MAX_BATCH per batch, which measured best at 50 and 100 in flight; batches are not
       // split further (halving them measured 5-10% slower once the connection spreads batches of
-      // free keys over its sockets). All checks of one hash tag go in one batch, in call order, so
-      // they are decided in that order (and the connection keeps each batch in order with the
-      // tag's other commands).
-      const byTag = new Map<string, PendingCheck[]>();
-      for (const check of group) {
-        const tag = tagOf(check.key);
-        const same = byTag.get(tag);
-        if (same === undefined) byTag.set(tag, [check]);
-        else same.push(check);
-      }
-      let batch: PendingCheck[] = [];
-      const flush = () => {
-        if (batch.length > 0) sendChecks(conn, batch, track);
-        batch = [];
-      };
-      for (const same of byTag.values()) {
-        if (batch.length + same.length > MAX_BATCH) flush();
-        if (same.length <= MAX_BATCH) batch.push(...same);
-        else {
-          // One busy tag: its batches go to the same socket, in order.
-          for (let at = 0; at < same.length; at += MAX_BATCH)
-            sendChecks(conn, same.slice(at, at + MAX_BATCH), track);
-        }
-      }
-      flush();
+      // free keys over its sockets). The checks of one hash tag stay together in call order (a busy
+      // tag gets batches of its own, kept in order by the connection), so they are decided in that
+      // order.
+      for (const batch of packByTag(group, (c) => c.key, MAX_BATCH)) sendChecks(conn, batch, track);
     }
   }
 }

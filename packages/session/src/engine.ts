@@ -1,4 +1,4 @@
-import { TickBatcher } from '@redis-patterns/connection';
+import { packByTag, TickBatcher } from '@redis-patterns/connection';
 import { blobOf, type FieldChange, type Fields, type Meta, splitHash } from './codec.js';
 import type { ResolvedOptions } from './options.js';
 import {
@@ -117,25 +117,10 @@ export function createEngine(opts: ResolvedOptions) {
   };
   const reads = new TickBatcher<PendingRead>(
     (pending, track) => {
-      for (const group of conn.groupBySlot(pending, (r) => r.key)) {
-        // Reads of one session stay in one call (the connection orders calls by key, and a key
-        // split over two calls could be wanted on two sockets).
-        const byKey = new Map<string, PendingRead[]>();
-        for (const read of group) {
-          const same = byKey.get(read.key);
-          if (same === undefined) byKey.set(read.key, [read]);
-          else same.push(read);
-        }
-        let batch: PendingRead[] = [];
-        for (const same of byKey.values()) {
-          if (batch.length > 0 && batch.length + same.length > MAX_READ_BATCH) {
-            sendReads(batch, track);
-            batch = [];
-          }
-          batch.push(...same);
-        }
-        if (batch.length > 0) sendReads(batch, track);
-      }
+      // Reads of one session stay together, in order (more than MAX_READ_BATCH of them get calls
+      // of their own, which the connection keeps in order), so no call waits on another socket.
+      for (const group of conn.groupBySlot(pending, (r) => r.key))
+        for (const batch of packByTag(group, (r) => r.key, MAX_READ_BATCH)) sendReads(batch, track);
     },
     { immediateWhenIdle: true },
   );

@@ -138,6 +138,24 @@ describe.each(topologies())('session store on $name', ({ url }) => {
     }
   });
 
+  it('keeps more reads of one session than fit one call in order with its writes', async () => {
+    const busy = await sessions.create({ cart: [] });
+    const others = await Promise.all(Array.from({ length: 10 }, () => sessions.create({ cart: [] })));
+    for (let round = 1; round <= 5; round++) {
+      const update = sessions.update(busy.id, { counter: round });
+      // 60 reads of one session in one tick: more than one call holds (25), beside other sessions.
+      const reads = await Promise.all([
+        ...others.map(({ id }) => sessions.get(id)),
+        ...Array.from({ length: 60 }, () => sessions.get(busy.id)),
+      ]);
+      expect(await update).toBe(true);
+      expect(reads.slice(others.length).map((s) => s?.data.counter)).toEqual(
+        Array.from({ length: 60 }, () => round),
+      );
+      expect(reads.slice(0, others.length).every((s) => s !== null)).toBe(true);
+    }
+  });
+
   it('skips the refresh write while the last refresh is younger than touchAfterMs', async () => {
     const lazy = store({ idleTtlMs: 600_000, touchAfterMs: 60_000 });
     const { id } = await lazy.create({ cart: [] });
