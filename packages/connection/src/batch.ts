@@ -104,3 +104,33 @@ export function packByTag<T>(items: readonly T[], keyOf: (item: T) => string, ma
   if (batch.length > 0) batches.push(batch);
   return batches;
 }
+
+/**
+ * Settles each item of a batched call with its own reply: an `Error` in the reply array (a key
+ * Redis refused inside the script's `pcall`) rejects that item alone, as it would have failed
+ * unbatched; a missing reply is `null`; a failed call rejects every item.
+ *
+ * @example
+ * ```ts
+ * const call = redis.runScript<Array<string | Error>>(batchScript, items.map((i) => i.key), []);
+ * track(call);
+ * settleEach(call, items);
+ * ```
+ */
+export function settleEach<R>(
+  call: Promise<ReadonlyArray<R | Error>>,
+  items: ReadonlyArray<{ resolve(reply: R): void; reject(err: unknown): void }>,
+): void {
+  call.then(
+    (replies) => {
+      for (const [i, item] of items.entries()) {
+        const reply = replies[i] ?? null;
+        if (reply instanceof Error) item.reject(reply);
+        else item.resolve(reply as R);
+      }
+    },
+    (err: unknown) => {
+      for (const item of items) item.reject(err);
+    },
+  );
+}

@@ -8,6 +8,7 @@ import {
   packByTag,
   parseRedisUrl,
   redact,
+  settleEach,
   slotOf,
   TickBatcher,
   toPatternsError,
@@ -204,5 +205,28 @@ describe('packByTag', () => {
     expect(batches.flat().sort()).toEqual([...keys].sort());
     for (const batch of batches) expect(batch.length).toBeLessThanOrEqual(4);
     expect(packByTag([], (k: string) => k, 4)).toEqual([]);
+  });
+});
+
+describe('settleEach', () => {
+  const item = () => {
+    const seen: { value?: unknown; error?: unknown } = {};
+    return {
+      seen,
+      resolve: (value: unknown) => (seen.value = value),
+      reject: (error: unknown) => (seen.error = error),
+    };
+  };
+  it('resolves each item with its reply, rejects the one whose reply is an error, and all when the call fails', async () => {
+    const refused = new Error('WRONGTYPE');
+    const items = [item(), item(), item()];
+    settleEach(Promise.resolve(['a', refused]), items);
+    await new Promise((r) => setImmediate(r));
+    expect(items.map((i) => i.seen)).toEqual([{ value: 'a' }, { error: refused }, { value: null }]);
+    const down = new Error('down');
+    const failed = [item(), item()];
+    settleEach(Promise.reject(down), failed);
+    await new Promise((r) => setImmediate(r));
+    expect(failed.map((i) => i.seen)).toEqual([{ error: down }, { error: down }]);
   });
 });

@@ -2,6 +2,7 @@ import {
   InvalidArgumentError,
   type RedisConnection,
   type Script,
+  settleEach,
   TickBatcher,
 } from '@redis-patterns/connection';
 import { checkCount, checkIncrement, checkMember, checkScore, fromStored, storedBounds } from './codec.js';
@@ -72,16 +73,7 @@ export function createBoard<TData>(ctx: BoardContext): Leaderboard<TData> {
     }
     const sent = run<RangeReply[]>(aroundPlainBatchScript, ['0', ...calls.flatMap((c) => c.args)]);
     track(sent);
-    sent.then(
-      (replies) => {
-        calls.forEach((c, i) => {
-          c.resolve(replies[i] ?? null);
-        });
-      },
-      (err: unknown) => {
-        for (const c of calls) c.reject(err);
-      },
-    );
+    settleEach(sent, calls);
   };
   const arounds = new TickBatcher<Pending>(
     (calls, track) => {

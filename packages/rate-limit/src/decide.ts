@@ -5,6 +5,7 @@ import {
   type Keyspace,
   packByTag,
   type RedisConnection,
+  settleEach,
   TickBatcher,
 } from '@redis-patterns/connection';
 import type { AlgorithmArgs } from './algorithms.js';
@@ -183,17 +184,6 @@ function sendChecks(conn: RedisConnection, checks: PendingCheck[], track: (call:
     { timeoutMs },
   );
   track(sent);
-  sent.then(
-    (replies) => {
-      for (const [i, c] of checks.entries()) {
-        const reply = replies[i];
-        // A check Redis refused (its key holds another type) fails alone, as it would unbatched.
-        if (reply instanceof Error) c.reject(reply);
-        else c.resolve(reply as number[]);
-      }
-    },
-    (err: unknown) => {
-      for (const c of checks) c.reject(err);
-    },
-  );
+  // A check Redis refused (its key holds another type) fails alone, as it would unbatched.
+  settleEach(sent, checks);
 }

@@ -1,4 +1,4 @@
-import { packByTag, TickBatcher } from '@redis-patterns/connection';
+import { packByTag, settleEach, TickBatcher } from '@redis-patterns/connection';
 import { blobOf, type FieldChange, type Fields, type Meta, splitHash } from './codec.js';
 import type { ResolvedOptions } from './options.js';
 import {
@@ -101,19 +101,8 @@ export function createEngine(opts: ResolvedOptions) {
     const keys = reads.map((r) => r.key);
     const sent = conn.runScript<Array<ReadReply | Error>>(readBatchScript, keys, readArgs);
     track(sent);
-    sent.then(
-      (replies) => {
-        for (const [i, r] of reads.entries()) {
-          const reply = replies[i] ?? null;
-          // A key Redis refused (another type) fails its own read, as it would unbatched.
-          if (reply instanceof Error) r.reject(reply);
-          else r.resolve(reply);
-        }
-      },
-      (err: unknown) => {
-        for (const r of reads) r.reject(err);
-      },
-    );
+    // A key Redis refused (another type) fails its own read, as it would unbatched.
+    settleEach(sent, reads);
   };
   const reads = new TickBatcher<PendingRead>(
     (pending, track) => {
