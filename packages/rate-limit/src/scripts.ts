@@ -20,9 +20,13 @@ export const EPOCH_SECONDS = 1_577_836_800;
 // is set and the cost fits. Lua's tostring keeps only 14 digits, so numbers above 1e14 (times in µs)
 // go into values through string.format('%d') or as redis.call arguments (which keep 17).
 
-const PRELUDE = `
+/** The server's time in µs since EPOCH_SECONDS, read once per script call. */
+const CLOCK = `
 local t = redis.call('TIME')
 local now = (t[1] - ${EPOCH_SECONDS}) * 1000000 + t[2]
+`;
+
+const PRELUDE = `${CLOCK}
 -- Parsing a number costs Redis more than comparing a string: most calls cost 1. The cost also goes
 -- to HINCRBY as the caller's string (costArg): Redis formats a Lua number with printf.
 local costArg = ARGV[2]
@@ -229,9 +233,7 @@ function batchScript(code: AlgorithmArgs['code']): Script {
   const [fn, source] = ALGORITHMS[code];
   return defineScript(
     `rateLimit:${fn}:batch`,
-    `
-local t = redis.call('TIME')
-local now = (t[1] - ${EPOCH_SECONDS}) * 1000000 + t[2]
+    `${CLOCK}
 local cost, costArg
 ${source}
 local replies = {}
