@@ -1,4 +1,4 @@
-import { connect, defineScript, TickBatcher } from '@redis-patterns/connection';
+import { connect, defineScript, settleEach, TickBatcher } from '@redis-patterns/connection';
 import { createLeaderboard, type LeaderboardOptions } from '@redis-patterns/leaderboard';
 import { Redis } from 'ioredis';
 import { Leaderboard as RedisRankLeaderboard } from 'redis-rank';
@@ -86,14 +86,7 @@ async function aroundCeiling(url: string): Promise<Runner> {
       { readonly: true },
     );
     track(sent);
-    sent.then(
-      (windows) => {
-        for (const [i, c] of calls.entries()) c.resolve(windows[i]);
-      },
-      (err: unknown) => {
-        for (const c of calls) c.reject(err);
-      },
-    );
+    settleEach(sent, calls);
   };
   const batcher = new TickBatcher<Pending>(
     (calls, track) => {
