@@ -111,8 +111,10 @@ describe.each(topologies())('periodic leaderboard on $name', ({ url }) => {
       return { id: `p${n}`, start: new Date(n * periodMs), end: new Date((n + 1) * periodMs) };
     };
     const board = createPeriodicLeaderboard({ redis, prefix, name: `real-${++count}`, cycle, keepCycles: 1 });
-    await board.submit('ann', 1);
+    // Take the cycle first: on a loaded machine the period may turn between a board-level
+    // submit and a later current(), which would then name the next, empty cycle.
     const first = board.current();
+    await first.submit('ann', 1);
     expect(await first.count()).toBe(1);
     // Expiry is at the end of the next period; wait well past it (slack for a loaded machine).
     await new Promise((resolve) => setTimeout(resolve, first.expiresAt.getTime() - Date.now() + 250));
