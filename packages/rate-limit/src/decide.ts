@@ -59,27 +59,46 @@ export function buildLimiter(state: LimiterState): RateLimiter {
     }
     return cost;
   };
-  // One limit runs its algorithm's own script; several run the script that checks all, then charges all.
+  // One limit runs its algorithm's own script (batched with the tick's other checks of the same
+  // algorithm and parameters); several run the script that checks all, then charges all.
   const single = parts.length === 1;
-  const script = single ? singleScripts[(parts[0] as LimitPart).args.code] : multiScript;
-  const tail = parts.flatMap(({ args }) =>
-    single ? [String(args.a), String(args.b)] : [args.code, String(args.a), String(args.b)],
-  );
-  const send = single
-    ? (keys: string[], args: string[]) =>
-        batched(conn, (parts[0] as LimitPart).args.code, budgetMs, keys[0] as string, args)
-    : (keys: string[], args: string[]) =>
-        conn.runScript<number[]>(script, keys, args, { timeoutMs: budgetMs });
+  const only = parts[0] as LimitPart;
+  const spec: CheckSpec = {
+    code: only.args.code,
+    timeoutMs: budgetMs,
+    a: String(only.args.a),
+    b: String(only.args.b),
+    group: `${only.args.code}:${budgetMs}:${only.args.a}:${only.args.b}`,
+  };
+  const tail = parts.flatMap(({ args }) => [args.code, String(args.a), String(args.b)]);
+  const send = (keys: string[], cost: number, consume: boolean): Promise<number[]> => {
+    if (single) {
+      const op = String(consume ? cost : -cost);
+      return new Promise((resolve, reject) =>
+        batcherOf(conn).add({ spec, key: keys[0] as string, op, resolve, reject }),
+      );
+    }
+    return conn.runScript<number[]>(multiScript, keys, [consume ? '1' : '0', String(cost), ...tail], {
+      timeoutMs: budgetMs,
+    });
+  };
   const run = async (keys: string[], cost: number, consume: boolean): Promise<RateLimitResult> => {
-    const reply = await send(keys, [consume ? '1' : '0', String(cost), ...tail]);
-    const decided: PolicyResult[] = parts.map((p, i) => ({
-      ...p.policy,
-      allowed: reply[1 + 4 * i] === 1,
-      // Never below 0, even for state left by a larger limit on the same keys.
-      remaining: Math.max(0, reply[2 + 4 * i] as number),
-      resetMs: Math.ceil((reply[3 + 4 * i] as number) / 1000),
-      retryAfterMs: Math.ceil((reply[4 + 4 * i] as number) / 1000),
-    }));
+    const reply = await send(keys, cost, consume);
+    const decided: PolicyResult[] = [];
+    for (let i = 0; i < parts.length; i++) {
+      const { name, algorithm, limit, windowMs } = (parts[i] as LimitPart).policy;
+      decided.push({
+        name,
+        algorithm,
+        limit,
+        windowMs,
+        allowed: reply[1 + 4 * i] === 1,
+        // Never below 0, even for state left by a larger limit on the same keys.
+        remaining: Math.max(0, reply[2 + 4 * i] as number),
+        resetMs: Math.ceil((reply[3 + 4 * i] as number) / 1000),
+        retryAfterMs: Math.ceil((reply[4 + 4 * i] as number) / 1000),
+      });
+    }
     return combine(decided, ((reply[0] as number) + EPOCH_SECONDS * 1e6) / 1000);
   };
 
@@ -106,11 +125,23 @@ export function buildLimiter(state: LimiterState): RateLimiter {
   return limiter;
 }
 
-interface PendingCheck {
+/** What the single-limit checks of one limiter share. */
+interface CheckSpec {
   code: AlgorithmArgs['code'];
   timeoutMs: number;
+  /** The algorithm's two numbers, as the scripts take them. */
+  a: string;
+  b: string;
+  /** Checks of one group (algorithm, time budget and numbers) can share a batch script call. */
+  group: string;
+}
+
+/** One single-limit check waiting for its tick's script call. */
+interface PendingCheck {
+  spec: CheckSpec;
   key: string;
-  args: string[];
+  /** The cost for a charge, minus the cost for a peek. */
+  op: string;
   resolve: (reply: number[]) => void;
   reject: (err: unknown) => void;
 }
@@ -122,67 +153,69 @@ const checkBatchers = new WeakMap<RedisConnection, TickBatcher<PendingCheck>>();
 const MAX_BATCH = 25;
 
 /**
- * Runs one single-limit check. With nothing in flight it goes out at once; checks asked for while
- * others are in flight go out together at the end of the tick: one batch script per hash slot (see
- * `batchScript`), or the single script when a slot has one check.
+ * The batcher of single-limit checks on `conn`. With nothing in flight a check goes out at once;
+ * checks asked for while others are in flight go out together at the end of the tick: one batch
+ * script per group and hash slot (see `batchScript`), or the single script when a slot has one check.
  */
-function batched(
-  conn: RedisConnection,
-  code: AlgorithmArgs['code'],
-  timeoutMs: number,
-  key: string,
-  args: string[],
-): Promise<number[]> {
+function batcherOf(conn: RedisConnection): TickBatcher<PendingCheck> {
   let batcher = checkBatchers.get(conn);
   if (batcher === undefined) {
     batcher = new TickBatcher((checks, track) => sendAll(conn, checks, track), { immediateWhenIdle: true });
     checkBatchers.set(conn, batcher);
   }
-  const added = batcher;
-  return new Promise((resolve, reject) => added.add({ code, timeoutMs, key, args, resolve, reject }));
+  return batcher;
 }
 
-/** Sends one tick's checks: per algorithm and time budget, per hash slot, in batches. */
+/** Sends one tick's checks: per group, per hash slot, in batches. */
 function sendAll(conn: RedisConnection, checks: PendingCheck[], track: (call: Promise<unknown>) => void) {
   if (checks.length === 1) {
     sendChecks(conn, checks, track);
     return;
   }
-  const byKind = new Map<string, PendingCheck[]>();
+  // Limiters of different numbers (or of the same numbers but different timeouts) batch apart:
+  // each batch passes its numbers once. Only limiters sharing keys with different numbers (a
+  // misconfiguration) could see their checks of one tick decided out of call order.
+  const byGroup = new Map<string, PendingCheck[]>();
   for (const check of checks) {
-    const kind = `${check.code}:${check.timeoutMs}`;
-    const same = byKind.get(kind);
-    if (same === undefined) byKind.set(kind, [check]);
+    const same = byGroup.get(check.spec.group);
+    if (same === undefined) byGroup.set(check.spec.group, [check]);
     else same.push(check);
   }
-  for (const ofKind of byKind.values()) {
-    for (const group of conn.groupBySlot(ofKind, (c) => c.key)) {
+  for (const ofGroup of byGroup.values()) {
+    for (const slot of conn.groupBySlot(ofGroup, (c) => c.key)) {
       // At most MAX_BATCH per batch, which measured best at 50 and 100 in flight; batches are not
       // split further (halving them measured 5-10% slower once the connection spreads batches of
       // free keys over its sockets). The checks of one hash tag stay together in call order (a busy
       // tag gets batches of its own, kept in order by the connection), so they are decided in that
       // order.
-      for (const batch of packByTag(group, (c) => c.key, MAX_BATCH)) sendChecks(conn, batch, track);
+      for (const batch of packByTag(slot, (c) => c.key, MAX_BATCH)) sendChecks(conn, batch, track);
     }
   }
 }
 
-/** One script call for `checks` (all of one algorithm, time budget and slot). */
+/** One script call for `checks` (all of one group and slot). */
 function sendChecks(conn: RedisConnection, checks: PendingCheck[], track: (call: Promise<unknown>) => void) {
-  const only = checks[0] as PendingCheck;
-  const { code, timeoutMs } = only;
+  const first = checks[0] as PendingCheck;
+  const { code, timeoutMs, a, b } = first.spec;
   if (checks.length === 1) {
-    const sent = conn.runScript<number[]>(singleScripts[code], [only.key], only.args, { timeoutMs });
+    const charge = first.op.charCodeAt(0) !== 45; // '-': a peek
+    const args = [charge ? '1' : '0', charge ? first.op : first.op.slice(1), a, b];
+    const sent = conn.runScript<number[]>(singleScripts[code], [first.key], args, { timeoutMs });
     track(sent);
-    sent.then(only.resolve, only.reject);
+    sent.then(first.resolve, first.reject);
     return;
   }
-  const sent = conn.runScript<Array<number[] | Error>>(
-    batchScripts[code],
-    checks.map((c) => c.key),
-    checks.flatMap((c) => c.args),
-    { timeoutMs },
-  );
+  // The costs are left out when every check charges 1, the usual call: 25 fewer arguments to
+  // write and for Redis to read.
+  const keys: string[] = [];
+  let plain = true;
+  for (const c of checks) {
+    keys.push(c.key);
+    if (c.op !== '1') plain = false;
+  }
+  const args = [a, b];
+  if (!plain) for (const c of checks) args.push(c.op);
+  const sent = conn.runScript<Array<number[] | Error>>(batchScripts[code], keys, args, { timeoutMs });
   track(sent);
   // A check Redis refused (its key holds another type) fails alone, as it would unbatched.
   settleEach(sent, checks);

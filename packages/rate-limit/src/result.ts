@@ -52,19 +52,26 @@ export const FAIL_CLOSED_RETRY_MS = 1000;
 
 /** Combines per-limit decisions into one result. */
 export function combine(policies: PolicyResult[], serverTimeMs: number): RateLimitResult {
-  const refused = policies.filter((p) => !p.allowed);
-  const allowed = refused.length === 0;
+  // Binding: the refusing limit that makes callers wait longest, else the one with the fewest units left.
   let binding = policies[0] as PolicyResult;
-  for (const p of allowed ? policies : refused) {
-    if (allowed ? p.remaining < binding.remaining : p.retryAfterMs > binding.retryAfterMs || binding.allowed)
-      binding = p;
+  let remaining = binding.remaining;
+  let resetMs = binding.resetMs;
+  for (let i = 1; i < policies.length; i++) {
+    const p = policies[i] as PolicyResult;
+    if (p.remaining < remaining) remaining = p.remaining;
+    if (p.resetMs > resetMs) resetMs = p.resetMs;
+    const binds = binding.allowed
+      ? !p.allowed || p.remaining < binding.remaining
+      : !p.allowed && p.retryAfterMs > binding.retryAfterMs;
+    if (binds) binding = p;
   }
+  const allowed = binding.allowed;
   return {
     allowed,
     limit: binding.limit,
-    remaining: Math.min(...policies.map((p) => p.remaining)),
-    resetMs: Math.max(...policies.map((p) => p.resetMs)),
-    retryAfterMs: allowed ? 0 : Math.max(...refused.map((p) => p.retryAfterMs)),
+    remaining,
+    resetMs,
+    retryAfterMs: allowed ? 0 : binding.retryAfterMs,
     policies,
     serverTimeMs,
   };

@@ -220,14 +220,15 @@ return { now, allowed, remaining, reset, retry }
 }
 
 /**
- * Many single-limit checks of one algorithm in one EVALSHA, for calls made in the same tick: KEYS,
- * one per check; ARGV, four per check (charge, cost, then the algorithm's two numbers). One TIME
- * serves them all, and each check runs exactly as the single script would, in order, so a burst of
- * 500 calls still admits exactly the limit. Reply: one {now, allowed, remaining, reset, retry} per
- * check, or an error reply for a check whose key Redis refused (a key of the wrong type): under
- * pcall, one bad key fails its own check only, and the others are decided and charged as if alone.
- * At 50 calls in flight this saves Redis a script call, a TIME and the function set-up per check,
- * which is most of what a check costs it.
+ * Many single-limit checks of one algorithm and numbers in one EVALSHA, for calls made in the same
+ * tick: KEYS, one per check; ARGV: the algorithm's two numbers, then one per check: its cost, or
+ * minus its cost for a peek (all left out when every check charges 1). One TIME serves them all, and each check runs exactly as the single
+ * script would, in order, so a burst of 500 calls still admits exactly the limit. Reply: one {now,
+ * allowed, remaining, reset, retry} per check, or an error reply for a check whose key Redis
+ * refused (a key of the wrong type): under pcall, one bad key fails its own check only, and the
+ * others are decided and charged as if alone. At 50 calls in flight this saves Redis a script
+ * call, a TIME and the function set-up per check, which is most of what a check costs it, and the
+ * numbers are sent and parsed once per call rather than once per check.
  */
 function batchScript(code: AlgorithmArgs['code']): Script {
   const [fn, source] = ALGORITHMS[code];
@@ -236,13 +237,18 @@ function batchScript(code: AlgorithmArgs['code']): Script {
     `${CLOCK}
 local cost, costArg
 ${source}
+local a, b = tonumber(ARGV[1]), tonumber(ARGV[2])
 local replies = {}
 for i = 1, #KEYS do
-  local at = (i - 1) * 4
-  costArg = ARGV[at + 2]
-  cost = costArg == '1' and 1 or tonumber(costArg)
-  local ok, allowed, remaining, reset, retry =
-    pcall(${fn}, KEYS[i], tonumber(ARGV[at + 3]), tonumber(ARGV[at + 4]), ARGV[at + 1] == '1')
+  -- costArg goes to HINCRBY only when charging, when it is the positive cost as sent.
+  costArg = ARGV[i + 2] or '1'
+  local apply = true
+  if costArg == '1' then cost = 1
+  else
+    cost = tonumber(costArg)
+    if cost < 0 then cost, apply = -cost, false end
+  end
+  local ok, allowed, remaining, reset, retry = pcall(${fn}, KEYS[i], a, b, apply)
   if ok then replies[i] = { now, allowed, remaining, reset, retry }
   else replies[i] = { err = type(allowed) == 'table' and allowed.err or tostring(allowed) } end
 end

@@ -8,6 +8,7 @@ import {
   createRateLimiter,
   fixedWindow,
   type RateLimiter,
+  type RateLimitResult,
   slidingWindowCounter,
   slidingWindowLog,
   tokenBucket,
@@ -69,6 +70,44 @@ describe.each(topologies())('rate limiting on $name', ({ url }) => {
       expect(batched.every((r) => r.error === undefined)).toBe(true);
     },
   );
+
+  it('decides each limiter against its own numbers when limiters of one algorithm share a tick', async () => {
+    // One connection, one algorithm, four sets of numbers: the tick's checks split by numbers.
+    const limiters = [
+      make(fixedWindow({ limit: 3, windowMs: 60_000 })),
+      make(fixedWindow({ limit: 5, windowMs: 60_000 })),
+      make(fixedWindow({ limit: 5, windowMs: 120_000 })),
+      make(slidingWindowLog({ limit: 7, windowMs: 60_000 })),
+      make(tokenBucket({ ratePerSec: 0.01, burst: 2 })),
+    ];
+    const ids = ['a', 'b', 'c'];
+    // Interleaved: limiter, identifier and peeks alternate within the tick.
+    const calls = Array.from({ length: 200 }, (_, i) => ({
+      limiter: limiters[i % limiters.length] as RateLimiter,
+      id: ids[i % ids.length] as string,
+      peek: i % 11 === 0,
+    }));
+    const results = await Promise.all(
+      calls.map((c) => (c.peek ? c.limiter.peek(c.id) : c.limiter.limit(c.id))),
+    );
+    expect(results.every((r) => r.error === undefined)).toBe(true);
+    for (const limiter of limiters) {
+      const size = limiter.policies[0]?.limit as number;
+      for (const id of ids) {
+        const mine = calls
+          .map((c, i) => ({ ...c, result: results[i] as RateLimitResult }))
+          .filter((c) => c.limiter === limiter && c.id === id);
+        const charged = mine.filter((c) => c.result.allowed && !c.peek);
+        expect(charged, `${limiter.policies[0]?.algorithm} ${size} ${id}`).toHaveLength(size);
+        // Admitted until the limit, refused after: each check saw the ones before it.
+        expect(mine.filter((c) => !c.peek).map((c) => c.result.allowed)).toEqual(
+          mine.filter((c) => !c.peek).map((_, k) => k < size),
+        );
+        expect(mine.every((c) => c.result.limit === size)).toBe(true);
+        expect((await limiter.peek(id)).remaining).toBe(0);
+      }
+    }
+  });
 
   it('applies a reset issued before checks of the same tick to them, whichever call they share', async () => {
     const limiter = make(fixedWindow({ limit: 3, windowMs: 60_000 }));
