@@ -5,7 +5,6 @@ import {
   type Keyspace,
   packByTag,
   type RedisConnection,
-  settleEach,
   TickBatcher,
 } from '@redis-patterns/connection';
 import type { AlgorithmArgs } from './algorithms.js';
@@ -59,8 +58,28 @@ export function buildLimiter(state: LimiterState): RateLimiter {
     }
     return cost;
   };
+  /** The limits' decisions in a reply: the server time at reply[0], then four numbers per limit from `at`. */
+  const decide = (reply: number[], at: number): RateLimitResult => {
+    const decided: PolicyResult[] = [];
+    for (let i = 0; i < parts.length; i++) {
+      const { name, algorithm, limit, windowMs } = (parts[i] as LimitPart).policy;
+      const from = at + 4 * i;
+      decided.push({
+        name,
+        algorithm,
+        limit,
+        windowMs,
+        allowed: reply[from] === 1,
+        // Never below 0, even for state left by a larger limit on the same keys.
+        remaining: Math.max(0, reply[from + 1] as number),
+        resetMs: Math.ceil((reply[from + 2] as number) / 1000),
+        retryAfterMs: Math.ceil((reply[from + 3] as number) / 1000),
+      });
+    }
+    return combine(decided, ((reply[0] as number) + EPOCH_SECONDS * 1e6) / 1000);
+  };
   // One limit runs its algorithm's own script (batched with the tick's other checks of the same
-  // algorithm and parameters); several run the script that checks all, then charges all.
+  // algorithm and numbers); several run the script that checks all, then charges all.
   const single = parts.length === 1;
   const only = parts[0] as LimitPart;
   const spec: CheckSpec = {
@@ -69,37 +88,20 @@ export function buildLimiter(state: LimiterState): RateLimiter {
     a: String(only.args.a),
     b: String(only.args.b),
     group: `${only.args.code}:${budgetMs}:${only.args.a}:${only.args.b}`,
+    decide,
   };
   const tail = parts.flatMap(({ args }) => [args.code, String(args.a), String(args.b)]);
-  const send = (keys: string[], cost: number, consume: boolean): Promise<number[]> => {
+  const run = (keys: string[], cost: number, consume: boolean): Promise<RateLimitResult> => {
     if (single) {
       const op = String(consume ? cost : -cost);
       return new Promise((resolve, reject) =>
         batcherOf(conn).add({ spec, key: keys[0] as string, op, resolve, reject }),
       );
     }
-    return conn.runScript<number[]>(multiScript, keys, [consume ? '1' : '0', String(cost), ...tail], {
-      timeoutMs: budgetMs,
-    });
-  };
-  const run = async (keys: string[], cost: number, consume: boolean): Promise<RateLimitResult> => {
-    const reply = await send(keys, cost, consume);
-    const decided: PolicyResult[] = [];
-    for (let i = 0; i < parts.length; i++) {
-      const { name, algorithm, limit, windowMs } = (parts[i] as LimitPart).policy;
-      decided.push({
-        name,
-        algorithm,
-        limit,
-        windowMs,
-        allowed: reply[1 + 4 * i] === 1,
-        // Never below 0, even for state left by a larger limit on the same keys.
-        remaining: Math.max(0, reply[2 + 4 * i] as number),
-        resetMs: Math.ceil((reply[3 + 4 * i] as number) / 1000),
-        retryAfterMs: Math.ceil((reply[4 + 4 * i] as number) / 1000),
-      });
-    }
-    return combine(decided, ((reply[0] as number) + EPOCH_SECONDS * 1e6) / 1000);
+    const args = [consume ? '1' : '0', String(cost), ...tail];
+    return conn
+      .runScript<number[]>(multiScript, keys, args, { timeoutMs: budgetMs })
+      .then((reply) => decide(reply, 1));
   };
 
   const limiter: RateLimiter = {
@@ -134,6 +136,8 @@ interface CheckSpec {
   b: string;
   /** Checks of one group (algorithm, time budget and numbers) can share a batch script call. */
   group: string;
+  /** The check's result from a reply (see `decide` in buildLimiter). */
+  decide(reply: number[], at: number): RateLimitResult;
 }
 
 /** One single-limit check waiting for its tick's script call. */
@@ -142,7 +146,7 @@ interface PendingCheck {
   key: string;
   /** The cost for a charge, minus the cost for a peek. */
   op: string;
-  resolve: (reply: number[]) => void;
+  resolve: (result: RateLimitResult) => void;
   reject: (err: unknown) => void;
 }
 
@@ -202,7 +206,7 @@ function sendChecks(conn: RedisConnection, checks: PendingCheck[], track: (call:
     const args = [charge ? '1' : '0', charge ? first.op : first.op.slice(1), a, b];
     const sent = conn.runScript<number[]>(singleScripts[code], [first.key], args, { timeoutMs });
     track(sent);
-    sent.then(first.resolve, first.reject);
+    sent.then((reply) => first.resolve(first.spec.decide(reply, 1)), first.reject);
     return;
   }
   // The costs are left out when every check charges 1, the usual call: 25 fewer arguments to
@@ -215,8 +219,23 @@ function sendChecks(conn: RedisConnection, checks: PendingCheck[], track: (call:
   }
   const args = [a, b];
   if (!plain) for (const c of checks) args.push(c.op);
-  const sent = conn.runScript<Array<number[] | Error>>(batchScripts[code], keys, args, { timeoutMs });
+  const sent = conn.runScript<Array<number | Error>>(batchScripts[code], keys, args, { timeoutMs });
   track(sent);
-  // A check Redis refused (its key holds another type) fails alone, as it would unbatched.
-  settleEach(sent, checks);
+  sent.then(
+    (reply) => {
+      // One flat reply: the server time, then four numbers per check, or an error reply in the
+      // first of them for a check whose key Redis refused (another type): it fails alone, as it
+      // would unbatched.
+      for (let i = 0; i < checks.length; i++) {
+        const check = checks[i] as PendingCheck;
+        const at = 1 + 4 * i;
+        const head = reply[at];
+        if (head instanceof Error) check.reject(head);
+        else check.resolve(check.spec.decide(reply as number[], at));
+      }
+    },
+    (err: unknown) => {
+      for (const check of checks) check.reject(err);
+    },
+  );
 }

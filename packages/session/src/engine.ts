@@ -1,4 +1,4 @@
-import { packByTag, settleEach, TickBatcher } from '@redis-patterns/connection';
+import { packByTag, TickBatcher } from '@redis-patterns/connection';
 import { blobOf, type FieldChange, type Fields, type Meta, splitHash } from './codec.js';
 import type { ResolvedOptions } from './options.js';
 import {
@@ -27,13 +27,39 @@ const MAX_FORWARDS = 16;
 /** Most reads in one script call (one call holds Redis for all of them). */
 const MAX_READ_BATCH = 25;
 
-/** What the read scripts return for one session: { now, refreshed, a, r, c, u, d }, or null. */
-type ReadReply = [number, number, string, string, string, string, string] | null;
+/**
+ * What the read scripts return: the server time, then per session refreshed, a, r, c, u, d (or
+ * null and fillers for a session that is gone). The single read's reply is one such session.
+ */
+type ReadReply = Array<number | string | null | Error>;
+
+/** The slots a session takes in a read reply, after the server time. */
+const READ_SLOTS = 6;
 
 interface PendingRead {
   key: string;
-  resolve(reply: ReadReply): void;
+  resolve(loaded: Loaded | null): void;
   reject(err: unknown): void;
+}
+
+/** The session at `at` of a read reply, still serialized; null when it is gone. */
+function loadedAt(reply: ReadReply, at: number): Loaded | null {
+  const refreshed = reply[at];
+  if (refreshed === null) return null;
+  const now = reply[0] as number;
+  const u = reply[at + 4] as string;
+  return {
+    now,
+    refreshed: refreshed === 1,
+    meta: {
+      createdAt: Number(reply[at + 3]),
+      absoluteExpiresAt: Number(reply[at + 1]),
+      refreshedAt: refreshed === 1 ? now : Number(reply[at + 2]),
+      version: '',
+      userId: u === '' ? undefined : u,
+    },
+    blob: reply[at + 5] as string,
+  };
 }
 
 /** A session as read from Redis, still serialized. */
@@ -93,16 +119,29 @@ export function createEngine(opts: ResolvedOptions) {
   const sendReads = (reads: PendingRead[], track: (call: Promise<unknown>) => void) => {
     if (reads.length === 1) {
       const [only] = reads as [PendingRead];
-      const sent = conn.runScript<ReadReply>(readScript, [only.key], readArgs);
+      const sent = conn.runScript<ReadReply | null>(readScript, [only.key], readArgs);
       track(sent);
-      sent.then(only.resolve, only.reject);
+      sent.then((reply) => only.resolve(reply === null ? null : loadedAt(reply, 1)), only.reject);
       return;
     }
     const keys = reads.map((r) => r.key);
-    const sent = conn.runScript<Array<ReadReply | Error>>(readBatchScript, keys, readArgs);
+    const sent = conn.runScript<ReadReply>(readBatchScript, keys, readArgs);
     track(sent);
-    // A key Redis refused (another type) fails its own read, as it would unbatched.
-    settleEach(sent, reads);
+    sent.then(
+      (reply) => {
+        for (let i = 0; i < reads.length; i++) {
+          const read = reads[i] as PendingRead;
+          const at = 1 + READ_SLOTS * i;
+          const head = reply[at];
+          // A key Redis refused (another type) fails its own read, as it would unbatched.
+          if (head instanceof Error) read.reject(head);
+          else read.resolve(loadedAt(reply, at));
+        }
+      },
+      (err: unknown) => {
+        for (const read of reads) read.reject(err);
+      },
+    );
   };
   const reads = new TickBatcher<PendingRead>(
     (pending, track) => {
@@ -155,21 +194,7 @@ export function createEngine(opts: ResolvedOptions) {
 
     async read(handle: string): Promise<Loaded | null> {
       const key = sessionKey(handle);
-      const reply = await new Promise<ReadReply>((resolve, reject) => reads.add({ key, resolve, reject }));
-      if (reply === null) return null;
-      const [now, refreshed, a, r, c, u] = reply;
-      return {
-        now,
-        refreshed: refreshed === 1,
-        meta: {
-          createdAt: Number(c),
-          absoluteExpiresAt: Number(a),
-          refreshedAt: refreshed === 1 ? now : Number(r),
-          version: '',
-          userId: u === '' ? undefined : u,
-        },
-        blob: reply[6],
-      };
+      return new Promise<Loaded | null>((resolve, reject) => reads.add({ key, resolve, reject }));
     },
 
     /** Raw HGETALL, no refresh: for listing and for function updates. */

@@ -39,16 +39,22 @@ local function refresh(key, now, absolute, refreshed, idle, touchAfter)
 end
 `;
 
-/** One read with its refresh; `now` is read once per script call, on the first live session. */
+/**
+ * One read with its refresh; `now` is read once per script call, on the first live session. Fills
+ * out[at .. at + 5] with refreshed (0|1), a, r (before this read), c, u or '', d and returns true,
+ * or returns false for a session that is gone.
+ */
 const read = `
 local now
-local function read(key, idle, touchAfter)
+local function read(key, idle, touchAfter, out, at)
   local m = redis.call('HMGET', key, 'a', 'r', 'c', 'u', 'd')
   if not m[1] or not m[2] or not m[5] then return false end
   now = now or clock()
   local state = refresh(key, now, tonumber(m[1]), tonumber(m[2]), idle, touchAfter)
   if state < 0 then return false end
-  return { now, state, m[1], m[2], m[3] or m[2], m[4] or '', m[5] }
+  out[at], out[at + 1], out[at + 2], out[at + 3], out[at + 4], out[at + 5] =
+    state, m[1], m[2], m[3] or m[2], m[4] or '', m[5]
+  return true
 end
 `;
 
@@ -59,24 +65,35 @@ end
 export const readScript = defineScript(
   'sessionRead',
   `${prelude}${read}
-return read(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]))`,
+local out = {}
+if not read(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), out, 2) then return false end
+out[1] = now
+return out`,
 );
 
 /**
  * Several gets of one store in one call, for reads asked for in the same tick: each runs exactly as
  * {@link readScript} would, in order, with one TIME for all. KEYS: the sessions (one slot on
- * Cluster). ARGV: idleTtlMs, touchAfterMs. Returns one read reply (or nil) per key, or an error
- * reply for a key Redis refused (another type): under pcall it fails that read alone.
+ * Cluster). ARGV: idleTtlMs, touchAfterMs. Returns one flat array (a table per read would cost
+ * Redis about 0.35 µs each to convert): the server time (0 if no session was live), then six slots
+ * per key, as readScript returns them after its time; or nil and five zeros for a session that is
+ * gone; or an error reply and five zeros for a key Redis refused (another type): under pcall it
+ * fails that read alone.
  */
 export const readBatchScript = defineScript(
   'sessionReadBatch',
   `${prelude}${read}
-local idle, touchAfter, replies = tonumber(ARGV[1]), tonumber(ARGV[2]), {}
+local idle, touchAfter, replies = tonumber(ARGV[1]), tonumber(ARGV[2]), { 0 }
 for i = 1, #KEYS do
-  local ok, reply = pcall(read, KEYS[i], idle, touchAfter)
-  if ok then replies[i] = reply
-  else replies[i] = { err = type(reply) == 'table' and reply.err or tostring(reply) } end
+  local at = 6 * i - 4
+  local ok, found = pcall(read, KEYS[i], idle, touchAfter, replies, at)
+  if not (ok and found) then
+    if ok then replies[at] = false
+    else replies[at] = { err = type(found) == 'table' and found.err or tostring(found) } end
+    for j = 1, 5 do replies[at + j] = 0 end
+  end
 end
+replies[1] = now or 0
 return replies`,
 );
 

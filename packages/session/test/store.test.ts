@@ -109,10 +109,13 @@ describe.each(topologies())('session store on $name', ({ url }) => {
     // And one whose key holds something else: its read fails, alone.
     const clobbered = generateId();
     await redis.send(['SET', keyOf(prefix, clobbered), 'x'], { key: keyOf(prefix, clobbered) });
-    const settled = await Promise.allSettled([...ids, clobbered].map((id) => short.get(id)));
-    expect(settled.at(-1)).toMatchObject({ status: 'rejected', reason: { message: /WRONGTYPE/ } });
-    expect(settled.slice(0, -1).every((s) => s.status === 'fulfilled')).toBe(true);
-    const together = settled.slice(0, -1).map((s) => (s.status === 'fulfilled' ? s.value : undefined));
+    // In the middle of a call's reads: the ones after it still get their own replies.
+    const asked = [...ids.slice(0, 15), clobbered, ...ids.slice(15)];
+    const answers = await Promise.allSettled(asked.map((id) => short.get(id)));
+    expect(answers[15]).toMatchObject({ status: 'rejected', reason: { message: /WRONGTYPE/ } });
+    const settled = answers.filter((_, i) => i !== 15);
+    expect(settled.every((s) => s.status === 'fulfilled')).toBe(true);
+    const together = settled.map((s) => (s.status === 'fulfilled' ? s.value : undefined));
     const oneByOne = [];
     for (const id of ids) oneByOne.push(await short.get(id));
     const seen = (s: Awaited<ReturnType<typeof short.get>> | undefined) =>
