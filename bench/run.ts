@@ -1,5 +1,6 @@
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -24,6 +25,8 @@ const { values: flags } = parseArgs({
     inflight: { type: 'string' },
     json: { type: 'string' },
     'no-pin': { type: 'boolean', default: false },
+    // Internal: run the one scenario given in this process (see isolate()).
+    child: { type: 'boolean', default: false },
   },
 });
 
@@ -66,8 +69,68 @@ function cpuModel(): string {
 
 const infoField = (info: string, field: string) => info.match(new RegExp(`^${field}:(.*)\\r?$`, 'm'))?.[1];
 
+/** Where the results go: --json (relative to where the user ran pnpm, INIT_CWD), else bench/results/. */
+function resultsFile(date: string): string {
+  const stamp = date.replace(/[:.]/g, '-');
+  return flags.json
+    ? resolve(process.env.INIT_CWD ?? process.cwd(), flags.json)
+    : join(here, 'results', `${stamp}.json`);
+}
+
+/**
+ * Runs each scenario in a process of its own, against a redis-server of its own, and merges their
+ * results. In one process, a scenario measured after others ran up to 2x slower than alone (the
+ * session store at 50 in flight: 63-104k reads/s after the lock and queue scenarios, 142-147k
+ * alone), from the JIT and heap state the earlier scenarios left; a fresh process measures every
+ * scenario as a user's application would run it.
+ */
+async function isolate(scenarios: Scenario[]): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'redis-patterns-bench-'));
+  const passed = ['duration', 'warmup', 'rounds', 'inflight'] as const;
+  const common = passed.flatMap((name) =>
+    flags[name] === undefined ? [] : [`--${name}`, String(flags[name])],
+  );
+  if (flags['no-pin']) common.push('--no-pin');
+  try {
+    const parts: Array<{ meta: Record<string, unknown>; scenarios: ScenarioResult[] }> = [];
+    for (const [i, scenario] of scenarios.entries()) {
+      const file = join(dir, `${i}.json`);
+      const args = [
+        ...process.execArgv,
+        fileURLToPath(import.meta.url),
+        '--child',
+        '--scenario',
+        scenario.name,
+      ];
+      const code = await new Promise<number | null>((done, fail) =>
+        spawn(process.execPath, [...args, ...common, '--json', file], { stdio: 'inherit' })
+          .on('error', fail)
+          .on('exit', done),
+      );
+      if (code !== 0) throw new Error(`The ${scenario.name} scenario's process exited with ${code}.`);
+      parts.push(JSON.parse(readFileSync(file, 'utf8')));
+    }
+    const first = parts[0] as (typeof parts)[0];
+    const meta = { ...first.meta, isolation: 'a process and a redis-server per scenario' };
+    const file = resultsFile(String(meta.date));
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(
+      file,
+      `${JSON.stringify({ meta, scenarios: parts.flatMap((p) => p.scenarios) }, null, 2)}\n`,
+    );
+    console.log(`Results of ${scenarios.length} scenarios written to ${file}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<void> {
   const scenarios = await loadScenarios();
+  if (!flags.child && scenarios.length > 1) {
+    console.log('# redis-patterns bench (each scenario in a fresh process, with a fresh redis-server)\n');
+    await isolate(scenarios);
+    return;
+  }
   // Always our own redis-server: a shared one's other clients would skew every number.
   const server = await startRedis({ forceBinary: true });
   // Ctrl-C mid-run: exit at once; the testing package's exit hook kills the server and removes its
@@ -96,7 +159,7 @@ async function main(): Promise<void> {
       warmupMs,
       rounds,
     };
-    console.log(`# redis-patterns bench\n`);
+    if (!flags.child) console.log(`# redis-patterns bench\n`);
     console.log(`- node ${meta.node}, redis-server ${meta.redis} (own instance, ${server.url})`);
     console.log(`- CPU: ${meta.cpu} (${meta.cpus} CPUs)`);
     console.log(`- pinning: ${meta.pinning}`);
@@ -151,14 +214,10 @@ async function main(): Promise<void> {
       console.log(`\n## ${scenario.name}: ${scenario.description}\n\n${formatTable(results)}\n`);
     }
 
-    // A relative --json is relative to where the user ran pnpm (INIT_CWD), not to bench/.
-    const stamp = meta.date.replace(/[:.]/g, '-');
-    const file = flags.json
-      ? resolve(process.env.INIT_CWD ?? process.cwd(), flags.json)
-      : join(here, 'results', `${stamp}.json`);
+    const file = resultsFile(meta.date);
     mkdirSync(dirname(file), { recursive: true });
     writeFileSync(file, `${JSON.stringify({ meta, scenarios: output }, null, 2)}\n`);
-    console.log(`Results written to ${file}`);
+    if (!flags.child) console.log(`Results written to ${file}`);
   } finally {
     await stats.close().catch(() => stats.destroy());
     await server.stop();

@@ -24,6 +24,7 @@ interface Results {
     pinning: string;
     durationMs: number;
     rounds?: number;
+    isolation?: string;
   };
   scenarios: Array<{ name: string; description: string; results: Result[] }>;
 }
@@ -82,7 +83,7 @@ title: Benchmarks
 # Benchmarks
 
 Our packages (red) against the libraries people use for the same job (grey), measured in one run
-on one machine against one Redis: ${escapeXml(meta.cpu)}, node ${meta.node}, redis-server ${meta.redis},
+on one machine${meta.isolation ? ` (${meta.isolation})` : ' against one Redis'}: ${escapeXml(meta.cpu)}, node ${meta.node}, redis-server ${meta.redis},
 ${meta.pinning.replace(/ \(pid \d+\)/g, '')}, ${meta.durationMs} ms per measurement${rounds}, ${meta.date.slice(0, 10)}. Throughput only;
 the bench prints p50/p99 latency and Redis commands per operation too (\`pnpm bench\`, see
 bench/README.md). Figures from a 2-core machine: compare the bars within one chart, not across runs.
