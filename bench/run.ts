@@ -92,7 +92,7 @@ async function isolate(scenarios: Scenario[]): Promise<void> {
   );
   if (flags['no-pin']) common.push('--no-pin');
   try {
-    const parts: Array<{ meta: Record<string, unknown>; scenarios: ScenarioResult[] }> = [];
+    const parts: Array<{ meta: { date: string }; scenarios: ScenarioResult[] }> = [];
     for (const [i, scenario] of scenarios.entries()) {
       const file = join(dir, `${i}.json`);
       const args = [
@@ -112,7 +112,7 @@ async function isolate(scenarios: Scenario[]): Promise<void> {
     }
     const first = parts[0] as (typeof parts)[0];
     const meta = { ...first.meta, isolation: 'a process and a redis-server per scenario' };
-    const file = resultsFile(String(meta.date));
+    const file = resultsFile(meta.date);
     mkdirSync(dirname(file), { recursive: true });
     writeFileSync(
       file,
