@@ -228,7 +228,7 @@ return { now, allowed, remaining, reset, retry }
  * function set-up per check, which is most of what a check costs it.
  *
  * Reply: one flat array, the server time then allowed, remaining, reset, retry per check (a table
- * per check costs Redis about 0.35 µs each to convert, a quarter of the whole call). A check whose
+ * per check costs Redis about 0.35 µs each to convert, a sixth of the whole call). A check whose
  * key Redis refused (a key of the wrong type) gets an error reply in its first slot and zeros:
  * under pcall, one bad key fails its own check only, and the others are decided and charged as
  * if alone.
