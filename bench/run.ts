@@ -86,6 +86,13 @@ function resultsFile(date: string): string {
  */
 async function isolate(scenarios: Scenario[]): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'redis-patterns-bench-'));
+  // Ctrl-C reaches the children too (one process group); they stop their own servers.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      rmSync(dir, { recursive: true, force: true });
+      process.exit(130);
+    });
+  }
   const passed = ['duration', 'warmup', 'rounds', 'inflight'] as const;
   const common = passed.flatMap((name) =>
     flags[name] === undefined ? [] : [`--${name}`, String(flags[name])],
@@ -102,12 +109,12 @@ async function isolate(scenarios: Scenario[]): Promise<void> {
         '--scenario',
         scenario.name,
       ];
-      const code = await new Promise<number | null>((done, fail) =>
+      const exit = await new Promise<string>((done, fail) =>
         spawn(process.execPath, [...args, ...common, '--json', file], { stdio: 'inherit' })
           .on('error', fail)
-          .on('exit', done),
+          .on('exit', (code, signal) => done(signal ?? String(code))),
       );
-      if (code !== 0) throw new Error(`The ${scenario.name} scenario's process exited with ${code}.`);
+      if (exit !== '0') throw new Error(`The ${scenario.name} scenario's process ended with ${exit}.`);
       parts.push(JSON.parse(readFileSync(file, 'utf8')));
     }
     const first = parts[0] as (typeof parts)[0];
