@@ -134,3 +134,43 @@ export function settleEach<R>(
     },
   );
 }
+
+/**
+ * Settles each item of a batched call whose reply is one flat array (cheaper for Redis than a
+ * table per item): `first` values shared by every item, then `slots` values per item. An `Error`
+ * in an item's first slot (a key Redis refused inside the script's `pcall`) rejects that item
+ * alone; the others resolve with `valueAt(reply, at, item)`, `at` being the index of their first
+ * slot; a failed call rejects every item.
+ *
+ * @example
+ * ```ts
+ * // Reply: the server time, then { allowed, remaining } per check.
+ * const call = redis.runScript<Array<number | Error>>(batchScript, checks.map((c) => c.key), []);
+ * settleSlots(call, checks, { first: 1, slots: 2 }, (reply, at) => ({
+ *   now: reply[0],
+ *   allowed: reply[at] === 1,
+ *   remaining: reply[at + 1],
+ * }));
+ * ```
+ */
+export function settleSlots<R, I extends { resolve(value: V): void; reject(err: unknown): void }, V>(
+  call: Promise<ReadonlyArray<R | Error>>,
+  items: readonly I[],
+  layout: { first: number; slots: number },
+  valueAt: (reply: readonly R[], at: number, item: I) => V,
+): void {
+  call.then(
+    (reply) => {
+      for (let i = 0; i < items.length; i++) {
+        const item = items[i] as I;
+        const at = layout.first + layout.slots * i;
+        const head = reply[at];
+        if (head instanceof Error) item.reject(head);
+        else item.resolve(valueAt(reply as readonly R[], at, item));
+      }
+    },
+    (err: unknown) => {
+      for (const item of items) item.reject(err);
+    },
+  );
+}

@@ -1,4 +1,4 @@
-export { packByTag, settleEach, TickBatcher, type TickBatcherOptions } from './batch.js';
+export { packByTag, settleEach, settleSlots, TickBatcher, type TickBatcherOptions } from './batch.js';
 export {
   type CommandOptions,
   type ConnectionOptions,

@@ -5,6 +5,7 @@ import {
   type Keyspace,
   packByTag,
   type RedisConnection,
+  settleSlots,
   TickBatcher,
 } from '@redis-patterns/connection';
 import type { AlgorithmArgs } from './algorithms.js';
@@ -221,21 +222,9 @@ function sendChecks(conn: RedisConnection, checks: PendingCheck[], track: (call:
   if (!plain) for (const c of checks) args.push(c.op);
   const sent = conn.runScript<Array<number | Error>>(batchScripts[code], keys, args, { timeoutMs });
   track(sent);
-  sent.then(
-    (reply) => {
-      // One flat reply: the server time, then four numbers per check, or an error reply in the
-      // first of them for a check whose key Redis refused (another type): it fails alone, as it
-      // would unbatched.
-      for (let i = 0; i < checks.length; i++) {
-        const check = checks[i] as PendingCheck;
-        const at = 1 + 4 * i;
-        const head = reply[at];
-        if (head instanceof Error) check.reject(head);
-        else check.resolve(check.spec.decide(reply as number[], at));
-      }
-    },
-    (err: unknown) => {
-      for (const check of checks) check.reject(err);
-    },
+  // One flat reply: the server time, then four numbers per check (an error reply in the first of
+  // them for a check whose key Redis refused: it fails alone, as it would unbatched).
+  settleSlots(sent, checks, { first: 1, slots: 4 }, (reply, at, check) =>
+    check.spec.decide(reply as number[], at),
   );
 }

@@ -1,4 +1,4 @@
-import { packByTag, TickBatcher } from '@redis-patterns/connection';
+import { packByTag, settleSlots, TickBatcher } from '@redis-patterns/connection';
 import { blobOf, type FieldChange, type Fields, type Meta, splitHash } from './codec.js';
 import type { ResolvedOptions } from './options.js';
 import {
@@ -43,7 +43,7 @@ interface PendingRead {
 }
 
 /** The session at `at` of a read reply, still serialized; null when it is gone. */
-function loadedAt(reply: ReadReply, at: number): Loaded | null {
+function loadedAt(reply: Readonly<ReadReply>, at: number): Loaded | null {
   const refreshed = reply[at];
   if (refreshed === null) return null;
   const now = reply[0] as number;
@@ -127,21 +127,8 @@ export function createEngine(opts: ResolvedOptions) {
     const keys = reads.map((r) => r.key);
     const sent = conn.runScript<ReadReply>(readBatchScript, keys, readArgs);
     track(sent);
-    sent.then(
-      (reply) => {
-        for (let i = 0; i < reads.length; i++) {
-          const read = reads[i] as PendingRead;
-          const at = 1 + READ_SLOTS * i;
-          const head = reply[at];
-          // A key Redis refused (another type) fails its own read, as it would unbatched.
-          if (head instanceof Error) read.reject(head);
-          else read.resolve(loadedAt(reply, at));
-        }
-      },
-      (err: unknown) => {
-        for (const read of reads) read.reject(err);
-      },
-    );
+    // A key Redis refused (another type) fails its own read, as it would unbatched.
+    settleSlots(sent, reads, { first: 1, slots: READ_SLOTS }, loadedAt);
   };
   const reads = new TickBatcher<PendingRead>(
     (pending, track) => {
