@@ -81,22 +81,22 @@ export function buildLimiter(state: LimiterState): RateLimiter {
   };
   // One limit runs its algorithm's own script (batched with the tick's other checks of the same
   // algorithm and numbers); several run the script that checks all, then charges all.
-  const single = parts.length === 1;
-  const only = parts[0] as LimitPart;
-  const spec: CheckSpec = {
-    code: only.args.code,
+  const only = parts.length === 1 ? (parts[0] as LimitPart).args : undefined;
+  const spec: CheckSpec | undefined = only && {
+    code: only.code,
     timeoutMs: budgetMs,
-    a: String(only.args.a),
-    b: String(only.args.b),
-    group: `${only.args.code}:${budgetMs}:${only.args.a}:${only.args.b}`,
+    a: String(only.a),
+    b: String(only.b),
+    group: `${only.code}:${budgetMs}:${only.a}:${only.b}`,
     decide,
   };
+  const batcher = spec && batcherOf(conn);
   const tail = parts.flatMap(({ args }) => [args.code, String(args.a), String(args.b)]);
   const run = (keys: string[], cost: number, consume: boolean): Promise<RateLimitResult> => {
-    if (single) {
+    if (spec !== undefined && batcher !== undefined) {
       const op = String(consume ? cost : -cost);
       return new Promise((resolve, reject) =>
-        batcherOf(conn).add({ spec, key: keys[0] as string, op, resolve, reject }),
+        batcher.add({ spec, key: keys[0] as string, op, resolve, reject }),
       );
     }
     const args = [consume ? '1' : '0', String(cost), ...tail];
