@@ -153,7 +153,16 @@ export function settleEach<R>(
  * }));
  * ```
  */
-export function settleSlots<R, I extends { resolve(value: V): void; reject(err: unknown): void }, V>(
+export function settleSlots<
+  R,
+  I extends {
+    /** Called with the item's value from `valueAt`. */
+    resolve(value: V): void;
+    /** Called with the item's error reply, or the call's error. */
+    reject(err: unknown): void;
+  },
+  V,
+>(
   call: Promise<ReadonlyArray<R | Error>>,
   items: readonly I[],
   layout: { first: number; slots: number },
