@@ -40,16 +40,29 @@ local cost = costArg == '1' and 1 or tonumber(costArg)
  * ZREMRANGEBYSCORE search and parse every score, and an entry takes ~10 bytes instead of ~120.
  * The times go in in order (one server's clock); if that clock steps back, an entry may sit behind
  * a newer one and be counted until it reaches the tail, so the log refuses early.
+ *
+ * An admitted check of cost 1 is three to five calls, each at an end of the list: LINDEX the tail,
+ * and if it has expired RPOP it and look again (a busy key loses about one entry per push), then
+ * LPUSH (its reply is the count) and PEXPIREAT. A refused one is popped again.
  */
 const LOG = `
--- Drops the expired entries at the tail (the oldest), looking at 2, 4, 8... at a time. Peeks drop
--- them too: that changes no decision, and a peek that left them would read them all again next time.
+local logMember = string.format('%d', now)
+local logExpireAt, logExpireWindow
+
+-- Drops the expired entries at the tail (the oldest). Peeks drop them too: that changes no
+-- decision, and a peek that left them would read them all again next time.
 local function logExpire(key, edge)
+  local tail = redis.call('LINDEX', key, '-1')
+  if not tail or tonumber(tail) > edge then return end
+  redis.call('RPOP', key)
+  tail = redis.call('LINDEX', key, '-1')
+  if not tail or tonumber(tail) > edge then return end
+  -- More than one expired (the key was idle): look at 2, 4, 8... entries at a time.
   local k = 2
   while true do
-    local tail = redis.call('LRANGE', key, -k, -1)
-    local n, e = #tail, 0
-    while e < n and tonumber(tail[n - e]) <= edge do e = e + 1 end
+    local entries = redis.call('LRANGE', key, -k, -1)
+    local n, e = #entries, 0
+    while e < n and tonumber(entries[n - e]) <= edge do e = e + 1 end
     -- LTRIM rather than RPOP with a count, which needs Redis 6.2.
     if e > 0 then redis.call('LTRIM', key, 0, -(e + 1)) end
     if e < k then return end
@@ -57,37 +70,55 @@ local function logExpire(key, edge)
   end
 end
 
+-- The key outlives its newest entry by a window. PEXPIREAT with a string: Redis rewrites a
+-- PEXPIRE into a PEXPIREAT for replicas, and formats a Lua number argument with printf; each of
+-- those costs more than the call itself.
+local function logTouch(key, window)
+  if window ~= logExpireWindow then
+    logExpireWindow = window
+    logExpireAt = string.format('%d', ${EPOCH_SECONDS * 1000} + math.ceil((now + window) / 1000))
+  end
+  redis.call('PEXPIREAT', key, logExpireAt)
+end
+
 local function log(key, limit, window, apply)
   logExpire(key, now - window)
-  local count = redis.call('LLEN', key)
+  local count
+  if apply and cost == 1 then
+    -- Push first: LPUSH replies with the count, which saves an LLEN; a refused push is popped again.
+    count = redis.call('LPUSH', key, logMember)
+    if count <= limit then
+      logTouch(key, window)
+      return 1, limit - count, window, 0
+    end
+    redis.call('LPOP', key)
+    count = count - 1
+  else
+    count = redis.call('LLEN', key)
+  end
   if count + cost <= limit then
     if not apply then
       local reset = 0
-      if count > 0 then reset = math.max(0, redis.call('LINDEX', key, 0) + window - now) end
+      if count > 0 then reset = math.max(0, redis.call('LINDEX', key, '0') + window - now) end
       return 1, limit - count, math.ceil(reset), 0
     end
-    local member = string.format('%d', now)
-    if cost == 1 then
-      redis.call('LPUSH', key, member)
-    else
-      -- In chunks of 500: unpack() of one huge argument list overflows Lua's C stack.
-      local args = { 'LPUSH', key }
-      for _ = 1, cost do
-        args[#args + 1] = member
-        if #args >= 502 then
-          redis.call(unpack(args))
-          args = { 'LPUSH', key }
-        end
+    -- In chunks of 500: unpack() of one huge argument list overflows Lua's C stack.
+    local args = { 'LPUSH', key }
+    for _ = 1, cost do
+      args[#args + 1] = logMember
+      if #args >= 502 then
+        redis.call(unpack(args))
+        args = { 'LPUSH', key }
       end
-      if #args > 2 then redis.call(unpack(args)) end
     end
-    redis.call('PEXPIRE', key, math.ceil(window / 1000))
+    if #args > 2 then redis.call(unpack(args)) end
+    logTouch(key, window)
     return 1, limit - count - cost, window, 0
   end
   -- Refused and not recorded: live entries are the first 'count', newest first, so the one that
   -- must leave before 'cost' fits is at index limit - cost.
   local leaves = redis.call('LINDEX', key, limit - cost)
-  local newest = redis.call('LINDEX', key, 0)
+  local newest = redis.call('LINDEX', key, '0')
   return 0, math.max(0, limit - count), math.ceil(math.max(1, newest + window - now)),
     math.ceil(math.max(1, leaves + window - now))
 end
@@ -151,16 +182,17 @@ end
 
 /**
  * Fixed window: a hash { s = start (µs), c = count }, anchored at the first admitted call after the
- * previous window ended. Within a window an admitted call is HMGET and HINCRBY (no string to split
- * or build), and the TTL set when the window opened stays.
+ * previous window ended. Within a window an admitted call is two HGETs and HINCRBY (no string to
+ * split or build), and the TTL set when the window opened stays.
  */
 const FIXED = `
 local function fixed(key, limit, window, apply)
   local start, count = now, 0
-  local stored = redis.call('HMGET', key, 's', 'c')
-  if stored[1] then
-    local s = tonumber(stored[1])
-    if now < s + window then start, count = s, tonumber(stored[2]) end
+  -- Two HGETs cost Redis less than one HMGET's table, and an ended window needs only the first.
+  local s = redis.call('HGET', key, 's')
+  if s then
+    s = tonumber(s)
+    if now < s + window then start, count = s, tonumber(redis.call('HGET', key, 'c')) end
   end
   local left = start + window - now
   if count + cost > limit then return 0, limit - count, math.ceil(left), math.ceil(left) end
@@ -188,7 +220,8 @@ local function gcra(key, burst, interval, apply)
   -- Sums of fractional intervals round: half a microsecond of slack absorbs that.
   local fits = after - now <= capacity + 0.5
   if fits and apply then
-    redis.call('SET', key, after, 'PX', math.max(1, math.ceil((after - now) / 1000)))
+    -- The TTL as a string: Redis formats a Lua number argument with printf, a third of the call.
+    redis.call('SET', key, after, 'PX', string.format('%d', math.max(1, math.ceil((after - now) / 1000))))
     tat = after
   end
   local remaining = math.floor((capacity - (tat - now) + 0.5) / interval)

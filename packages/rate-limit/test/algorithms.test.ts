@@ -458,4 +458,31 @@ describe.each(topologies())('rate limiting on $name', ({ url }) => {
       }
     },
   );
+
+  it.each(models)(
+    'keeps the key exactly as long as its state matters: until resetMs, then gone (%s)',
+    async (name, algorithm) => {
+      const own = `${prefix}ttl${n++}:`;
+      const limiter = createRateLimiter({ redis, prefix: own, algorithm: algorithm(300) });
+      const suffix = { 'sliding window log': 'loglist', 'sliding window counter': 'counter' }[name];
+      const key = `${own}{ttl}:${suffix ?? (name === 'fixed window' ? 'fixed' : 'gcra')}`;
+      const random = seededRandom(7);
+      let goneBy = 0;
+      for (let i = 0; i < 40; i++) {
+        const started = performance.now();
+        const r = await limiter.limit('ttl');
+        const ttl = Number(await redis.send(['PTTL', key], { key }));
+        const elapsed = performance.now() - started;
+        if (r.allowed) {
+          // Never gone while the state still counts, and never kept more than a rounding longer.
+          expect(ttl, `call ${i}`).toBeGreaterThanOrEqual(r.resetMs - elapsed - 1);
+          expect(ttl, `call ${i}`).toBeLessThanOrEqual(r.resetMs + 1);
+          goneBy = performance.now() + r.resetMs;
+        }
+        await sleep(Math.floor(random() * 40));
+      }
+      await sleep(Math.max(0, goneBy - performance.now()) + 50);
+      expect(await redis.send(['EXISTS', key], { key })).toBe(0);
+    },
+  );
 });
