@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startRedis } from '@redis-patterns/testing';
@@ -214,6 +215,7 @@ async function main(): Promise<void> {
           } finally {
             await runner.close();
           }
+          if (row.settleMs) await sleep(row.settleMs);
         }
       }
       const results = [...samples.values()].map((list) => median(list));

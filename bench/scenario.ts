@@ -17,7 +17,20 @@ export interface Row {
   /** Rows compare only within their group (e.g. the same operation); ungrouped rows compare with ungrouped peers. */
   group?: string;
   make(ctx: BenchContext): Promise<Runner>;
+  /**
+   * How long the next row waits after this one closes, for timers this row's clients left behind
+   * to run out: see {@link NODE_REDIS_TIMEOUT_SETTLE_MS}. @default 0
+   */
+  settleMs?: number;
 }
+
+/**
+ * The wait after a row that drives a node-redis client with its default command timeout. node-redis 6
+ * arms an `AbortSignal.timeout` (5 s) per command and never clears it: a row doing 70k commands/s
+ * leaves that many timers firing per second for the next 5 s, which measured the next row 20-30%
+ * low (the session scenario's first row of ours, right after the GETEX row).
+ */
+export const NODE_REDIS_TIMEOUT_SETTLE_MS = 5_500;
 
 export interface Scenario {
   name: string;

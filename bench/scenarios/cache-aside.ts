@@ -7,7 +7,7 @@ import { redisDriver } from 'bentocache/drivers/redis';
 import { createCache as createCacheManager } from 'cache-manager';
 import { Redis } from 'ioredis';
 import { Keyv } from 'keyv';
-import { type BenchContext, defineScenario, type Runner } from '../scenario.ts';
+import { type BenchContext, defineScenario, NODE_REDIS_TIMEOUT_SETTLE_MS, type Runner } from '../scenario.ts';
 
 const KEYS = 100;
 const TTL_MS = 10 * 60_000;
@@ -166,8 +166,19 @@ export default defineScenario({
     await coldStampede(url);
   },
   rows: [
-    { name: 'cache-manager + @keyv/redis', peer: true, make: ({ url }) => cacheManager(url, false) },
-    { name: 'cache-manager (memory + redis)', peer: true, make: ({ url }) => cacheManager(url, true) },
+    // @keyv/redis drives node-redis with its default command timeout.
+    {
+      name: 'cache-manager + @keyv/redis',
+      peer: true,
+      settleMs: NODE_REDIS_TIMEOUT_SETTLE_MS,
+      make: ({ url }) => cacheManager(url, false),
+    },
+    {
+      name: 'cache-manager (memory + redis)',
+      peer: true,
+      settleMs: NODE_REDIS_TIMEOUT_SETTLE_MS,
+      make: ({ url }) => cacheManager(url, true),
+    },
     { name: 'bentocache (redis)', peer: true, make: ({ url }) => bento(url, false) },
     { name: 'bentocache (memory + redis)', peer: true, make: ({ url }) => bento(url, true) },
     { name: 'cache-aside (redis)', peer: false, make: ({ url }) => ours(url, false) },

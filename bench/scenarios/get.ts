@@ -1,7 +1,7 @@
 import { connect } from '@redis-patterns/connection';
 import { Redis } from 'ioredis';
 import { createClient } from 'redis';
-import { type BenchContext, defineScenario, type Runner } from '../scenario.ts';
+import { type BenchContext, defineScenario, NODE_REDIS_TIMEOUT_SETTLE_MS, type Runner } from '../scenario.ts';
 
 const key = 'bench:get';
 
@@ -24,7 +24,12 @@ export default defineScenario({
   },
   rows: [
     // node-redis 6 arms an AbortSignal.timeout (5 s) per command by default: the cost connection removes.
-    { name: 'node-redis (defaults)', peer: true, make: ({ url }) => nodeRedis({ url }) },
+    {
+      name: 'node-redis (defaults)',
+      peer: true,
+      settleMs: NODE_REDIS_TIMEOUT_SETTLE_MS,
+      make: ({ url }) => nodeRedis({ url }),
+    },
     {
       name: 'node-redis (timeout off)',
       peer: true,

@@ -15,7 +15,7 @@ import { createQueue, createWorker, type Worker as QueueWorker } from '@redis-pa
 import BeeQueue from 'bee-queue';
 import { Queue as BullQueue, Worker as BullWorker } from 'bullmq';
 import { createClient } from 'redis';
-import { defineScenario, type Runner } from '../scenario.ts';
+import { defineScenario, NODE_REDIS_TIMEOUT_SETTLE_MS, type Runner } from '../scenario.ts';
 
 /** One queue library under test. */
 interface QueueSystem {
@@ -266,6 +266,7 @@ export default defineScenario({
     {
       name: 'LPUSH/BLMOVE/LREM (node-redis)',
       peer: true,
+      settleMs: NODE_REDIS_TIMEOUT_SETTLE_MS,
       make: async ({ url }) => throughputRunner(await bareLoop(url), DEFAULT_BACKLOG),
     },
     {

@@ -2,7 +2,7 @@ import { connect } from '@redis-patterns/connection';
 import { createSessionStore } from '@redis-patterns/session';
 import { RedisStore } from 'connect-redis';
 import { createClient } from 'redis';
-import { type BenchContext, defineScenario, type Runner } from '../scenario.ts';
+import { type BenchContext, defineScenario, NODE_REDIS_TIMEOUT_SETTLE_MS, type Runner } from '../scenario.ts';
 
 const SESSIONS = 1_000;
 const IDLE_TTL_MS = 30 * 60_000;
@@ -54,6 +54,7 @@ export default defineScenario({
       // What express-session does per request with connect-redis: store.get, then store.touch (EXPIRE).
       name: 'connect-redis 9 get+touch (node-redis defaults)',
       peer: true,
+      settleMs: NODE_REDIS_TIMEOUT_SETTLE_MS,
       async make({ url }: BenchContext) {
         const client = createClient({ url });
         client.on('error', (error) => console.error('connect-redis client:', error));
@@ -74,6 +75,7 @@ export default defineScenario({
     {
       name: 'GETEX PX (node-redis defaults)',
       peer: true,
+      settleMs: NODE_REDIS_TIMEOUT_SETTLE_MS,
       async make({ url }: BenchContext) {
         const client = createClient({ url });
         client.on('error', (error) => console.error('GETEX client:', error));
