@@ -158,7 +158,10 @@ local function counter(key, limit, window, apply)
     else
       current = cost
       redis.call('HSET', key, 'i', index, 'c', costArg, 'p', previous)
-      redis.call('PEXPIRE', key, math.ceil((2 * window - elapsed) / 1000))
+      -- The end of the next window, absolute: a relative TTL counts from Redis's clock cut to the
+      -- millisecond, so it could end the key up to 1 ms before its window does.
+      redis.call('PEXPIREAT', key,
+        string.format('%d', ${EPOCH_SECONDS * 1000} + math.ceil((index + 2) * window / 1000)))
     end
     estimate = estimate + cost
   end
@@ -202,7 +205,9 @@ local function fixed(key, limit, window, apply)
     else
       count = cost
       redis.call('HSET', key, 's', string.format('%d', start), 'c', costArg)
-      redis.call('PEXPIRE', key, math.ceil(left / 1000))
+      -- Absolute, as the counter's: never before the window ends.
+      redis.call('PEXPIREAT', key,
+        string.format('%d', ${EPOCH_SECONDS * 1000} + math.ceil((start + window) / 1000)))
     end
   elseif count == 0 then left = 0 end
   return 1, limit - count, math.ceil(left), 0
@@ -221,7 +226,9 @@ local function gcra(key, burst, interval, apply)
   local fits = after - now <= capacity + 0.5
   if fits and apply then
     -- The TTL as a string: Redis formats a Lua number argument with printf, a third of the call.
-    redis.call('SET', key, after, 'PX', string.format('%d', math.max(1, math.ceil((after - now) / 1000))))
+    -- One ms more than the time to TAT: Redis counts PX from its clock cut to the millisecond (PXAT,
+    -- exact, needs Redis 6.2).
+    redis.call('SET', key, after, 'PX', string.format('%d', math.ceil((after - now) / 1000) + 1))
     tat = after
   end
   local remaining = math.floor((capacity - (tat - now) + 0.5) / interval)
