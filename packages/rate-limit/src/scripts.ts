@@ -20,10 +20,17 @@ export const EPOCH_SECONDS = 1_577_836_800;
 // is set and the cost fits. Lua's tostring keeps only 14 digits, so numbers above 1e14 (times in µs)
 // go into values through string.format('%d') or as redis.call arguments (which keep 17).
 
-/** The server's time in µs since EPOCH_SECONDS, read once per script call. */
+/**
+ * The server's time in µs since EPOCH_SECONDS, read once per script call, and expiresAt(us): the
+ * PEXPIREAT argument for a time in the same µs, rounded up to the millisecond. Absolute rather than
+ * a PEXPIRE: a relative TTL counts from Redis's clock cut to the millisecond (so up to 1 ms early),
+ * and Redis rewrites a PEXPIRE into a PEXPIREAT for replicas. A string rather than a Lua number,
+ * which Redis formats with printf at a cost above the call's own.
+ */
 const CLOCK = `
 local t = redis.call('TIME')
 local now = (t[1] - ${EPOCH_SECONDS}) * 1000000 + t[2]
+local function expiresAt(us) return string.format('%d', ${EPOCH_SECONDS * 1000} + math.ceil(us / 1000)) end
 `;
 
 const PRELUDE = `${CLOCK}
@@ -70,13 +77,11 @@ local function logExpire(key, edge)
   end
 end
 
--- The key outlives its newest entry by a window. PEXPIREAT with a string: Redis rewrites a
--- PEXPIRE into a PEXPIREAT for replicas, and formats a Lua number argument with printf; each of
--- those costs more than the call itself.
+-- The key outlives its newest entry by a window (worked out once per window in a call).
 local function logTouch(key, window)
   if window ~= logExpireWindow then
     logExpireWindow = window
-    logExpireAt = string.format('%d', ${EPOCH_SECONDS * 1000} + math.ceil((now + window) / 1000))
+    logExpireAt = expiresAt(now + window)
   end
   redis.call('PEXPIREAT', key, logExpireAt)
 end
@@ -158,10 +163,8 @@ local function counter(key, limit, window, apply)
     else
       current = cost
       redis.call('HSET', key, 'i', index, 'c', costArg, 'p', previous)
-      -- The end of the next window, absolute: a relative TTL counts from Redis's clock cut to the
-      -- millisecond, so it could end the key up to 1 ms before its window does.
-      redis.call('PEXPIREAT', key,
-        string.format('%d', ${EPOCH_SECONDS * 1000} + math.ceil((index + 2) * window / 1000)))
+      -- Until the end of the next window, when this window's count stops weighing in.
+      redis.call('PEXPIREAT', key, expiresAt((index + 2) * window))
     end
     estimate = estimate + cost
   end
@@ -205,9 +208,7 @@ local function fixed(key, limit, window, apply)
     else
       count = cost
       redis.call('HSET', key, 's', string.format('%d', start), 'c', costArg)
-      -- Absolute, as the counter's: never before the window ends.
-      redis.call('PEXPIREAT', key,
-        string.format('%d', ${EPOCH_SECONDS * 1000} + math.ceil((start + window) / 1000)))
+      redis.call('PEXPIREAT', key, expiresAt(start + window))
     end
   elseif count == 0 then left = 0 end
   return 1, limit - count, math.ceil(left), 0
