@@ -1,72 +1,151 @@
 import { TimeoutError, toPatternsError } from './errors.js';
 
-interface Pending {
-  reject: (err: unknown) => void;
-  bucket: Set<Pending>;
-  what: string;
-  timeoutMs: number;
-}
-
 /** Sweeps stop after this many empty ticks in a row, so an idle connection keeps no timer alive. */
 const IDLE_TICKS_BEFORE_PAUSE = 20;
 
 /**
+ * One bounded wait. It is also the `abortSignal` handed to node-redis with the command (node-redis
+ * only reads `aborted` and adds and removes an `abort` listener): when the wait expires, a command
+ * node-redis has not written yet (held in its offline queue while a socket reconnects, behind a
+ * Cluster redirect, or about to be resent after NOSCRIPT) is dropped and can never be sent later,
+ * because node-redis refuses to queue a command whose signal has aborted. A command already written
+ * may still apply: that is what a {@link TimeoutError} means.
+ */
+export class CommandDeadline {
+  /** True once the wait expired (or the connection closed): node-redis must not send the command. */
+  aborted = false;
+  readonly what: string;
+  readonly timeoutMs: number;
+  /** Routes the error message: whether the command's node was reachable when it expired. */
+  readonly key: string | undefined;
+  /** @internal `performance.now()` at which the wait expires. */
+  at = 0;
+  /** @internal */
+  reject: (err: unknown) => void = () => {};
+  /** @internal */
+  bucket: Set<CommandDeadline> | undefined;
+  #listeners: Array<() => void> | undefined;
+
+  constructor(what: string, timeoutMs: number, key: string | undefined) {
+    this.what = what;
+    this.timeoutMs = timeoutMs;
+    this.key = key;
+  }
+
+  /** For node-redis: called once per command sent with this deadline. */
+  addEventListener(_type: 'abort', listener: () => void): void {
+    if (this.#listeners === undefined) this.#listeners = [listener];
+    else this.#listeners.push(listener);
+  }
+
+  /** For node-redis: the command was written (or settled); nothing is left to drop. */
+  removeEventListener(_type: 'abort', listener: () => void): void {
+    const listeners = this.#listeners;
+    if (listeners === undefined) return;
+    const at = listeners.indexOf(listener);
+    if (at >= 0) listeners.splice(at, 1);
+  }
+
+  /** Drops whatever node-redis still holds unwritten, and refuses any later send. */
+  abort(): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    const listeners = this.#listeners;
+    this.#listeners = undefined;
+    if (listeners !== undefined) for (const listener of listeners) listener();
+  }
+
+  /** As node-redis's `abortSignal` option. */
+  get signal(): AbortSignal {
+    return this as unknown as AbortSignal;
+  }
+}
+
+/**
  * Bounded waits for many commands with one timer.
  *
- * node-redis 6 arms an `AbortSignal.timeout` per command (its 5 s default), which costs about 3.5x
- * throughput at 50 commands in flight, and it disarms that timer once the command is written, so a
- * command sent to a paused server still waits forever. Here each command only joins a bucket of
- * commands that share a deadline tick; one unref'd interval rejects whole expired buckets. A command
- * never fails early: it is rejected between `timeoutMs` and `timeoutMs + tickMs` after it started.
+ * node-redis 6 arms an `AbortSignal.timeout` per command (its 5 s default) and disarms it once the
+ * command is written, so a command sent to a paused server still waits forever. Here each command
+ * only joins a bucket of commands that share a deadline tick; one unref'd interval rejects whole
+ * expired buckets. A command never fails early: it is rejected between `timeoutMs` and
+ * `timeoutMs + tickMs` after it started.
  */
 export class DeadlineSweeper {
   /** Sweep interval: the most a timed-out command is rejected late. */
   readonly tickMs: number;
-  readonly #buckets = new Map<number, Set<Pending>>();
+  readonly #buckets = new Map<number, Set<CommandDeadline>>();
   #timer: NodeJS.Timeout | undefined;
   #idleTicks = 0;
 
-  readonly #expired: (what: string, timeoutMs: number) => Error;
+  readonly #expired: (deadline: CommandDeadline) => Error;
 
   /**
    * @param tickMs sweep interval
    * @param expired builds the error for a command past its deadline; the default is a
    * {@link TimeoutError}, a connection may say {@link ConnectionError} while it is reconnecting
    */
-  constructor(tickMs: number, expired: (what: string, timeoutMs: number) => Error = timeoutError) {
+  constructor(tickMs: number, expired: (deadline: CommandDeadline) => Error = timeoutError) {
     this.tickMs = tickMs;
     this.#expired = expired;
   }
 
   /** Settles like `command`, or rejects with {@link TimeoutError} once `timeoutMs` has passed. */
   track<T>(command: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+    return this.run(timeoutMs, what, undefined, () => command);
+  }
+
+  /**
+   * Starts the wait, then calls `send` with its deadline to pass to node-redis as `abortSignal`.
+   * Settles like the promise `send` returns, or rejects once `timeoutMs` has passed, after aborting
+   * the deadline so that node-redis drops the command if it is still unwritten.
+   */
+  run<T>(
+    timeoutMs: number,
+    what: string,
+    key: string | undefined,
+    send: (deadline: CommandDeadline) => Promise<T>,
+  ): Promise<T> {
+    const deadline = new CommandDeadline(what, timeoutMs, key);
     return new Promise<T>((resolve, reject) => {
-      const index = Math.ceil((performance.now() + timeoutMs) / this.tickMs);
+      deadline.at = performance.now() + timeoutMs;
+      const index = Math.floor(deadline.at / this.tickMs);
       let bucket = this.#buckets.get(index);
       if (bucket === undefined) {
         bucket = new Set();
         this.#buckets.set(index, bucket);
       }
-      const pending: Pending = { reject, bucket, what, timeoutMs };
-      bucket.add(pending);
+      deadline.reject = reject;
+      deadline.bucket = bucket;
+      bucket.add(deadline);
       this.#timer ??= this.#start();
+      let command: Promise<T>;
+      try {
+        command = send(deadline);
+      } catch (err) {
+        bucket.delete(deadline);
+        reject(err);
+        return;
+      }
       command.then(
         (value) => {
-          pending.bucket.delete(pending);
+          deadline.bucket?.delete(deadline);
           resolve(value);
         },
         (err: unknown) => {
-          pending.bucket.delete(pending);
+          deadline.bucket?.delete(deadline);
           reject(toPatternsError(err, what));
         },
       );
     });
   }
 
-  /** Rejects everything still waiting (used by `close()` after its drain period). */
-  rejectAll(reason: (p: { what: string; timeoutMs: number }) => unknown): void {
+  /** Aborts and rejects everything still waiting (used by `close()` after its drain period). */
+  rejectAll(reason: (deadline: CommandDeadline) => unknown): void {
     for (const bucket of this.#buckets.values()) {
-      for (const pending of bucket) pending.reject(reason(pending));
+      for (const deadline of bucket) {
+        deadline.abort();
+        deadline.reject(reason(deadline));
+      }
     }
     this.#buckets.clear();
   }
@@ -92,11 +171,19 @@ export class DeadlineSweeper {
   }
 
   #sweep(): void {
-    const due = Math.floor(performance.now() / this.tickMs);
+    const now = performance.now();
+    const due = Math.floor(now / this.tickMs);
     for (const [index, bucket] of this.#buckets) {
       if (index > due) continue;
-      this.#buckets.delete(index);
-      for (const pending of bucket) pending.reject(this.#expired(pending.what, pending.timeoutMs));
+      for (const deadline of bucket) {
+        // The current tick's bucket also holds deadlines later in the tick: the next sweep's.
+        if (deadline.at > now) continue;
+        bucket.delete(deadline);
+        deadline.bucket = undefined;
+        // Abort first: the caller learns of the failure only once nothing unwritten can follow it.
+        deadline.abort();
+        deadline.reject(this.#expired(deadline));
+      }
     }
     // Buckets emptied by settled commands are dropped lazily; an empty map means nothing to watch.
     for (const [index, bucket] of this.#buckets) if (bucket.size === 0) this.#buckets.delete(index);
@@ -105,9 +192,9 @@ export class DeadlineSweeper {
   }
 }
 
-function timeoutError(what: string, timeoutMs: number): Error {
+function timeoutError(deadline: CommandDeadline): Error {
   return new TimeoutError(
-    `${what} got no reply within ${timeoutMs} ms; Redis is slow or paused. Raise commandTimeoutMs if the command is legitimately slow.`,
-    timeoutMs,
+    `${deadline.what} got no reply within ${deadline.timeoutMs} ms; Redis is slow or paused. Raise commandTimeoutMs if the command is legitimately slow.`,
+    deadline.timeoutMs,
   );
 }

@@ -114,11 +114,25 @@ const socketErrorCodes = new Set([
 ]);
 
 /**
- * Maps node-redis and socket failures to {@link ConnectionError}; Redis error replies (WRONGTYPE,
- * NOSCRIPT, ...) and errors already typed here pass through unchanged.
+ * Replies with which a node refuses a command it did not run, while a Cluster or Sentinel fails
+ * over (CLUSTERDOWN, TRYAGAIN, MASTERDOWN, READONLY from a demoted master), while it loads its data
+ * (LOADING), or when a transaction pinned to one node meets a slot that moved (MOVED, ASK).
+ */
+const refusedReply = /^(CLUSTERDOWN|TRYAGAIN|MASTERDOWN|READONLY|LOADING|MOVED|ASK) /;
+
+/**
+ * Maps node-redis and socket failures, and the replies of a node that is failing over or loading,
+ * to {@link ConnectionError}; other Redis error replies (WRONGTYPE, NOSCRIPT, ...) and errors
+ * already typed here pass through unchanged.
  */
 export function toPatternsError(err: unknown, what: string): unknown {
   if (err instanceof RedisPatternsError || !(err instanceof Error)) return err;
+  if (refusedReply.test(err.message)) {
+    return new ConnectionError(
+      `${what} was refused and not applied: ${err.message}. Redis is failing over, resharding or loading its data; retry shortly.`,
+      { cause: err },
+    );
+  }
   const code = (err as NodeJS.ErrnoException).code;
   if (
     connectionErrorClasses.some((type) => err instanceof type) ||

@@ -1,17 +1,5 @@
 export { packByTag, settleEach, settleSlots, TickBatcher, type TickBatcherOptions } from './batch.js';
-export {
-  type CommandOptions,
-  type ConnectionOptions,
-  connect,
-  type DedicatedConnection,
-  type RedisClient,
-  type RedisCluster,
-  type RedisConnection,
-  type RedisLike,
-  type RedisSentinel,
-  type Topology,
-  toConnection,
-} from './connection.js';
+export { connect, toConnection } from './connection.js';
 export { DeadlineSweeper } from './deadline.js';
 export {
   ClosedError,
@@ -36,9 +24,22 @@ export {
 export {
   checkDuration,
   checkInteger,
+  checkOptions,
+  describeValue,
   type ParsedRedisUrl,
   parseRedisUrl,
   type RedisAddress,
   redact,
 } from './options.js';
 export { defineScript, type Script } from './scripts.js';
+export type {
+  CommandOptions,
+  ConnectionOptions,
+  DedicatedConnection,
+  RedisClient,
+  RedisCluster,
+  RedisConnection,
+  RedisLike,
+  RedisSentinel,
+  Topology,
+} from './types.js';

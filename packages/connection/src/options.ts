@@ -134,3 +134,23 @@ export function checkInteger(name: string, value: number | undefined, min: numbe
     throw new InvalidArgumentError(name, `expected a whole number >= ${min}, got ${String(value)}.`);
   }
 }
+
+/**
+ * The rule for every options argument of every package: `undefined` means "all defaults"; `null`,
+ * an array or any other non-object is refused with {@link InvalidArgumentError} before anything is
+ * sent. Returns the options, or an empty object for `undefined`.
+ */
+export function checkOptions<T extends object>(name: string, value: T | undefined, expected: string): T {
+  if (value === undefined) return {} as T;
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new InvalidArgumentError(name, `expected ${expected} or nothing, got ${describeValue(value)}.`);
+  }
+  return value;
+}
+
+/** How a refused value is named in an error message. */
+export function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'string' ? `the string "${value.slice(0, 40)}"` : typeof value;
+}

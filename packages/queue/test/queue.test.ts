@@ -229,11 +229,15 @@ let scriptCalls = 0;
 
 /** The same connection, counting script calls (one per round trip of addBulk). */
 function counting(redis: RedisConnection): RedisConnection {
-  return {
-    ...redis,
-    runScript(...args: Parameters<RedisConnection['runScript']>) {
-      scriptCalls++;
-      return redis.runScript(...args);
+  const runScript = (...args: Parameters<RedisConnection['runScript']>) => {
+    scriptCalls++;
+    return redis.runScript(...args);
+  };
+  return new Proxy(redis, {
+    get(target, property) {
+      if (property === 'runScript') return runScript;
+      const value = Reflect.get(target, property, target);
+      return typeof value === 'function' ? value.bind(target) : value;
     },
-  } as RedisConnection;
+  });
 }
