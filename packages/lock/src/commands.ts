@@ -1,50 +1,87 @@
 /**
- * Every Redis command of the lock, in one place.
+ * Every Redis command of the lock is in this file and in ownership.ts (a holder's WATCH + MULTI);
+ * the Lua sources are in scripts.ts.
  *
  * Keys of one lock name share the hash tag `{name}`, so they live in one Cluster slot and one
- * MULTI can touch them all:
+ * script or MULTI can touch them all:
  *   <prefix>{name}            the lock: value = owner id, PX = TTL
  *   <prefix>{name}:fence      the fencing counter (INCR, never expires)
+ *   <prefix>{name}:waiters    the lock instances (processes) waiting for it, with an expiry each
+ *   <prefix>{name}:queue, :marks   the strict FIFO queue of `fair` locks and its waiters' expiries
  *   <prefix>{name}:released   sharded pub/sub channel: one message per release (wakes waiters)
  *
- * Why every grant's fencing token is strictly greater than every earlier grant's: a grant is an EXEC
- * that sets the lock to a new owner and INCRs the counter (acquire: SET NX + INCR; hand-over:
- * SET + INCR under WATCH). Both keys share one slot, so one Redis node runs every such EXEC, one
- * after the other, and nothing runs inside an EXEC. Let grant A precede grant B (B's SET succeeded,
- * so A's ownership had ended: A's key was deleted, expired or handed over, all after A's EXEC). Then
- * B's EXEC runs after A's, so B's INCR runs after A's INCR on the same counter, and INCR only grows:
- * token(B) > token(A). Failed attempts INCR too, so tokens are monotonic but not dense (gaps are
- * normal). The counter never expires; if Redis loses it (restart without persistence, failover to a
- * lagging replica), tokens start again at 1.
+ * Why every grant's fencing token is strictly greater than every earlier grant's: a grant sets the
+ * lock to a new owner and INCRs the counter in one atomic step (acquire: a script doing SET NX and
+ * INCR; hand-over: SET + INCR in one EXEC under WATCH). Both keys share one slot, so one Redis node
+ * runs every such step, one after the other. Let grant A precede grant B (B's SET succeeded, so A's
+ * ownership had ended: A's key was deleted, expired or handed over, all after A's step). Then B's
+ * step runs after A's, so B's INCR runs after A's INCR on the same counter, and INCR only grows:
+ * token(B) > token(A). The counter never expires; if Redis loses it (restart without persistence,
+ * failover to a lagging replica), tokens start again at 1.
  */
 import {
-  isWatchError,
   type Keyspace,
   type RedisClient,
   type RedisConnection,
   TickBatcher,
 } from '@redis-patterns/connection';
+import { NotReplicatedError } from './errors.js';
+import {
+  attemptScript,
+  fairAttemptScript,
+  fairLeaveScript,
+  forceReleaseScript,
+  releaseIfOwnerScript,
+} from './scripts.js';
 
 /** The keys and channel of one lock name. */
 export interface LockKeys {
   lock: string;
   fence: string;
+  waiters: string;
+  queue: string;
+  marks: string;
   channel: string;
 }
 
 export function lockKeys(keyspace: Keyspace, name: string): LockKeys {
   const lock = keyspace.key(name);
-  return { lock, fence: `${lock}:fence`, channel: `${lock}:released` };
+  const at = (part: string) => `${lock}:${part}`;
+  return {
+    lock,
+    fence: at('fence'),
+    waiters: at('waiters'),
+    queue: at('queue'),
+    marks: at('marks'),
+    channel: at('released'),
+  };
 }
 
-/** A grant, or how long the current holder's TTL still runs (-1 without TTL, undefined if not asked). */
-export type Attempt = { granted: true; fencingToken: number } | { granted: false; heldForMs?: number };
+/** A grant, or how long the current holder's TTL still runs (-1 without TTL, -2 if gone meanwhile). */
+export type Attempt = { granted: true; fencingToken: number } | { granted: false; heldForMs: number };
 
-interface PendingAttempt {
+/** A grant counts only once this many replicas have it (WAIT), within `timeoutMs`. */
+export interface Durability {
+  replicas: number;
+  timeoutMs: number;
+}
+
+/** One acquisition attempt: who asks, and how its process marks itself as waiting. */
+export interface AttemptRequest {
   keys: LockKeys;
   owner: string;
   ttlMs: number;
-  askHeldFor: boolean;
+  /** The lock instance (process) asking. */
+  instance: string;
+  /** How long a failed attempt marks the instance as waiting. */
+  markMs: number;
+  /** More callers of the instance wait for this name after this one. */
+  more: boolean;
+  /** The bound of this attempt (the caller's time left), or undefined for the connection's. */
+  timeoutMs: number | undefined;
+}
+
+interface PendingAttempt extends AttemptRequest {
   resolve: (attempt: Attempt) => void;
   reject: (err: unknown) => void;
 }
@@ -53,22 +90,15 @@ interface PendingAttempt {
 const attemptBatchers = new WeakMap<RedisConnection, TickBatcher<PendingAttempt>>();
 
 /**
- * One acquisition attempt, one round trip: MULTI; SET lock owner NX PX ttl; INCR fence; [PTTL lock];
- * EXEC. Attempts made in the same tick share one MULTI per hash slot (each lock's SET and INCR stay
- * in one EXEC, which is all the ordering argument above needs), so 50 callers acquiring at once
- * cost Redis one MULTI/EXEC and one round trip instead of 50.
+ * One acquisition attempt, one round trip (see attemptScript). Attempts made in the same tick share
+ * one script call per hash slot, so 50 callers acquiring at once cost one round trip instead of 50.
+ * The call is bounded by the shortest time left of its attempts.
  */
-export function attemptGrant(
-  conn: RedisConnection,
-  keys: LockKeys,
-  owner: string,
-  ttlMs: number,
-  askHeldFor: boolean,
-): Promise<Attempt> {
+export function attemptGrant(conn: RedisConnection, request: AttemptRequest): Promise<Attempt> {
   const batcher = batcherOf(attemptBatchers, conn, (items) => {
     for (const group of conn.groupBySlot(items, (p) => p.keys.lock)) attemptGroup(conn, group);
   });
-  return new Promise((resolve, reject) => batcher.add({ keys, owner, ttlMs, askHeldFor, resolve, reject }));
+  return new Promise((resolve, reject) => batcher.add({ ...request, resolve, reject }));
 }
 
 /** The connection's batcher in `batchers`, made with `flush` on first use. */
@@ -86,26 +116,18 @@ export function batcherOf<T>(
 }
 
 function attemptGroup(conn: RedisConnection, group: PendingAttempt[]): void {
-  // Every lock of the group, so the EXEC keeps its order with each lock's other commands.
-  const multi = conn.multi(
-    (group[0] as PendingAttempt).keys.lock,
-    group.map((p) => p.keys.lock),
-  );
-  for (const { keys, owner, ttlMs, askHeldFor } of group) {
-    multi
-      .set(keys.lock, owner, { condition: 'NX', expiration: { type: 'PX', value: ttlMs } })
-      .incr(keys.fence);
-    if (askHeldFor) multi.pTTL(keys.lock);
+  const now = Date.now();
+  const keys: string[] = [];
+  const args: string[] = [String(now)];
+  let timeoutMs: number | undefined;
+  for (const p of group) {
+    keys.push(p.keys.lock, p.keys.fence, p.keys.waiters);
+    args.push(p.owner, String(p.ttlMs), p.instance, String(now + p.markMs), p.more ? '1' : '0');
+    if (p.timeoutMs !== undefined) timeoutMs = Math.min(timeoutMs ?? p.timeoutMs, p.timeoutMs);
   }
-  conn.bounded(multi.exec(), undefined, 'lock acquire').then(
-    (replies) => {
-      let at = 0;
-      for (const p of group) {
-        const [set, token, heldFor] = (replies as unknown[]).slice(at, at + 3);
-        at += p.askHeldFor ? 3 : 2;
-        if (set === 'OK') p.resolve({ granted: true, fencingToken: Number(token) });
-        else p.resolve(p.askHeldFor ? { granted: false, heldForMs: Number(heldFor) } : { granted: false });
-      }
+  conn.runScript<number[]>(attemptScript, keys, args, timeoutMs === undefined ? {} : { timeoutMs }).then(
+    (reply) => {
+      for (const [i, p] of group.entries()) p.resolve(toAttempt(reply, i * 2));
     },
     (err: unknown) => {
       for (const p of group) p.reject(err);
@@ -113,124 +135,127 @@ function attemptGroup(conn: RedisConnection, group: PendingAttempt[]): void {
   );
 }
 
-/** What the owner of a lock does with it, once WATCH + GET confirmed the ownership. */
-export type Act =
-  | { kind: 'release' }
-  | { kind: 'extend'; ttlMs: number }
-  /** Hand the lock to another owner (a local waiter) with a fresh fencing token, in one EXEC. */
-  | { kind: 'transfer'; owner: string; ttlMs: number };
-
-/** `conflict`: EXEC was aborted by WATCH (the key changed after the check). */
-export type Ownership = 'owned' | 'expired' | 'taken';
-export type ActOutcome =
-  /** `rearmError`: the act happened, but re-arming failed and left the connection in doubt. */
-  | { outcome: 'done'; fencingToken?: number; rearmed: boolean; rearmError?: unknown }
-  | { outcome: 'expired' | 'taken' | 'conflict' };
-
-/**
- * WATCH lock; GET lock, written together (no await between them): one round trip. WATCH makes the
- * next EXEC on this connection fail if anyone touches the key after this read (another owner's
- * SET, an expiry, a DEL, our own PEXPIRE elsewhere), so acting on what GET showed is safe.
- */
-export async function watchOwner(
-  conn: RedisConnection,
-  client: RedisClient,
-  keys: LockKeys,
-  owner: string,
-): Promise<Ownership> {
-  const [, current] = await conn.bounded(
-    Promise.all([client.watch(keys.lock), client.get(keys.lock)]),
-    undefined,
-    'WATCH + GET',
-  );
-  return current === owner ? 'owned' : current === null ? 'expired' : 'taken';
+function toAttempt(reply: readonly unknown[], at: number): Attempt {
+  return reply[at] === 1
+    ? { granted: true, fencingToken: Number(reply[at + 1]) }
+    : { granted: false, heldForMs: Number(reply[at + 1]) };
 }
 
 /**
- * MULTI <act> EXEC on a connection whose WATCH confirmed `owner`. Release deletes the lock and wakes
- * the waiters (SPUBLISH in the same EXEC); extend sets its TTL; transfer sets the next owner and
- * INCRs the fence. After extend or transfer, WATCH + GET for the (new) owner go out in the same
- * write, so the next act on this connection needs no separate check round trip (`rearmed`).
+ * An attempt on a dedicated connection, followed on the same socket by WAIT: the grant counts only
+ * once `durability.replicas` replicas have it. A grant that did not reach them is given back here
+ * and reported as {@link NotReplicatedError}.
  */
-export async function act(
+export function attemptDurably(
   conn: RedisConnection,
-  client: RedisClient,
-  keys: LockKeys,
-  owner: string,
-  next: Act,
-): Promise<ActOutcome> {
-  const multi = client.multi();
-  if (next.kind === 'release') multi.del(keys.lock).sPublish(keys.channel, '1');
-  else if (next.kind === 'extend') multi.pExpire(keys.lock, next.ttlMs);
-  else {
-    multi.set(keys.lock, next.owner, { expiration: { type: 'PX', value: next.ttlMs } }).incr(keys.fence);
-  }
-  const exec = conn.bounded(multi.exec(), undefined, 'lock release/extend');
-  const nextOwner = next.kind === 'transfer' ? next.owner : owner;
-  const rearm = next.kind === 'release' ? undefined : watchOwner(conn, client, keys, nextOwner);
-  let reply: unknown[];
-  try {
-    reply = (await exec) as unknown[];
-  } catch (err) {
-    await rearm?.catch(() => {});
-    if (isWatchError(err)) return { outcome: 'conflict' };
-    throw err;
-  }
-  const done = next.kind === 'transfer' ? { fencingToken: Number(reply[1]) } : {};
-  if (rearm === undefined) return { outcome: 'done', ...done, rearmed: false };
-  try {
-    return { outcome: 'done', ...done, rearmed: (await rearm) === 'owned' };
-  } catch (rearmError) {
-    return { outcome: 'done', ...done, rearmed: false, rearmError };
-  }
-}
-
-/**
- * Releases several locks of one slot on one connection in two round trips: WATCH every lock and MGET
- * their owners (one write), then one EXEC that deletes the locks still ours and wakes their
- * waiters. `null` means the EXEC was aborted by WATCH (some lock changed after the check): nothing
- * was deleted, and each release must be retried on its own.
- */
-export async function releaseMany(
-  conn: RedisConnection,
-  client: RedisClient,
-  locks: ReadonlyArray<{ keys: LockKeys; owner: string }>,
-): Promise<Array<Exclude<Ownership, 'owned'> | 'done'> | null> {
-  const names = locks.map((l) => l.keys.lock);
-  const [, current] = await conn.bounded(
-    Promise.all([client.watch(names), client.mGet(names)]),
-    undefined,
-    'WATCH + MGET',
-  );
-  const outcomes = locks.map((l, i) =>
-    current[i] === l.owner
-      ? ('done' as const)
-      : current[i] === null
-        ? ('expired' as const)
-        : ('taken' as const),
-  );
-  if (!outcomes.includes('done')) return outcomes;
-  const multi = client.multi();
-  locks.forEach((l, i) => {
-    if (outcomes[i] === 'done') multi.del(l.keys.lock).sPublish(l.keys.channel, '1');
+  request: AttemptRequest,
+  durability: Durability,
+): Promise<Attempt> {
+  const { keys, owner, ttlMs, instance, markMs, more } = request;
+  const now = Date.now();
+  const args = [String(now), owner, String(ttlMs), instance, String(now + markMs), more ? '1' : '0'];
+  return conn.isolated(keys.lock, async (client) => {
+    const reply = (await evalThenWait(
+      conn,
+      client,
+      attemptScript,
+      [keys.lock, keys.fence, keys.waiters],
+      args,
+      durability,
+    )) as [number[], number];
+    const attempt = toAttempt(reply[0], 0);
+    if (!attempt.granted || reply[1] >= durability.replicas) return attempt;
+    await conn.bounded(
+      client.sendCommand([
+        'EVAL',
+        releaseIfOwnerScript.source,
+        '1',
+        keys.lock,
+        owner,
+        keys.channel,
+        instance,
+      ]),
+    );
+    throw new NotReplicatedError(keys.lock, reply[1], durability);
   });
+}
+
+/** EVALSHA (EVAL when the server does not have the script) and WAIT, written together. */
+async function evalThenWait(
+  conn: RedisConnection,
+  client: RedisClient,
+  script: { sha1: string; source: string },
+  keys: string[],
+  args: string[],
+  durability: Durability,
+): Promise<[unknown, number]> {
+  const wait = ['WAIT', String(durability.replicas), String(durability.timeoutMs)];
+  const timeoutMs = (conn.commandTimeoutMs || 5_000) + durability.timeoutMs;
+  const send = (first: string[]) =>
+    conn.bounded(
+      Promise.all([client.sendCommand(first), client.sendCommand(wait) as Promise<number>]),
+      timeoutMs,
+      'lock acquire with WAIT',
+    );
+  const tail = [String(keys.length), ...keys, ...args];
   try {
-    await conn.bounded(multi.exec(), undefined, 'lock release');
+    return await send(['EVALSHA', script.sha1, ...tail]);
   } catch (err) {
-    if (isWatchError(err)) return null;
-    throw err;
+    if (!(err instanceof Error && err.message.startsWith('NOSCRIPT'))) throw err;
+    return send(['EVAL', script.source, ...tail]);
   }
-  return outcomes;
+}
+
+/** One attempt of a `fair` lock (see fairAttemptScript); `join` queues the caller if not granted. */
+export async function attemptFair(
+  conn: RedisConnection,
+  keys: LockKeys,
+  owner: string,
+  ttlMs: number,
+  markMs: number,
+  join: boolean,
+  timeoutMs: number | undefined,
+): Promise<Attempt> {
+  const reply = await conn.runScript<number[]>(
+    fairAttemptScript,
+    [keys.lock, keys.fence, keys.queue, keys.marks],
+    [owner, String(ttlMs), String(markMs), join ? '1' : '0'],
+    timeoutMs === undefined ? {} : { timeoutMs },
+  );
+  return toAttempt(reply, 0);
+}
+
+/** A `fair` waiter leaves the queue (best effort: its mark expires anyway). */
+export async function leaveFair(conn: RedisConnection, keys: LockKeys, owner: string): Promise<void> {
+  await conn.runScript(fairLeaveScript, [keys.queue, keys.marks], [owner]);
+}
+
+/** Deletes the lock if `owner` holds it and wakes the waiters; true if it did. */
+export async function releaseIfOwner(
+  conn: RedisConnection,
+  keys: LockKeys,
+  owner: string,
+  instance: string,
+): Promise<boolean> {
+  const deleted = await conn.runScript<number>(
+    releaseIfOwnerScript,
+    [keys.lock],
+    [owner, keys.channel, instance],
+  );
+  return deleted === 1;
 }
 
 /** Deletes the lock whoever holds it and wakes the waiters; true if there was a lock. */
 export async function forceDelete(conn: RedisConnection, keys: LockKeys): Promise<boolean> {
-  const multi = conn.multi(keys.lock).del(keys.lock).sPublish(keys.channel, '1');
-  const reply = (await conn.bounded(multi.exec(), undefined, 'lock forceRelease')) as unknown[];
-  return reply[0] === 1;
+  return (await conn.runScript<number>(forceReleaseScript, [keys.lock], [keys.channel])) === 1;
+}
+
+/** This instance no longer waits for the lock (best effort: its mark expires anyway). */
+export async function unmark(conn: RedisConnection, keys: LockKeys, instance: string): Promise<void> {
+  await conn.send(['ZREM', keys.waiters, instance], { key: keys.waiters });
 }
 
 /** True while anyone holds the lock. */
 export async function exists(conn: RedisConnection, keys: LockKeys): Promise<boolean> {
-  return (await conn.send<number>(['EXISTS', keys.lock], { key: keys.lock })) === 1;
+  return (await conn.send<number>(['EXISTS', keys.lock], { key: keys.lock, readonly: true })) === 1;
 }

@@ -1,4 +1,4 @@
-import { OwnershipLostError } from '@redis-patterns/connection';
+import { ConnectionError, OwnershipLostError } from '@redis-patterns/connection';
 
 /**
  * Why a lock is no longer held:
@@ -44,5 +44,30 @@ export class LockLostError extends OwnershipLostError {
     this.lockName = lockName;
     this.fencingToken = fencingToken;
     this.reason = reason;
+  }
+}
+
+/**
+ * A grant or an extension reached fewer replicas than the lock's `durability.replicas` within
+ * `durability.timeoutMs` (WAIT): a failover could lose it, so it does not count. A grant is given
+ * back before this is thrown; an extension is retried by the watchdog until the TTL runs out. Its
+ * `code` is `ERR_CONNECTION`.
+ */
+export class NotReplicatedError extends ConnectionError {
+  /** The lock key. */
+  readonly key: string;
+  /** How many replicas acknowledged the write. */
+  readonly replicas: number;
+  /** How many were required. */
+  readonly required: number;
+
+  constructor(key: string, replicas: number, durability: { replicas: number; timeoutMs: number }) {
+    super(
+      `The write to "${key}" reached ${replicas} of the ${durability.replicas} replica(s) required within ${durability.timeoutMs} ms, so it does not count. Check the replicas' links (INFO replication), or lower durability.replicas.`,
+    );
+    this.name = 'NotReplicatedError';
+    this.key = key;
+    this.replicas = replicas;
+    this.required = durability.replicas;
   }
 }

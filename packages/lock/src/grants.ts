@@ -1,15 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { ClosedError, ConnectionError, type RedisConnection, TimeoutError } from '@redis-patterns/connection';
-import { attemptGrant, type LockKeys } from './commands.js';
+import { type Attempt, attemptDurably, attemptGrant, type LockKeys, unmark } from './commands.js';
+import { GiveBacks } from './give-backs.js';
 import { type Grant, Holder, type LockHandle, type Successor } from './handle.js';
 import type { ResolvedOptions } from './options.js';
-import { type ArmedWatch, runOwned } from './session.js';
-import { createWaiter, type Waiter, WaitQueue } from './waiting.js';
+import type { Acting, ArmedWatch } from './session.js';
+import { createWaiter, type Waiter, type WaitOptions, WaitQueue } from './waiting.js';
 import { ReleaseWakeups } from './wakeups.js';
 
 /**
- * How many times in a row a holder may hand the lock straight to a waiter of its own process before
- * it must release it for real (so that waiters of other processes get a turn).
+ * How many times in a row a holder may hand the lock straight to a waiter of its own process while
+ * no other process waits, before it releases it anyway (the others may have started waiting since).
  */
 const LOCAL_HAND_OVERS = 16;
 
@@ -19,15 +20,15 @@ interface Taker {
   autoExtend: boolean;
 }
 
-/** The result of one attempt: a grant's fields, or how long the holder's TTL still runs. */
-type AttemptResult = { fields: Fields; heldForMs?: undefined } | { fields?: undefined; heldForMs?: number };
-
 type Fields = Pick<
   Grant,
   'owner' | 'fencingToken' | 'sentAtMs' | 'sentAtMono' | 'grantedTtlMs' | 'session'
 > & {
   streak: number;
 };
+
+/** The result of one attempt: a grant's fields, or how long the holder's TTL still runs. */
+type AttemptResult = { fields: Fields; heldForMs?: undefined } | { fields?: undefined; heldForMs: number };
 
 /** Grants of one lock instance: attempts, the local wait queues and the hand-overs between them. */
 export class Grants {
@@ -37,6 +38,9 @@ export class Grants {
   readonly #queues = new Map<string, WaitQueue<LockHandle>>();
   /** Owner ids: unique per instance (a random UUID) and per grant (a sequence). */
   readonly #instance = randomUUID();
+  readonly #actor: Acting;
+  readonly giveBacks: GiveBacks;
+  readonly #closers = new Set<() => void>();
   #sequence = 0;
   #closed = false;
 
@@ -44,12 +48,42 @@ export class Grants {
     this.#conn = conn;
     this.#settings = settings;
     this.#wakeups = new ReleaseWakeups(conn);
+    this.#actor = { instance: this.#instance, durability: settings.durability, markMs: settings.markMs };
+    this.giveBacks = new GiveBacks(conn, this.#instance);
   }
 
-  /** One attempt; a handle if it was granted. */
-  async tryOnce(name: string, keys: LockKeys, taker: Taker): Promise<Holder | undefined> {
-    const { fields } = await this.#attempt(keys, taker.ttlMs, false);
-    return fields && this.#holder(name, keys, taker, fields);
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Calls `fn` when the lock closes; returns the function that stops that. */
+  onClose(fn: () => void): () => void {
+    this.#closers.add(fn);
+    return () => this.#closers.delete(fn);
+  }
+
+  get wakeups(): ReleaseWakeups {
+    return this.#wakeups;
+  }
+
+  get actor(): Acting {
+    return this.#actor;
+  }
+
+  /** A fresh owner id of this instance. */
+  nextOwner(): string {
+    return `${this.#instance}:${++this.#sequence}`;
+  }
+
+  /** One attempt, bounded by `timeoutMs` (undefined: the connection's bound); a handle if granted. */
+  async tryOnce(
+    name: string,
+    keys: LockKeys,
+    taker: Taker,
+    timeoutMs: number | undefined,
+  ): Promise<Holder | undefined> {
+    const { fields } = await this.#attempt(keys, taker.ttlMs, false, timeoutMs);
+    return fields && this.holder(name, keys, taker, fields, false);
   }
 
   /** True while `acquire()` calls of this process wait for `name`: newcomers queue behind them. */
@@ -58,10 +92,10 @@ export class Grants {
   }
 
   /** Waits in this process's queue for `name` until granted, aborted, timed out or closed. */
-  wait(name: string, keys: LockKeys, opts: Taker & { timeoutMs: number; signal: AbortSignal | undefined }) {
+  wait(name: string, keys: LockKeys, opts: WaitOptions): Promise<LockHandle> {
     let queue = this.#queues.get(name);
     const fresh = queue === undefined;
-    queue ??= new WaitQueue<LockHandle>();
+    queue ??= new WaitQueue<LockHandle>(this.#instance);
     const { waiter, promise } = createWaiter(queue, name, opts);
     queue.waiters.push(waiter);
     if (fresh) {
@@ -73,46 +107,17 @@ export class Grants {
     return promise;
   }
 
-  /** Best effort: deletes a grant nobody will use (it would otherwise block everyone for its TTL). */
-  giveBack(keys: LockKeys, owner: string): void {
-    runOwned(this.#conn, keys, owner, { kind: 'release' }).catch(() => {});
-  }
-
   async close(): Promise<void> {
     this.#closed = true;
     for (const queue of this.#queues.values()) {
       for (const waiter of [...queue.waiters]) waiter.fail(closedWhileWaiting());
     }
+    for (const fn of this.#closers) fn();
     await this.#wakeups.close();
   }
 
-  async #attempt(keys: LockKeys, ttlMs: number, askHeldFor: boolean): Promise<AttemptResult> {
-    const owner = `${this.#instance}:${++this.#sequence}`;
-    const sentAtMs = Date.now();
-    const sentAtMono = performance.now();
-    try {
-      const result = await attemptGrant(this.#conn, keys, owner, ttlMs, askHeldFor);
-      if (!result.granted) return result.heldForMs === undefined ? {} : { heldForMs: result.heldForMs };
-      const { fencingToken } = result;
-      const fields: Fields = {
-        owner,
-        fencingToken,
-        sentAtMs,
-        sentAtMono,
-        grantedTtlMs: ttlMs,
-        session: undefined,
-        streak: 0,
-      };
-      return { fields };
-    } catch (err) {
-      // No reply: the MULTI may still have run and granted the lock to nobody. Hand it back if so
-      // (otherwise it frees itself after its TTL).
-      if (err instanceof TimeoutError || err instanceof ConnectionError) this.giveBack(keys, owner);
-      throw err;
-    }
-  }
-
-  #holder(name: string, keys: LockKeys, taker: Taker, fields: Fields): Holder {
+  /** A handle for a grant; `fair` grants are never handed over locally. */
+  holder(name: string, keys: LockKeys, taker: Taker, fields: Fields, fair: boolean): Holder {
     return new Holder({
       conn: this.#conn,
       name,
@@ -120,8 +125,51 @@ export class Grants {
       ...fields,
       ttlMs: taker.ttlMs,
       autoExtend: taker.autoExtend,
-      successor: () => this.#successor(name, keys, fields.streak),
+      actor: this.#actor,
+      giveBacks: this.giveBacks,
+      successor: () => (fair ? undefined : this.#successor(name, keys, fields.streak)),
     });
+  }
+
+  async #attempt(keys: LockKeys, ttlMs: number, more: boolean, timeoutMs?: number): Promise<AttemptResult> {
+    const owner = this.nextOwner();
+    const sentAtMs = Date.now();
+    const sentAtMono = performance.now();
+    const request = {
+      keys,
+      owner,
+      ttlMs,
+      instance: this.#instance,
+      markMs: this.#settings.markMs,
+      more,
+      timeoutMs,
+    };
+    const { durability } = this.#settings;
+    let result: Attempt;
+    try {
+      result = await (durability
+        ? attemptDurably(this.#conn, request, durability)
+        : attemptGrant(this.#conn, request));
+    } catch (err) {
+      // No reply: the attempt may still have granted the lock to nobody. Take it back as soon as
+      // Redis answers (otherwise it would block everyone for its TTL).
+      if (err instanceof TimeoutError || err instanceof ConnectionError)
+        this.giveBacks.add(keys, owner, sentAtMono + ttlMs);
+      throw err;
+    }
+    if (!result.granted) return { heldForMs: result.heldForMs };
+    const { fencingToken } = result;
+    return {
+      fields: {
+        owner,
+        fencingToken,
+        sentAtMs,
+        sentAtMono,
+        grantedTtlMs: ttlMs,
+        session: undefined,
+        streak: 0,
+      },
+    };
   }
 
   /**
@@ -132,23 +180,25 @@ export class Grants {
     const taker = queue.waiters[0];
     if (taker === undefined) {
       fields.session?.end();
-      this.giveBack(keys, fields.owner);
+      this.giveBacks.add(keys, fields.owner, fields.sentAtMono + fields.grantedTtlMs);
       return false;
     }
-    taker.grant(this.#holder(name, keys, taker, fields));
+    taker.grant(this.holder(name, keys, taker, fields, false));
     return true;
   }
 
   /**
    * On release, a holder hands the lock straight to the oldest waiter of this process (SET new owner
    * + INCR fence in the release's own EXEC) instead of deleting it and letting every waiter race for
-   * it: no wake-up message and no acquisition round trip on the critical path.
+   * it: no wake-up message and no acquisition round trip on the critical path. Only while no other
+   * process waits (session.ts checks): then the lock is released to them and this process yields.
    */
   #successor(name: string, keys: LockKeys, streak: number): Successor | undefined {
     const queue = this.#queues.get(name);
     const waiter = queue?.waiters[0];
     if (queue === undefined || waiter === undefined || streak >= LOCAL_HAND_OVERS || this.#closed) return;
-    const owner = `${this.#instance}:${++this.#sequence}`;
+    if (this.#settings.durability !== undefined) return;
+    const owner = this.nextOwner();
     const sentAtMs = Date.now();
     const sentAtMono = performance.now();
     const grantedTtlMs = waiter.ttlMs;
@@ -167,9 +217,10 @@ export class Grants {
         };
         this.#deliver(name, keys, queue, fields);
       },
-      abandon: (uncertain: boolean) => {
-        if (uncertain) this.giveBack(keys, owner);
-        queue.released(); // the lock may be free now: let the queue's contender look at once
+      abandon: (uncertain: boolean, yielded: boolean) => {
+        if (uncertain) this.giveBacks.add(keys, owner, sentAtMono + grantedTtlMs);
+        if (yielded) queue.yieldUntil = performance.now() + this.#settings.markMs;
+        queue.poke(); // the lock may be free now: let the queue's contender look at once
       },
     };
   }
@@ -178,27 +229,31 @@ export class Grants {
    * Contends for `name` on behalf of the oldest local waiter until the queue is empty. Subscribes to
    * the release channel first, then attempts: a release after a failed attempt bumps the generation
    * (its message arrives after we subscribed), so no release between "attempt failed" and "sleep" is
-   * missed; a lost message costs at most one poll.
+   * missed; a lost message costs at most one poll. While the process yields (it just released the
+   * lock to other processes), it waits for one of them to release it, or for its mark to expire.
    */
   async #contend(name: string, keys: LockKeys, queue: WaitQueue<LockHandle>): Promise<void> {
     await this.#wakeups.subscribe(keys.channel, queue.released);
     let sleepFirst = false;
+    let marked = false;
     try {
       while (queue.waiters.length > 0 && !this.#closed) {
-        if (sleepFirst) {
+        const yieldMs = queue.yieldUntil - performance.now();
+        if (sleepFirst || yieldMs > 0) {
           sleepFirst = false;
-          await queue.sleep(this.#pollDelay(undefined));
+          await queue.sleep(yieldMs > 0 ? yieldMs : this.#pollDelay(undefined));
           continue;
         }
         const head = queue.waiters[0] as Waiter<LockHandle>;
         const seen = queue.generation;
         let result: AttemptResult;
         try {
-          result = await this.#attempt(keys, head.ttlMs, true);
+          result = await this.#attempt(keys, head.ttlMs, queue.waiters.length > 1);
         } catch (err) {
           head.fail(err); // Redis failed: say so now rather than hide the outage until the deadline
           continue;
         }
+        marked = result.fields === undefined || queue.waiters.length > 1;
         if (result.fields !== undefined) {
           if (!this.#deliver(name, keys, queue, result.fields)) break;
           sleepFirst = true; // ours now: the next waiter gets it handed over, or a release message
@@ -212,6 +267,8 @@ export class Grants {
       if (this.#queues.get(name) === queue) this.#queues.delete(name);
       this.#wakeups.unsubscribe(keys.channel, queue.released);
       for (const waiter of [...queue.waiters]) waiter.fail(closedWhileWaiting());
+      // Nobody here waits any more: other processes need not yield to us.
+      if (marked) unmark(this.#conn, keys, this.#instance).catch(() => {});
     }
   }
 
@@ -223,6 +280,6 @@ export class Grants {
   }
 }
 
-function closedWhileWaiting(): ClosedError {
+export function closedWhileWaiting(): ClosedError {
   return new ClosedError('The lock was closed while acquire() waited; create a new one with createLock().');
 }

@@ -1,8 +1,10 @@
 import type { RedisConnection } from '@redis-patterns/connection';
-import type { Act, LockKeys } from './commands.js';
+import type { LockKeys } from './commands.js';
 import { type LockLossReason, LockLostError } from './errors.js';
+import type { GiveBacks } from './give-backs.js';
 import { checkMs } from './options.js';
-import { type ActResult, type ArmedWatch, releaseOwned, runOwned } from './session.js';
+import type { Act } from './ownership.js';
+import { type Acting, type ActResult, type ArmedWatch, releaseOwned, runOwned } from './session.js';
 
 /** A held lock. Release it (or let `await using` release it) when the protected work is done. */
 export interface LockHandle extends AsyncDisposable {
@@ -22,7 +24,9 @@ export interface LockHandle extends AsyncDisposable {
   /**
    * Deletes the lock if it is still ours and wakes the waiters (or hands it straight to the next
    * waiter of this process). Rejects with {@link LockLostError} if it was lost: another owner's lock
-   * is never deleted. Calling it again returns the same outcome.
+   * is never deleted. Rejects with `ConnectionError` or `TimeoutError` if Redis did not confirm the
+   * release; the lock is then released in the background as soon as Redis answers (compare-and-delete
+   * by owner id), or expires by its TTL. Calling it again returns the same outcome.
    */
   release(): Promise<void>;
 }
@@ -33,8 +37,11 @@ export interface Successor {
   ttlMs: number;
   /** The hand-over EXEC succeeded: give the waiter its handle. */
   accept(fencingToken: number, session: ArmedWatch | undefined): void;
-  /** The hand-over did not happen (or may have: `uncertain`); let the waiters contend again. */
-  abandon(uncertain: boolean): void;
+  /**
+   * The hand-over did not happen (or may have: `uncertain`); let the waiters contend again.
+   * `yielded`: the lock was released for other processes instead; let them go first.
+   */
+  abandon(uncertain: boolean, yielded: boolean): void;
 }
 
 /** What a handle needs from the lock that granted it. */
@@ -52,6 +59,10 @@ export interface Grant {
   autoExtend: boolean;
   /** A WATCH already armed for this owner by the hand-over that granted it. */
   session: ArmedWatch | undefined;
+  /** The lock instance acting (its id, durability, and how long it marks itself as waiting). */
+  actor: Acting;
+  /** Takes back a grant whose release Redis did not confirm. */
+  giveBacks: GiveBacks;
   /** The next local waiter to hand the lock to on release, if any may have it. */
   successor: () => Successor | undefined;
 }
@@ -124,11 +135,11 @@ export class Holder implements LockHandle {
       await this.#serial(() => this.#releaseOrHandOver());
       this.#state = 'released';
     } catch (err) {
-      if (err instanceof LockLostError) this.#state = 'released';
-      else {
-        // Redis unreachable: the lock expires by its TTL; a later release() may try again.
-        this.#state = 'held';
-        this.#release = undefined;
+      this.#state = 'released';
+      if (!(err instanceof LockLostError)) {
+        // Redis did not answer: take the lock back as soon as it does, not after the whole TTL.
+        const { keys, owner, ttlMs } = this.#grant;
+        this.#grant.giveBacks.add(keys, owner, performance.now() + ttlMs);
       }
       throw err;
     }
@@ -143,15 +154,16 @@ export class Holder implements LockHandle {
     try {
       result = await this.#act(next);
     } catch (err) {
-      successor?.abandon(true);
+      successor?.abandon(true, false);
       throw err;
     }
     if (result.outcome === 'done') {
-      if (successor) successor.accept(result.fencingToken as number, result.session);
+      if (successor && result.yielded) successor.abandon(false, true);
+      else if (successor) successor.accept(result.fencingToken as number, result.session);
       else result.session?.end();
       return;
     }
-    successor?.abandon(false);
+    successor?.abandon(false, false);
     throw this.#lose(result.outcome);
   }
 
@@ -177,9 +189,9 @@ export class Holder implements LockHandle {
   #act(next: Act): Promise<ActResult> {
     const session = this.#session;
     this.#session = undefined;
-    const { conn, keys, owner } = this.#grant;
-    if (session === undefined && next.kind === 'release') return releaseOwned(conn, keys, owner);
-    return session?.act(next) ?? runOwned(conn, keys, owner, next);
+    const { conn, keys, owner, actor } = this.#grant;
+    if (session === undefined && next.kind === 'release') return releaseOwned(conn, keys, owner, actor);
+    return session?.act(next) ?? runOwned(conn, keys, owner, next, actor);
   }
 
   /** The watchdog: extend every ttl/3; a transient failure retries until the deadline, then the lock is lost. */

@@ -3,14 +3,43 @@ import {
   createKeyspace,
   InvalidArgumentError,
   type RedisConnection,
+  TimeoutError,
   toConnection,
 } from '@redis-patterns/connection';
 import { exists, forceDelete, lockKeys } from './commands.js';
 import { LockLostError } from './errors.js';
+import { acquireFair } from './fair.js';
 import { Grants } from './grants.js';
 import type { LockHandle } from './handle.js';
 import { type AcquireOptions, type LockOptions, resolveAcquire, resolveOptions } from './options.js';
 import { notAcquired } from './waiting.js';
+
+/**
+ * The first attempt, or the signal's reason as soon as it aborts. A grant that arrives after the
+ * abort is released, not leaked.
+ */
+function untilAborted<H extends { release(): Promise<void> }>(
+  attempt: Promise<H | undefined>,
+  signal: AbortSignal | undefined,
+): Promise<H | undefined> {
+  if (signal === undefined) return attempt;
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    attempt.then(
+      (handle) => {
+        signal.removeEventListener('abort', onAbort);
+        if (!signal.aborted) return resolve(handle);
+        // Cancelled while the attempt flew: a grant nobody will use must not linger (or be extended).
+        handle?.release().catch(() => {});
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err);
+      },
+    );
+  });
+}
 
 /** A distributed lock over Redis; see {@link createLock}. */
 export interface DistributedLock extends AsyncDisposable {
@@ -90,25 +119,33 @@ export function createLock(options: LockOptions): DistributedLock {
       open();
       const { signal } = opts;
       if (signal?.aborted) throw signal.reason;
+      // The wait is bounded from here, the first attempt's round trip included.
+      const wait = { ...opts, deadline: performance.now() + opts.timeoutMs };
+      if (settings.fair) return acquireFair(grants, conn, settings, name, keys, wait);
       // Waiters of ours queue for this name already: stand in line behind them (FIFO in a process).
-      if (grants.isQueued(name)) return grants.wait(name, keys, opts);
+      if (grants.isQueued(name)) return grants.wait(name, keys, wait);
       // Otherwise try at once: the uncontended path, one round trip.
-      const handle = await grants.tryOnce(name, keys, opts);
-      if (signal?.aborted) {
-        // Cancelled while the attempt flew: a grant nobody will use must not linger (or be extended).
-        handle?.release().catch(() => {});
-        throw signal.reason;
-      }
+      // Bounded by the command timeout too: an outage is reported as such, not as a long wait.
+      const bound =
+        opts.timeoutMs === 0 ? undefined : Math.min(opts.timeoutMs, conn.commandTimeoutMs || opts.timeoutMs);
+      const first = grants.tryOnce(name, keys, opts, bound);
+      const handle = await untilAborted(first, signal);
       if (handle !== undefined) return handle;
-      if (opts.timeoutMs === 0) throw notAcquired(name, 0);
-      return grants.wait(name, keys, opts);
+      if (opts.timeoutMs === 0 || performance.now() >= wait.deadline) throw notAcquired(name, opts.timeoutMs);
+      return grants.wait(name, keys, wait);
     },
 
     async tryAcquire(name, tryOptions) {
       const opts = resolveAcquire(settings, tryOptions);
       const keys = lockKeys(keyspace, name);
       open();
-      return (await grants.tryOnce(name, keys, opts)) ?? null;
+      if (!settings.fair) return (await grants.tryOnce(name, keys, opts, undefined)) ?? null;
+      const once = { ...opts, timeoutMs: 0, deadline: performance.now(), signal: undefined };
+      return acquireFair(grants, conn, settings, name, keys, once).catch((err: unknown) => {
+        if (err instanceof TimeoutError && err.timeoutMs === 0 && err.message.includes('was not acquired'))
+          return null;
+        throw err;
+      });
     },
 
     async withLock(name, fn, withOptions) {

@@ -1,4 +1,11 @@
-import { checkDuration, InvalidArgumentError, type RedisLike } from '@redis-patterns/connection';
+import {
+  checkDuration,
+  checkInteger,
+  checkOptions,
+  InvalidArgumentError,
+  type RedisLike,
+} from '@redis-patterns/connection';
+import type { Durability } from './commands.js';
 
 /** How `acquire()` waits for a lock someone else holds. Durations are milliseconds. */
 export interface RetryOptions {
@@ -28,6 +35,26 @@ export interface LockOptions {
    * `handle.signal` if an extension finds the lock lost. @default true
    */
   autoExtend?: boolean;
+  /**
+   * Strict first-come, first-served order across processes: each `acquire()` joins a queue in Redis
+   * and the lock goes to the oldest caller still waiting. Costs a few more commands per wait and no
+   * local hand-overs (see the README for the throughput). Without it, a process hands the lock to its
+   * own waiters only while no other process waits, and yields to the others when they do.
+   * @default false
+   */
+  fair?: boolean;
+  /**
+   * Count a grant (and an extension) only once this many replicas have it: `WAIT` after the write,
+   * on the same connection. Protects against a failover to a replica that missed the grant, at the
+   * cost of a replica round trip per grant; local hand-overs are off.
+   * @default none (a grant counts once the master has it)
+   */
+  durability?: {
+    /** Replicas that must acknowledge the write. @default 1 */
+    replicas?: number;
+    /** How long to wait for them; a grant that did not reach them is given back. @default 1_000 */
+    timeoutMs?: number;
+  };
 }
 
 /** Per-call options of `acquire()` and `withLock()`. */
@@ -50,6 +77,10 @@ export interface ResolvedOptions {
   delayMs: number;
   jitterMs: number;
   autoExtend: boolean;
+  fair: boolean;
+  durability: Durability | undefined;
+  /** How long a waiting process's mark lasts without being renewed (its attempts renew it). */
+  markMs: number;
 }
 
 /** Node timers fire at once (with a warning) beyond this; a longer duration is always a mistake here. */
@@ -77,22 +108,36 @@ export function resolveOptions(options: LockOptions): ResolvedOptions {
   if (options === null || typeof options !== 'object') {
     throw new InvalidArgumentError('options', 'expected an object with at least { redis }.');
   }
-  const retry = options.retry ?? {};
+  const retry = checkOptions('retry', options.retry, '{ timeoutMs?, delayMs?, jitterMs? }');
+  const delayMs = checkMs('retry.delayMs', retry.delayMs) ?? 200;
+  const jitterMs = checkMs('retry.jitterMs', retry.jitterMs, true) ?? 50;
   return {
     prefix: options.prefix ?? 'lock:',
     ttlMs: checkMs('ttlMs', options.ttlMs) ?? 30_000,
     timeoutMs: checkMs('retry.timeoutMs', retry.timeoutMs, true) ?? 10_000,
-    delayMs: checkMs('retry.delayMs', retry.delayMs) ?? 200,
-    jitterMs: checkMs('retry.jitterMs', retry.jitterMs, true) ?? 50,
+    delayMs,
+    jitterMs,
     autoExtend: checkBoolean('autoExtend', options.autoExtend) ?? true,
+    fair: checkBoolean('fair', options.fair) ?? false,
+    durability: resolveDurability(options.durability),
+    // Waiters renew their mark at least every poll; three polls of slack, and never under 500 ms.
+    markMs: Math.max(500, 3 * (delayMs + jitterMs)),
+  };
+}
+
+function resolveDurability(value: LockOptions['durability']): Durability | undefined {
+  if (value === undefined) return undefined;
+  const durability = checkOptions('durability', value, '{ replicas?, timeoutMs? }');
+  checkInteger('durability.replicas', durability.replicas, 1);
+  return {
+    replicas: durability.replicas ?? 1,
+    timeoutMs: checkMs('durability.timeoutMs', durability.timeoutMs) ?? 1_000,
   };
 }
 
 /** Validates per-call options and merges them over the lock's. */
-export function resolveAcquire(defaults: ResolvedOptions, options: AcquireOptions = {}) {
-  if (options === null || typeof options !== 'object') {
-    throw new InvalidArgumentError('options', 'expected { signal?, timeoutMs?, ttlMs?, autoExtend? }.');
-  }
+export function resolveAcquire(defaults: ResolvedOptions, given?: AcquireOptions) {
+  const options = checkOptions('options', given, '{ signal?, timeoutMs?, ttlMs?, autoExtend? }');
   const signal = options.signal;
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
     throw new InvalidArgumentError('signal', 'expected an AbortSignal.');

@@ -1,14 +1,15 @@
 import type { RedisConnection, TickBatcher } from '@redis-patterns/connection';
+import { batcherOf, type LockKeys } from './commands.js';
 import {
   type Act,
   type ActOutcome,
+  type Actor,
   act,
-  batcherOf,
-  type LockKeys,
+  type Check,
   type Ownership,
   releaseMany,
   watchOwner,
-} from './commands.js';
+} from './ownership.js';
 
 /**
  * How long a WATCH left armed for a holder waits for that holder's next act (release, extend,
@@ -17,10 +18,19 @@ import {
  */
 const ARMED_IDLE_MS = 100;
 
-/** The result of an act; `session` is the WATCH left armed for the owner after extend or hand-over. */
+/**
+ * The result of an act; `session` is the WATCH left armed for the owner after extend or hand-over.
+ * `yielded`: a hand-over was asked for, but other processes wait for the lock, so it was released
+ * instead (and this instance marked as waiting behind them).
+ */
 export type ActResult =
-  | { outcome: 'done'; fencingToken?: number; session?: ArmedWatch }
+  | { outcome: 'done'; fencingToken?: number; session?: ArmedWatch; yielded?: boolean }
   | { outcome: Exclude<Ownership, 'owned'> };
+
+/** Who acts, and for how long a yielding instance marks itself as waiting. */
+export interface Acting extends Actor {
+  markMs: number;
+}
 
 interface Request {
   next: Act;
@@ -64,50 +74,69 @@ export class ArmedWatch {
 }
 
 /**
- * Checks that `owner` holds the lock (WATCH + GET) and runs `first` (see `act` in commands.ts). After an
- * extend or a hand-over the WATCH is re-armed in the same write, and the connection stays leased for
- * the owner's next act until it idles: a chain of hand-overs between local waiters costs one round
- * trip each. An EXEC aborted by WATCH is checked again once, to report precisely what happened.
+ * Checks that `owner` holds the lock (WATCH + GET) and runs `first` (see `act` in ownership.ts). A
+ * hand-over is only made while no other process waits for the lock (the check reads their marks);
+ * otherwise the lock is released for them and this instance marked as waiting behind them. After an
+ * extend or a hand-over the WATCH is re-armed in the same write, and the connection stays leased
+ * for the owner's next act until it idles: a chain of hand-overs between local waiters costs one
+ * round trip each. An EXEC aborted by WATCH is checked again once, to report precisely what happened.
  */
 export function runOwned(
   conn: RedisConnection,
   keys: LockKeys,
   owner: string,
   first: Act,
+  actor: Acting,
 ): Promise<ActResult> {
   return new Promise<ActResult>((resolve, reject) => {
     let pending: Request & { owner: string } = { owner, next: first, resolve, reject };
-    let armed = false;
+    let armed: Check | undefined;
     conn
       .isolated(keys.lock, async (client) => {
         for (let checks = 0; ; ) {
-          if (!armed) {
-            const ownership = await watchOwner(conn, client, keys, pending.owner);
+          const handOver = pending.next.kind === 'transfer';
+          let check = armed;
+          if (check === undefined || (handOver && check.othersWaiting === undefined)) {
+            check = await watchOwner(
+              conn,
+              client,
+              keys,
+              pending.owner,
+              handOver ? actor.instance : undefined,
+            );
             checks++;
-            if (ownership !== 'owned') return pending.resolve({ outcome: ownership });
+            if (check.ownership !== 'owned') return pending.resolve({ outcome: check.ownership });
           }
-          const outcome: ActOutcome = await act(conn, client, keys, pending.owner, pending.next);
+          const yielded = handOver && check.othersWaiting === true;
+          const next: Act = yielded
+            ? { kind: 'release', markUntil: Date.now() + actor.markMs }
+            : pending.next;
+          const outcome: ActOutcome = await act(conn, client, keys, pending.owner, next, actor, handOver);
           if (outcome.outcome === 'conflict') {
             if (checks >= 2) return pending.resolve({ outcome: 'taken' });
-            armed = false;
+            armed = undefined;
             continue;
           }
           if (outcome.outcome !== 'done') return pending.resolve({ outcome: outcome.outcome });
-          const token = outcome.fencingToken === undefined ? {} : { fencingToken: outcome.fencingToken };
-          if (!outcome.rearmed) {
-            pending.resolve({ outcome: 'done', ...token });
+          const result = {
+            outcome: 'done' as const,
+            ...(outcome.fencingToken === undefined ? {} : { fencingToken: outcome.fencingToken }),
+            ...(yielded ? { yielded } : {}),
+          };
+          if (outcome.rearmed === undefined) {
+            pending.resolve(result);
             // The act itself succeeded; a failed re-arm only makes the pool drop this connection.
             if (outcome.rearmError !== undefined) throw outcome.rearmError;
             return;
           }
           const session = new ArmedWatch();
           const request = session.nextRequest(ARMED_IDLE_MS);
-          pending.resolve({ outcome: 'done', ...token, session });
-          const nextOwner = pending.next.kind === 'transfer' ? pending.next.owner : pending.owner;
-          const next = await request;
-          if (next === undefined) return;
-          pending = { ...next, owner: nextOwner };
-          armed = true;
+          pending.resolve({ ...result, session });
+          const nextOwner = next.kind === 'transfer' ? next.owner : pending.owner;
+          const following = await request;
+          if (following === undefined) return;
+          pending = { ...following, owner: nextOwner };
+          armed = outcome.rearmed;
           checks = 0;
         }
       })
@@ -118,6 +147,7 @@ export function runOwned(
 interface PendingRelease {
   keys: LockKeys;
   owner: string;
+  actor: Acting;
   resolve: (result: ActResult) => void;
   reject: (err: unknown) => void;
 }
@@ -132,22 +162,28 @@ const releaseBatchers = new WeakMap<RedisConnection, TickBatcher<PendingRelease>
  * If the shared EXEC is aborted (some lock in the batch changed after the check), each release is
  * retried on its own, so one contended lock never fails the others.
  */
-export function releaseOwned(conn: RedisConnection, keys: LockKeys, owner: string): Promise<ActResult> {
+export function releaseOwned(
+  conn: RedisConnection,
+  keys: LockKeys,
+  owner: string,
+  actor: Acting,
+): Promise<ActResult> {
   const batcher = batcherOf(releaseBatchers, conn, (items) => {
     for (const group of conn.groupBySlot(items, (p) => p.keys.lock)) releaseGroup(conn, group);
   });
-  return new Promise((resolve, reject) => batcher.add({ keys, owner, resolve, reject }));
+  return new Promise((resolve, reject) => batcher.add({ keys, owner, actor, resolve, reject }));
 }
 
 function releaseGroup(conn: RedisConnection, group: PendingRelease[]): void {
   const alone = (p: PendingRelease) =>
-    runOwned(conn, p.keys, p.owner, { kind: 'release' }).then(p.resolve, p.reject);
+    runOwned(conn, p.keys, p.owner, { kind: 'release' }, p.actor).then(p.resolve, p.reject);
   if (group.length === 1) {
     alone(group[0] as PendingRelease);
     return;
   }
+  const locks = group.map((p) => ({ keys: p.keys, owner: p.owner, instance: p.actor.instance }));
   conn
-    .isolated((group[0] as PendingRelease).keys.lock, (client) => releaseMany(conn, client, group))
+    .isolated((group[0] as PendingRelease).keys.lock, (client) => releaseMany(conn, client, locks))
     .then(
       (outcomes) => {
         if (outcomes === null) {

@@ -26,10 +26,22 @@ export class WaitQueue<H> {
   readonly waiters: Array<Waiter<H>> = [];
   /** Bumped by every release message: an attempt that failed before the bump must be retried. */
   generation = 0;
+  /**
+   * `performance.now()` until which this process lets other processes take the lock first: it just
+   * released it to them (see `yielded` in session.ts). A release by another instance ends it.
+   */
+  yieldUntil = 0;
+  readonly #instance: string;
   #wake: (() => void) | undefined;
 
-  /** A release happened (or something changed): let the sleeping contender look again. */
-  released = (): void => {
+  /** @param instance the lock instance's id, which its own releases publish */
+  constructor(instance: string) {
+    this.#instance = instance;
+  }
+
+  /** A release happened (`by`: the releasing instance): let the sleeping contender look again. */
+  released = (by?: string): void => {
+    if (by !== undefined && by !== this.#instance) this.yieldUntil = 0;
     this.generation++;
     this.poke();
   };
@@ -63,6 +75,17 @@ export class WaitQueue<H> {
   }
 }
 
+/** How an `acquire()` call waits: its grant options, its bound and when it ends. */
+export interface WaitOptions {
+  ttlMs: number;
+  autoExtend: boolean;
+  /** The bound the caller gave (for the error message). */
+  timeoutMs: number;
+  /** `performance.now()` at which the wait ends: the call's start plus `timeoutMs`. */
+  deadline: number;
+  signal: AbortSignal | undefined;
+}
+
 /**
  * Creates a waiter that rejects with the signal's reason on abort and with {@link TimeoutError} at
  * its deadline, removing itself from `queue` either way.
@@ -70,7 +93,7 @@ export class WaitQueue<H> {
 export function createWaiter<H>(
   queue: WaitQueue<H>,
   name: string,
-  opts: { ttlMs: number; autoExtend: boolean; timeoutMs: number; signal: AbortSignal | undefined },
+  opts: WaitOptions,
 ): { waiter: Waiter<H>; promise: Promise<H> } {
   let resolve!: (handle: H) => void;
   let reject!: (err: unknown) => void;
@@ -80,7 +103,10 @@ export function createWaiter<H>(
   });
   const { signal, timeoutMs } = opts;
   const onAbort = () => waiter.fail(signal?.reason);
-  const deadline = setTimeout(() => waiter.fail(notAcquired(name, timeoutMs)), timeoutMs);
+  const deadline = setTimeout(
+    () => waiter.fail(notAcquired(name, timeoutMs)),
+    Math.max(0, opts.deadline - performance.now()),
+  );
   const settle = () => {
     waiter.settled = true;
     clearTimeout(deadline);

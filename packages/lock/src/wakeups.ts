@@ -19,7 +19,7 @@ const IDLE_CLOSE_MS = 1_000;
  */
 export class ReleaseWakeups {
   readonly #conn: RedisConnection;
-  readonly #channels = new Map<string, { listeners: Set<() => void>; ready: Promise<boolean> }>();
+  readonly #channels = new Map<string, { listeners: Set<(by: string) => void>; ready: Promise<boolean> }>();
   #subscriber: Promise<RedisClient | undefined> | undefined;
   #idleTimer: NodeJS.Timeout | undefined;
   #closed = false;
@@ -28,8 +28,11 @@ export class ReleaseWakeups {
     this.#conn = conn;
   }
 
-  /** Calls `onRelease` for each release of `channel`; resolves true once Redis confirmed the subscription. */
-  subscribe(channel: string, onRelease: () => void): Promise<boolean> {
+  /**
+   * Calls `onRelease` with the releasing instance's id for each release of `channel`; resolves true
+   * once Redis confirmed the subscription.
+   */
+  subscribe(channel: string, onRelease: (by: string) => void): Promise<boolean> {
     clearTimeout(this.#idleTimer);
     const existing = this.#channels.get(channel);
     if (existing !== undefined) {
@@ -52,7 +55,7 @@ export class ReleaseWakeups {
   }
 
   /** Stops calling `onRelease`; the channel is unsubscribed when nobody listens any more. */
-  unsubscribe(channel: string, onRelease: () => void): void {
+  unsubscribe(channel: string, onRelease: (by: string) => void): void {
     const entry = this.#channels.get(channel);
     if (entry === undefined || !entry.listeners.delete(onRelease) || entry.listeners.size > 0) return;
     this.#channels.delete(channel);
@@ -88,9 +91,10 @@ export class ReleaseWakeups {
     });
   }
 
-  readonly #dispatch = (_message: string, channel: string): void => {
+  /** A release message carries the releasing lock instance's id (empty for forceRelease). */
+  readonly #dispatch = (message: string, channel: string): void => {
     const entry = this.#channels.get(channel);
-    if (entry !== undefined) for (const listener of entry.listeners) listener();
+    if (entry !== undefined) for (const listener of entry.listeners) listener(message);
   };
 
   #open(): Promise<RedisClient | undefined> {

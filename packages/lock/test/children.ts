@@ -27,10 +27,11 @@ export interface Fixture {
   readonly exited: Promise<number | null>;
 }
 
-export function spawnFixture(file: string, args: unknown): Fixture {
+/** Spawns `test/fixtures/<file>` with `args` as JSON; `stdin: true` gives the child a pipe to read. */
+export function spawnFixture(file: string, args: unknown, options: { stdin?: boolean } = {}): Fixture {
   const script = fileURLToPath(new URL(`./fixtures/${file}`, import.meta.url));
   const child = spawn(process.execPath, [script, JSON.stringify(args)], {
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
   });
   const lines: Array<Record<string, unknown>> = [];
   const listeners = new Set<() => void>();

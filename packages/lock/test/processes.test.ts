@@ -12,8 +12,8 @@ describe.each(topologies())('lock across processes on $name', ({ url }) => {
   let redis: RedisConnection;
   const prefix = uniquePrefix('lock-proc');
   const children: Fixture[] = [];
-  const spawn = (file: string, args: Record<string, unknown>) => {
-    const child = spawnFixture(file, { url, prefix, ...args });
+  const spawn = (file: string, args: Record<string, unknown>, options: { stdin?: boolean } = {}) => {
+    const child = spawnFixture(file, { url, prefix, ...args }, options);
     children.push(child);
     return child;
   };
@@ -95,6 +95,58 @@ describe.each(topologies())('lock across processes on $name', ({ url }) => {
     expect(await locks.isLocked('paused')).toBe(true); // the child's lock survived our release
     await child.next((line) => line.event === 'released', 10_000);
     expect(await child.exited).toBe(0);
+    await locks.close();
+  });
+
+  it('shares a contended lock fairly between processes: with two of four killed, the survivors complete within 2x of each other', async () => {
+    const name = 'fairness';
+    const workers = Array.from({ length: 4 }, () =>
+      spawn('fairness.mjs', { name, contenders: 10, durationMs: 5_000, ttlMs: 1_000 }),
+    );
+    await Promise.all(workers.map((w) => w.next((line) => Number(line.completed) > 0, 20_000)));
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    for (const victim of workers.slice(0, 2)) victim.process.kill('SIGKILL');
+    const survivors = workers.slice(2);
+    // Counted from the kill: the processes started at different times, and ran alone at first.
+    const before = survivors.map((w) => Number(w.lines.at(-1)?.completed ?? 0));
+    const finals = await Promise.all(survivors.map((w) => w.next((line) => line.done === true, 30_000)));
+    const totals = finals.map((line, i) => Number(line.completed) - (before[i] as number));
+    expect(Math.min(...totals)).toBeGreaterThan(0);
+    expect(Math.max(...totals) / Math.min(...totals)).toBeLessThanOrEqual(2);
+  });
+
+  it('grants a fair lock in arrival order across processes, skipping a waiter whose process died', async () => {
+    const name = 'fifo';
+    const locks = make({ fair: true, ttlMs: 10_000 });
+    const held = await locks.acquire(name);
+    const queue = `${prefix}{${name}}:queue`;
+    const waiters = Array.from({ length: 3 }, () => spawn('fair-waiter.mjs', { name }, { stdin: true }));
+    for (let label = 0; label < 9; label++) {
+      waiters[label % 3]?.process.stdin?.write(`acquire ${label}\n`);
+      // The next caller arrives only once this one has joined the queue in Redis.
+      const deadline = Date.now() + 10_000;
+      while ((await redis.send<number>(['LLEN', queue], { key: queue })) < label + 1) {
+        if (Date.now() > deadline) throw new Error(`waiter ${label} never joined the queue`);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    }
+    // The process of waiters 2, 5 and 8 dies while they wait: each is skipped once its mark expires.
+    const [first, second, dead] = waiters as [Fixture, Fixture, Fixture];
+    dead.process.kill('SIGKILL');
+    first.process.stdin?.end();
+    second.process.stdin?.end();
+    await held.release();
+    const grants = await Promise.all(
+      [0, 1, 3, 4, 6, 7].map((label) =>
+        (label % 3 === 0 ? first : second).next(
+          (line) => line.event === 'acquired' && line.label === label,
+          20_000,
+        ),
+      ),
+    );
+    const order = [...grants].sort((a, b) => Number(a.token) - Number(b.token)).map((line) => line.label);
+    expect(order).toEqual([0, 1, 3, 4, 6, 7]);
+    expect(await Promise.all([first.exited, second.exited])).toEqual([0, 0]);
     await locks.close();
   });
 });
