@@ -371,7 +371,7 @@ export class QueueWorker<T> extends EventEmitter<WorkerEvents<T>> implements Wor
 
   // ---- stopping -------------------------------------------------------------------------------
 
-  async #release(flat: string[]): Promise<void> {
+  async #release(flat: string[], timeoutMs?: number): Promise<void> {
     if (flat.length === 0) return;
     const { conn, keys } = this.#q;
     try {
@@ -379,6 +379,7 @@ export class QueueWorker<T> extends EventEmitter<WorkerEvents<T>> implements Wor
         releaseJobs,
         [keys.waiting, keys.leases, keys.owners, keys.active],
         [this.#token, ...flat],
+        timeoutMs === undefined ? {} : { timeoutMs },
       );
     } catch (err) {
       // Their leases expire and the stalled-job check puts them back (counting a stall).
@@ -387,9 +388,11 @@ export class QueueWorker<T> extends EventEmitter<WorkerEvents<T>> implements Wor
   }
 
   async #shutdown(graceful: boolean, timeoutMs: number): Promise<void> {
+    const deadline = performance.now() + timeoutMs;
+    const left = () => Math.max(0, deadline - performance.now());
     this.#housekeeping.stopChecking();
     this.#wake();
-    await this.#waitIdle(graceful ? timeoutMs : 0);
+    await this.#waitIdle(graceful ? timeoutMs - Math.min(1_000, timeoutMs / 4) : 0);
     const unfinished = [...this.#runs.values()].filter((r) => !r.finished);
     const reason = new ClosedError(
       'The worker stopped before this job finished; the job was returned to waiting and will run again.',
@@ -399,10 +402,12 @@ export class QueueWorker<T> extends EventEmitter<WorkerEvents<T>> implements Wor
       run.job.abort(reason);
       this.#runs.delete(run.job.id);
     }
-    await this.#release(unfinished.flatMap((r) => (r.lost ? [] : [r.job.id, '1'])));
-    // Finished jobs still to record, and a BLMOVE still blocked: bounded by one command and one block.
-    const { conn } = this.#q;
-    await this.#waitIdle(this.#o.pollIntervalMs + (conn.commandTimeoutMs || 5000));
+    await this.#release(
+      unfinished.flatMap((r) => (r.lost ? [] : [r.job.id, '1'])),
+      Math.max(1, left()),
+    );
+    // Finished jobs still to record, and a BLMOVE still blocked: until the deadline.
+    await this.#waitIdle(left());
     clearTimeout(this.#retryTimer);
     this.#retryTimer = undefined;
     this.#housekeeping.stopRenewing();

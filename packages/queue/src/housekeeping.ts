@@ -95,8 +95,10 @@ export class Housekeeping {
             ),
           );
           for (const run of chunk) {
-            if (lost.has(run.job.id)) this.#host.lose(run);
-            else run.leaseUntil = sentAt + leaseMs;
+            // A run that finished meanwhile was acknowledged (or is being): the acknowledgement,
+            // not this renewal, says whether its lease was lost.
+            if (!lost.has(run.job.id)) run.leaseUntil = sentAt + leaseMs;
+            else if (!run.finished) this.#host.lose(run);
           }
         } catch (err) {
           this.#host.error(toError(err));

@@ -49,9 +49,11 @@ export function encodeJob(
   options: JobOptions | undefined,
   resolved: ResolvedQueueOptions,
 ): EncodedJob {
-  const opts = options ?? {};
+  // undefined means defaults; null is refused like any other wrong type (a null id would silently
+  // become a random one, and the add would lose its idempotency).
+  const opts = options === undefined ? {} : options;
   checkJobOptions(`${at}options`, opts);
-  const id = opts.id ?? randomUUID();
+  const id = opts.id === undefined ? randomUUID() : opts.id;
   checkKeyPart(`${at}options.id`, id);
   const text = serialize(`${at}payload`, payload, resolved);
   const attempts = opts.attempts ?? resolved.attempts;

@@ -37,7 +37,12 @@ export interface WorkerOptions<T = unknown> {
 export interface StopOptions {
   /** Let running handlers finish (up to `timeoutMs`) before giving the rest back. @default true */
   graceful?: boolean;
-  /** How long a graceful stop waits for running handlers. @default 30000 */
+  /**
+   * The most `stop()` takes, measured from the call: running handlers get all of it but the last
+   * quarter (at most 1 s), which is kept for returning unfinished jobs to waiting and recording
+   * finished ones. Whatever Redis did not confirm by then is left to the stalled-job check.
+   * @default 30000
+   */
   timeoutMs?: number;
 }
 

@@ -97,4 +97,37 @@ describe('queue with its own redis-server', () => {
       await server.stop();
     }
   }, 90_000);
+
+  it('ends stop({ timeoutMs }) within its bound from the call, even with a handler running and Redis paused', async () => {
+    const server = await startRedis({ forceBinary: true });
+    const redis = await connect({ url: server.url, commandTimeoutMs: 5_000 });
+    try {
+      const queue = createQueue<number>({ redis, name: 'stop-bound' });
+      await queue.add(1, { id: 'slow' });
+      let started = false;
+      const worker = createWorker(
+        queue,
+        async ({ signal }) => {
+          started = true;
+          await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+        },
+        { leaseMs: 10_000, pollIntervalMs: 200 },
+      );
+      worker.on('error', () => {});
+      worker.start();
+      await waitFor(() => started, 'the handler to start');
+      await server.pause();
+      const begun = performance.now();
+      await worker.stop({ timeoutMs: 800 });
+      const elapsed = performance.now() - begun;
+      await server.resume();
+      // The handler was still running: stop gave up on it, and on Redis, at its bound.
+      expect(elapsed).toBeGreaterThanOrEqual(600);
+      expect(elapsed).toBeLessThan(800 + 200);
+    } finally {
+      await server.resume().catch(() => {});
+      await redis.close();
+      await server.stop();
+    }
+  });
 });
