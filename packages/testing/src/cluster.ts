@@ -1,10 +1,9 @@
 import { execFile } from 'node:child_process';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { onPath, passwordIn, startBinary } from './binary.ts';
+import { waitForAgreement } from './cluster-state.ts';
 import { freeClusterPort } from './ports.ts';
 import { track } from './processes.ts';
-import { sendCommand } from './resp.ts';
 import { noRedisError, type RedisServer } from './server.ts';
 
 const CLUSTER_TIMEOUT_MS = 30_000;
@@ -14,48 +13,17 @@ export interface RedisClusterNode extends RedisServer {}
 
 /** A running Redis Cluster of spawned redis-server nodes. */
 export interface RedisCluster {
-  /** Masters first, then replicas. */
+  /**
+   * Masters first, then replicas, as of startup. A failover swaps roles: {@link failOverSlot}
+   * reorders this array in place, and {@link refreshClusterRoles} does after any other change.
+   */
   nodes: RedisClusterNode[];
-  /** The masters, ready for node-redis `createCluster({ rootNodes })`. */
+  /** The masters, ready for node-redis `createCluster({ rootNodes })`; reordered with `nodes`. */
   rootNodes: Array<{ url: string }>;
+  /** The `--requirepass` from the args, which the harness needs to probe nodes; undefined without one. */
+  password: string | undefined;
   /** Stops every node and removes their temp dirs. */
   stop(): Promise<void>;
-}
-
-/** Node states as seen by each node: `cluster_state`, slots, known nodes, role and replica link. */
-interface NodeView {
-  ok: boolean;
-  master: boolean;
-  summary: string;
-}
-
-async function view(node: RedisServer, total: number, password: string | undefined): Promise<NodeView> {
-  const [info, replication] = await Promise.all([
-    sendCommand(node.port, ['CLUSTER', 'INFO'], password),
-    sendCommand(node.port, ['INFO', 'replication'], password),
-  ]);
-  const field = (text: string, name: string) => new RegExp(`^${name}:(\\S*)`, 'm').exec(text)?.[1];
-  const master = field(replication, 'role') === 'master';
-  const ok =
-    field(info, 'cluster_state') === 'ok' &&
-    field(info, 'cluster_slots_assigned') === '16384' &&
-    field(info, 'cluster_known_nodes') === `${total}` &&
-    (master || field(replication, 'master_link_status') === 'up');
-  const summary = `${node.port}: ${info.split('\r\n').slice(0, 4).join(' ')} role:${master ? 'master' : 'replica'}`;
-  return { ok, master, summary };
-}
-
-/** Polls until every node agrees the cluster is ok; resolves each node's view. */
-async function waitForAgreement(nodes: RedisServer[], password: string | undefined): Promise<NodeView[]> {
-  const deadline = Date.now() + CLUSTER_TIMEOUT_MS;
-  let views: NodeView[] = [];
-  while (Date.now() < deadline) {
-    views = await Promise.all(nodes.map((node) => view(node, nodes.length, password)));
-    if (views.every((v) => v.ok)) return views;
-    await sleep(200);
-  }
-  const seen = views.map((v) => v.summary).join('\n');
-  throw new Error(`Redis Cluster did not converge within ${CLUSTER_TIMEOUT_MS} ms:\n${seen}`);
 }
 
 /** Joins the nodes with `redis-cli --cluster create`, which also assigns all 16384 slots. */
@@ -96,14 +64,14 @@ export async function startCluster(
     if (failed) throw failed.reason;
     const password = passwordIn(args);
     await create(nodes, replicasPerMaster, password);
-    const views = await waitForAgreement(nodes, password);
+    const views = await waitForAgreement(nodes, password, Date.now() + CLUSTER_TIMEOUT_MS);
     // redis-cli picks which nodes become masters; order by what the nodes report.
     const ordered = [
       ...nodes.filter((_, i) => views[i]?.master),
       ...nodes.filter((_, i) => !views[i]?.master),
     ];
     const rootNodes = ordered.slice(0, masters).map((node) => ({ url: node.url }));
-    return { nodes: ordered, rootNodes, stop };
+    return { nodes: ordered, rootNodes, password, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -1,4 +1,12 @@
 export { type RedisCluster, type RedisClusterNode, startCluster } from './cluster.ts';
+export {
+  type ClusterRoles,
+  type FailOverSlotOptions,
+  failOverSlot,
+  masterForKey,
+  refreshClusterRoles,
+  type SlotFailover,
+} from './cluster-failover.ts';
 export { untilAnswers } from './faults.ts';
 // Brings the ProvidedContext augmentation ('redisUrl', 'clusterRootNodes') to every importer's types.
 export type {} from './global-setup.ts';
@@ -6,5 +14,12 @@ export { freePort } from './ports.ts';
 export { uniquePrefix } from './prefix.ts';
 export { seededRandom } from './random.ts';
 export { type RedisSentinelHandle, startSentinel } from './sentinel.ts';
+export {
+  type RedisSentinelGroup,
+  type SentinelFailover,
+  type SentinelFailoverOptions,
+  type SentinelGroupOptions,
+  startSentinelGroup,
+} from './sentinel-group.ts';
 export { type RedisServer, type StartRedisOptions, startRedis } from './server.ts';
 export { type Topology, topologies } from './topologies.ts';

@@ -6,19 +6,37 @@ function encode(command: string[]): string {
 }
 
 /**
- * Parses the reply at the start of buf: [reply, bytes consumed], or undefined if incomplete.
- * Only what the harness needs: status, error and integer lines verbatim, bulk strings as payload.
+ * Parses the reply at offset in buf: [reply, offset after it], or undefined if incomplete. Only what
+ * the harness needs: status, error and integer lines verbatim, bulk strings as their payload, nulls
+ * as '', and arrays as their elements one per line (SENTINEL GET-MASTER-ADDR-BY-NAME gives
+ * 'host\nport'), so an array counts as one reply.
  */
-function parseReply(buf: Buffer): [string, number] | undefined {
-  const eol = buf.indexOf('\r\n');
+function parseReply(buf: Buffer, offset = 0): [string, number] | undefined {
+  const eol = buf.indexOf('\r\n', offset);
   if (eol < 0) return undefined;
-  const head = buf.toString('utf8', 0, eol);
-  if (!head.startsWith('$')) return [head, eol + 2];
+  const head = buf.toString('utf8', offset, eol);
   const length = Number(head.slice(1));
+  if (head.startsWith('*')) {
+    const items: string[] = [];
+    let next = eol + 2;
+    for (let i = 0; i < length; i++) {
+      const item = parseReply(buf, next);
+      if (item === undefined) return undefined;
+      items.push(item[0]);
+      next = item[1];
+    }
+    return [items.join('\n'), next];
+  }
+  if (!head.startsWith('$')) return [head, eol + 2];
   if (length < 0) return ['', eol + 2];
   const end = eol + 2 + length;
   if (buf.length < end + 2) return undefined;
   return [buf.toString('utf8', eol + 2, end), end + 2];
+}
+
+/** The value of `name:value` in an INFO or CLUSTER INFO reply, or undefined if absent. */
+export function infoField(text: string, name: string): string | undefined {
+  return new RegExp(`^${name}:(\\S*)`, 'm').exec(text)?.[1];
 }
 
 /**
