@@ -7,6 +7,13 @@ export {
   refreshClusterRoles,
   type SlotFailover,
 } from './cluster-failover.ts';
+export {
+  type DrillOptions,
+  type DrillReport,
+  type FailoverTarget,
+  failoverDrill,
+  startFailoverTarget,
+} from './drill.ts';
 export { untilAnswers } from './faults.ts';
 // Brings the ProvidedContext augmentation ('redisUrl', 'clusterRootNodes') to every importer's types.
 export type {} from './global-setup.ts';
