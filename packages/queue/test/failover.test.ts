@@ -1,0 +1,59 @@
+import { connect, type RedisConnection } from '@redis-patterns/connection';
+import { failoverDrill } from '@redis-patterns/testing';
+import { describe, expect, it } from 'vitest';
+import { createQueue, createWorker, type Queue, type Worker } from '../src/index.ts';
+import { waitFor } from './helpers.ts';
+
+describe.each(['cluster', 'sentinel'] as const)('queue through a %s failover', (topology) => {
+  it('runs every acknowledged add at least once, keeps the worker going, and fails only with typed errors', async () => {
+    const acknowledged = new Set<string>();
+    const runs = new Map<string, number>();
+    const workerErrors: Record<string, number> = {};
+    const report = await failoverDrill<{
+      redis: RedisConnection;
+      queue: Queue<number>;
+      worker: Worker<number>;
+    }>({
+      topology,
+      key: 'queue:{drill}',
+      concurrency: 4,
+      async setup(url) {
+        const redis = await connect({ url, commandTimeoutMs: 1_000, reconnect: { maxDelayMs: 200 } });
+        const queue = createQueue<number>({ redis, name: 'drill' });
+        const worker = createWorker(queue, ({ id }) => void runs.set(id, (runs.get(id) ?? 0) + 1), {
+          concurrency: 20,
+          leaseMs: 2_000,
+          pollIntervalMs: 200,
+        });
+        worker.on('error', (err) => {
+          const code = (err as { code?: string }).code ?? `untyped: ${err.name}: ${err.message}`;
+          workerErrors[code] = (workerErrors[code] ?? 0) + 1;
+        });
+        worker.start();
+        return { redis, queue, worker };
+      },
+      async operation({ queue }, n) {
+        // A retry after an unknown outcome would reuse the id: adds are idempotent by id.
+        await queue.add(n, { id: `j${n}` });
+        acknowledged.add(`j${n}`);
+      },
+      async check() {
+        await waitFor(() => [...acknowledged].every((id) => runs.has(id)), 'every acknowledged job', 30_000);
+      },
+      async teardown({ redis, worker }) {
+        await worker.stop({ timeoutMs: 2_000 });
+        await redis.close();
+      },
+    });
+    const duplicates = [...runs.values()].filter((count) => count > 1).length;
+    console.info(`queue ${topology} failover`, report, {
+      acknowledged: acknowledged.size,
+      duplicates,
+      workerErrors,
+    });
+    expect(Object.keys(report.failures).filter((kind) => kind.startsWith('untyped'))).toEqual([]);
+    expect(Object.keys(workerErrors).filter((kind) => kind.startsWith('untyped'))).toEqual([]);
+    expect(report.slowestMs).toBeLessThan(1_000 + 500);
+    expect(report.healedAfterMs).toBeLessThan(15_000);
+  });
+});
