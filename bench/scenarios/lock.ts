@@ -58,10 +58,10 @@ const uncontended = (withLock: WithLock, close: () => Promise<void>): Runner => 
   close,
 });
 
-/** Ours: acquire (MULTI SET NX PX + INCR), body, release (WATCH/GET, MULTI DEL + SPUBLISH). */
-async function ours(url: string, isolationPoolSize?: number) {
+/** Ours: acquire (a SET NX PX + INCR script), body, release (WATCH/GET, MULTI DEL + SPUBLISH). */
+async function ours(url: string, isolationPoolSize?: number, fair = false) {
   const redis = await connect({ url, ...(isolationPoolSize ? { isolationPoolSize } : {}) });
-  const locks = createLock({ redis, prefix: '', ttlMs: LOCK_TTL_MS, retry: { timeoutMs: 60_000 } });
+  const locks = createLock({ redis, prefix: '', ttlMs: LOCK_TTL_MS, retry: { timeoutMs: 60_000 }, fair });
   const withLock: WithLock = async (name, body) => {
     const handle = await locks.acquire(name);
     await body();
@@ -137,6 +137,7 @@ export default defineScenario({
     rows('contended', true, 'redlock', redlock),
     rows('contended', true, 'redis-semaphore', semaphore),
     rows('contended', false, 'ours', (url) => ours(url)),
+    rows('contended', false, 'ours (fair: strict FIFO)', (url) => ours(url, undefined, true)),
     rows('contended', false, 'ceiling: in-process mutex (no Redis lock)', () => inProcess()),
   ],
 });

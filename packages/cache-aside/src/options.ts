@@ -1,7 +1,9 @@
 import {
+  checkBoolean,
   checkDuration,
   checkInteger,
   checkKeyPart,
+  checkOptions,
   InvalidArgumentError,
   type RedisLike,
 } from '@redis-patterns/connection';
@@ -84,13 +86,16 @@ export interface ResolvedCacheOptions {
 
 /** Validates and fills in the cache options: every default lives here. */
 export function resolveCacheOptions(options: CacheOptions): ResolvedCacheOptions {
-  if (options === null || typeof options !== 'object') {
+  if (options === undefined)
     throw new InvalidArgumentError('options', 'expected an object with at least `redis`.');
-  }
+  checkOptions('options', options, 'an object with at least `redis`');
   checkDuration('leaseTtlMs', options.leaseTtlMs);
   checkDuration('leaseWaitMs', options.leaseWaitMs, { allowZero: true });
   checkInteger('maxValueBytes', options.maxValueBytes, 16);
-  const near = options.nearCache === true ? {} : options.nearCache || undefined;
+  const nearCache = options.nearCache;
+  if (nearCache !== undefined && typeof nearCache !== 'boolean')
+    checkOptions('nearCache', nearCache, 'true, false or { maxEntries?, maxBytes?, ttlMs? }');
+  const near = nearCache === true ? {} : nearCache || undefined;
   if (near !== undefined) {
     checkInteger('nearCache.maxEntries', near.maxEntries, 1);
     checkInteger('nearCache.maxBytes', near.maxBytes, 1);
@@ -134,12 +139,18 @@ export function resolveEntryOptions(
   base: ResolvedEntryOptions,
 ): ResolvedEntryOptions {
   if (options === undefined) return base;
+  checkOptions('options', options, 'entry options');
+  checkBoolean('cacheNull', options.cacheNull);
+  checkBoolean('allowStale', (options as { allowStale?: unknown }).allowStale);
   checkDuration('ttlMs', options.ttlMs);
   checkDuration('staleMs', options.staleMs, { allowZero: true });
   checkDuration('staleIfErrorMs', options.staleIfErrorMs, { allowZero: true });
   checkDuration('negativeTtlMs', options.negativeTtlMs);
   checkDuration('timeoutMs', options.timeoutMs);
-  if (options.jitter !== undefined && !(options.jitter >= 0 && options.jitter < 1)) {
+  if (
+    options.jitter !== undefined &&
+    !(typeof options.jitter === 'number' && options.jitter >= 0 && options.jitter < 1)
+  ) {
     throw new InvalidArgumentError('jitter', `expected a fraction in [0, 1), got ${String(options.jitter)}.`);
   }
   if (options.tags !== undefined) {

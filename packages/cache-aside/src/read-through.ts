@@ -43,6 +43,7 @@ async function readThrough<T>(
   loader: Loader<T>,
   o: ResolvedEntryOptions,
 ): Promise<T> {
+  const startedAt = performance.now();
   if (!e.conn.isReady) {
     e.telemetry.failure('read', new Error('Redis is not connected'), key);
     return await loadAlone(e, key, loader, undefined, o.timeoutMs);
@@ -68,7 +69,7 @@ async function readThrough<T>(
     return found.value as T;
   }
   e.telemetry.miss(key);
-  return await loadOnce(e, key, loader, o, found);
+  return await loadOnce(e, key, loader, o, found, startedAt + e.options.leaseWaitMs);
 }
 
 /** Calls the loader once (fail-open path or after losing Redis): no lease, no write. */
@@ -118,16 +119,21 @@ async function callLoader<T>(
   }
 }
 
-/** Miss path across processes: take the lease and load, or wait for the holder's value. */
+/**
+ * Miss path across processes: take the lease and load, or wait for the holder's value until
+ * `deadline` (`performance.now()`: the call's start plus leaseWaitMs), then load alone.
+ */
 async function loadOnce<T>(
   e: Engine,
   key: string,
   loader: Loader<T>,
   o: ResolvedEntryOptions,
   fallback: Found | undefined,
+  deadline: number,
 ): Promise<T> {
   const token = randomBytes(12).toString('base64url');
-  const deadline = Date.now() + e.options.leaseWaitMs;
+  // Each Redis call waits at most its timeout, and never past the end of the lease wait.
+  const bound = () => Math.max(1, Math.min(o.timeoutMs, deadline - performance.now()));
   let delayMs = 5;
   for (;;) {
     let attempt: { won: boolean; raw: string | null };
@@ -146,13 +152,14 @@ async function loadOnce<T>(
     if (attempt.won) return lead(e, key, token, loader, o, fallback);
     // Someone else loads: poll until their value lands, their lease disappears, or we run out of patience.
     for (;;) {
-      if (Date.now() >= deadline) return loadAlone(e, key, loader, fallback, o.timeoutMs);
-      await sleep(delayMs + Math.random() * delayMs);
+      if (performance.now() >= deadline) return loadAlone(e, key, loader, fallback, o.timeoutMs);
+      await sleep(Math.min(delayMs + Math.random() * delayMs, Math.max(0, deadline - performance.now())));
       delayMs = Math.min(delayMs * 2, 100);
+      if (performance.now() >= deadline) return loadAlone(e, key, loader, fallback, o.timeoutMs);
       let polled: { leaseAlive: boolean; raw: string | null };
       try {
-        polled = await e.store.poll(key, o.timeoutMs);
-        const current = await examine(e, key, polled.raw, o.timeoutMs, Date.now(), false);
+        polled = await e.store.poll(key, bound());
+        const current = await examine(e, key, polled.raw, bound(), Date.now(), false);
         if (current?.state === 'fresh') return current.value as T;
       } catch (err) {
         e.telemetry.failure('lease', err, key);

@@ -70,4 +70,40 @@ describe('fail-open when Redis dies or stalls (a server this test owns)', () => 
       await server.stop();
     }
   });
+
+  it('stops waiting for the load of another process at leaseWaitMs from the call, even while Redis is paused', async () => {
+    const server = await startRedis({ forceBinary: true });
+    const redis = await connect({ url: server.url });
+    const prefix = uniquePrefix('leasewait');
+    const leader = createCache({ redis, prefix });
+    const follower = createCache({ redis, prefix, leaseWaitMs: 400, timeoutMs: 1_000 });
+    try {
+      let release = () => {};
+      const leading = leader.getOrLoad(
+        'slow',
+        () => new Promise<number>((resolve) => (release = () => resolve(1))),
+      );
+      await sleep(50); // the leader holds the lease and loads
+      const started = performance.now();
+      let loadedAt = 0;
+      const following = follower.getOrLoad('slow', async () => {
+        loadedAt = performance.now() - started;
+        return 2;
+      });
+      await sleep(150); // polling by now
+      await server.pause();
+      expect(await following).toBe(2);
+      await server.resume();
+      // The wait ends at leaseWaitMs from the call (one sweep tick of a 1 s bound is 64 ms).
+      expect(loadedAt).toBeGreaterThanOrEqual(395);
+      expect(loadedAt).toBeLessThan(400 + 150);
+      release();
+      await leading;
+    } finally {
+      await server.resume().catch(() => {});
+      await Promise.all([leader.close(), follower.close()]);
+      await redis.close();
+      await server.stop();
+    }
+  });
 });

@@ -91,6 +91,17 @@ function isConnection(value: object): value is RedisConnection {
   return 'isolated' in value && 'bounded' in value && 'topology' in value;
 }
 
+const NO_OPTIONS: CommandOptions = {};
+
+/** The options of send() and runScript(), on every command: the few checks they need, no loop. */
+function checkCommandOptions(opts: CommandOptions): void {
+  if (opts === null || typeof opts !== 'object')
+    checkOptions('options', opts, '{ key?, keys?, readonly?, timeoutMs? }');
+  if (opts.key === null || opts.keys === null || opts.readonly === null)
+    checkOptions('options', opts, '{ key?, keys?, readonly?, timeoutMs? }');
+  checkDuration('timeoutMs', opts.timeoutMs, { allowZero: true });
+}
+
 // A tenth of the bound as a power of two, 1-64 ms: one sweeper per precision in use, so a per-call
 // timeout much shorter than the default (a rate limiter's 500 ms) is not 100 ms late.
 const tickFor = (timeoutMs: number) => 2 ** Math.min(6, Math.max(0, Math.floor(Math.log2(timeoutMs / 10))));
@@ -118,6 +129,10 @@ class Connection implements RedisConnection {
   #closed = false;
 
   constructor(options: ConnectionOptions) {
+    checkOptions('reconnect', options.reconnect, '{ baseDelayMs?, maxDelayMs? }');
+    checkOptions('tls', options.tls, 'TLS options');
+    if (options.onError !== undefined && typeof options.onError !== 'function')
+      throw new InvalidArgumentError('onError', 'expected a function.');
     checkDuration('connectTimeoutMs', options.connectTimeoutMs);
     checkDuration('commandTimeoutMs', options.commandTimeoutMs, { allowZero: true });
     checkDuration('reconnect.baseDelayMs', options.reconnect?.baseDelayMs);
@@ -193,8 +208,8 @@ class Connection implements RedisConnection {
     return this.#sweeperFor(timeoutMs).track(command, timeoutMs, what);
   }
 
-  send<T>(args: RedisArgument[], opts: CommandOptions = {}): Promise<T> {
-    checkDuration('timeoutMs', opts.timeoutMs, { allowZero: true });
+  send<T>(args: RedisArgument[], opts: CommandOptions = NO_OPTIONS): Promise<T> {
+    checkCommandOptions(opts);
     const key = opts.key ?? opts.keys?.[0];
     const readonly = opts.readonly ?? false;
     return this.#guarded(opts.timeoutMs, String(args[0]), key, (deadline) =>
@@ -202,8 +217,13 @@ class Connection implements RedisConnection {
     ) as Promise<T>;
   }
 
-  runScript<T>(script: Script, keys: string[], args: RedisArgument[], opts: CommandOptions = {}): Promise<T> {
-    checkDuration('timeoutMs', opts.timeoutMs, { allowZero: true });
+  runScript<T>(
+    script: Script,
+    keys: string[],
+    args: RedisArgument[],
+    opts: CommandOptions = NO_OPTIONS,
+  ): Promise<T> {
+    checkCommandOptions(opts);
     const readonly = opts.readonly ?? false;
     return this.#guarded(opts.timeoutMs, `script ${script.name}`, keys[0], (deadline) =>
       this.#scripts.run(script, keys, args, (cmd) => this.#sendRaw(cmd, keys[0], readonly, keys, deadline)),
@@ -274,7 +294,8 @@ class Connection implements RedisConnection {
     return all;
   }
 
-  async *scan(pattern: string, opts: { count?: number; type?: string } = {}): AsyncIterableIterator<string> {
+  async *scan(pattern: string, options?: { count?: number; type?: string }): AsyncIterableIterator<string> {
+    const opts = checkOptions('options', options, '{ count?, type? }');
     const scanOptions = {
       MATCH: pattern,
       COUNT: opts.count ?? 1000,

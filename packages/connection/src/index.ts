@@ -22,6 +22,7 @@ export {
   tagOf,
 } from './keys.js';
 export {
+  checkBoolean,
   checkDuration,
   checkInteger,
   checkOptions,

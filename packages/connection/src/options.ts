@@ -136,14 +136,36 @@ export function checkInteger(name: string, value: number | undefined, min: numbe
 }
 
 /**
- * The rule for every options argument of every package: `undefined` means "all defaults"; `null`,
- * an array or any other non-object is refused with {@link InvalidArgumentError} before anything is
- * sent. Returns the options, or an empty object for `undefined`.
+ * The rule for every options argument of every package: `undefined` means "all defaults", and so
+ * does a field left out or `undefined`; `null`, an array or any other non-object, and a field that
+ * is `null`, are refused with {@link InvalidArgumentError} before anything is sent (a `null` field
+ * would otherwise fall back to its default without a word). Returns the options, or an empty object
+ * for `undefined`. `name` is the argument (`options`, or a nested one such as `retry`); fields are
+ * named bare under `options` and as `retry.timeoutMs` under a nested one.
+ *
+ * @example
+ * ```ts
+ * const opts = checkOptions('options', given, '{ ttlMs?, tags? }');
+ * ```
  */
 export function checkOptions<T extends object>(name: string, value: T | undefined, expected: string): T {
   if (value === undefined) return {} as T;
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new InvalidArgumentError(name, `expected ${expected} or nothing, got ${describeValue(value)}.`);
+  }
+  for (const field in value) {
+    if ((value as Record<string, unknown>)[field] === null) {
+      const path = name === 'options' ? field : `${name}.${field}`;
+      throw new InvalidArgumentError(path, 'is null; leave it out (or undefined) for the default.');
+    }
+  }
+  return value;
+}
+
+/** Throws unless `value` is undefined or a boolean; `name` is the option at fault. */
+export function checkBoolean(name: string, value: unknown): boolean | undefined {
+  if (value !== undefined && typeof value !== 'boolean') {
+    throw new InvalidArgumentError(name, `expected true or false, got ${describeValue(value)}.`);
   }
   return value;
 }

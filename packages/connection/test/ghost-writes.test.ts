@@ -6,6 +6,7 @@ import {
   ConnectionError,
   connect,
   defineScript,
+  type RedisCluster as RedisClusterClient,
   type RedisConnection,
   slotOf,
   TimeoutError,
@@ -126,7 +127,7 @@ describe('no ghost writes on a Cluster with a dead master', () => {
     });
     theirs.on('error', () => {});
     await theirs.connect();
-    const wrapped = toConnection(theirs);
+    const wrapped = toConnection(theirs as unknown as RedisClusterClient);
     try {
       const key = 'ghost:{dead}';
       const owner = await redis.send<Array<[number, number, [string, number]]>>(['CLUSTER', 'SLOTS']);

@@ -1,4 +1,6 @@
 import {
+  checkBoolean,
+  checkOptions,
   InvalidArgumentError,
   type RedisConnection,
   type Script,
@@ -96,6 +98,14 @@ export function createBoard<TData>(ctx: BoardContext): Leaderboard<TData> {
     return entriesFromLookup<TData>(settings, members, replies);
   };
 
+  /** The rule for every read's options: undefined for the defaults, never null; flags are booleans. */
+  const readOptions = <O extends ReadOptions & { fillBorders?: boolean }>(options: O | undefined): O => {
+    const checked = checkOptions('options', options, '{ withData?, ... }');
+    checkBoolean('withData', checked.withData);
+    checkBoolean('fillBorders', checked.fillBorders);
+    return checked;
+  };
+
   const page = async (start: number, size: number, options?: ReadOptions) => {
     if (settings.ties === 'ordinal' && options?.withData !== true) {
       const reply = await conn.send<Array<string | [string, number]>>(
@@ -113,6 +123,7 @@ export function createBoard<TData>(ctx: BoardContext): Leaderboard<TData> {
     name: ctx.name,
     maxScore: settings.maxScore,
     async submit(member, score, options) {
+      options = checkOptions('options', options, '{ data? }');
       checkMember('member', member);
       if (settings.updatePolicy === 'increment') checkIncrement(settings, score);
       else checkScore(settings, 'score', score);
@@ -120,6 +131,7 @@ export function createBoard<TData>(ctx: BoardContext): Leaderboard<TData> {
       return (await write(ctx, settings.updatePolicy, [entry], () => 'score'))[0] ?? null;
     },
     async increment(member, by, options) {
+      options = checkOptions('options', options, '{ data? }');
       checkMember('member', member);
       checkIncrement(settings, by);
       const entry = pending(settings, member, by, options?.data, 'data');
@@ -170,19 +182,23 @@ export function createBoard<TData>(ctx: BoardContext): Leaderboard<TData> {
       return (await lookup([member], false, false))[0]?.entry.rank ?? null;
     },
     async entry(member, options) {
+      options = readOptions(options);
       checkMember('member', member);
       return (await lookup([member], options?.withData === true, false))[0]?.entry ?? null;
     },
     async top(n, options) {
+      options = readOptions(options);
       checkCount('n', n, 1);
       return page(0, n, options);
     },
     async page(pageNumber, size, options) {
+      options = readOptions(options);
       checkCount('page', pageNumber, 1);
       checkCount('size', size, 1);
       return page((pageNumber - 1) * size, size, options);
     },
     async around(member, radius, options) {
+      options = readOptions(options);
       checkMember('member', member);
       checkCount('radius', radius, 0);
       const args = [flag(options?.withData), member, String(radius), flag(options?.fillBorders)];
@@ -192,6 +208,7 @@ export function createBoard<TData>(ctx: BoardContext): Leaderboard<TData> {
       return toEntries(await run<RangeReply>(aroundScript, args));
     },
     async atRank(rank, options) {
+      options = readOptions(options);
       checkCount('rank', rank, 1);
       if (settings.ties === 'ordinal' && options?.withData !== true)
         return (await page(rank - 1, 1))[0] ?? null;
@@ -200,6 +217,7 @@ export function createBoard<TData>(ctx: BoardContext): Leaderboard<TData> {
       );
     },
     async rankedList(members, options) {
+      options = readOptions(options);
       if (!Array.isArray(members)) throw new InvalidArgumentError('members', 'expected an array of members.');
       for (const [i, m] of members.entries()) checkMember(`members[${i}]`, m);
       return (await lookup(members, options?.withData === true, false)).map((found) => found?.entry ?? null);
@@ -213,6 +231,7 @@ export function createBoard<TData>(ctx: BoardContext): Leaderboard<TData> {
       return conn.send<number>(['ZCARD', keys.scores], { key: keys.scores, readonly: true });
     },
     async scoreRange(min, max, options) {
+      options = readOptions(options);
       for (const [name, value] of [
         ['min', min],
         ['max', max],
@@ -231,6 +250,7 @@ export function createBoard<TData>(ctx: BoardContext): Leaderboard<TData> {
       return toEntries(await run<RangeReply>(scoreRangeScript, args));
     },
     iterate(options) {
+      options = readOptions(options);
       const batch = options?.batch ?? 500;
       checkCount('batch', batch, 1);
       return (async function* () {

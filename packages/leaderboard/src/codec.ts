@@ -55,8 +55,12 @@ export function checkCount(argument: string, value: unknown, min: number): asser
   }
 }
 
-/** JSON for member data; refuses what JSON cannot hold (BigInt, cycles, functions, undefined). */
-export function serializeData(argument: string, data: unknown): string {
+/**
+ * JSON for member data; refuses what JSON cannot hold (BigInt, cycles, functions, undefined), null
+ * (leave data out instead), and more than `maxBytes` bytes.
+ */
+export function serializeData(argument: string, data: unknown, maxBytes: number): string {
+  if (data === null) throw new InvalidArgumentError(argument, 'is null; leave it out for no data.');
   let text: string | undefined;
   try {
     text = JSON.stringify(data);
@@ -65,6 +69,13 @@ export function serializeData(argument: string, data: unknown): string {
   }
   if (typeof text !== 'string') {
     throw new InvalidArgumentError(argument, `cannot be stored as JSON (got ${typeof data}).`);
+  }
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes > maxBytes) {
+    throw new InvalidArgumentError(
+      argument,
+      `is ${bytes} bytes as JSON; the limit is ${maxBytes} (maxDataBytes). Store large data elsewhere and keep a reference.`,
+    );
   }
   return text;
 }

@@ -1,4 +1,10 @@
-import { checkInteger, checkKeyPart, InvalidArgumentError, type RedisLike } from '@redis-patterns/connection';
+import {
+  checkInteger,
+  checkKeyPart,
+  checkOptions,
+  InvalidArgumentError,
+  type RedisLike,
+} from '@redis-patterns/connection';
 
 /** Which end of the board is first: `high-to-low` puts the highest score at rank 1. */
 export type LeaderboardOrder = 'high-to-low' | 'low-to-high';
@@ -39,6 +45,12 @@ export interface LeaderboardOptions {
   tieBreakBits?: number;
   /** Keep only the best N members; the rest are trimmed in the same script as the write (a trimmed member's score is gone, increments included). @default undefined (no limit) */
   keepTop?: number;
+  /**
+   * The most bytes of JSON member `data` one write may store; a larger one is refused with
+   * InvalidArgumentError before anything is sent.
+   * @default 65536
+   */
+  maxDataBytes?: number;
 }
 
 /** The options of a board after defaults; what every module below the factory works with. */
@@ -53,6 +65,8 @@ export interface BoardSettings {
   maxScore: number;
   /** 0 for no limit. */
   keepTop: number;
+  /** The most bytes of JSON member data one write may store. */
+  maxDataBytes: number;
 }
 
 const DEFAULTS = {
@@ -70,9 +84,8 @@ export function resolveSettings(options: Omit<LeaderboardOptions, 'redis'>): {
   prefix: string;
   settings: BoardSettings;
 } {
-  if (options === null || typeof options !== 'object') {
-    throw new InvalidArgumentError('options', 'expected an options object.');
-  }
+  if (options === undefined) throw new InvalidArgumentError('options', 'expected an options object.');
+  checkOptions('options', options, 'an options object');
   checkKeyPart('name', options.name);
   const prefix = options.prefix ?? DEFAULTS.prefix;
   const order = options.order ?? DEFAULTS.order;
@@ -91,6 +104,7 @@ export function resolveSettings(options: Omit<LeaderboardOptions, 'redis'>): {
     );
   }
   checkInteger('keepTop', options.keepTop, 1);
+  checkInteger('maxDataBytes', options.maxDataBytes, 1);
   const earlierFirst = tieBreak === 'earlier-first';
   return {
     name: options.name,
@@ -103,6 +117,7 @@ export function resolveSettings(options: Omit<LeaderboardOptions, 'redis'>): {
       shift: earlierFirst ? 2 ** bits : 1,
       maxScore: earlierFirst ? 2 ** (53 - bits) - 1 : Number.POSITIVE_INFINITY,
       keepTop: options.keepTop ?? 0,
+      maxDataBytes: options.maxDataBytes ?? 65_536,
     },
   };
 }

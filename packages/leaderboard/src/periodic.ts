@@ -1,6 +1,7 @@
 import {
   checkDuration,
   checkInteger,
+  checkOptions,
   createKeyspace,
   InvalidArgumentError,
   toConnection,
@@ -94,6 +95,8 @@ export function createPeriodicLeaderboard<TData = unknown>(
   }
   checkInteger('keepCycles', options.keepCycles, 0);
   const keepCycles = options.keepCycles ?? 1;
+  if (options.now !== undefined && typeof options.now !== 'function')
+    throw new InvalidArgumentError('now', 'expected a function returning a Date.');
   const now = options.now ?? (() => new Date());
   const cycleOf = cycleFunction(options.cycle);
   const conn = toConnection(options.redis);
@@ -130,7 +133,8 @@ export function createPeriodicLeaderboard<TData = unknown>(
     submit: async (member, score, writeOptions) => current().submit(member, score, writeOptions),
     increment: async (member, by, writeOptions) => current().increment(member, by, writeOptions),
     submitMany: async (entries) => current().submitMany(entries),
-    async aggregate(cycles, aggregateOptions = {}) {
+    async aggregate(cycles, given) {
+      const aggregateOptions = checkOptions('options', given, '{ weights?, aggregate?, withData?, ttlMs? }');
       const picked = pickCycles(cycles, cycleOf, now);
       const weights = aggregateOptions.weights ?? picked.map(() => 1);
       if (!Array.isArray(weights) || weights.length !== picked.length || !weights.every(Number.isFinite)) {

@@ -25,7 +25,7 @@ export function pending(
   return {
     member,
     raw: toRaw(settings, value),
-    data: data === undefined ? undefined : serializeData(argument, data),
+    data: data === undefined ? undefined : serializeData(argument, data, settings.maxDataBytes),
   };
 }
 

@@ -1,5 +1,6 @@
 import {
   ClosedError,
+  checkOptions,
   createKeyspace,
   InvalidArgumentError,
   type RedisConnection,
@@ -148,14 +149,15 @@ export function createLock(options: LockOptions): DistributedLock {
       });
     },
 
-    async withLock(name, fn, withOptions) {
+    async withLock(name, fn, given) {
+      const withOptions = checkOptions('options', given, '{ signal?, timeoutMs?, ttlMs?, autoExtend? }');
       if (typeof fn !== 'function') {
         throw new InvalidArgumentError('fn', 'expected a function to run under the lock.');
       }
       // withLock extends while fn runs unless this call says otherwise (the lock's default aside).
       const handle = await lock.acquire(name, {
         ...withOptions,
-        autoExtend: withOptions?.autoExtend ?? true,
+        autoExtend: withOptions.autoExtend ?? true,
       });
       let result: Awaited<ReturnType<typeof fn>>;
       try {

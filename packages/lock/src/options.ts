@@ -105,9 +105,9 @@ function checkBoolean(name: string, value: unknown): boolean | undefined {
 
 /** Applies the defaults, in one place, after validating every field. */
 export function resolveOptions(options: LockOptions): ResolvedOptions {
-  if (options === null || typeof options !== 'object') {
+  if (options === undefined)
     throw new InvalidArgumentError('options', 'expected an object with at least { redis }.');
-  }
+  checkOptions('options', options, 'an object with at least { redis }');
   const retry = checkOptions('retry', options.retry, '{ timeoutMs?, delayMs?, jitterMs? }');
   const delayMs = checkMs('retry.delayMs', retry.delayMs) ?? 200;
   const jitterMs = checkMs('retry.jitterMs', retry.jitterMs, true) ?? 50;

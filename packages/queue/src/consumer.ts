@@ -2,9 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import {
   ClosedError,
+  checkBoolean,
   checkDuration,
+  checkOptions,
   type DedicatedConnection,
-  InvalidArgumentError,
   OwnershipLostError,
 } from '@redis-patterns/connection';
 import { Housekeeping } from './housekeeping.js';
@@ -97,10 +98,9 @@ export class QueueWorker<T> extends EventEmitter<WorkerEvents<T>> implements Wor
     this.#schedulePump();
   }
 
-  stop(options: StopOptions = {}): Promise<void> {
-    if (options === null || typeof options !== 'object') {
-      throw new InvalidArgumentError('options', 'expected { graceful?, timeoutMs? }.');
-    }
+  stop(given?: StopOptions): Promise<void> {
+    const options = checkOptions('options', given, '{ graceful?, timeoutMs? }');
+    checkBoolean('graceful', options.graceful);
     checkDuration('timeoutMs', options.timeoutMs, { allowZero: true });
     if (this.#stopping !== undefined) return this.#stopping;
     if (this.#state !== 'running') return Promise.resolve();

@@ -1,6 +1,7 @@
 import {
   checkDuration,
   checkInteger,
+  checkOptions,
   InvalidArgumentError,
   type RedisLike,
 } from '@redis-patterns/connection';
@@ -106,7 +107,12 @@ const DEFAULT_BACKOFF: Backoff = { type: 'exponential', delayMs: 1000, maxDelayM
 
 /** Validates the queue options and applies the defaults (the one place they live). */
 export function resolveQueueOptions(options: QueueOptions): ResolvedQueueOptions {
-  const defaults = options.defaultJobOptions ?? {};
+  checkOptions('options', options, 'an object with at least { redis, name }');
+  const defaults = checkOptions(
+    'defaultJobOptions',
+    options.defaultJobOptions,
+    '{ delayMs?, attempts?, backoff? }',
+  );
   checkJobOptions('defaultJobOptions', defaults);
   checkInteger('maxPayloadBytes', options.maxPayloadBytes, 1);
   const serializer = options.serializer ?? jsonSerializer;
@@ -141,9 +147,7 @@ function resolveRetention(
 
 /** Throws {@link InvalidArgumentError} for a bad job option; `at` names the argument (e.g. `jobs[3].options`). */
 export function checkJobOptions(at: string, options: JobOptions): void {
-  if (options === null || typeof options !== 'object') {
-    throw new InvalidArgumentError(at, 'expected an options object.');
-  }
+  checkOptions(at, options, '{ id?, delayMs?, attempts?, backoff? }');
   checkDuration(`${at}.delayMs`, options.delayMs, { allowZero: true });
   checkInteger(`${at}.attempts`, options.attempts, 1);
   const backoff = options.backoff;

@@ -1,6 +1,7 @@
 import {
   checkInteger,
   checkKeyPart,
+  checkOptions,
   InvalidArgumentError,
   type Keyspace,
   packByTag,
@@ -49,7 +50,9 @@ export function buildLimiter(state: LimiterState): RateLimiter {
     return parts.map((p) => p.keyspace.key(identifier, p.args.suffix));
   };
   const costOf = (options: LimitOptions | undefined) => {
-    const cost = options?.cost ?? 1;
+    if (options === undefined) return 1;
+    if (options === null || typeof options !== 'object') checkOptions('options', options, '{ cost? }');
+    const cost = options.cost === undefined ? 1 : options.cost;
     checkInteger('cost', cost, 1);
     if (cost > smallest) {
       throw new InvalidArgumentError(

@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '@redis-patterns/connection';
+import { checkBoolean, checkOptions, InvalidArgumentError } from '@redis-patterns/connection';
 import { rateLimitHeaders } from './headers.js';
 import { checkSubnet, ipKey } from './ip.js';
 import type { RateLimiter } from './limiter.js';
@@ -60,9 +60,20 @@ export function createHttpGuard<Req>(
   options: HttpRateLimitOptions<Req>,
   ipOf: (req: Req) => string | undefined,
 ): (req: Req) => Promise<HttpDecision> {
-  if (typeof options !== 'object' || options === null || typeof options.limiter?.limit !== 'function') {
+  checkOptions('options', options, '{ limiter, key?, cost?, skip?, ... }');
+  if (typeof options?.limiter?.limit !== 'function') {
     throw new InvalidArgumentError('limiter', 'expected a rate limiter from createRateLimiter() or all().');
   }
+  for (const hook of ['key', 'cost', 'skip', 'body'] as const) {
+    if (options[hook] !== undefined && typeof options[hook] !== 'function')
+      throw new InvalidArgumentError(hook, 'expected a function of the request.');
+  }
+  if (
+    options.allowList !== undefined &&
+    (typeof options.allowList !== 'object' || !(Symbol.iterator in options.allowList))
+  )
+    throw new InvalidArgumentError('allowList', 'expected an array (or other iterable) of IP addresses.');
+  checkBoolean('headers', options.headers);
   const subnet = options.ipv6Subnet ?? 56;
   checkSubnet(subnet);
   const status = options.statusCode ?? 429;

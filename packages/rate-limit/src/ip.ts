@@ -15,6 +15,9 @@ import { InvalidArgumentError } from '@redis-patterns/connection';
  * ```
  */
 export function ipKey(address: string, ipv6Subnet: number | false = 56): string {
+  if (typeof address !== 'string')
+    throw new InvalidArgumentError('address', 'expected an IP address string.');
+  if (ipv6Subnet !== false) checkSubnet(ipv6Subnet);
   const bare = address.split('%')[0] ?? address;
   if (isIPv4(bare) || !isIPv6(bare)) return bare;
   const hextets = expand(bare);

@@ -1,5 +1,6 @@
 import {
   checkDuration,
+  checkOptions,
   createKeyspace,
   InvalidArgumentError,
   type RedisLike,
@@ -76,27 +77,24 @@ export interface RateLimiter {
  * ```
  */
 export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
-  if (typeof options !== 'object' || options === null) {
-    throw new InvalidArgumentError('options', 'expected { redis, algorithm, ... }.');
-  }
+  if (options === undefined) throw new InvalidArgumentError('options', 'expected { redis, algorithm, ... }.');
+  checkOptions('options', options, '{ redis, algorithm, ... }');
   const args = argsOf(options.algorithm);
   const name = options.name ?? 'default';
   if (typeof name !== 'string' || !/^[\x20-\x7e]{1,64}$/.test(name)) {
     throw new InvalidArgumentError('name', 'expected 1-64 printable ASCII characters.');
   }
+  // Every option is checked before toConnection() may start connecting a client.
+  const keyspace = createKeyspace(options.prefix ?? 'rl:');
+  const failMode = checkFailMode(options.failMode ?? 'open');
+  const timeoutMs = checkTimeout(options.timeoutMs ?? 500);
   const conn = toConnection(options.redis);
   const { kind, limit, windowMs } = options.algorithm;
   return buildLimiter({
     conn,
-    parts: [
-      {
-        keyspace: createKeyspace(options.prefix ?? 'rl:'),
-        args,
-        policy: Object.freeze({ name, algorithm: kind, limit, windowMs }),
-      },
-    ],
-    failMode: checkFailMode(options.failMode ?? 'open'),
-    timeoutMs: checkTimeout(options.timeoutMs ?? 500),
+    parts: [{ keyspace, args, policy: Object.freeze({ name, algorithm: kind, limit, windowMs }) }],
+    failMode,
+    timeoutMs,
   });
 }
 
@@ -112,7 +110,8 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
  * const result = await api.limit(apiKey, { cost: 1 });
  * ```
  */
-export function all(limiters: readonly RateLimiter[], options: AllOptions = {}): RateLimiter {
+export function all(limiters: readonly RateLimiter[], given?: AllOptions): RateLimiter {
+  const options = checkOptions('options', given, '{ failMode?, timeoutMs? }');
   if (!Array.isArray(limiters) || limiters.length === 0) {
     throw new InvalidArgumentError('limiters', 'expected a non-empty array of rate limiters.');
   }

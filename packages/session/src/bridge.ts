@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '@redis-patterns/connection';
+import { checkOptions, InvalidArgumentError } from '@redis-patterns/connection';
 import {
   checkData,
   checkSize,
@@ -64,7 +64,8 @@ export class FrameworkBridge {
   /** The data object a read returned, then the framework's session object built from it (express). */
   readonly #byObject = new WeakMap<object, Snapshot>();
 
-  constructor(sessions: SessionStore<object>, options: AdapterOptions = {}) {
+  constructor(sessions: SessionStore<object>, given?: AdapterOptions) {
+    const options = checkOptions('options', given, '{ userIdOf? }');
     engineOf(sessions);
     if (options.userIdOf !== undefined && typeof options.userIdOf !== 'function') {
       throw new InvalidArgumentError('userIdOf', 'expected a function (session) => userId | undefined.');

@@ -1,4 +1,4 @@
-import { checkKeyPart, InvalidArgumentError } from '@redis-patterns/connection';
+import { checkKeyPart, InvalidArgumentError, MAX_KEY_PART_LENGTH } from '@redis-patterns/connection';
 import type { Serializer } from './options.js';
 
 /** Serialized data: property name → serialized value (stored together as one JSON map). */
@@ -165,7 +165,18 @@ function setProperty(data: Record<string, unknown>, name: string, value: unknown
 /** Throws {@link InvalidArgumentError} for a user id that cannot name an index key. */
 export function checkUserId(argument: string, userId: unknown): asserts userId is string {
   checkKeyPart(argument, userId);
+  // The per-user index key is a key part of its own, `user:<id>`: checked here, before any write
+  // (a regenerate checked it only after tombstoning the old session, which was then lost).
+  if (userId.length > MAX_KEY_PART_LENGTH - USER_INDEX_PREFIX.length) {
+    throw new InvalidArgumentError(
+      argument,
+      `is ${userId.length} characters; at most ${MAX_KEY_PART_LENGTH - USER_INDEX_PREFIX.length} are allowed.`,
+    );
+  }
 }
+
+/** What the per-user index key puts before the user id (see engine.ts). */
+export const USER_INDEX_PREFIX = 'user:';
 
 function describe(value: unknown): string {
   if (value === null) return 'null';

@@ -1,5 +1,5 @@
 import { packByTag, settleSlots, TickBatcher } from '@redis-patterns/connection';
-import { blobOf, type FieldChange, type Fields, type Meta, splitHash } from './codec.js';
+import { blobOf, type FieldChange, type Fields, type Meta, splitHash, USER_INDEX_PREFIX } from './codec.js';
 import type { ResolvedOptions } from './options.js';
 import {
   createScript,
@@ -104,7 +104,7 @@ export type CreateResult =
 export function createEngine(opts: ResolvedOptions) {
   const { conn, keys } = opts;
   const sessionKey = (handle: string) => keys.key(handle);
-  const indexKey = (userId: string) => keys.key(`user:${userId}`);
+  const indexKey = (userId: string) => keys.key(`${USER_INDEX_PREFIX}${userId}`);
   const idle = String(opts.idleTtlMs);
   const absoluteTtl = String(opts.absoluteTtlMs);
   const pairs = (fields: Fields) => [...fields].flat();

@@ -30,7 +30,7 @@ export class ExpressSessionStore extends Store {
   /** The id generator to hand to express-session (`genid`). */
   readonly genid = (): string => this.#bridge.generateId();
 
-  constructor(sessions: SessionStore<object>, options: ExpressStoreOptions = {}) {
+  constructor(sessions: SessionStore<object>, options?: ExpressStoreOptions) {
     super();
     this.#bridge = new FrameworkBridge(sessions, options);
   }

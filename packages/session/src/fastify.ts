@@ -26,7 +26,7 @@ export class FastifySessionStore {
   /** The id generator to hand to @fastify/session (`idGenerator`). */
   readonly idGenerator = (): string => this.#bridge.generateId();
 
-  constructor(sessions: SessionStore<object>, options: FastifyStoreOptions = {}) {
+  constructor(sessions: SessionStore<object>, options?: FastifyStoreOptions) {
     this.#bridge = new FrameworkBridge(sessions, options);
   }
 

@@ -1,6 +1,7 @@
 import {
   checkDuration,
   checkInteger,
+  checkOptions,
   createKeyspace,
   InvalidArgumentError,
   type Keyspace,
@@ -57,9 +58,9 @@ const jsonSerializer: Serializer = {
 
 /** Validates every option (throwing {@link InvalidArgumentError}) and applies the defaults, in one place. */
 export function resolveOptions(options: SessionStoreOptions): ResolvedOptions {
-  if (options === null || typeof options !== 'object') {
+  if (options === undefined)
     throw new InvalidArgumentError('options', 'expected an object with at least `redis`.');
-  }
+  checkOptions('options', options, 'an object with at least `redis`');
   checkDuration('idleTtlMs', options.idleTtlMs);
   checkDuration('absoluteTtlMs', options.absoluteTtlMs);
   checkDuration('touchAfterMs', options.touchAfterMs, { allowZero: true });

@@ -1,4 +1,4 @@
-import { InvalidArgumentError, TimeoutError } from '@redis-patterns/connection';
+import { checkBoolean, checkOptions, InvalidArgumentError, TimeoutError } from '@redis-patterns/connection';
 import {
   blobOf,
   checkData,
@@ -92,7 +92,8 @@ export function createSessionStore<Data extends object = SessionData>(
     absoluteTtlMs: opts.absoluteTtlMs,
     touchAfterMs: opts.touchAfterMs,
 
-    async create(data, createOptions = {}) {
+    async create(data, given) {
+      const createOptions = checkOptions('options', given, '{ userId? }');
       checkData('data', data);
       const { userId } = createOptions;
       if (userId !== undefined) checkUserId('userId', userId);
@@ -160,7 +161,9 @@ export function createSessionStore<Data extends object = SessionData>(
       return (await engine.destroy(checkId('id', id))).existed;
     },
 
-    async regenerate(id, regenerateOptions = {}) {
+    async regenerate(id, given) {
+      const regenerateOptions = checkOptions('options', given, '{ userId?, restartLifetime? }');
+      checkBoolean('restartLifetime', regenerateOptions.restartLifetime);
       const oldHandle = checkId('id', id);
       const { userId: newUserId, restartLifetime = false } = regenerateOptions;
       if (newUserId !== undefined) checkUserId('userId', newUserId);
@@ -203,7 +206,8 @@ export function createSessionStore<Data extends object = SessionData>(
       return summaries.sort((a, b) => a.createdAt - b.createdAt);
     },
 
-    async destroyAllForUser(userId, destroyOptions = {}) {
+    async destroyAllForUser(userId, given) {
+      const destroyOptions = checkOptions('options', given, '{ except? }');
       checkUserId('userId', userId);
       const { except } = destroyOptions;
       const exceptHandle = except === undefined ? undefined : checkId('except', except);

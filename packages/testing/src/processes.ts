@@ -1,11 +1,21 @@
 import type { ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
 
+// One registry per process, even when the module is loaded once per vitest project (each project's
+// global setup gets its own module instance): one exit hook, not one per project.
+interface Registry {
+  live: Set<ChildProcess>;
+  dirs: Set<string>;
+  hooked: boolean;
+}
+const slot = Symbol.for('redis-patterns.testing.processes');
+const holder = globalThis as { [slot]?: Registry };
+holder[slot] ??= { live: new Set(), dirs: new Set(), hooked: false };
+const shared = holder[slot];
 /** Children still running: the exit hook SIGKILLs them so no redis-server outlives the test process. */
-const live = new Set<ChildProcess>();
+const live = shared.live;
 /** Temp dirs a graceful stop has not removed yet. */
-const dirs = new Set<string>();
-let hooked = false;
+const dirs = shared.dirs;
 
 function cleanUp(): void {
   for (const child of live) child.kill('SIGKILL');
@@ -13,8 +23,8 @@ function cleanUp(): void {
 }
 
 function hookExit(): void {
-  if (hooked) return;
-  hooked = true;
+  if (shared.hooked) return;
+  shared.hooked = true;
   // 'exit' handlers must be synchronous: kill() and rmSync() are.
   process.on('exit', cleanUp);
   // A signal's default action skips 'exit' (vitest stops its fork workers with SIGTERM), so clean up
