@@ -10,7 +10,8 @@ import { notAcquired, type WaitOptions } from './waiting.js';
  * gets the lock when it is the oldest caller still waiting, across every process. Each caller waits
  * on its own (no local hand-overs, which would jump the queue): woken by every release, it tries
  * again, which also renews its place; it polls at `retry.delayMs` otherwise. A caller that times
- * out, aborts or fails leaves the queue.
+ * out, aborts or fails leaves the queue. With `timeoutMs` 0 it tries once without joining the queue
+ * and resolves undefined if the lock is not free for it.
  */
 export async function acquireFair(
   grants: Grants,
@@ -19,7 +20,7 @@ export async function acquireFair(
   name: string,
   keys: LockKeys,
   opts: WaitOptions,
-): Promise<Holder> {
+): Promise<Holder | undefined> {
   const owner = grants.nextOwner();
   const { signal } = opts;
   let wake: (() => void) | undefined;
@@ -73,7 +74,7 @@ export async function acquireFair(
         }
         return holder;
       }
-      if (once) throw notAcquired(name, 0);
+      if (once) return undefined;
       if (generation !== seen) continue;
       const pollMs = Math.min(
         settings.delayMs,

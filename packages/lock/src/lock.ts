@@ -4,7 +4,6 @@ import {
   createKeyspace,
   InvalidArgumentError,
   type RedisConnection,
-  TimeoutError,
   toConnection,
 } from '@redis-patterns/connection';
 import { exists, forceDelete, lockKeys } from './commands.js';
@@ -122,7 +121,11 @@ export function createLock(options: LockOptions): DistributedLock {
       if (signal?.aborted) throw signal.reason;
       // The wait is bounded from here, the first attempt's round trip included.
       const wait = { ...opts, deadline: performance.now() + opts.timeoutMs };
-      if (settings.fair) return acquireFair(grants, conn, settings, name, keys, wait);
+      if (settings.fair) {
+        const handle = await acquireFair(grants, conn, settings, name, keys, wait);
+        if (handle === undefined) throw notAcquired(name, 0);
+        return handle;
+      }
       // Waiters of ours queue for this name already: stand in line behind them (FIFO in a process).
       if (grants.isQueued(name)) return grants.wait(name, keys, wait);
       // Otherwise try at once: the uncontended path, one round trip.
@@ -142,11 +145,7 @@ export function createLock(options: LockOptions): DistributedLock {
       open();
       if (!settings.fair) return (await grants.tryOnce(name, keys, opts, undefined)) ?? null;
       const once = { ...opts, timeoutMs: 0, deadline: performance.now(), signal: undefined };
-      return acquireFair(grants, conn, settings, name, keys, once).catch((err: unknown) => {
-        if (err instanceof TimeoutError && err.timeoutMs === 0 && err.message.includes('was not acquired'))
-          return null;
-        throw err;
-      });
+      return (await acquireFair(grants, conn, settings, name, keys, once)) ?? null;
     },
 
     async withLock(name, fn, given) {

@@ -223,6 +223,25 @@ describe.each(topologies())('lock on $name', ({ url }) => {
     await locks.close();
   });
 
+  it('gives a fair lock to tryAcquire only when free and nobody queues, and serves queued callers in order', async () => {
+    const a = make({ fair: true, ttlMs: 5_000 });
+    const b = make({ fair: true, ttlMs: 5_000 });
+    const held = (await a.tryAcquire('fair-try')) as LockHandle;
+    expect(held).not.toBeNull();
+    expect(await b.tryAcquire('fair-try')).toBeNull();
+    await expect(b.acquire('fair-try', { timeoutMs: 0 })).rejects.toBeInstanceOf(TimeoutError);
+    const order: string[] = [];
+    const first = b.withLock('fair-try', () => void order.push('b'));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const second = a.withLock('fair-try', () => void order.push('a'));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await held.release();
+    await Promise.all([first, second]);
+    expect(order).toEqual(['b', 'a']);
+    expect(await a.isLocked('fair-try')).toBe(false);
+    await Promise.all([a.close(), b.close()]);
+  });
+
   it('releases at the end of an `await using` block', async () => {
     const locks = make();
     {
