@@ -1,6 +1,5 @@
 export { packByTag, settleEach, settleSlots, TickBatcher, type TickBatcherOptions } from './batch.js';
 export { connect, toConnection } from './connection.js';
-export { DeadlineSweeper } from './deadline.js';
 export {
   ClosedError,
   ConnectionError,
