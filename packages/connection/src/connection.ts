@@ -1,24 +1,11 @@
 import type { RedisArgument } from 'redis';
-import {
-  createRaw,
-  DEFAULTS,
-  detectTopology,
-  forceDestroy,
-  sentinelNodeClient,
-  waitReady,
-} from './clients.js';
-import { type CommandDeadline, DeadlineSweeper } from './deadline.js';
-import {
-  ClosedError,
-  ConnectionError,
-  InvalidArgumentError,
-  TimeoutError,
-  toPatternsError,
-} from './errors.js';
-import { slotOf } from './keys.js';
-import { Lanes } from './lanes.js';
+import { createRaw, DEFAULTS, detectTopology, forceDestroy, sentinelNodeClient } from './clients.js';
+import { type CommandDeadline, Deadlines } from './deadline.js';
+import { ClosedError, InvalidArgumentError, TimeoutError } from './errors.js';
+import { groupKeys, Lanes } from './lanes.js';
 import { Leases } from './leases.js';
 import { checkDuration, checkInteger, checkOptions, parseRedisUrl } from './options.js';
+import { Reachability } from './reachability.js';
 import { type Script, ScriptCache } from './scripts.js';
 import type {
   CommandOptions,
@@ -27,69 +14,9 @@ import type {
   RedisClient,
   RedisCluster,
   RedisConnection,
-  RedisLike,
   RedisSentinel,
   Topology,
 } from './types.js';
-
-const connections = new WeakMap<object, RedisConnection>();
-
-/**
- * Connects to Redis and resolves once the connection is ready, or rejects with
- * {@link ConnectionError} after `connectTimeoutMs`.
- *
- * @example
- * ```ts
- * import { connect } from '@redis-patterns/connection';
- *
- * await using redis = await connect({ url: 'redis://127.0.0.1:6379' });
- * await redis.send(['SET', 'greeting', 'hello']);
- * const value = await redis.bounded(redis.client.get('greeting'));
- * ```
- */
-export async function connect(options?: ConnectionOptions): Promise<RedisConnection> {
-  const conn = new Connection(checkOptions('options', options, 'connection options'));
-  const ready = waitReady(() => conn.allReady());
-  try {
-    // While the socket is down an expiring wait is reported as a ConnectionError naming the last
-    // socket or auth error (see `expired` below); a TimeoutError means connected but not ready.
-    await conn.bounded(ready.promise, options?.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs, 'connect');
-  } catch (err) {
-    ready.cancel();
-    // A client the caller passed in stays theirs: never destroyed here.
-    conn.destroyOwned();
-    await conn.close().catch(() => {});
-    throw err instanceof TimeoutError
-      ? new ConnectionError(`Redis did not become ready within ${err.timeoutMs} ms.`, { cause: err })
-      : err;
-  }
-  return conn;
-}
-
-/**
- * Turns whatever the user passed as `redis` into a {@link RedisConnection}, once per object. Patterns
- * call this in their factories; a node-redis object that is not open yet is connected in the background.
- * The connection listens to the object's `error` events (to name the cause in its errors), so a
- * reconnecting client no longer crashes a process that forgot its own `error` listener.
- */
-export function toConnection(redis: RedisLike): RedisConnection {
-  if (redis === null || typeof redis !== 'object') {
-    throw new InvalidArgumentError(
-      'redis',
-      'expected a connection from connect() or a node-redis client, cluster or sentinel.',
-    );
-  }
-  if (isConnection(redis)) return redis;
-  const existing = connections.get(redis);
-  if (existing !== undefined) return existing;
-  const conn = new Connection({ client: redis });
-  connections.set(redis, conn);
-  return conn;
-}
-
-function isConnection(value: object): value is RedisConnection {
-  return 'isolated' in value && 'bounded' in value && 'topology' in value;
-}
 
 const NO_OPTIONS: CommandOptions = {};
 
@@ -102,17 +29,13 @@ function checkCommandOptions(opts: CommandOptions): void {
   checkDuration('timeoutMs', opts.timeoutMs, { allowZero: true });
 }
 
-// A tenth of the bound as a power of two, 1-64 ms: one sweeper per precision in use, so a per-call
-// timeout much shorter than the default (a rate limiter's 500 ms) is not 100 ms late.
-const tickFor = (timeoutMs: number) => 2 ** Math.min(6, Math.max(0, Math.floor(Math.log2(timeoutMs / 10))));
-
 /**
  * The failure contract lives here. Every command is bounded from the call (one sweep per tick size,
  * no timer per command), and its deadline goes to node-redis as the command's `abortSignal`: once a
  * caller has been told a command failed, node-redis can no longer send it (see CommandDeadline). A
  * command whose node is known to be down fails at once instead of waiting in a queue.
  */
-class Connection implements RedisConnection {
+export class Connection implements RedisConnection {
   readonly topology: Topology;
   readonly client: RedisClient;
   readonly commandTimeoutMs: number;
@@ -121,10 +44,8 @@ class Connection implements RedisConnection {
   readonly #lanes: Lanes;
   readonly #leases: Leases;
   readonly #scripts: ScriptCache;
-  readonly #sweepers = new Map<number, DeadlineSweeper>();
-  /** By timeout too, so a per-call timeout costs a map lookup, not the tick arithmetic, per command. */
-  readonly #byTimeout = new Map<number, DeadlineSweeper>();
-  readonly #sweeper: DeadlineSweeper;
+  readonly #deadlines: Deadlines;
+  readonly #reach: Reachability;
   #lastError: Error | undefined;
   #closed = false;
 
@@ -176,9 +97,10 @@ class Connection implements RedisConnection {
     });
     this.client = this.#raw as RedisClient;
     this.#lanes = new Lanes(laneClients, () => this.#lastError);
-    this.#sweeper = this.#sweeperFor(this.commandTimeoutMs || 1000);
+    this.#reach = new Reachability(this.#raw, this.topology, () => this.#lastError);
+    this.#deadlines = new Deadlines(this.commandTimeoutMs, (deadline) => this.#reach.expired(deadline));
     this.#scripts = new ScriptCache((key) =>
-      this.topology === 'cluster' && key !== undefined ? (this.#masterOf(key) ?? this) : this,
+      this.topology === 'cluster' && key !== undefined ? (this.#reach.masterOf(key) ?? this) : this,
     );
     this.#leases = new Leases({
       topology: this.topology,
@@ -191,7 +113,7 @@ class Connection implements RedisConnection {
       isolationPoolSize: options.isolationPoolSize ?? DEFAULTS.isolationPoolSize,
       blockingPoolSize: options.blockingPoolSize ?? DEFAULTS.blockingPoolSize,
       sentinelNode,
-      unreachable: (key) => this.#unreachable(key, 'The dedicated connection'),
+      unreachable: (key) => this.#reach.unreachable(key, 'The dedicated connection'),
     });
   }
 
@@ -204,8 +126,7 @@ class Connection implements RedisConnection {
       command.catch(() => {});
       return Promise.reject(new ClosedError());
     }
-    if (timeoutMs === 0) return command.catch((err: unknown) => Promise.reject(toPatternsError(err, what)));
-    return this.#sweeperFor(timeoutMs).track(command, timeoutMs, what);
+    return this.#deadlines.track(command, timeoutMs, what);
   }
 
   send<T>(args: RedisArgument[], opts: CommandOptions = NO_OPTIONS): Promise<T> {
@@ -238,7 +159,7 @@ class Connection implements RedisConnection {
     if (this.topology === 'cluster') {
       // The slot's master itself, not the Cluster client, which would resend the transaction to
       // another node after a redirect, possibly after its caller gave up.
-      target = this.#masterOf(key)?.client as RedisClient | undefined;
+      target = this.#reach.masterOf(key)?.client as RedisClient | undefined;
       multi = target?.multi() ?? ((this.#raw as RedisCluster).multi(key) as unknown as typeof multi);
     } else if (this.topology === 'standalone' && this.#lanes.clients.length > 1) {
       lane = this.#lanes.laneFor(all);
@@ -251,8 +172,8 @@ class Connection implements RedisConnection {
       // Never queued for later: node-redis would write an unready socket's MULTI once it is back.
       const down =
         lane >= 0 && target === undefined
-          ? this.#notSent('MULTI', key)
-          : this.#unreachable(key, 'MULTI', target);
+          ? this.#reach.notSent('MULTI', key)
+          : this.#reach.unreachable(key, 'MULTI', target);
       if (down !== undefined) return Promise.reject(down);
       if (lane < 0) return exec(...args);
       return this.#lanes.counted(this.#lanes.tagsOf(all), lane, () => exec(...args));
@@ -269,29 +190,7 @@ class Connection implements RedisConnection {
   }
 
   groupBySlot<T>(items: readonly T[], keyOf: (item: T) => string): T[][] {
-    if (items.length === 0) return [];
-    const cluster = this.topology === 'cluster';
-    if (!cluster && this.#lanes.clients.length < 2) return [[...items]];
-    const groups = new Map<number, T[]>();
-    const free: T[] = [];
-    for (const item of items) {
-      const key = keyOf(item);
-      const at = cluster ? slotOf(key) : this.#lanes.laneOfKey(key);
-      if (at < 0) {
-        free.push(item);
-        continue;
-      }
-      const group = groups.get(at);
-      if (group === undefined) groups.set(at, [item]);
-      else group.push(item);
-    }
-    // Keys with nothing in flight go with the first group, after its keys that decide its socket.
-    const all = [...groups.values()];
-    if (free.length > 0) {
-      if (all.length === 0) all.push(free);
-      else (all[0] as T[]).push(...free);
-    }
-    return all;
+    return groupKeys(items, keyOf, this.topology === 'cluster', this.#lanes);
   }
 
   async *scan(pattern: string, options?: { count?: number; type?: string }): AsyncIterableIterator<string> {
@@ -337,41 +236,25 @@ class Connection implements RedisConnection {
       const timer = new Promise<false>((r) => setTimeout(r, waitMs, false).unref());
       if (!(await Promise.race([drained, timer]))) for (const each of all) forceDestroy(each);
     }
-    for (const each of this.#sweepers.values()) {
-      each.rejectAll(() => new ClosedError());
-      each.stop();
-    }
+    this.#deadlines.close();
   }
 
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
 
-  /** For {@link connect}: every socket it opened is ready. */
+  /** For `connect()`: every socket it opened is ready. */
   allReady(): boolean {
     return this.#raw.isReady && this.#lanes.clients.every((lane) => lane.isReady);
   }
 
-  /** For {@link connect}: destroys the sockets it opened (never a client passed in). */
+  /** For `connect()`: destroys the sockets it opened (never a client passed in). */
   destroyOwned(): void {
     if (this.#owned) for (const each of this.#sockets()) forceDestroy(each);
   }
 
   #sockets(): Array<{ close(): Promise<unknown>; destroy(): unknown }> {
     return this.#lanes.clients.length > 0 ? [...this.#lanes.clients] : [this.#raw];
-  }
-
-  #sweeperFor(timeoutMs: number): DeadlineSweeper {
-    const known = this.#byTimeout.get(timeoutMs);
-    if (known !== undefined) return known;
-    const tick = tickFor(timeoutMs);
-    let found = this.#sweepers.get(tick);
-    if (found === undefined) {
-      found = new DeadlineSweeper(tick, (deadline) => this.#expired(deadline));
-      this.#sweepers.set(tick, found);
-    }
-    if (this.#byTimeout.size < 64) this.#byTimeout.set(timeoutMs, found);
-    return found;
   }
 
   /** Runs `send` under a deadline of `timeoutMs` (the connection's default when undefined). */
@@ -382,9 +265,7 @@ class Connection implements RedisConnection {
     send: (deadline: CommandDeadline | undefined) => Promise<T>,
   ): Promise<T> {
     if (this.#closed) return Promise.reject(new ClosedError());
-    const ms = timeoutMs ?? this.commandTimeoutMs;
-    if (ms === 0) return send(undefined).catch((err: unknown) => Promise.reject(toPatternsError(err, what)));
-    return (ms === this.commandTimeoutMs ? this.#sweeper : this.#sweeperFor(ms)).run(ms, what, key, send);
+    return this.#deadlines.run(timeoutMs, what, key, send);
   }
 
   #sendRaw(
@@ -399,7 +280,7 @@ class Connection implements RedisConnection {
       return Promise.reject(
         new TimeoutError(`${String(args[0])} was not sent: its caller gave up.`, deadline.timeoutMs),
       );
-    const down = this.#unreachable(key, String(args[0]));
+    const down = this.#reach.unreachable(key, String(args[0]));
     // Rejected on a later turn of the event loop, so a caller retrying in a tight loop cannot
     // starve the socket I/O that reconnects.
     if (down !== undefined) return new Promise((_, reject) => setImmediate(reject, down));
@@ -411,56 +292,5 @@ class Connection implements RedisConnection {
     if (this.#lanes.clients.length < 2 || key === undefined)
       return (this.#raw as RedisClient).sendCommand(args, options);
     return this.#lanes.send(keys ?? [key], readonly, (lane) => lane.sendCommand(args, options));
-  }
-
-  #masterOf(key: string): RedisCluster['slots'][number]['master'] | undefined {
-    return (this.#raw as RedisCluster).slots[slotOf(key)]?.master;
-  }
-
-  /**
-   * Why a command on `key` cannot be sent now, or undefined. node-redis would hold it in a queue
-   * and write it once the socket is back, after its caller was told it failed. On Cluster the
-   * client stays ready while one master is down, so the slot's own node is checked.
-   */
-  #unreachable(key: string | undefined, what: string, client?: RedisClient): ConnectionError | undefined {
-    if (!this.#raw.isOpen) return undefined; // node-redis says ClientClosedError
-    if (client !== undefined ? !client.isReady : !this.#raw.isReady) return this.#notSent(what);
-    if (this.topology !== 'cluster' || key === undefined || client !== undefined) return undefined;
-    const master = this.#masterOf(key);
-    if (master?.client === undefined || master.client.isReady) return undefined;
-    return this.#notSent(what, key);
-  }
-
-  #notSent(what: string, key?: string): ConnectionError {
-    return new ConnectionError(
-      `${what} was not sent: ${this.#where(key)} is unreachable${this.#cause()} and the connection is retrying.`,
-      { cause: this.#lastError },
-    );
-  }
-
-  /** A command that expires while its node is down is a connection problem, not a slow server. */
-  #expired(deadline: CommandDeadline): Error {
-    const { what, timeoutMs, key } = deadline;
-    if (this.#unreachable(key, what) === undefined)
-      return new TimeoutError(
-        `${what} got no reply within ${timeoutMs} ms; Redis is slow or paused. If Redis received it, it may still apply. Raise commandTimeoutMs if the command is legitimately slow.`,
-        timeoutMs,
-      );
-    return new ConnectionError(
-      `${what} did not complete within ${timeoutMs} ms: ${this.#where(key)} is unreachable${this.#cause()}. Check the URL, credentials and that Redis is running; the connection keeps retrying.`,
-      { cause: this.#lastError },
-    );
-  }
-
-  #where(key: string | undefined): string {
-    if (this.topology !== 'cluster' || key === undefined) return 'Redis';
-    const master = this.#masterOf(key);
-    return master === undefined
-      ? `the Cluster node owning the slot of "${key}"`
-      : `the Cluster node ${master.host}:${master.port} owning the slot of "${key}"`;
-  }
-
-  #cause(): string {
-    return this.#lastError ? ` (${this.#lastError.message})` : '';
   }
 }

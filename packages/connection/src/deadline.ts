@@ -1,4 +1,4 @@
-import { TimeoutError, toPatternsError } from './errors.js';
+import { ClosedError, TimeoutError, toPatternsError } from './errors.js';
 
 /** Sweeps stop after this many empty ticks in a row, so an idle connection keeps no timer alive. */
 const IDLE_TICKS_BEFORE_PAUSE = 20;
@@ -197,4 +197,64 @@ function timeoutError(deadline: CommandDeadline): Error {
     `${deadline.what} got no reply within ${deadline.timeoutMs} ms; Redis is slow or paused. Raise commandTimeoutMs if the command is legitimately slow.`,
     deadline.timeoutMs,
   );
+}
+
+// A tenth of the bound as a power of two, 1-64 ms: one sweeper per precision in use, so a per-call
+// timeout much shorter than the default (a rate limiter's 500 ms) is not 100 ms late.
+const tickFor = (timeoutMs: number) => 2 ** Math.min(6, Math.max(0, Math.floor(Math.log2(timeoutMs / 10))));
+
+/** The sweepers of one connection, one per tick size in use. */
+export class Deadlines {
+  readonly #defaultMs: number;
+  readonly #expired: (deadline: CommandDeadline) => Error;
+  readonly #sweepers = new Map<number, DeadlineSweeper>();
+  /** By timeout too, so a per-call timeout costs a map lookup, not the tick arithmetic, per command. */
+  readonly #byTimeout = new Map<number, DeadlineSweeper>();
+  readonly #default: DeadlineSweeper;
+
+  /** @param defaultMs the connection's bound (0: none) */
+  constructor(defaultMs: number, expired: (deadline: CommandDeadline) => Error) {
+    this.#defaultMs = defaultMs;
+    this.#expired = expired;
+    this.#default = this.#sweeperFor(defaultMs || 1000);
+  }
+
+  /** Bounds a promise that cannot be dropped once sent (a typed node-redis command). */
+  track<T>(command: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+    if (timeoutMs === 0) return command.catch((err: unknown) => Promise.reject(toPatternsError(err, what)));
+    return this.#sweeperFor(timeoutMs).track(command, timeoutMs, what);
+  }
+
+  /** Runs `send` under a deadline of `timeoutMs` (the connection's bound when undefined; 0: none). */
+  run<T>(
+    timeoutMs: number | undefined,
+    what: string,
+    key: string | undefined,
+    send: (deadline: CommandDeadline | undefined) => Promise<T>,
+  ): Promise<T> {
+    const ms = timeoutMs ?? this.#defaultMs;
+    if (ms === 0) return send(undefined).catch((err: unknown) => Promise.reject(toPatternsError(err, what)));
+    return (ms === this.#defaultMs ? this.#default : this.#sweeperFor(ms)).run(ms, what, key, send);
+  }
+
+  /** Rejects every wait with ClosedError and stops the timers. */
+  close(): void {
+    for (const each of this.#sweepers.values()) {
+      each.rejectAll(() => new ClosedError());
+      each.stop();
+    }
+  }
+
+  #sweeperFor(timeoutMs: number): DeadlineSweeper {
+    const known = this.#byTimeout.get(timeoutMs);
+    if (known !== undefined) return known;
+    const tick = tickFor(timeoutMs);
+    let found = this.#sweepers.get(tick);
+    if (found === undefined) {
+      found = new DeadlineSweeper(tick, this.#expired);
+      this.#sweepers.set(tick, found);
+    }
+    if (this.#byTimeout.size < 64) this.#byTimeout.set(timeoutMs, found);
+    return found;
+  }
 }

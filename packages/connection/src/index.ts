@@ -1,5 +1,5 @@
 export { packByTag, settleEach, settleSlots, TickBatcher, type TickBatcherOptions } from './batch.js';
-export { connect, toConnection } from './connection.js';
+export { connect, toConnection } from './connect.js';
 export {
   ClosedError,
   ConnectionError,

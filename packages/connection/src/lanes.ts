@@ -1,5 +1,5 @@
 import { ConnectionError } from './errors.js';
-import { tagHash, tagOf } from './keys.js';
+import { slotOf, tagHash, tagOf } from './keys.js';
 import type { RedisClient } from './types.js';
 
 interface InFlight {
@@ -167,6 +167,40 @@ export class Lanes {
       { cause: last },
     );
   }
+}
+
+/**
+ * `groupBySlot` (see RedisConnection): one group per hash slot on Cluster; on a single server with
+ * several sockets, one group per socket that holds writes to some of the keys' tags, and the keys
+ * with nothing in flight with the first group, after its keys that decide its socket.
+ */
+export function groupKeys<T>(
+  items: readonly T[],
+  keyOf: (item: T) => string,
+  cluster: boolean,
+  lanes: Lanes,
+): T[][] {
+  if (items.length === 0) return [];
+  if (!cluster && lanes.clients.length < 2) return [[...items]];
+  const groups = new Map<number, T[]>();
+  const free: T[] = [];
+  for (const item of items) {
+    const key = keyOf(item);
+    const at = cluster ? slotOf(key) : lanes.laneOfKey(key);
+    if (at < 0) {
+      free.push(item);
+      continue;
+    }
+    const group = groups.get(at);
+    if (group === undefined) groups.set(at, [item]);
+    else group.push(item);
+  }
+  const all = [...groups.values()];
+  if (free.length > 0) {
+    if (all.length === 0) all.push(free);
+    else (all[0] as T[]).push(...free);
+  }
+  return all;
 }
 
 function tagsOf(keys: readonly string[]): string[] {
