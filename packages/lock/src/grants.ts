@@ -9,8 +9,9 @@ import { createWaiter, type Waiter, type WaitOptions, WaitQueue } from './waitin
 import { ReleaseWakeups } from './wakeups.js';
 
 /**
- * How many times in a row a holder may hand the lock straight to a waiter of its own process while
- * no other process waits, before it releases it anyway (the others may have started waiting since).
+ * A process's turn: how many times in a row a holder may hand the lock straight to a waiter of its
+ * own process. After that it hands over only if no other process waits; if one does, it releases
+ * the lock and its process waits until another process has had a turn.
  */
 const LOCAL_HAND_OVERS = 16;
 
@@ -190,31 +191,28 @@ export class Grants {
   /**
    * On release, a holder hands the lock straight to the oldest waiter of this process (SET new owner
    * + INCR fence in the release's own EXEC) instead of deleting it and letting every waiter race for
-   * it: no wake-up message and no acquisition round trip on the critical path. Only while no other
-   * process waits (session.ts checks): then the lock is released to them and this process yields.
+   * it: no wake-up message and no acquisition round trip on the critical path. For a turn of
+   * LOCAL_HAND_OVERS grants; after that only while no other process waits (session.ts checks), else
+   * the lock is released to them and this process yields.
    */
   #successor(name: string, keys: LockKeys, streak: number): Successor | undefined {
     const queue = this.#queues.get(name);
     const waiter = queue?.waiters[0];
-    if (queue === undefined || waiter === undefined || streak >= LOCAL_HAND_OVERS || this.#closed) return;
+    if (queue === undefined || waiter === undefined || this.#closed) return;
     if (this.#settings.durability !== undefined) return;
     const owner = this.nextOwner();
     const sentAtMs = Date.now();
     const sentAtMono = performance.now();
     const grantedTtlMs = waiter.ttlMs;
+    const turnOver = streak + 1 >= LOCAL_HAND_OVERS;
     return {
       owner,
       ttlMs: grantedTtlMs,
+      turnOver,
       accept: (fencingToken: number, session: ArmedWatch | undefined) => {
-        const fields = {
-          owner,
-          fencingToken,
-          sentAtMs,
-          sentAtMono,
-          grantedTtlMs,
-          session,
-          streak: streak + 1,
-        };
+        // Handed over at the end of a turn only because no other process waited: a new turn.
+        const next = turnOver ? 0 : streak + 1;
+        const fields = { owner, fencingToken, sentAtMs, sentAtMono, grantedTtlMs, session, streak: next };
         this.#deliver(name, keys, queue, fields);
       },
       abandon: (uncertain: boolean, yielded: boolean) => {

@@ -35,6 +35,8 @@ export interface LockHandle extends AsyncDisposable {
 export interface Successor {
   owner: string;
   ttlMs: number;
+  /** This process's turn is over: hand over only if no other process waits, else yield to them. */
+  turnOver: boolean;
   /** The hand-over EXEC succeeded: give the waiter its handle. */
   accept(fencingToken: number, session: ArmedWatch | undefined): void;
   /**
@@ -148,7 +150,12 @@ export class Holder implements LockHandle {
   async #releaseOrHandOver(): Promise<void> {
     const successor = this.#grant.successor();
     const next: Act = successor
-      ? { kind: 'transfer', owner: successor.owner, ttlMs: successor.ttlMs }
+      ? {
+          kind: 'transfer',
+          owner: successor.owner,
+          ttlMs: successor.ttlMs,
+          yieldIfOthers: successor.turnOver,
+        }
       : { kind: 'release' };
     let result: ActResult;
     try {

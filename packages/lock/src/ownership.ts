@@ -11,8 +11,11 @@ export type Act =
   /** Delete the lock; `markUntil`: also mark this instance as waiting (it yields to the others). */
   | { kind: 'release'; markUntil?: number }
   | { kind: 'extend'; ttlMs: number }
-  /** Hand the lock to another owner (a local waiter) with a fresh fencing token, in one EXEC. */
-  | { kind: 'transfer'; owner: string; ttlMs: number };
+  /**
+   * Hand the lock to another owner (a local waiter) with a fresh fencing token, in one EXEC.
+   * `yieldIfOthers`: this process has had its turn; if other processes wait, release instead.
+   */
+  | { kind: 'transfer'; owner: string; ttlMs: number; yieldIfOthers: boolean };
 
 export type Ownership = 'owned' | 'expired' | 'taken';
 
@@ -80,7 +83,6 @@ export async function act(
   owner: string,
   next: Act,
   actor: Actor,
-  askOthers: boolean,
 ): Promise<ActOutcome> {
   const multi = client.multi();
   if (next.kind === 'release') {
@@ -107,10 +109,7 @@ export async function act(
           'WAIT',
         );
   const nextOwner = next.kind === 'transfer' ? next.owner : owner;
-  const rearm =
-    next.kind === 'release'
-      ? undefined
-      : watchOwner(conn, client, keys, nextOwner, askOthers ? actor.instance : undefined);
+  const rearm = next.kind === 'release' ? undefined : watchOwner(conn, client, keys, nextOwner, undefined);
   let reply: unknown[];
   try {
     reply = (await exec) as unknown[];

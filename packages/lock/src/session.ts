@@ -75,8 +75,9 @@ export class ArmedWatch {
 
 /**
  * Checks that `owner` holds the lock (WATCH + GET) and runs `first` (see `act` in ownership.ts). A
- * hand-over is only made while no other process waits for the lock (the check reads their marks);
- * otherwise the lock is released for them and this instance marked as waiting behind them. After an
+ * hand-over that ends this process's turn (`yieldIfOthers`) is only made while no other process
+ * waits (the check reads their marks); otherwise the lock is released for them and this instance
+ * marked as waiting behind them. After an
  * extend or a hand-over the WATCH is re-armed in the same write, and the connection stays leased
  * for the owner's next act until it idles: a chain of hand-overs between local waiters costs one
  * round trip each. An EXEC aborted by WATCH is checked again once, to report precisely what happened.
@@ -94,24 +95,24 @@ export function runOwned(
     conn
       .isolated(keys.lock, async (client) => {
         for (let checks = 0; ; ) {
-          const handOver = pending.next.kind === 'transfer';
+          const askOthers = pending.next.kind === 'transfer' && pending.next.yieldIfOthers;
           let check = armed;
-          if (check === undefined || (handOver && check.othersWaiting === undefined)) {
+          if (check === undefined || (askOthers && check.othersWaiting === undefined)) {
             check = await watchOwner(
               conn,
               client,
               keys,
               pending.owner,
-              handOver ? actor.instance : undefined,
+              askOthers ? actor.instance : undefined,
             );
             checks++;
             if (check.ownership !== 'owned') return pending.resolve({ outcome: check.ownership });
           }
-          const yielded = handOver && check.othersWaiting === true;
+          const yielded = askOthers && check.othersWaiting === true;
           const next: Act = yielded
             ? { kind: 'release', markUntil: Date.now() + actor.markMs }
             : pending.next;
-          const outcome: ActOutcome = await act(conn, client, keys, pending.owner, next, actor, handOver);
+          const outcome: ActOutcome = await act(conn, client, keys, pending.owner, next, actor);
           if (outcome.outcome === 'conflict') {
             if (checks >= 2) return pending.resolve({ outcome: 'taken' });
             armed = undefined;
