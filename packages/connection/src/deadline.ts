@@ -21,7 +21,7 @@ export class CommandDeadline {
   /** @internal `performance.now()` at which the wait expires. */
   at = 0;
   /** @internal */
-  reject: (err: unknown) => void = () => {};
+  reject: (err: unknown) => void = ignore;
   /** @internal */
   bucket: Set<CommandDeadline> | undefined;
   #listeners: Array<() => void> | undefined;
@@ -258,3 +258,5 @@ export class Deadlines {
     return found;
   }
 }
+
+function ignore(): void {}

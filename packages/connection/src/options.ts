@@ -176,3 +176,21 @@ export function describeValue(value: unknown): string {
   if (Array.isArray(value)) return 'an array';
   return typeof value === 'string' ? `the string "${value.slice(0, 40)}"` : typeof value;
 }
+
+/** The options of send() and runScript(), checked on every command: the few checks they need, no loop. */
+export function checkCommandOptions(opts: {
+  key?: unknown;
+  keys?: unknown;
+  readonly?: unknown;
+  timeoutMs?: number;
+}): void {
+  if (
+    opts === null ||
+    typeof opts !== 'object' ||
+    opts.key === null ||
+    opts.keys === null ||
+    opts.readonly === null
+  )
+    checkOptions('options', opts, '{ key?, keys?, readonly?, timeoutMs? }');
+  checkDuration('timeoutMs', opts.timeoutMs, { allowZero: true });
+}
