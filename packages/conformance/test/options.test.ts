@@ -2,7 +2,7 @@
 // field that is `undefined` (or left out) means the default; `null`, or a value of the wrong type, is
 // refused with InvalidArgumentError, naming the argument, before anything is written to Redis.
 import { createCache } from '@redis-patterns/cache-aside';
-import { connect, InvalidArgumentError, type RedisConnection } from '@redis-patterns/connection';
+import { connect, InvalidArgumentError, packByTag, type RedisConnection } from '@redis-patterns/connection';
 import { createLeaderboard, createPeriodicLeaderboard } from '@redis-patterns/leaderboard';
 import { createLock } from '@redis-patterns/lock';
 import { createQueue, createWorker } from '@redis-patterns/queue';
@@ -54,6 +54,7 @@ const rows = (f: ReturnType<typeof fixtures>): Row[] => {
     ['connect({ onError: 5 })', 'onError', () => connect({ url, onError: 5 as Any })],
     ['send(args, null)', 'options', () => redis.send(['SET', `${p}x`, '1'], null as Any)],
     ['send(args, { key: null })', 'key', () => redis.send(['SET', `${p}x`, '1'], { key: null as Any })],
+    ['packByTag(items, keyOf, 0)', 'max', () => packByTag(['a'], (k) => k, 0)],
     [
       'runScript(…, null)',
       'options',

@@ -1,4 +1,5 @@
 import { tagOf } from './keys.js';
+import { checkInteger } from './options.js';
 
 /** Options of a {@link TickBatcher}. */
 export interface TickBatcherOptions {
@@ -84,6 +85,8 @@ export class TickBatcher<T> {
  * ```
  */
 export function packByTag<T>(items: readonly T[], keyOf: (item: T) => string, max: number): T[][] {
+  // A batch size of 0 (or null, or a fraction) would never advance: refuse it.
+  checkInteger('max', max, 1);
   const byTag = new Map<string, T[]>();
   for (const item of items) {
     const tag = tagOf(keyOf(item));
