@@ -100,7 +100,7 @@ export class Leases {
     let pool = pools.get(node.id);
     if (pool === undefined) {
       pool = new NodePool(
-        () => openClient(node.make, host.onError, host.connectTimeoutMs),
+        () => openClient(node.make, host.onError, host.connectTimeoutMs).then(guardTransactions),
         size,
         `Redis node ${node.id}`,
       );
@@ -152,6 +152,27 @@ export class Leases {
     });
     return { client: leased, release: () => leased.release(), discard: () => leased.release() };
   }
+}
+
+/**
+ * node-redis queues a MULTI/EXEC on a socket that is not ready (its offline-queue switch only covers
+ * single commands) and writes it once the socket is back: after a failed WATCH, that would run the
+ * transaction unwatched. A transaction on a dedicated connection whose socket is down fails at once.
+ */
+function guardTransactions(client: RedisClient): RedisClient {
+  const multi = client.multi.bind(client);
+  client.multi = (() => {
+    const transaction = multi();
+    const exec = transaction.exec.bind(transaction);
+    transaction.exec = ((...args: Parameters<typeof exec>) =>
+      client.isReady
+        ? exec(...args)
+        : Promise.reject(
+            new ConnectionError('EXEC was not sent: the dedicated connection is reconnecting.'),
+          )) as typeof exec;
+    return transaction;
+  }) as typeof client.multi;
+  return client;
 }
 
 async function clearWatch(client: RedisClient, bounded: RedisConnection['bounded']): Promise<void> {

@@ -107,6 +107,40 @@ describe('no ghost writes on a single server', () => {
   );
 });
 
+describe('no ghost writes on a dedicated connection', () => {
+  it('fails a transaction at once while the isolated connection reconnects, and never runs it later', async () => {
+    const server = await startRedis({
+      forceBinary: true,
+      args: ['--appendonly', 'yes', '--appendfsync', 'always'],
+    });
+    const redis = await connect({ url: server.url, commandTimeoutMs: 1_000, reconnect: { maxDelayMs: 100 } });
+    try {
+      const error = await redis
+        .isolated('iso', async (client) => {
+          await server.kill();
+          for (const until = Date.now() + 5_000; client.isReady && Date.now() < until; ) await sleep(10);
+          const started = performance.now();
+          const failed = await client
+            .multi()
+            .incr('iso')
+            .exec()
+            .catch((err: unknown) => err);
+          expect(performance.now() - started).toBeLessThan(250);
+          return failed;
+        })
+        .catch((err: unknown) => err);
+      expect(error).toBeInstanceOf(ConnectionError);
+      await server.restart();
+      await untilAnswers(redis);
+      await sleep(500);
+      expect(await redis.send(['GET', 'iso'])).toBeNull();
+    } finally {
+      await redis.close();
+      await server.stop();
+    }
+  });
+});
+
 describe('no ghost writes on a Cluster with a dead master', () => {
   let cluster: RedisCluster;
   let url: string;

@@ -110,6 +110,9 @@ export async function act(
         );
   const nextOwner = next.kind === 'transfer' ? next.owner : owner;
   const rearm = next.kind === 'release' ? undefined : watchOwner(conn, client, keys, nextOwner, undefined);
+  // Either may fail before EXEC answers (a socket that dropped fails them at once): handled below.
+  rearm?.catch(() => {});
+  waited?.catch(() => {});
   let reply: unknown[];
   try {
     reply = (await exec) as unknown[];
@@ -119,10 +122,7 @@ export async function act(
     throw err;
   }
   if (waited !== undefined && durability !== undefined) {
-    const replicas = await waited.catch((err: unknown) => {
-      void rearm?.catch(() => {});
-      throw err;
-    });
+    const replicas = await waited;
     if (replicas < durability.replicas) {
       await rearm?.catch(() => {});
       throw new NotReplicatedError(keys.lock, replicas, durability);
