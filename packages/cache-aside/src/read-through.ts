@@ -46,6 +46,9 @@ async function readThrough<T>(
   const startedAt = performance.now();
   if (!e.conn.isReady) {
     e.telemetry.failure('read', new Error('Redis is not connected'), key);
+    // On a later turn of the event loop: with a loader that answers at once, a caller reading in a
+    // loop would otherwise run on microtasks alone and starve the socket I/O that reconnects.
+    await new Promise((resolve) => setImmediate(resolve));
     return await loadAlone(e, key, loader, undefined, o.timeoutMs);
   }
   let found: Found | undefined;

@@ -106,4 +106,29 @@ describe('fail-open when Redis dies or stalls (a server this test owns)', () => 
       await server.stop();
     }
   });
+
+  it('does not starve the reconnect of a caller reading in a loop while Redis is down', async () => {
+    const server = await startRedis({ forceBinary: true });
+    const redis = await connect({ url: server.url, reconnect: { baseDelayMs: 20, maxDelayMs: 100 } });
+    const cache = createCache({ redis, prefix: uniquePrefix('starve') });
+    try {
+      await server.kill();
+      for (let i = 0; i < 200 && redis.isReady; i++) await sleep(10);
+      const restarted = server.restart();
+      // The loader answers at once: without I/O each read could resolve on microtasks alone.
+      let reads = 0;
+      const until = performance.now() + 10_000;
+      while (!redis.isReady && performance.now() < until) {
+        await cache.getOrLoad('k', async () => 1);
+        reads++;
+      }
+      await restarted;
+      expect(redis.isReady).toBe(true);
+      expect(reads).toBeGreaterThan(0);
+    } finally {
+      await cache.close();
+      await redis.close();
+      await server.stop();
+    }
+  });
 });

@@ -77,6 +77,8 @@ export async function failoverDrill<C>(options: DrillOptions<C>): Promise<DrillR
           await new Promise((resolve) => setTimeout(resolve, 20));
         }
         report.slowestMs = Math.max(report.slowestMs, performance.now() - started);
+        // A call answered without I/O (a fail-open fallback) must not starve the timers and sockets.
+        await new Promise((resolve) => setImmediate(resolve));
       }
     };
     const loops = Array.from({ length: concurrency }, () => loop());
