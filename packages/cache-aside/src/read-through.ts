@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { ConnectionError } from '@redis-patterns/connection';
 import {
   type Engine,
   examine,
@@ -45,7 +46,11 @@ async function readThrough<T>(
 ): Promise<T> {
   const startedAt = performance.now();
   if (!e.conn.isReady) {
-    e.telemetry.failure('read', new Error('Redis is not connected'), key);
+    e.telemetry.failure(
+      'read',
+      new ConnectionError('Redis is not connected: the value comes from the loader.'),
+      key,
+    );
     // On a later turn of the event loop: with a loader that answers at once, a caller reading in a
     // loop would otherwise run on microtasks alone and starve the socket I/O that reconnects.
     await new Promise((resolve) => setImmediate(resolve));

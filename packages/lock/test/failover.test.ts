@@ -2,7 +2,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, type RedisConnection } from '@redis-patterns/connection';
 import { failoverDrill, startFailoverTarget, startRedis } from '@redis-patterns/testing';
 import { describe, expect, it } from 'vitest';
-import { createLock, type DistributedLock, NotReplicatedError } from '../src/index.ts';
+import {
+  ConnectionError,
+  createLock,
+  type DistributedLock,
+  type LockHandle,
+  NotReplicatedError,
+} from '../src/index.ts';
 
 const topologies = ['cluster', 'sentinel'] as const;
 
@@ -52,7 +58,14 @@ describe.each(topologies)('lock through a %s failover', (topology) => {
       const error = await held.release().catch((err: unknown) => err);
       expect(error).toMatchObject({ code: expect.stringMatching(/ERR_CONNECTION|ERR_TIMEOUT/) });
       const promotedAfterMs = await failover;
-      const next = await other.acquire('stuck');
+      // Until node-redis has moved the slot to the promoted replica, a call fails fast: retry those.
+      let next: LockHandle | undefined;
+      for (const until = performance.now() + 20_000; next === undefined; ) {
+        next = await other.acquire('stuck').catch((err: unknown) => {
+          if (!(err instanceof ConnectionError) || performance.now() > until) throw err;
+          return sleep(100).then(() => undefined);
+        });
+      }
       const waitedMs = performance.now() - killed;
       console.info(
         `lock ${topology}: free ${Math.round(waitedMs)} ms after the kill (promoted after ${promotedAfterMs} ms)`,
