@@ -10,6 +10,10 @@ export interface Measurement {
   p50Ms: number;
   p99Ms: number;
   commandsPerOp: number;
+  /** This process's CPU (user + system) per completed op, µs: the client library's cost. */
+  nodeCpuUsPerOp: number;
+  /** The redis-server's CPU (user + system, from `INFO cpu`) per completed op, µs. */
+  redisCpuUsPerOp: number;
 }
 
 export interface MeasureOptions {
@@ -20,6 +24,8 @@ export interface MeasureOptions {
   readCalls(): Promise<number>;
   /** Commands one readCalls() itself adds to the counters (calibrated once, normally 1). */
   readOverhead: number;
+  /** The server's `used_cpu_user` + `used_cpu_sys`, in µs, read on that same other connection. */
+  readServerCpu(): Promise<number>;
 }
 
 /**
@@ -48,15 +54,21 @@ function percentile(sorted: Float64Array, p: number): number {
 }
 
 export async function measure(runner: Runner, options: MeasureOptions): Promise<Measurement> {
-  const { inflight, durationMs, warmupMs, readCalls, readOverhead } = options;
+  const { inflight, durationMs, warmupMs, readCalls, readOverhead, readServerCpu } = options;
   // Warmup runs to completion first, so none of its ops land in the measured window's commandstats.
   await drive(runner, inflight, performance.now() + warmupMs, false);
+  // The CPU reads sit outside the commandstats window, so they never count as commands of the op.
+  const serverBefore = await readServerCpu();
   const callsBefore = await readCalls();
+  const nodeBefore = process.cpuUsage();
   const started = performance.now();
   const ops = await drive(runner, inflight, started + durationMs, true);
   // Elapsed includes the last in-flight ops finishing after the deadline: they count as ops too.
   const elapsedMs = performance.now() - started;
+  const node = process.cpuUsage(nodeBefore);
   const callsAfter = await readCalls();
+  // The two INFO commandstats reads inside the CPU window add a few µs in all, spread over every op.
+  const serverAfter = await readServerCpu();
   const sorted = latencies.subarray(0, Math.min(ops, CAPACITY)).sort();
   return {
     ops,
@@ -64,6 +76,8 @@ export async function measure(runner: Runner, options: MeasureOptions): Promise<
     p50Ms: percentile(sorted, 0.5),
     p99Ms: percentile(sorted, 0.99),
     commandsPerOp: ops === 0 ? Number.NaN : (callsAfter - callsBefore - readOverhead) / ops,
+    nodeCpuUsPerOp: ops === 0 ? Number.NaN : (node.user + node.system) / ops,
+    redisCpuUsPerOp: ops === 0 ? Number.NaN : (serverAfter - serverBefore) / ops,
   };
 }
 
@@ -72,4 +86,11 @@ export function totalCalls(info: string): number {
   let total = 0;
   for (const match of info.matchAll(/^cmdstat_[^:]+:calls=(\d+)/gm)) total += Number(match[1]);
   return total;
+}
+
+/** `used_cpu_user` + `used_cpu_sys` of `INFO cpu` (seconds, to microsecond precision) in µs. */
+export function serverCpuMicros(info: string): number {
+  const field = (name: string) =>
+    Number(info.match(new RegExp(`^${name}:([0-9.]+)`, 'm'))?.[1] ?? Number.NaN);
+  return Math.round((field('used_cpu_user') + field('used_cpu_sys')) * 1e6);
 }

@@ -23,7 +23,17 @@ function markdown(header: string[], body: string[][], numericFrom: number): stri
 /** The table of one scenario: a row per (row, in flight), plus a "vs <peer>" column per peer row. */
 export function formatTable(results: RowResult[]): string {
   const peers = [...new Set(results.filter((r) => r.peer).map((r) => r.row))];
-  const header = ['row', 'in flight', 'ops/s', 'p50 ms', 'p99 ms', 'cmds/op', ...peers.map((p) => `vs ${p}`)];
+  const header = [
+    'row',
+    'in flight',
+    'ops/s',
+    'p50 ms',
+    'p99 ms',
+    'cmds/op',
+    'Node µs/op',
+    'Redis µs/op',
+    ...peers.map((p) => `vs ${p}`),
+  ];
   const body = results.map((r) => [
     r.row,
     String(r.inflight),
@@ -31,6 +41,8 @@ export function formatTable(results: RowResult[]): string {
     fixed(r.p50Ms, 3),
     fixed(r.p99Ms, 3),
     fixed(r.commandsPerOp, 2),
+    fixed(r.nodeCpuUsPerOp ?? Number.NaN, 1),
+    fixed(r.redisCpuUsPerOp ?? Number.NaN, 1),
     // Peers get empty ratio cells: the ratios answer "how do ours compare", not peer against peer.
     ...peers.map((p) =>
       r.peer

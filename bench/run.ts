@@ -7,7 +7,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startRedis } from '@redis-patterns/testing';
 import { createClient } from 'redis';
-import { measure, totalCalls } from './measure.ts';
+import { measure, serverCpuMicros, totalCalls } from './measure.ts';
 import { pin } from './pin.ts';
 import { formatTable } from './report.ts';
 import type { RowResult, Scenario, ScenarioResult } from './scenario.ts';
@@ -179,6 +179,7 @@ async function main(): Promise<void> {
     // What one INFO adds to the counters, measured rather than assumed (it does not count itself).
     const first = await readCalls();
     const readOverhead = (await readCalls()) - first;
+    const readServerCpu = async () => serverCpuMicros(await stats.info('cpu'));
 
     const output: ScenarioResult[] = [];
     for (const scenario of scenarios) {
@@ -193,7 +194,14 @@ async function main(): Promise<void> {
           const runner = await row.make(ctx);
           try {
             for (const inflight of inflights) {
-              const m = await measure(runner, { inflight, durationMs, warmupMs, readCalls, readOverhead });
+              const m = await measure(runner, {
+                inflight,
+                durationMs,
+                warmupMs,
+                readCalls,
+                readOverhead,
+                readServerCpu,
+              });
               const group = row.group === undefined ? {} : { group: row.group };
               const result: RowResult = {
                 row: row.name,
@@ -204,6 +212,8 @@ async function main(): Promise<void> {
                 p50Ms: m.p50Ms,
                 p99Ms: m.p99Ms,
                 commandsPerOp: m.commandsPerOp,
+                nodeCpuUsPerOp: m.nodeCpuUsPerOp,
+                redisCpuUsPerOp: m.redisCpuUsPerOp,
               };
               const id = `${row.name}@${inflight}`;
               samples.set(id, [...(samples.get(id) ?? []), result]);

@@ -53,6 +53,10 @@ export interface RowResult {
   p99Ms: number;
   /** Redis commands the server executed per completed op (from INFO commandstats). */
   commandsPerOp: number;
+  /** The bench process's CPU per completed op, µs (absent in results recorded before it was measured). */
+  nodeCpuUsPerOp?: number;
+  /** The redis-server's CPU per completed op, µs (absent in results recorded before it was measured). */
+  redisCpuUsPerOp?: number;
 }
 
 export interface ScenarioResult {
