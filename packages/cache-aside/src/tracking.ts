@@ -118,12 +118,21 @@ export function startTracking(
     onError(new Error('The near cache needs a node-redis client or cluster; it stays off for Sentinel.'));
   }
 
-  return {
-    async stop() {
-      stopped = true;
-      clearInterval(timer);
-      for (const id of [...trackers.keys()]) untrack(id);
-      near.setLive(false);
-    },
+  const source = conn.client as unknown as {
+    once(event: string, listener: () => void): unknown;
+    off(event: string, listener: () => void): unknown;
   };
+  const ended = conn.topology === 'cluster' ? 'disconnect' : 'end';
+  const stop = async () => {
+    stopped = true;
+    source.off(ended, onEnd);
+    clearInterval(timer);
+    for (const id of [...trackers.keys()]) untrack(id);
+    near.setLive(false);
+  };
+  // The tracking connections end with the client they duplicate, so closing that client (or the
+  // connection made by connect()) lets the process exit even if the cache itself was never closed.
+  const onEnd = () => void stop();
+  source.once(ended, onEnd);
+  return { stop };
 }

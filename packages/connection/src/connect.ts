@@ -4,7 +4,7 @@ import { ConnectionError, InvalidArgumentError, TimeoutError } from './errors.js
 import { checkOptions } from './options.js';
 import type { ConnectionOptions, RedisConnection, RedisLike } from './types.js';
 
-const connections = new WeakMap<object, RedisConnection>();
+const connections = new WeakMap<object, Connection>();
 
 /**
  * Connects to Redis and resolves once the connection is ready, or rejects with
@@ -53,7 +53,8 @@ export function toConnection(redis: RedisLike): RedisConnection {
   }
   if (isConnection(redis)) return redis;
   const existing = connections.get(redis);
-  if (existing !== undefined) return existing;
+  // A client closed and opened again gets a new connection: the old one closed with it.
+  if (existing !== undefined && !existing.closed) return existing;
   const conn = new Connection({ client: redis });
   connections.set(redis, conn);
   return conn;

@@ -1,10 +1,10 @@
 import type { RedisArgument } from 'redis';
 import { createRaw, DEFAULTS, detectTopology, forceDestroy, sentinelNodeClient } from './clients.js';
 import { type CommandDeadline, Deadlines } from './deadline.js';
-import { ClosedError, InvalidArgumentError, TimeoutError } from './errors.js';
+import { ClosedError, TimeoutError } from './errors.js';
 import { groupKeys, Lanes } from './lanes.js';
 import { Leases } from './leases.js';
-import { checkCommandOptions, checkDuration, checkInteger, checkOptions, parseRedisUrl } from './options.js';
+import { checkCommandOptions, checkConnectionOptions, checkOptions, parseRedisUrl } from './options.js';
 import { Reachability } from './reachability.js';
 import { type Script, ScriptCache } from './scripts.js';
 import type {
@@ -51,18 +51,7 @@ export class Connection implements RedisConnection {
   #closed = false;
 
   constructor(options: ConnectionOptions) {
-    checkOptions('reconnect', options.reconnect, '{ baseDelayMs?, maxDelayMs? }');
-    checkOptions('tls', options.tls, 'TLS options');
-    if (options.onError !== undefined && typeof options.onError !== 'function')
-      throw new InvalidArgumentError('onError', 'expected a function.');
-    checkDuration('connectTimeoutMs', options.connectTimeoutMs);
-    checkDuration('commandTimeoutMs', options.commandTimeoutMs, { allowZero: true });
-    checkDuration('reconnect.baseDelayMs', options.reconnect?.baseDelayMs);
-    checkDuration('reconnect.maxDelayMs', options.reconnect?.maxDelayMs);
-    checkInteger('sockets', options.sockets, 1);
-    checkInteger('isolationPoolSize', options.isolationPoolSize, 1);
-    checkInteger('blockingPoolSize', options.blockingPoolSize, 1);
-    checkInteger('database', options.database, 0);
+    checkConnectionOptions(options);
     this.commandTimeoutMs = options.commandTimeoutMs ?? DEFAULTS.commandTimeoutMs;
     const connectTimeoutMs = options.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs;
     const onError = options.onError ?? (() => {});
@@ -119,6 +108,14 @@ export class Connection implements RedisConnection {
       sentinelNode,
       unreachable: (key) => this.#reach.unreachable(key, 'The dedicated connection'),
     });
+    // Closing a client passed in closes what was opened for it (the dedicated connections), so a
+    // script that closes its own client exits. A Cluster says so with 'disconnect', the others 'end'.
+    if (!this.#owned) this.#raw.once(this.topology === 'cluster' ? 'disconnect' : 'end', () => this.close());
+  }
+
+  /** True once {@link close} has begun, or the client passed in was closed. */
+  get closed(): boolean {
+    return this.#closed;
   }
 
   get isReady(): boolean {

@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from './errors.js';
+import type { ConnectionOptions } from './types.js';
 
 /** One Redis address. */
 export interface RedisAddress {
@@ -193,4 +194,20 @@ export function checkCommandOptions(opts: {
   )
     checkOptions('options', opts, '{ key?, keys?, readonly?, timeoutMs? }');
   checkDuration('timeoutMs', opts.timeoutMs, { allowZero: true });
+}
+
+/** Checks every option of `connect()` before anything is opened. */
+export function checkConnectionOptions(options: ConnectionOptions): void {
+  checkOptions('reconnect', options.reconnect, '{ baseDelayMs?, maxDelayMs? }');
+  checkOptions('tls', options.tls, 'TLS options');
+  if (options.onError !== undefined && typeof options.onError !== 'function')
+    throw new InvalidArgumentError('onError', 'expected a function.');
+  checkDuration('connectTimeoutMs', options.connectTimeoutMs);
+  checkDuration('commandTimeoutMs', options.commandTimeoutMs, { allowZero: true });
+  checkDuration('reconnect.baseDelayMs', options.reconnect?.baseDelayMs);
+  checkDuration('reconnect.maxDelayMs', options.reconnect?.maxDelayMs);
+  checkInteger('sockets', options.sockets, 1);
+  checkInteger('isolationPoolSize', options.isolationPoolSize, 1);
+  checkInteger('blockingPoolSize', options.blockingPoolSize, 1);
+  checkInteger('database', options.database, 0);
 }

@@ -23,6 +23,7 @@ export class ReleaseWakeups {
   #subscriber: Promise<RedisClient | undefined> | undefined;
   #idleTimer: NodeJS.Timeout | undefined;
   #closed = false;
+  readonly #unsubscribing = new Set<Promise<unknown>>();
 
   constructor(conn: RedisConnection) {
     this.#conn = conn;
@@ -59,9 +60,16 @@ export class ReleaseWakeups {
     const entry = this.#channels.get(channel);
     if (entry === undefined || !entry.listeners.delete(onRelease) || entry.listeners.size > 0) return;
     this.#channels.delete(channel);
-    void this.#subscriber?.then((subscriber) =>
-      subscriber?.sUnsubscribe(channel, this.#dispatch).catch(() => {}),
-    );
+    const subscriber = this.#subscriber;
+    if (subscriber !== undefined) {
+      const done = subscriber
+        .then(
+          (s) => s && this.#conn.bounded(s.sUnsubscribe(channel, this.#dispatch), undefined, 'SUNSUBSCRIBE'),
+        )
+        .catch(() => {})
+        .finally(() => this.#unsubscribing.delete(done));
+      this.#unsubscribing.add(done);
+    }
     if (this.#channels.size === 0) {
       this.#idleTimer = setTimeout(() => {
         if (this.#channels.size === 0) void this.#closeSubscriber();
@@ -82,6 +90,9 @@ export class ReleaseWakeups {
     this.#subscriber = undefined; // the next wait opens a fresh one
     const subscriber = await opening;
     if (subscriber === undefined) return;
+    // A Cluster closed while an SUNSUBSCRIBE is on its way can open a shard connection that
+    // nothing closes (the process never exits): let those finish first (each is bounded).
+    await Promise.all([...this.#unsubscribing]);
     await this.#conn.bounded(subscriber.close(), undefined, 'closing the lock subscriber').catch(() => {
       try {
         subscriber.destroy();
