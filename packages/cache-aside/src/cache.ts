@@ -1,16 +1,27 @@
-import { InvalidArgumentError, toConnection } from '@redis-patterns/connection';
+import { ClosedError, InvalidArgumentError, toConnection } from '@redis-patterns/connection';
 import { createStore } from './commands.js';
-import { type Engine, examine, type Found, frame, type Loader, lookup, tagsCurrent } from './entries.js';
-import { decodeEnvelope, decodeValue, serializeValue, stateOf } from './envelope.js';
+import {
+  checkFits,
+  type Engine,
+  examine,
+  type Found,
+  frame,
+  type Loader,
+  lookup,
+  tagsCurrent,
+  tagTtl,
+} from './entries.js';
+import { decodeEnvelope, decodeValue, type SerializedValue, serializeValue, stateOf } from './envelope.js';
 import { NearCache } from './near-cache.js';
 import {
   type CacheOptions,
   checkCacheKey,
   type EntryOptions,
+  type ResolvedEntryOptions,
   resolveCacheOptions,
   resolveEntryOptions,
 } from './options.js';
-import { getOrLoad } from './read-through.js';
+import { getOrLoad, warm } from './read-through.js';
 import { Telemetry } from './stats.js';
 import { startTracking, type Tracking } from './tracking.js';
 import type { Cache, EntryInfo, ReadOptions } from './types.js';
@@ -60,6 +71,24 @@ export function createCache(options: CacheOptions): Cache {
     e.flights.delete(key);
   };
 
+  // Every method checks this first (with the key: `checked`); reads from the near cache too.
+  let closed = false;
+  const open = () => {
+    if (closed) throw new ClosedError('This cache was closed; create a new one.');
+  };
+  const checked = (key: unknown) => {
+    open();
+    checkCacheKey(key);
+  };
+  /** Writes one checked entry, its tags' versions first; this process's copies are dropped around it. */
+  const put = async (key: string, value: unknown, serialized: SerializedValue, o: ResolvedEntryOptions) => {
+    const tags = o.tags.length > 0 ? await store.ensureTags(o.tags, tagTtl(o), o.timeoutMs) : undefined;
+    const { bytes, pxMs } = frame(e, serialized, value === null || value === undefined, o, tags);
+    forget(key);
+    await store.write(key, bytes, pxMs, o.timeoutMs);
+    forget(key); // a read that raced the write may have kept the old value
+  };
+
   const usable = (found: Found | undefined, allowStale: boolean | undefined) =>
     found !== undefined && (found.state === 'fresh' || (allowStale === true && found.state === 'stale'));
 
@@ -75,7 +104,7 @@ export function createCache(options: CacheOptions): Cache {
     getOrLoad<T>(key: string, loader: Loader<T>, opts?: EntryOptions): Promise<T> {
       // Not async: a hit should not pay for one more promise layer.
       try {
-        checkCacheKey(key);
+        checked(key);
         if (typeof loader !== 'function') throw new InvalidArgumentError('loader', 'expected a function.');
         return getOrLoad(e, key, loader, opts === undefined ? defaults : resolveEntryOptions(opts, defaults));
       } catch (err) {
@@ -88,36 +117,26 @@ export function createCache(options: CacheOptions): Cache {
     },
 
     async get<T>(key: string, opts?: ReadOptions): Promise<T | undefined> {
-      checkCacheKey(key);
+      checked(key);
       const found = await lookup(e, key, resolveEntryOptions(opts, defaults).timeoutMs);
       return count(key, found, opts?.allowStale) ? (found?.value as T) : undefined;
     },
 
     async has(key, opts) {
-      checkCacheKey(key);
+      checked(key);
       return usable(await lookup(e, key, resolveEntryOptions(opts, defaults).timeoutMs), opts?.allowStale);
     },
 
     async set(key, value, opts) {
-      checkCacheKey(key);
+      checked(key);
       const o = resolveEntryOptions(opts, defaults);
       const serialized = serializeValue(value, opts?.metadata, resolved.serializer);
-      frame(
-        e,
-        serialized,
-        false,
-        o,
-        o.tags.map((t) => [t, 'x'.repeat(24)]),
-      ); // size check before any write
-      const tags = o.tags.length > 0 ? await store.ensureTags(o.tags, tagTtl(o), o.timeoutMs) : undefined;
-      const { bytes, pxMs } = frame(e, serialized, value === null || value === undefined, o, tags);
-      forget(key);
-      await store.write(key, bytes, pxMs, o.timeoutMs);
-      forget(key); // a read that raced the write may have kept the old value
+      checkFits(e, serialized, o);
+      await put(key, value, serialized, o);
     },
 
     async delete(key) {
-      checkCacheKey(key);
+      checked(key);
       forget(key);
       const removed = await store.remove([key], defaults.timeoutMs);
       forget(key);
@@ -125,8 +144,9 @@ export function createCache(options: CacheOptions): Cache {
     },
 
     async getMany<T>(keys: readonly string[], opts?: ReadOptions): Promise<Array<T | undefined>> {
+      open();
       if (!Array.isArray(keys)) throw new InvalidArgumentError('keys', 'expected an array of keys.');
-      for (const key of keys) checkCacheKey(key);
+      for (const key of keys) checked(key);
       const timeoutMs = resolveEntryOptions(opts, defaults).timeoutMs;
       const now = Date.now();
       const out = new Map<string, Found | undefined>();
@@ -148,35 +168,24 @@ export function createCache(options: CacheOptions): Cache {
     },
 
     async setMany(entries) {
+      open();
       if (!Array.isArray(entries)) throw new InvalidArgumentError('entries', 'expected an array.');
       const prepared = entries.map((entry) => {
-        checkCacheKey(entry?.key);
+        checked(entry?.key);
         const o = resolveEntryOptions(entry, defaults);
         const serialized = serializeValue(entry.value, entry.metadata, resolved.serializer);
-        frame(
-          e,
-          serialized,
-          false,
-          o,
-          o.tags.map((t) => [t, 'x'.repeat(24)]),
-        );
+        checkFits(e, serialized, o);
         return { entry, o, serialized };
       });
       await Promise.all(
-        prepared.map(async ({ entry, o, serialized }) => {
-          const tags = o.tags.length > 0 ? await store.ensureTags(o.tags, tagTtl(o), o.timeoutMs) : undefined;
-          const nullish = entry.value === null || entry.value === undefined;
-          const { bytes, pxMs } = frame(e, serialized, nullish, o, tags);
-          forget(entry.key);
-          await store.write(entry.key, bytes, pxMs, o.timeoutMs);
-          forget(entry.key);
-        }),
+        prepared.map(({ entry, o, serialized }) => put(entry.key, entry.value, serialized, o)),
       );
     },
 
     async deleteMany(keys) {
+      open();
       if (!Array.isArray(keys)) throw new InvalidArgumentError('keys', 'expected an array of keys.');
-      for (const key of keys) checkCacheKey(key);
+      for (const key of keys) checked(key);
       for (const key of keys) forget(key);
       const removed = keys.length === 0 ? 0 : await store.remove([...new Set(keys)], defaults.timeoutMs);
       for (const key of keys) forget(key);
@@ -184,7 +193,7 @@ export function createCache(options: CacheOptions): Cache {
     },
 
     async inspect<T>(key: string, opts?: { timeoutMs?: number }): Promise<EntryInfo<T> | undefined> {
-      checkCacheKey(key);
+      checked(key);
       const timeoutMs = resolveEntryOptions(opts, defaults).timeoutMs;
       // Read as bytes: inspect is not a hot path, and this way binary entries need one read only.
       const [raw, remainingTtlMs] = await Promise.all([
@@ -215,6 +224,7 @@ export function createCache(options: CacheOptions): Cache {
     },
 
     async invalidateTag(tags) {
+      open();
       const list = typeof tags === 'string' ? [tags] : tags;
       const o = resolveEntryOptions({ tags: list }, defaults);
       for (const tag of o.tags) near?.invalidate(store.tagKey(tag));
@@ -227,6 +237,7 @@ export function createCache(options: CacheOptions): Cache {
     },
 
     async deletePattern(glob) {
+      open();
       if (typeof glob !== 'string' || glob === '') {
         throw new InvalidArgumentError('glob', 'expected a non-empty glob pattern such as "user:*".');
       }
@@ -249,23 +260,8 @@ export function createCache(options: CacheOptions): Cache {
     },
 
     async warm(entries) {
-      let loaded = 0;
-      const queue = [...entries];
-      const worker = async () => {
-        for (let entry = queue.shift(); entry !== undefined; entry = queue.shift()) {
-          const { key, loader, ...opts } = entry;
-          await cache.getOrLoad(
-            key,
-            (ctx) => {
-              loaded++;
-              return loader(ctx);
-            },
-            opts,
-          );
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(8, queue.length) }, worker));
-      return { loaded };
+      open();
+      return warm(cache, entries);
     },
 
     stats: () => telemetry.snapshot(near === undefined ? undefined : { live: near.live, ...near.size }),
@@ -281,6 +277,7 @@ export function createCache(options: CacheOptions): Cache {
     },
 
     async close() {
+      closed = true;
       await tracking?.stop();
       await Promise.allSettled([...e.background]);
     },
@@ -290,10 +287,4 @@ export function createCache(options: CacheOptions): Cache {
     },
   };
   return cache;
-
-  function tagTtl(o: ReturnType<typeof resolveEntryOptions>): number {
-    return (
-      Math.ceil(Math.max(o.ttlMs, o.negativeTtlMs ?? 0) + Math.max(o.staleMs, o.staleIfErrorMs)) + 60_000
-    );
-  }
 }

@@ -167,6 +167,22 @@ export function frame(
   };
 }
 
+/** Refuses a value too large for the cache before anything is written (a tag version takes 24 bytes). */
+export function checkFits(e: Engine, value: SerializedValue, o: ResolvedEntryOptions): void {
+  frame(
+    e,
+    value,
+    false,
+    o,
+    o.tags.map((t) => [t, 'x'.repeat(24)]),
+  );
+}
+
+/** How long a tag's version outlives the entries tagged with it: their whole life, plus a minute. */
+export function tagTtl(o: ResolvedEntryOptions): number {
+  return Math.ceil(Math.max(o.ttlMs, o.negativeTtlMs ?? 0) + Math.max(o.staleMs, o.staleIfErrorMs)) + 60_000;
+}
+
 /** Keeps a background promise until it settles, so close() can wait for it. */
 export function track(e: Engine, promise: Promise<unknown>): void {
   const settled = promise.catch(() => {}).finally(() => e.background.delete(settled));

@@ -12,6 +12,7 @@ import {
 } from './entries.js';
 import { serializeValue, stateOf } from './envelope.js';
 import type { ResolvedEntryOptions } from './options.js';
+import type { Cache, WarmEntry, WarmResult } from './types.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -268,4 +269,22 @@ function minTagTtl(e: Engine, o: ResolvedEntryOptions): number {
     e.options.leaseWaitMs +
     60_000
   );
+}
+
+/** Loads `entries` through `cache.getOrLoad`, 8 at a time; counts the loader calls. */
+export async function warm(cache: Cache, entries: readonly WarmEntry[]): Promise<WarmResult> {
+  let loaded = 0;
+  const queue = [...entries];
+  const worker = async () => {
+    for (let entry = queue.shift(); entry !== undefined; entry = queue.shift()) {
+      const { key, loader, ...opts } = entry;
+      const counted: Loader<unknown> = (ctx) => {
+        loaded++;
+        return loader(ctx);
+      };
+      await cache.getOrLoad(key, counted, opts);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(8, queue.length) }, worker));
+  return { loaded };
 }

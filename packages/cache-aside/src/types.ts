@@ -82,6 +82,11 @@ export interface Cache extends AsyncDisposable {
   on<E extends keyof CacheEvents>(event: E, listener: (...args: CacheEvents[E]) => void): this;
   /** Removes a listener added with {@link Cache.on}. */
   off<E extends keyof CacheEvents>(event: E, listener: (...args: CacheEvents[E]) => void): this;
-  /** Waits for background refreshes and stops the near cache; the Redis connection stays open. */
+  /**
+   * Refuses later calls with `ClosedError`, waits for background refreshes and stops the near cache.
+   * The connection stays open: close it yourself.
+   */
   close(): Promise<void>;
+  /** Same as {@link Cache.close}, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void>;
 }

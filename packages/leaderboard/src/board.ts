@@ -1,4 +1,5 @@
 import {
+  ClosedError,
   checkBoolean,
   checkOptions,
   InvalidArgumentError,
@@ -48,6 +49,8 @@ export interface BoardContext {
   settings: BoardSettings;
   /** The PEXPIREAT (ms) every write sets; throws when the board can no longer be written. */
   expireAt?: () => number;
+  /** Whether the object this board came from (a periodic leaderboard) was closed. */
+  parentClosed?: () => boolean;
 }
 
 /** Builds the board object over `ctx`; nothing is sent until a method is called. */
@@ -119,10 +122,16 @@ export function createBoard<TData>(ctx: BoardContext): Leaderboard<TData> {
     );
   };
 
+  let closed = false;
+  const open = () => {
+    if (closed || ctx.parentClosed?.())
+      throw new ClosedError('This leaderboard was closed; create a new one.');
+  };
   const board: Leaderboard<TData> = {
     name: ctx.name,
     maxScore: settings.maxScore,
     async submit(member, score, options) {
+      open();
       options = checkOptions('options', options, '{ data? }');
       checkMember('member', member);
       if (settings.updatePolicy === 'increment') checkIncrement(settings, score);
@@ -131,6 +140,7 @@ export function createBoard<TData>(ctx: BoardContext): Leaderboard<TData> {
       return (await write(ctx, settings.updatePolicy, [entry], () => 'score'))[0] ?? null;
     },
     async increment(member, by, options) {
+      open();
       options = checkOptions('options', options, '{ data? }');
       checkMember('member', member);
       checkIncrement(settings, by);
@@ -138,6 +148,7 @@ export function createBoard<TData>(ctx: BoardContext): Leaderboard<TData> {
       return (await write(ctx, 'increment', [entry], () => 'by'))[0] ?? null;
     },
     async submitMany(entries: Submission<TData>[]) {
+      open();
       if (!Array.isArray(entries)) throw new InvalidArgumentError('entries', 'expected an array.');
       const list = entries.map((e, i) => {
         checkMember(`entries[${i}].member`, e?.member);
@@ -149,6 +160,7 @@ export function createBoard<TData>(ctx: BoardContext): Leaderboard<TData> {
       return write(ctx, settings.updatePolicy, list, (i) => `entries[${i}].score`);
     },
     async remove(members) {
+      open();
       const list = typeof members === 'string' ? [members] : members;
       if (!Array.isArray(list))
         throw new InvalidArgumentError('members', 'expected a member or an array of members.');
@@ -160,9 +172,11 @@ export function createBoard<TData>(ctx: BoardContext): Leaderboard<TData> {
       return removed;
     },
     async clear() {
+      open();
       await conn.send(['DEL', ...keyList], { key: keys.scores });
     },
     async score(member) {
+      open();
       checkMember('member', member);
       const stored = await conn.send<string | null>(['ZSCORE', keys.scores, member], {
         key: keys.scores,
@@ -171,6 +185,7 @@ export function createBoard<TData>(ctx: BoardContext): Leaderboard<TData> {
       return stored === null ? null : fromStored(settings, stored);
     },
     async rank(member) {
+      open();
       checkMember('member', member);
       if (settings.ties === 'ordinal') {
         const index = await conn.send<number | null>(['ZRANK', keys.scores, member], {
@@ -182,22 +197,26 @@ export function createBoard<TData>(ctx: BoardContext): Leaderboard<TData> {
       return (await lookup([member], false, false))[0]?.entry.rank ?? null;
     },
     async entry(member, options) {
+      open();
       options = readOptions(options);
       checkMember('member', member);
       return (await lookup([member], options?.withData === true, false))[0]?.entry ?? null;
     },
     async top(n, options) {
+      open();
       options = readOptions(options);
       checkCount('n', n, 1);
       return page(0, n, options);
     },
     async page(pageNumber, size, options) {
+      open();
       options = readOptions(options);
       checkCount('page', pageNumber, 1);
       checkCount('size', size, 1);
       return page((pageNumber - 1) * size, size, options);
     },
     async around(member, radius, options) {
+      open();
       options = readOptions(options);
       checkMember('member', member);
       checkCount('radius', radius, 0);
@@ -208,6 +227,7 @@ export function createBoard<TData>(ctx: BoardContext): Leaderboard<TData> {
       return toEntries(await run<RangeReply>(aroundScript, args));
     },
     async atRank(rank, options) {
+      open();
       options = readOptions(options);
       checkCount('rank', rank, 1);
       if (settings.ties === 'ordinal' && options?.withData !== true)
@@ -217,20 +237,24 @@ export function createBoard<TData>(ctx: BoardContext): Leaderboard<TData> {
       );
     },
     async rankedList(members, options) {
+      open();
       options = readOptions(options);
       if (!Array.isArray(members)) throw new InvalidArgumentError('members', 'expected an array of members.');
       for (const [i, m] of members.entries()) checkMember(`members[${i}]`, m);
       return (await lookup(members, options?.withData === true, false)).map((found) => found?.entry ?? null);
     },
     async percentile(member) {
+      open();
       checkMember('member', member);
       const found = (await lookup([member], false, true))[0];
       return found == null ? null : (100 * found.below) / found.card;
     },
     async count() {
+      open();
       return conn.send<number>(['ZCARD', keys.scores], { key: keys.scores, readonly: true });
     },
     async scoreRange(min, max, options) {
+      open();
       options = readOptions(options);
       for (const [name, value] of [
         ['min', min],
@@ -250,6 +274,7 @@ export function createBoard<TData>(ctx: BoardContext): Leaderboard<TData> {
       return toEntries(await run<RangeReply>(scoreRangeScript, args));
     },
     iterate(options) {
+      open();
       options = readOptions(options);
       const batch = options?.batch ?? 500;
       checkCount('batch', batch, 1);
@@ -260,6 +285,12 @@ export function createBoard<TData>(ctx: BoardContext): Leaderboard<TData> {
           if (entries.length < batch) return;
         }
       })();
+    },
+    async close() {
+      closed = true;
+    },
+    [Symbol.asyncDispose]() {
+      return board.close();
     },
   };
   return board;

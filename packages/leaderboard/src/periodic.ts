@@ -1,4 +1,5 @@
 import {
+  ClosedError,
   checkDuration,
   checkInteger,
   checkOptions,
@@ -68,6 +69,13 @@ export interface PeriodicLeaderboard<TData = unknown> {
    * arrival order). O(total entries).
    */
   aggregate(cycles: number | Date[], options?: AggregateOptions): Promise<Leaderboard<TData>>;
+  /**
+   * Refuses later calls, here and on every board it returned, with `ClosedError`; calls already
+   * made finish on their own. The connection stays open: close it yourself.
+   */
+  close(): Promise<void>;
+  /** Same as {@link PeriodicLeaderboard.close}, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 /**
@@ -102,7 +110,14 @@ export function createPeriodicLeaderboard<TData = unknown>(
   const conn = toConnection(options.redis);
   const keyspace = createKeyspace(prefix);
 
+  let closed = false;
+  const parentClosed = () => closed;
+  const open = () => {
+    if (closed) throw new ClosedError('This leaderboard was closed; create a new one.');
+  };
+
   const at = (date: Date): CycleLeaderboard<TData> => {
+    open();
     checkDate('date', date);
     const cycle = cycleOf(date);
     let expiresAt = cycle.end;
@@ -117,11 +132,14 @@ export function createPeriodicLeaderboard<TData = unknown>(
       return expiresAt.getTime();
     };
     const keys = boardKeys(keyspace, name, ['cycle', cycle.id]);
-    return Object.assign(createBoard<TData>({ conn, name, keys, settings, expireAt }), { cycle, expiresAt });
+    return Object.assign(createBoard<TData>({ conn, name, keys, settings, expireAt, parentClosed }), {
+      cycle,
+      expiresAt,
+    });
   };
   const current = () => at(now());
 
-  return {
+  const periodic: PeriodicLeaderboard<TData> = {
     name,
     cycleOf: (date) => {
       checkDate('date', date);
@@ -134,6 +152,7 @@ export function createPeriodicLeaderboard<TData = unknown>(
     increment: async (member, by, writeOptions) => current().increment(member, by, writeOptions),
     submitMany: async (entries) => current().submitMany(entries),
     async aggregate(cycles, given) {
+      open();
       const aggregateOptions = checkOptions('options', given, '{ weights?, aggregate?, withData?, ttlMs? }');
       const picked = pickCycles(cycles, cycleOf, now);
       const weights = aggregateOptions.weights ?? picked.map(() => 1);
@@ -182,9 +201,16 @@ export function createPeriodicLeaderboard<TData = unknown>(
           ...sources.map((s) => String(s.weight)),
         ],
       );
-      return createBoard<TData>({ conn, name, keys: destination, settings: destSettings });
+      return createBoard<TData>({ conn, name, keys: destination, settings: destSettings, parentClosed });
+    },
+    async close() {
+      closed = true;
+    },
+    [Symbol.asyncDispose]() {
+      return periodic.close();
     },
   };
+  return periodic;
 }
 
 function pickCycles(cycles: number | Date[], cycleOf: CycleFunction, now: () => Date): Cycle[] {

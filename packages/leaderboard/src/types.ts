@@ -118,4 +118,11 @@ export interface Leaderboard<TData = unknown> {
    * while iterating may be seen twice or not at all.
    */
   iterate(options?: IterateOptions): AsyncIterableIterator<LeaderboardEntry<TData>>;
+  /**
+   * Refuses later calls with `ClosedError`; calls already made finish on their own. The connection
+   * stays open: close it yourself.
+   */
+  close(): Promise<void>;
+  /** Same as {@link Leaderboard.close}, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void>;
 }

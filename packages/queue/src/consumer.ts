@@ -60,6 +60,7 @@ export class QueueWorker<T> extends EventEmitter<WorkerEvents<T>> implements Wor
   #retryTimer: NodeJS.Timeout | undefined;
   #idleWaiters: Array<() => void> = [];
   #stopping: Promise<void> | undefined;
+  #closed = false;
 
   constructor(q: QueueInternals, handler: JobHandler<T>, o: ResolvedWorkerOptions<T>) {
     super();
@@ -88,6 +89,7 @@ export class QueueWorker<T> extends EventEmitter<WorkerEvents<T>> implements Wor
   }
 
   start(): void {
+    if (this.#closed) throw new ClosedError('The worker was closed; create a new one.');
     if (this.#state === 'running') return;
     if (this.#state === 'stopping') throw new ClosedError('The worker is stopping; await stop() first.');
     if (this.#q.isClosed()) throw new ClosedError('The queue was closed; create a new one.');
@@ -107,6 +109,16 @@ export class QueueWorker<T> extends EventEmitter<WorkerEvents<T>> implements Wor
     this.#state = 'stopping';
     this.#stopping = this.#shutdown(options.graceful ?? true, options.timeoutMs ?? 30_000);
     return this.#stopping;
+  }
+
+  close(options?: StopOptions): Promise<void> {
+    const stopped = this.stop(options);
+    this.#closed = true;
+    return stopped;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   // ---- fetching and settling: one script call at a time -------------------------------------

@@ -74,6 +74,8 @@ export interface Queue<T = unknown> {
   purge(state?: 'waiting' | 'delayed' | 'dead' | 'completed'): Promise<number>;
   /** Stops this process's workers of the queue (gracefully) and refuses further calls; the Redis connection stays open. */
   close(): Promise<void>;
+  /** Same as {@link Queue.close}, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 /** What workers need from their queue; not part of the public surface. */
@@ -273,6 +275,9 @@ export function createQueue<T = unknown>(options: QueueOptions): Queue<T> {
       if (closed) return;
       await Promise.all([...workers].map((w) => w.stop()));
       closed = true;
+    },
+    [Symbol.asyncDispose]() {
+      return queue.close();
     },
   };
   internals.set(queue, { conn, keys, options: resolved, isClosed: () => closed, workers });

@@ -66,6 +66,10 @@ export interface Worker<T = unknown> {
   start(): void;
   /** Stops fetching, lets running jobs finish (graceful) and gives unfinished ones back to waiting. */
   stop(options?: StopOptions): Promise<void>;
+  /** `stop(options)`, after which `start()` throws `ClosedError`. The connection stays open. */
+  close(options?: StopOptions): Promise<void>;
+  /** `close()` with the default stop options, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void>;
   /** True between `start()` and the beginning of `stop()`. */
   readonly running: boolean;
   /** Jobs this worker holds right now. */

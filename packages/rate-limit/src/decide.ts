@@ -1,4 +1,5 @@
 import {
+  ClosedError,
   checkInteger,
   checkKeyPart,
   checkOptions,
@@ -108,9 +109,14 @@ export function buildLimiter(state: LimiterState): RateLimiter {
       .then((reply) => decide(reply, 1));
   };
 
+  let closed = false;
+  const open = () => {
+    if (closed) throw new ClosedError('This rate limiter was closed; create a new one.');
+  };
   const limiter: RateLimiter = {
     policies,
     async limit(identifier, options) {
+      open();
       const keys = keysOf(identifier);
       const cost = costOf(options);
       try {
@@ -120,11 +126,19 @@ export function buildLimiter(state: LimiterState): RateLimiter {
       }
     },
     async peek(identifier, options) {
+      open();
       return run(keysOf(identifier), costOf(options), false);
     },
     async reset(identifier) {
+      open();
       const keys = keysOf(identifier);
       await conn.runScript(resetScript, keys, [], { timeoutMs });
+    },
+    async close() {
+      closed = true;
+    },
+    [Symbol.asyncDispose]() {
+      return limiter.close();
     },
   };
   states.set(limiter, state);

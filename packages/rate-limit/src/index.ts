@@ -1,3 +1,17 @@
+// Everything a README example needs comes from this package alone: the connection and every error it can throw.
+export {
+  ClosedError,
+  ConnectionError,
+  type ConnectionOptions,
+  connect,
+  InvalidArgumentError,
+  type RedisConnection,
+  type RedisLike,
+  RedisPatternsError,
+  type RedisPatternsErrorCode,
+  TimeoutError,
+  toConnection,
+} from '@redis-patterns/connection';
 export {
   type Algorithm,
   type AlgorithmKind,

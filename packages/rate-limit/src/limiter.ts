@@ -50,13 +50,21 @@ export interface RateLimiter {
   /**
    * Charges `cost` units to `identifier` if every limit admits them, in one atomic round trip;
    * a refused call is charged nothing. Never rejects for Redis failures: the fail mode decides.
-   * Rejects with `InvalidArgumentError` for a bad identifier or cost, before anything is sent.
+   * Rejects with `InvalidArgumentError` for a bad identifier or cost, before anything is sent, and
+   * with `ClosedError` after `close()`.
    */
   limit(identifier: string, options?: LimitOptions): Promise<RateLimitResult>;
   /** Reports whether a call of `cost` would be admitted now, without charging anything. Rejects on Redis failures. */
   peek(identifier: string, options?: LimitOptions): Promise<RateLimitResult>;
   /** Forgets everything recorded for `identifier` under every limit. */
   reset(identifier: string): Promise<void>;
+  /**
+   * Refuses later calls with `ClosedError`; calls already made finish on their own. The connection
+   * stays open (close it yourself), and limiters combined by {@link all} are closed one by one.
+   */
+  close(): Promise<void>;
+  /** Same as {@link RateLimiter.close}, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 /**

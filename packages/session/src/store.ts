@@ -1,4 +1,10 @@
-import { checkBoolean, checkOptions, InvalidArgumentError, TimeoutError } from '@redis-patterns/connection';
+import {
+  ClosedError,
+  checkBoolean,
+  checkOptions,
+  InvalidArgumentError,
+  TimeoutError,
+} from '@redis-patterns/connection';
 import {
   blobOf,
   checkData,
@@ -18,13 +24,18 @@ import { resolveOptions, type SessionStoreOptions } from './options.js';
 import type { Session, SessionData, SessionStore, SessionSummary } from './types.js';
 
 const engines = new WeakMap<object, Engine>();
+const closedStores = new WeakSet<object>();
 
-/** The protocol object behind a store, for the framework adapters of this package. */
+/**
+ * The protocol object behind a store, for the store itself and the framework adapters of this
+ * package; throws `ClosedError` once the store was closed.
+ */
 export function engineOf(store: SessionStore<object>): Engine {
   const engine = engines.get(store);
   if (engine === undefined) {
     throw new InvalidArgumentError('sessions', 'expected a store from createSessionStore().');
   }
+  if (closedStores.has(store)) throw new ClosedError('This session store was closed; create a new one.');
   return engine;
 }
 
@@ -87,12 +98,15 @@ export function createSessionStore<Data extends object = SessionData>(
     return isWellFormedId(id) ? handleOf(id) : null;
   };
 
+  // Every method checks the store is open before its arguments (as the adapters do, through engineOf).
+  const open = () => engineOf(store);
   const store: SessionStore<Data> = {
     idleTtlMs,
     absoluteTtlMs: opts.absoluteTtlMs,
     touchAfterMs: opts.touchAfterMs,
 
     async create(data, given) {
+      open();
       const createOptions = checkOptions('options', given, '{ userId? }');
       checkData('data', data);
       const { userId } = createOptions;
@@ -109,6 +123,7 @@ export function createSessionStore<Data extends object = SessionData>(
     },
 
     async get(id) {
+      open();
       const handle = handleOrNull(id);
       if (handle === null) return null;
       const loaded = await engine.read(handle);
@@ -116,11 +131,13 @@ export function createSessionStore<Data extends object = SessionData>(
     },
 
     async touch(id) {
+      open();
       const handle = handleOrNull(id);
       return handle === null ? false : engine.touch(handle);
     },
 
     async update(id, change) {
+      open();
       const handle = checkId('id', id);
       if (typeof change !== 'function') {
         checkData('change', change);
@@ -158,10 +175,12 @@ export function createSessionStore<Data extends object = SessionData>(
     },
 
     async destroy(id) {
+      open();
       return (await engine.destroy(checkId('id', id))).existed;
     },
 
     async regenerate(id, given) {
+      open();
       const regenerateOptions = checkOptions('options', given, '{ userId?, restartLifetime? }');
       checkBoolean('restartLifetime', regenerateOptions.restartLifetime);
       const oldHandle = checkId('id', id);
@@ -193,6 +212,7 @@ export function createSessionStore<Data extends object = SessionData>(
     },
 
     async listForUser(userId) {
+      open();
       checkUserId('userId', userId);
       const handles = await engine.indexList(userId);
       const sessions = await Promise.all(handles.map((handle) => engine.peek(handle)));
@@ -207,6 +227,7 @@ export function createSessionStore<Data extends object = SessionData>(
     },
 
     async destroyAllForUser(userId, given) {
+      open();
       const destroyOptions = checkOptions('options', given, '{ except? }');
       checkUserId('userId', userId);
       const { except } = destroyOptions;
@@ -217,6 +238,7 @@ export function createSessionStore<Data extends object = SessionData>(
     },
 
     async revoke(handle) {
+      open();
       if (!isWellFormedId(handle)) {
         throw new InvalidArgumentError(
           'handle',
@@ -224,6 +246,14 @@ export function createSessionStore<Data extends object = SessionData>(
         );
       }
       return (await engine.destroy(handle, true)).existed;
+    },
+
+    async close() {
+      closedStores.add(store);
+    },
+
+    [Symbol.asyncDispose]() {
+      return store.close();
     },
   };
   engines.set(store, engine);

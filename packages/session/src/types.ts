@@ -68,4 +68,12 @@ export interface SessionStore<Data extends object = SessionData> {
   destroyAllForUser(userId: string, options?: { except?: string }): Promise<number>;
   /** Ends a session by its handle (from `listForUser`); false if it did not exist. */
   revoke(handle: string): Promise<boolean>;
+  /**
+   * Refuses later calls, here and in the framework adapters made from this store, with
+   * `ClosedError`; calls already made finish on their own. The connection stays open: close it
+   * yourself.
+   */
+  close(): Promise<void>;
+  /** Same as {@link SessionStore.close}, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void>;
 }

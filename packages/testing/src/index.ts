@@ -1,3 +1,4 @@
+export { assertBuilt, type Child, type ChildExit, type StartChildOptions, startChild } from './children.ts';
 export { type RedisCluster, type RedisClusterNode, startCluster } from './cluster.ts';
 export {
   type ClusterRoles,
