@@ -1,5 +1,3 @@
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { setTimeout as sleep, setImmediate as yieldToIo } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import {
@@ -8,7 +6,7 @@ import {
   type RedisCluster,
   type RedisConnection,
 } from '@redis-patterns/connection';
-import { topologies, uniquePrefix } from '@redis-patterns/testing';
+import { startChild, topologies, uniquePrefix } from '@redis-patterns/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Cache, createCache } from '../src/index.ts';
 
@@ -78,10 +76,8 @@ describe.each(topologies())('near cache on $name', ({ name, url }) => {
   it('drops its copy when another process writes the key, and records how fast', async () => {
     const prefix = uniquePrefix('near');
     const cache = await nearCache(prefix);
-    const child = spawn(process.execPath, [writer, url, prefix], { stdio: ['pipe', 'pipe', 'inherit'] });
-    // The async iterator buffers lines that arrive while the test is busy polling.
-    const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
-    const next = async () => String((await lines.next()).value);
+    const child = startChild(writer, [url, prefix], { stderr: 'inherit' });
+    const next = () => child.next();
     try {
       expect(await next()).toBe('ready');
       const fromStart: number[] = [];
@@ -89,7 +85,7 @@ describe.each(topologies())('near cache on $name', ({ name, url }) => {
       for (let round = 0; round < 20; round++) {
         await cache.set('shared', `v${round}`);
         await warmNear(cache, 'shared');
-        child.stdin.write(`shared w${round}\n`);
+        child.send(`shared w${round}`);
         // Poll process memory, yielding to I/O so the invalidation can arrive, until B's value shows.
         let seen: number | undefined;
         for (let polls = 0; seen === undefined && polls < 200_000; polls++) {
@@ -111,8 +107,8 @@ describe.each(topologies())('near cache on $name', ({ name, url }) => {
       );
       expect(percentile(fromStart, 1)).toBeLessThan(1_000);
     } finally {
-      child.stdin.end();
-      child.kill();
+      child.process.stdin?.end();
+      child.process.kill();
       await cache.close();
     }
   });

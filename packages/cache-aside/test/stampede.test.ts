@@ -1,43 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { connect, type RedisConnection } from '@redis-patterns/connection';
-import { topologies, uniquePrefix } from '@redis-patterns/testing';
+import { startChild, topologies, uniquePrefix } from '@redis-patterns/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const fixture = fileURLToPath(new URL('./fixtures/stampede-child.mjs', import.meta.url));
-
-interface Child {
-  process: ChildProcess;
-  /** Resolves with the first stdout line matching `test`. */
-  line(test: (line: string) => boolean): Promise<string>;
-  exited: Promise<number | null>;
-}
-
-function startChild(args: string[]): Child {
-  const child = spawn(process.execPath, [fixture, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const seen: string[] = [];
-  const waiters: Array<{ test: (line: string) => boolean; resolve: (line: string) => void }> = [];
-  createInterface({ input: child.stdout as NonNullable<typeof child.stdout> }).on('line', (line) => {
-    seen.push(line);
-    for (const waiter of [...waiters]) {
-      if (waiter.test(line)) {
-        waiters.splice(waiters.indexOf(waiter), 1);
-        waiter.resolve(line);
-      }
-    }
-  });
-  return {
-    process: child,
-    line: (test) =>
-      new Promise((resolve) => {
-        const found = seen.find(test);
-        if (found !== undefined) resolve(found);
-        else waiters.push({ test, resolve });
-      }),
-    exited: new Promise((resolve) => child.once('exit', (code) => resolve(code))),
-  };
-}
 
 describe.each(topologies())('stampede protection across processes on $name', ({ url }) => {
   let redis: RedisConnection;
@@ -51,11 +17,13 @@ describe.each(topologies())('stampede protection across processes on $name', ({ 
   /** Starts 4 children with 25 callers each on one cold key, releases them together. */
   async function stampede(prefix: string, loaderMs: number, leaseTtlMs: number) {
     const children = Array.from({ length: 4 }, () =>
-      startChild([url, prefix, 'cold', String(loaderMs), String(leaseTtlMs), '25']),
+      startChild(fixture, [url, prefix, 'cold', String(loaderMs), String(leaseTtlMs), '25'], {
+        stderr: 'inherit',
+      }),
     );
     try {
       await Promise.all(children.map((c) => c.line((l) => l === 'ready')));
-      for (const c of children) c.process.stdin?.write('go\n');
+      for (const c of children) c.send('go');
       return children;
     } catch (err) {
       for (const c of children) c.process.kill('SIGKILL');
@@ -69,7 +37,7 @@ describe.each(topologies())('stampede protection across processes on $name', ({ 
   it('runs the loader once in total for 100 callers in 4 processes', async () => {
     const prefix = uniquePrefix('stampede');
     const children = await stampede(prefix, 300, 5_000);
-    const codes = await Promise.all(children.map((c) => c.exited));
+    const codes = await Promise.all(children.map(async (c) => (await c.exited).code));
     expect(codes).toEqual([0, 0, 0, 0]);
     expect(await loadCount(prefix)).toBe(1);
     const reports = await Promise.all(children.map((c) => c.line((l) => l.startsWith('{'))));
@@ -86,7 +54,7 @@ describe.each(topologies())('stampede protection across processes on $name', ({ 
     );
     first.process.kill('SIGKILL');
     const survivors = children.filter((c) => c !== first);
-    const codes = await Promise.all(survivors.map((c) => c.exited));
+    const codes = await Promise.all(survivors.map(async (c) => (await c.exited).code));
     expect(codes).toEqual([0, 0, 0]);
     expect(await loadCount(prefix)).toBe(2);
     const reports = await Promise.all(survivors.map((c) => c.line((l) => l.startsWith('{'))));

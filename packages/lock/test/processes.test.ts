@@ -1,8 +1,8 @@
+import { fileURLToPath } from 'node:url';
 import { connect, type RedisConnection } from '@redis-patterns/connection';
-import { topologies, uniquePrefix } from '@redis-patterns/testing';
+import { assertBuilt, type Child, startChild, topologies, uniquePrefix } from '@redis-patterns/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLock, type DistributedLock, LockLostError } from '../src/index.ts';
-import { assertBuilt, type Fixture, spawnFixture } from './children.ts';
 
 // Children import the built package (test/fixtures/*.mjs -> packages/lock/dist).
 const unhandled: unknown[] = [];
@@ -11,17 +11,20 @@ process.on('unhandledRejection', (reason) => unhandled.push(reason));
 describe.each(topologies())('lock across processes on $name', ({ url }) => {
   let redis: RedisConnection;
   const prefix = uniquePrefix('lock-proc');
-  const children: Fixture[] = [];
-  const spawn = (file: string, args: Record<string, unknown>, options: { stdin?: boolean } = {}) => {
-    const child = spawnFixture(file, { url, prefix, ...args }, options);
+  const children: Child[] = [];
+  const spawn = (file: string, args: Record<string, unknown>) => {
+    const script = fileURLToPath(new URL(`./fixtures/${file}`, import.meta.url));
+    const child = startChild(script, [JSON.stringify({ url, prefix, ...args })]);
     children.push(child);
     return child;
   };
+  /** The exit code of a child. */
+  const codeOf = async (child: Child) => (await child.exited).code;
   const make = (options: Partial<Parameters<typeof createLock>[0]> = {}): DistributedLock =>
     createLock({ redis, prefix, ...options });
 
   beforeAll(async () => {
-    assertBuilt();
+    assertBuilt(new URL('../dist/index.js', import.meta.url), 'lock');
     redis = await connect({ url });
   });
   afterAll(async () => {
@@ -35,8 +38,10 @@ describe.each(topologies())('lock across processes on $name', ({ url }) => {
     const workers = Array.from({ length: 4 }, () =>
       spawn('contender.mjs', { name, contenders: 5, increments: 200, ttlMs: 5_000 }),
     );
-    const results = await Promise.all(workers.map((w) => w.next((line) => 'overlaps' in line, 55_000)));
-    expect(await Promise.all(workers.map((w) => w.exited))).toEqual([0, 0, 0, 0]);
+    const results = await Promise.all(
+      workers.map((w) => w.json<Record<string, unknown>>((line) => 'overlaps' in line, 55_000)),
+    );
+    expect(await Promise.all(workers.map(codeOf))).toEqual([0, 0, 0, 0]);
     expect(results.map((r) => r.overlaps)).toEqual([0, 0, 0, 0]);
     const key = (part: string) => `${prefix}{${name}}:${part}`;
     expect(await redis.send(['GET', key('counter')], { key: key('counter') })).toBe('4000');
@@ -52,7 +57,7 @@ describe.each(topologies())('lock across processes on $name', ({ url }) => {
   it('frees the lock of a holder killed with SIGKILL after its TTL, with a larger token for the next holder', async () => {
     const ttlMs = 1_000;
     const holder = spawn('holder.mjs', { name: 'killed', ttlMs, holdMs: 30_000, timeoutMs: 10_000 });
-    const acquired = await holder.next((line) => line.event === 'acquired', 20_000);
+    const acquired = await holder.json<Record<string, unknown>>((line) => line.event === 'acquired', 20_000);
     holder.process.kill('SIGKILL');
     await holder.exited;
     const killedAt = performance.now();
@@ -78,7 +83,7 @@ describe.each(topologies())('lock across processes on $name', ({ url }) => {
       timeoutMs: 20_000,
       closeLock: false,
     });
-    await child.next((line) => line.event === 'waiting', 20_000);
+    await child.json<Record<string, unknown>>((line) => line.event === 'waiting', 20_000);
     const until = Date.now() + 1_500;
     while (Date.now() < until) {
       // Blocked: no timer, no extension, no I/O of this process runs. The TTL (500 ms) runs out.
@@ -88,13 +93,13 @@ describe.each(topologies())('lock across processes on $name', ({ url }) => {
       held.signal.addEventListener('abort', () => resolve(held.signal.reason), { once: true });
     });
     expect(reason).toBeInstanceOf(LockLostError);
-    const taken = await child.next((line) => line.event === 'acquired', 10_000);
+    const taken = await child.json<Record<string, unknown>>((line) => line.event === 'acquired', 10_000);
     expect(taken.token as number).toBeGreaterThan(held.fencingToken);
     const error = await held.release().catch((err: unknown) => err);
     expect(error).toBeInstanceOf(LockLostError);
     expect(await locks.isLocked('paused')).toBe(true); // the child's lock survived our release
-    await child.next((line) => line.event === 'released', 10_000);
-    expect(await child.exited).toBe(0);
+    await child.json<Record<string, unknown>>((line) => line.event === 'released', 10_000);
+    expect(await codeOf(child)).toBe(0);
     await locks.close();
   });
 
@@ -103,13 +108,17 @@ describe.each(topologies())('lock across processes on $name', ({ url }) => {
     const workers = Array.from({ length: 4 }, () =>
       spawn('fairness.mjs', { name, contenders: 10, durationMs: 5_000, ttlMs: 1_000 }),
     );
-    await Promise.all(workers.map((w) => w.next((line) => Number(line.completed) > 0, 20_000)));
+    await Promise.all(
+      workers.map((w) => w.json<Record<string, unknown>>((line) => Number(line.completed) > 0, 20_000)),
+    );
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     for (const victim of workers.slice(0, 2)) victim.process.kill('SIGKILL');
     const survivors = workers.slice(2);
     // Counted from the kill: the processes started at different times, and ran alone at first.
-    const before = survivors.map((w) => Number(w.lines.at(-1)?.completed ?? 0));
-    const finals = await Promise.all(survivors.map((w) => w.next((line) => line.done === true, 30_000)));
+    const before = survivors.map((w) => Number(JSON.parse(w.lines.at(-1) ?? '{}').completed ?? 0));
+    const finals = await Promise.all(
+      survivors.map((w) => w.json<Record<string, unknown>>((line) => line.done === true, 30_000)),
+    );
     const totals = finals.map((line, i) => Number(line.completed) - (before[i] as number));
     console.info('critical sections per surviving process after the kill', totals);
     expect(Math.min(...totals)).toBeGreaterThan(0);
@@ -121,9 +130,9 @@ describe.each(topologies())('lock across processes on $name', ({ url }) => {
     const locks = make({ fair: true, ttlMs: 10_000 });
     const held = await locks.acquire(name);
     const queue = `${prefix}{${name}}:queue`;
-    const waiters = Array.from({ length: 3 }, () => spawn('fair-waiter.mjs', { name }, { stdin: true }));
+    const waiters = Array.from({ length: 3 }, () => spawn('fair-waiter.mjs', { name }));
     for (let label = 0; label < 9; label++) {
-      waiters[label % 3]?.process.stdin?.write(`acquire ${label}\n`);
+      waiters[label % 3]?.send(`acquire ${label}`);
       // The next caller arrives only once this one has joined the queue in Redis.
       const deadline = Date.now() + 10_000;
       while ((await redis.send<number>(['LLEN', queue], { key: queue })) < label + 1) {
@@ -132,14 +141,14 @@ describe.each(topologies())('lock across processes on $name', ({ url }) => {
       }
     }
     // The process of waiters 2, 5 and 8 dies while they wait: each is skipped once its mark expires.
-    const [first, second, dead] = waiters as [Fixture, Fixture, Fixture];
+    const [first, second, dead] = waiters as [Child, Child, Child];
     dead.process.kill('SIGKILL');
     first.process.stdin?.end();
     second.process.stdin?.end();
     await held.release();
     const grants = await Promise.all(
       [0, 1, 3, 4, 6, 7].map((label) =>
-        (label % 3 === 0 ? first : second).next(
+        (label % 3 === 0 ? first : second).json<Record<string, unknown>>(
           (line) => line.event === 'acquired' && line.label === label,
           20_000,
         ),
@@ -147,7 +156,7 @@ describe.each(topologies())('lock across processes on $name', ({ url }) => {
     );
     const order = [...grants].sort((a, b) => Number(a.token) - Number(b.token)).map((line) => line.label);
     expect(order).toEqual([0, 1, 3, 4, 6, 7]);
-    expect(await Promise.all([first.exited, second.exited])).toEqual([0, 0]);
+    expect(await Promise.all([first, second].map(codeOf))).toEqual([0, 0]);
     await locks.close();
   });
 });

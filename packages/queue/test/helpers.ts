@@ -1,7 +1,7 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
+import type { ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { type ChildExit, startChild } from '@redis-patterns/testing';
 
 /** Polls `check` until it returns true, or throws naming `what` after `timeoutMs`. */
 export async function waitFor(
@@ -33,49 +33,40 @@ export interface ChildConfig {
 export interface ChildWorker {
   child: ChildProcess;
   /** Ids whose handler started, in order (an id twice if it ran twice here). */
-  started: string[];
+  readonly started: string[];
   /** Ids whose completion this worker saw recorded. */
-  completed: Set<string>;
+  readonly completed: Set<string>;
   ready: Promise<void>;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  exited: Promise<ChildExit>;
   /** Asks for a graceful stop and waits for the exit. */
   stop(): Promise<void>;
 }
 
 const fixture = fileURLToPath(new URL('./fixtures/worker-child.mjs', import.meta.url));
 
-/** Spawns a worker process running the built package. */
+/** Spawns a worker process running the built package; it prints READY, then `S <id>` and `C <id>` lines. */
 export function spawnWorker(config: ChildConfig): ChildWorker {
-  const child = spawn(process.execPath, [fixture, JSON.stringify(config)], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
-  const started: string[] = [];
-  const completed = new Set<string>();
-  let markReady: () => void = () => {};
-  const ready = new Promise<void>((resolve) => {
-    markReady = resolve;
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.once('exit', (code, signal) => {
-      markReady();
-      resolve({ code, signal });
-    });
-  });
-  createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
-    if (line === 'READY') markReady();
-    else if (line.startsWith('S ')) started.push(line.slice(2));
-    else if (line.startsWith('C ')) completed.add(line.slice(2));
-  });
-  child.stdin?.on('error', () => {}); // writing to a killed child
+  const worker = startChild(fixture, [JSON.stringify(config)], { stderr: 'inherit' });
+  const ids = (tag: string) =>
+    worker.lines.filter((line) => line.startsWith(tag)).map((line) => line.slice(2));
   return {
-    child,
-    started,
-    completed,
-    ready,
-    exited,
+    child: worker.process,
+    get started() {
+      return ids('S ');
+    },
+    get completed() {
+      return new Set(ids('C '));
+    },
+    // Also settles if the worker dies first: the test then finds it exited.
+    ready: worker.line('READY', 30_000).then(
+      () => {},
+      () => {},
+    ),
+    exited: worker.exited,
     async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.stdin?.end('stop\n');
-      await exited;
+      if (worker.process.exitCode === null && worker.process.signalCode === null)
+        worker.process.stdin?.end('stop\n');
+      await worker.exited;
     },
   };
 }
