@@ -1,6 +1,8 @@
 import { topologies, uniquePrefix } from '@redis-patterns/testing';
+import { createClient, createCluster } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  ClosedError,
   connect,
   createKeyspace,
   defineScript,
@@ -8,6 +10,7 @@ import {
   isWatchError,
   type RedisConnection,
   slotOf,
+  toConnection,
 } from '../src/index.ts';
 
 describe.each(topologies())('connection on $name', ({ url }) => {
@@ -137,6 +140,36 @@ describe.each(topologies())('connection on $name', ({ url }) => {
     const short = await connect({ url });
     await short.close();
     await expect(short.send(['PING'])).rejects.toMatchObject({ code: 'ERR_CLOSED' });
+  });
+
+  it('closes the dedicated connections it opened for a client passed in once that client closes', async () => {
+    const hosts = url.slice('redis://'.length).replace('?cluster=true', '').split(',');
+    const theirs =
+      redis.topology === 'cluster'
+        ? createCluster({ rootNodes: hosts.map((host) => ({ url: `redis://${host}` })) })
+        : createClient({ url });
+    await theirs.connect();
+    const wrapped = toConnection(theirs as never);
+    const key = `${prefix}dedicated`;
+    const name = `${prefix}pool`.replace(/[^\w]/g, '_');
+    // One pooled connection for transactions and one for blocking reads, both named for CLIENT LIST.
+    await wrapped.isolated(key, (client) => client.sendCommand(['CLIENT', 'SETNAME', name]));
+    const blocking = await wrapped.dedicated(key);
+    await blocking.client.sendCommand(['CLIENT', 'SETNAME', name]);
+    blocking.release();
+    const named = async () => {
+      let count = 0;
+      for await (const node of masters(redis)) {
+        const list = String(await redis.bounded(node.sendCommand(['CLIENT', 'LIST'])));
+        count += list.split('\n').filter((line) => line.includes(` name=${name} `)).length;
+      }
+      return count;
+    };
+    expect(await named()).toBe(2);
+    await theirs.close();
+    for (let i = 0; i < 100 && (await named()) > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(await named()).toBe(0);
+    await expect(wrapped.send(['PING'])).rejects.toBeInstanceOf(ClosedError);
   });
 });
 
