@@ -1,0 +1,27 @@
+-- destroy: deletes the session and says whose it was and where it moved. A live session leaves a
+-- tombstone (a hash without 'a', which every read, touch and update treats as gone) for the rest of
+-- its idle TTL, capped by its absolute lifetime: create refuses an existing key, so a framework's
+-- late save of the destroyed id cannot re-create it even after the adapter has forgotten its read.
+-- A regenerate's tombstone ('m') is removed only by a destroy that follows it (destroyAllForUser,
+-- revoke): a plain destroy of a rotated id leaves it, so the rotation's new session survives (the
+-- holder of a planted pre-login id cannot end the session that replaced it). With an expected user,
+-- someone else's session is left alone. KEYS: session. ARGV: idleTtlMs, follow ('1' | '0'),
+-- expected user id ('' = any).
+-- Returns { 1 if a live session was deleted else 0, userId or '', moved-to handle or '' }.
+--!include clock
+local m = redis.call('HMGET', KEYS[1], 'a', 'u', 'm', 'x')
+-- Already destroyed: the tombstone stays until it expires.
+if m[4] then return { 0, '', '' } end
+if not m[1] then
+  if m[3] and ARGV[2] ~= '1' then return { 0, '', '' } end
+  redis.call('DEL', KEYS[1])
+  return { 0, '', m[3] or '' }
+end
+if ARGV[3] ~= '' and m[2] ~= ARGV[3] then return { 0, '', '' } end
+redis.call('DEL', KEYS[1])
+local left = math.min(tonumber(ARGV[1]), tonumber(m[1]) - clock())
+if left > 0 then
+  redis.call('HSET', KEYS[1], 'x', 1)
+  redis.call('PEXPIRE', KEYS[1], left)
+end
+return { 1, m[2] or '', '' }
