@@ -1,4 +1,3 @@
-export { packByTag, settleEach, settleSlots, TickBatcher, type TickBatcherOptions } from './batch.js';
 export { connect, toConnection } from './connect.js';
 export {
   ClosedError,
@@ -21,11 +20,6 @@ export {
   tagOf,
 } from './keys.js';
 export {
-  checkBoolean,
-  checkDuration,
-  checkInteger,
-  checkOptions,
-  describeValue,
   type ParsedRedisUrl,
   parseRedisUrl,
   type RedisAddress,

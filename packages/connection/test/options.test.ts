@@ -5,15 +5,12 @@ import {
   createKeyspace,
   escapeGlob,
   InvalidArgumentError,
-  packByTag,
   parseRedisUrl,
   redact,
-  settleEach,
-  settleSlots,
   slotOf,
-  TickBatcher,
   toPatternsError,
 } from '../src/index.ts';
+import { packByTag, settleEach, settleSlots, TickBatcher } from '../src/internal.ts';
 import { tagHash } from '../src/keys.ts';
 
 describe('parseRedisUrl', () => {

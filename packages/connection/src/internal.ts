@@ -1,0 +1,17 @@
+/**
+ * Building blocks the redis-patterns packages share: batching of script calls and the checks of
+ * options. Not part of the public API of `@redis-patterns/connection`: they may change in any
+ * release. Import them as `@redis-patterns/connection/internal`.
+ *
+ * @packageDocumentation
+ */
+export { packByTag, settleEach, settleSlots, TickBatcher, type TickBatcherOptions } from './batch.js';
+export {
+  checkBoolean,
+  checkCommandOptions,
+  checkDuration,
+  checkInteger,
+  checkOptions,
+  describeValue,
+} from './options.js';
+export { type ScriptBatch, ScriptBatcher } from './script-batcher.js';
