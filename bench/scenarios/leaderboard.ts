@@ -1,4 +1,5 @@
-import { connect, defineScript, settleEach, TickBatcher } from '@redis-patterns/connection';
+import { connect, defineScript } from '@redis-patterns/connection';
+import { settleEach, TickBatcher } from '@redis-patterns/connection/internal';
 import { createLeaderboard, type LeaderboardOptions } from '@redis-patterns/leaderboard';
 import { Redis } from 'ioredis';
 import { Leaderboard as RedisRankLeaderboard } from 'redis-rank';

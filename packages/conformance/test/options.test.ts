@@ -2,7 +2,8 @@
 // field that is `undefined` (or left out) means the default; `null`, or a value of the wrong type, is
 // refused with InvalidArgumentError, naming the argument, before anything is written to Redis.
 import { createCache } from '@redis-patterns/cache-aside';
-import { connect, InvalidArgumentError, packByTag, type RedisConnection } from '@redis-patterns/connection';
+import { connect, InvalidArgumentError, type RedisConnection } from '@redis-patterns/connection';
+import { packByTag } from '@redis-patterns/connection/internal';
 import { createLeaderboard, createPeriodicLeaderboard } from '@redis-patterns/leaderboard';
 import { createLock } from '@redis-patterns/lock';
 import { createQueue, createWorker } from '@redis-patterns/queue';

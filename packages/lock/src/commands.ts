@@ -19,12 +19,8 @@
  * token(B) > token(A). The counter never expires; if Redis loses it (restart without persistence,
  * failover to a lagging replica), tokens start again at 1.
  */
-import {
-  type Keyspace,
-  type RedisClient,
-  type RedisConnection,
-  TickBatcher,
-} from '@redis-patterns/connection';
+import type { Keyspace, RedisClient, RedisConnection } from '@redis-patterns/connection';
+import { ScriptBatcher, TickBatcher } from '@redis-patterns/connection/internal';
 import { NotReplicatedError } from './errors.js';
 import {
   attemptScript,
@@ -81,13 +77,11 @@ export interface AttemptRequest {
   timeoutMs: number | undefined;
 }
 
-interface PendingAttempt extends AttemptRequest {
-  resolve: (attempt: Attempt) => void;
-  reject: (err: unknown) => void;
-}
+/** Most attempts in one script call. */
+const MAX_ATTEMPTS = 100;
 
 /** The attempts of each connection, gathered per tick. */
-const attemptBatchers = new WeakMap<RedisConnection, TickBatcher<PendingAttempt>>();
+const attemptBatchers = new WeakMap<RedisConnection, ScriptBatcher<AttemptRequest, Attempt>>();
 
 /**
  * One acquisition attempt, one round trip (see attemptScript). Attempts made in the same tick share
@@ -95,10 +89,39 @@ const attemptBatchers = new WeakMap<RedisConnection, TickBatcher<PendingAttempt>
  * The call is bounded by the shortest time left of its attempts.
  */
 export function attemptGrant(conn: RedisConnection, request: AttemptRequest): Promise<Attempt> {
-  const batcher = batcherOf(attemptBatchers, conn, (items) => {
-    for (const group of conn.groupBySlot(items, (p) => p.keys.lock)) attemptGroup(conn, group);
-  });
-  return new Promise((resolve, reject) => batcher.add({ ...request, resolve, reject }));
+  let batcher = attemptBatchers.get(conn);
+  if (batcher === undefined) {
+    batcher = new ScriptBatcher(conn, {
+      single: attemptScript,
+      batch: attemptScript,
+      max: MAX_ATTEMPTS,
+      gather: 'tick',
+      keyOf: (r) => r.keys.lock,
+      argsOf: attemptArgs,
+      layout: { first: 0, slots: 2 },
+      decode: (reply, at) => toAttempt(reply as unknown[], at),
+      timeoutMs: (requests) => {
+        let timeoutMs: number | undefined;
+        for (const r of requests)
+          if (r.timeoutMs !== undefined) timeoutMs = Math.min(timeoutMs ?? r.timeoutMs, r.timeoutMs);
+        return timeoutMs;
+      },
+    });
+    attemptBatchers.set(conn, batcher);
+  }
+  return batcher.call(request);
+}
+
+/** KEYS and ARGV of attemptScript for `requests` (see src/lua/attempt.lua). */
+function attemptArgs(requests: readonly AttemptRequest[]): { keys: string[]; args: string[] } {
+  const now = Date.now();
+  const keys: string[] = [];
+  const args: string[] = [String(now)];
+  for (const r of requests) {
+    keys.push(r.keys.lock, r.keys.fence, r.keys.waiters);
+    args.push(r.owner, String(r.ttlMs), r.instance, String(now + r.markMs), r.more ? '1' : '0');
+  }
+  return { keys, args };
 }
 
 /** The connection's batcher in `batchers`, made with `flush` on first use. */
@@ -113,26 +136,6 @@ export function batcherOf<T>(
     batchers.set(conn, batcher);
   }
   return batcher;
-}
-
-function attemptGroup(conn: RedisConnection, group: PendingAttempt[]): void {
-  const now = Date.now();
-  const keys: string[] = [];
-  const args: string[] = [String(now)];
-  let timeoutMs: number | undefined;
-  for (const p of group) {
-    keys.push(p.keys.lock, p.keys.fence, p.keys.waiters);
-    args.push(p.owner, String(p.ttlMs), p.instance, String(now + p.markMs), p.more ? '1' : '0');
-    if (p.timeoutMs !== undefined) timeoutMs = Math.min(timeoutMs ?? p.timeoutMs, p.timeoutMs);
-  }
-  conn.runScript<number[]>(attemptScript, keys, args, timeoutMs === undefined ? {} : { timeoutMs }).then(
-    (reply) => {
-      for (const [i, p] of group.entries()) p.resolve(toAttempt(reply, i * 2));
-    },
-    (err: unknown) => {
-      for (const p of group) p.reject(err);
-    },
-  );
 }
 
 function toAttempt(reply: readonly unknown[], at: number): Attempt {

@@ -1,11 +1,11 @@
 import {
   ClosedError,
-  checkOptions,
   createKeyspace,
   InvalidArgumentError,
   type RedisConnection,
   toConnection,
 } from '@redis-patterns/connection';
+import { checkOptions } from '@redis-patterns/connection/internal';
 import { exists, forceDelete, lockKeys } from './commands.js';
 import { LockLostError } from './errors.js';
 import { acquireFair } from './fair.js';

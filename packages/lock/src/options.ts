@@ -1,10 +1,5 @@
-import {
-  checkDuration,
-  checkInteger,
-  checkOptions,
-  InvalidArgumentError,
-  type RedisLike,
-} from '@redis-patterns/connection';
+import { InvalidArgumentError, type RedisLike } from '@redis-patterns/connection';
+import { checkDuration, checkInteger, checkOptions } from '@redis-patterns/connection/internal';
 import type { Durability } from './commands.js';
 
 /** How `acquire()` waits for a lock someone else holds. Durations are milliseconds. */

@@ -1,4 +1,5 @@
-import type { RedisConnection, TickBatcher } from '@redis-patterns/connection';
+import type { RedisConnection } from '@redis-patterns/connection';
+import type { TickBatcher } from '@redis-patterns/connection/internal';
 import { batcherOf, type LockKeys } from './commands.js';
 import {
   type Act,

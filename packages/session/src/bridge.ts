@@ -1,4 +1,5 @@
-import { checkOptions, InvalidArgumentError } from '@redis-patterns/connection';
+import { InvalidArgumentError } from '@redis-patterns/connection';
+import { checkOptions } from '@redis-patterns/connection/internal';
 import {
   checkData,
   checkSize,

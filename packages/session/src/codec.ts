@@ -182,3 +182,43 @@ function describe(value: unknown): string {
   if (value === null) return 'null';
   return Array.isArray(value) ? 'an array' : typeof value;
 }
+
+/**
+ * What the read scripts return: the server time, then per session refreshed, a, r, c, u, d (or
+ * null and fillers for a session that is gone). The single read's reply is one such session.
+ */
+export type ReadReply = Array<number | string | null | Error>;
+
+/** The slots a session takes in a read reply, after the server time. */
+export const READ_SLOTS = 6;
+
+/** The session at `at` of a read reply, still serialized; null when it is gone. */
+export function loadedAt(reply: Readonly<ReadReply>, at: number): Loaded | null {
+  const refreshed = reply[at];
+  if (refreshed === null) return null;
+  const now = reply[0] as number;
+  const u = reply[at + 4] as string;
+  return {
+    now,
+    refreshed: refreshed === 1,
+    meta: {
+      createdAt: Number(reply[at + 3]),
+      absoluteExpiresAt: Number(reply[at + 1]),
+      refreshedAt: refreshed === 1 ? now : Number(reply[at + 2]),
+      version: '',
+      userId: u === '' ? undefined : u,
+    },
+    blob: reply[at + 5] as string,
+  };
+}
+
+/** A session as read from Redis, still serialized. */
+export interface Loaded {
+  /** Server time of the read. */
+  now: number;
+  /** True when this read wrote a refresh (false: skipped within touchAfterMs). */
+  refreshed: boolean;
+  meta: Meta;
+  /** The stored data field (see scripts.ts); decode with decodeBlob or fieldsOf. */
+  blob: string;
+}

@@ -1,5 +1,16 @@
-import { packByTag, settleSlots, TickBatcher } from '@redis-patterns/connection';
-import { blobOf, type FieldChange, type Fields, type Meta, splitHash, USER_INDEX_PREFIX } from './codec.js';
+import { ScriptBatcher } from '@redis-patterns/connection/internal';
+import {
+  blobOf,
+  type FieldChange,
+  type Fields,
+  type Loaded,
+  loadedAt,
+  type Meta,
+  READ_SLOTS,
+  type ReadReply,
+  splitHash,
+  USER_INDEX_PREFIX,
+} from './codec.js';
 import type { ResolvedOptions } from './options.js';
 import {
   createScript,
@@ -26,52 +37,6 @@ const MAX_FORWARDS = 16;
 
 /** Most reads in one script call (one call holds Redis for all of them). */
 const MAX_READ_BATCH = 25;
-
-/**
- * What the read scripts return: the server time, then per session refreshed, a, r, c, u, d (or
- * null and fillers for a session that is gone). The single read's reply is one such session.
- */
-type ReadReply = Array<number | string | null | Error>;
-
-/** The slots a session takes in a read reply, after the server time. */
-const READ_SLOTS = 6;
-
-interface PendingRead {
-  key: string;
-  resolve(loaded: Loaded | null): void;
-  reject(err: unknown): void;
-}
-
-/** The session at `at` of a read reply, still serialized; null when it is gone. */
-function loadedAt(reply: Readonly<ReadReply>, at: number): Loaded | null {
-  const refreshed = reply[at];
-  if (refreshed === null) return null;
-  const now = reply[0] as number;
-  const u = reply[at + 4] as string;
-  return {
-    now,
-    refreshed: refreshed === 1,
-    meta: {
-      createdAt: Number(reply[at + 3]),
-      absoluteExpiresAt: Number(reply[at + 1]),
-      refreshedAt: refreshed === 1 ? now : Number(reply[at + 2]),
-      version: '',
-      userId: u === '' ? undefined : u,
-    },
-    blob: reply[at + 5] as string,
-  };
-}
-
-/** A session as read from Redis, still serialized. */
-export interface Loaded {
-  /** Server time of the read. */
-  now: number;
-  /** True when this read wrote a refresh (false: skipped within touchAfterMs). */
-  refreshed: boolean;
-  meta: Meta;
-  /** The stored data field (see scripts.ts); decode with decodeBlob or fieldsOf. */
-  blob: string;
-}
 
 /** Who a write binds the session to. */
 export type UserChange = { op: 'keep' } | { op: 'set'; userId: string } | { op: 'unset' };
@@ -111,34 +76,18 @@ export function createEngine(opts: ResolvedOptions) {
   const readArgs = [idle, String(opts.touchAfterMs)];
 
   // Reads asked for in the same tick share script calls (per hash slot, so on Cluster only keys of
-  // one slot do): at 50 requests in flight Redis runs two calls instead of 50, and the client
-  // encodes and tracks two commands instead of 50. With none in flight a read goes out at once, so
-  // a lone request waits for nothing. Batches are not split further: at 50-200 in flight, full
-  // batches of MAX_READ_BATCH settle into a steady alternation (Redis runs one while Node handles
-  // another's replies) that measured 10-40% faster than halving each tick's reads.
-  const sendReads = (reads: PendingRead[], track: (call: Promise<unknown>) => void) => {
-    if (reads.length === 1) {
-      const [only] = reads as [PendingRead];
-      const sent = conn.runScript<ReadReply | null>(readScript, [only.key], readArgs);
-      track(sent);
-      sent.then((reply) => only.resolve(reply === null ? null : loadedAt(reply, 1)), only.reject);
-      return;
-    }
-    const keys = reads.map((r) => r.key);
-    const sent = conn.runScript<ReadReply>(readBatchScript, keys, readArgs);
-    track(sent);
-    // A key Redis refused (another type) fails its own read, as it would unbatched.
-    settleSlots(sent, reads, { first: 1, slots: READ_SLOTS }, loadedAt);
-  };
-  const reads = new TickBatcher<PendingRead>(
-    (pending, track) => {
-      // Reads of one session stay together, in order (more than MAX_READ_BATCH of them get calls
-      // of their own, which the connection keeps in order), so no call waits on another socket.
-      for (const group of conn.groupBySlot(pending, (r) => r.key))
-        for (const batch of packByTag(group, (r) => r.key, MAX_READ_BATCH)) sendReads(batch, track);
-    },
-    { immediateWhenIdle: true },
-  );
+  // one slot do): at 50 requests in flight Redis runs two calls instead of 50. With none in flight
+  // a read goes out at once, so a lone request waits for nothing.
+  const reads = new ScriptBatcher<string, Loaded | null>(conn, {
+    single: readScript,
+    batch: readBatchScript,
+    max: MAX_READ_BATCH,
+    keyOf: (key) => key,
+    argsOf: (keys) => ({ keys: [...keys], args: readArgs }),
+    layout: { first: 1, slots: READ_SLOTS },
+    // A single read replies nil for a session that is gone; a batch, nulls in its slots.
+    decode: (reply, at) => (reply === null ? null : loadedAt(reply as ReadReply, at)),
+  });
 
   const indexAdd = async (userId: string, handle: string, absoluteAt?: number): Promise<number> => {
     const args = [handle, absoluteAt === undefined ? '' : String(absoluteAt), absoluteTtl];
@@ -179,9 +128,8 @@ export function createEngine(opts: ResolvedOptions) {
     sessionKey,
     indexKey,
 
-    async read(handle: string): Promise<Loaded | null> {
-      const key = sessionKey(handle);
-      return new Promise<Loaded | null>((resolve, reject) => reads.add({ key, resolve, reject }));
+    read(handle: string): Promise<Loaded | null> {
+      return reads.call(sessionKey(handle));
     },
 
     /** Raw HGETALL, no refresh: for listing and for function updates. */

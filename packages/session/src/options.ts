@@ -1,7 +1,4 @@
 import {
-  checkDuration,
-  checkInteger,
-  checkOptions,
   createKeyspace,
   InvalidArgumentError,
   type Keyspace,
@@ -9,6 +6,7 @@ import {
   type RedisLike,
   toConnection,
 } from '@redis-patterns/connection';
+import { checkDuration, checkInteger, checkOptions } from '@redis-patterns/connection/internal';
 
 /** Turns one top-level data property into a string and back. */
 export interface Serializer {

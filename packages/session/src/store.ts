@@ -1,10 +1,5 @@
-import {
-  ClosedError,
-  checkBoolean,
-  checkOptions,
-  InvalidArgumentError,
-  TimeoutError,
-} from '@redis-patterns/connection';
+import { ClosedError, InvalidArgumentError, TimeoutError } from '@redis-patterns/connection';
+import { checkBoolean, checkOptions } from '@redis-patterns/connection/internal';
 import {
   blobOf,
   checkData,
