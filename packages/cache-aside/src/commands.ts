@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { createKeyspace, defineScript, escapeGlob, type RedisConnection } from '@redis-patterns/connection';
+import { createKeyspace, escapeGlob, type RedisConnection } from '@redis-patterns/connection';
 import { RESP_TYPES } from 'redis';
+import { commitLoad, ensureTags, extendLease, releaseLease, writeEntry } from './scripts.js';
 
 /*
  * Every Redis command of the cache, in one place.
@@ -10,59 +11,8 @@ import { RESP_TYPES } from 'redis';
  *   p l:{k}   the load lease (SET NX PX): which process loads k; same slot as the entry
  *   p t:{t}   the current version token of tag t
  * The near cache tracks the `p v:` and `p t:` prefixes only, so lease traffic never reaches it.
+ * The Lua scripts are in src/lua/ (bound in scripts.ts).
  */
-
-/** The leader's write: only while it still holds the lease, so a delete() or set() during the load wins. */
-const commitLoad = defineScript(
-  'cacheCommitLoad',
-  `if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
-   redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
-   redis.call('DEL', KEYS[2])
-   return 1`,
-);
-
-/** An explicit write also drops the lease, so a load that started before it cannot overwrite it. */
-const writeEntry = defineScript(
-  'cacheWriteEntry',
-  `redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-   redis.call('DEL', KEYS[2])
-   return 1`,
-);
-
-const extendLease = defineScript(
-  'cacheExtendLease',
-  `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-   return 0`,
-);
-
-const releaseLease = defineScript(
-  'cacheReleaseLease',
-  `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-   return 0`,
-);
-
-/**
- * Returns each tag's version, creating a fresh unique token for a tag that has none, and keeps the tag
- * key alive at least as long as the entry that records it. Invalidation DELetes the tag key; a new
- * token is never equal to an old one, so an entry can never match a version it was not written with.
- */
-const ensureTags = defineScript(
-  'cacheEnsureTags',
-  `local out = {}
-   local ttl = tonumber(ARGV[2])
-   for i, key in ipairs(KEYS) do
-     local v = redis.call('GET', key)
-     if not v then
-       v = ARGV[1] .. ':' .. i
-       redis.call('SET', key, v, 'PX', ttl)
-     else
-       local left = redis.call('PTTL', key)
-       if left >= 0 and left < ttl then redis.call('PEXPIRE', key, ttl) end
-     end
-     out[i] = v
-   end
-   return out`,
-);
 
 type Text = string | null;
 

@@ -1,12 +1,5 @@
-import {
-  checkBoolean,
-  checkDuration,
-  checkInteger,
-  checkKeyPart,
-  checkOptions,
-  InvalidArgumentError,
-  type RedisLike,
-} from '@redis-patterns/connection';
+import { checkKeyPart, InvalidArgumentError, type RedisLike } from '@redis-patterns/connection';
+import { checkBoolean, checkDuration, checkInteger, checkOptions } from '@redis-patterns/connection/internal';
 import { losslessJson, type Serializer } from './serializer.js';
 
 /** Per-entry options, accepted by the cache (as defaults) and by every read-through or write call. */
