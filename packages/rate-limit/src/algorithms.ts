@@ -1,4 +1,5 @@
-import { checkInteger, InvalidArgumentError } from '@redis-patterns/connection';
+import { InvalidArgumentError } from '@redis-patterns/connection';
+import { checkInteger } from '@redis-patterns/connection/internal';
 
 /** The four algorithms; each is one Lua call on the Redis server's clock. */
 export type AlgorithmKind = 'slidingWindowLog' | 'slidingWindowCounter' | 'fixedWindow' | 'tokenBucket';

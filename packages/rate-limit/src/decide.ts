@@ -1,15 +1,17 @@
 import {
   ClosedError,
-  checkInteger,
   checkKeyPart,
-  checkOptions,
   InvalidArgumentError,
   type Keyspace,
-  packByTag,
   type RedisConnection,
+} from '@redis-patterns/connection';
+import {
+  checkInteger,
+  checkOptions,
+  packByTag,
   settleSlots,
   TickBatcher,
-} from '@redis-patterns/connection';
+} from '@redis-patterns/connection/internal';
 import type { AlgorithmArgs } from './algorithms.js';
 import type { FailMode, LimitOptions, RateLimiter } from './limiter.js';
 import { combine, failed, type Policy, type PolicyResult, type RateLimitResult } from './result.js';
@@ -177,7 +179,8 @@ const MAX_BATCH = 25;
 /**
  * The batcher of single-limit checks on `conn`. With nothing in flight a check goes out at once;
  * checks asked for while others are in flight go out together at the end of the tick: one batch
- * script per group and hash slot (see `batchScript`), or the single script when a slot has one check.
+ * script per group and hash slot (see src/lua/lib/batch-call.lua), or the single script when a slot
+ * has one check.
  */
 function batcherOf(conn: RedisConnection): TickBatcher<PendingCheck> {
   let batcher = checkBatchers.get(conn);

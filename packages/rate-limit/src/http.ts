@@ -1,4 +1,5 @@
-import { checkBoolean, checkOptions, InvalidArgumentError } from '@redis-patterns/connection';
+import { InvalidArgumentError } from '@redis-patterns/connection';
+import { checkBoolean, checkOptions } from '@redis-patterns/connection/internal';
 import { rateLimitHeaders } from './headers.js';
 import { checkSubnet, ipKey } from './ip.js';
 import type { RateLimiter } from './limiter.js';

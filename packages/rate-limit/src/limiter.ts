@@ -1,11 +1,10 @@
 import {
-  checkDuration,
-  checkOptions,
   createKeyspace,
   InvalidArgumentError,
   type RedisLike,
   toConnection,
 } from '@redis-patterns/connection';
+import { checkDuration, checkOptions } from '@redis-patterns/connection/internal';
 import { type Algorithm, argsOf } from './algorithms.js';
 import { buildLimiter, type LimiterState, stateOf } from './decide.js';
 import type { Policy, RateLimitResult } from './result.js';

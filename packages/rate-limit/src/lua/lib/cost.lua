@@ -1,0 +1,12 @@
+-- The cost of a single-limit or multi-limit call: ARGV[1] is '1' to charge (limit) or '0' to only
+-- look (peek); ARGV[2] is the cost, parsed here into `cost` and kept as sent in `costArg`, which
+-- the algorithms read (a batch sets them per check instead: lib/batch-cost).
+--
+-- Each algorithm (lib/log, lib/counter, lib/fixed, lib/gcra) is a function (key, a, b, apply)
+-- returning allowed (1/0), remaining, reset (µs until fully restored) and retry (µs until this
+-- cost would fit; 0 if it fits now); it writes only when `apply` is set and the cost fits.
+--!include clock
+-- Parsing a number costs Redis more than comparing a string: most calls cost 1. The cost also goes
+-- to HINCRBY as the caller's string (costArg): Redis formats a Lua number with printf.
+local costArg = ARGV[2]
+local cost = costArg == '1' and 1 or tonumber(costArg)
