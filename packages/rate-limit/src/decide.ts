@@ -5,13 +5,7 @@ import {
   type Keyspace,
   type RedisConnection,
 } from '@redis-patterns/connection';
-import {
-  checkInteger,
-  checkOptions,
-  packByTag,
-  settleSlots,
-  TickBatcher,
-} from '@redis-patterns/connection/internal';
+import { checkInteger, checkOptions, ScriptBatcher } from '@redis-patterns/connection/internal';
 import type { AlgorithmArgs } from './algorithms.js';
 import type { FailMode, LimitOptions, RateLimiter } from './limiter.js';
 import { combine, failed, type Policy, type PolicyResult, type RateLimitResult } from './result.js';
@@ -96,14 +90,11 @@ export function buildLimiter(state: LimiterState): RateLimiter {
     group: `${only.code}:${budgetMs}:${only.a}:${only.b}`,
     decide,
   };
-  const batcher = spec && batcherOf(conn);
+  const batcher = spec && batcherOf(conn, spec.code);
   const tail = parts.flatMap(({ args }) => [args.code, String(args.a), String(args.b)]);
   const run = (keys: string[], cost: number, consume: boolean): Promise<RateLimitResult> => {
     if (spec !== undefined && batcher !== undefined) {
-      const op = String(consume ? cost : -cost);
-      return new Promise((resolve, reject) =>
-        batcher.add({ spec, key: keys[0] as string, op, resolve, reject }),
-      );
+      return batcher.call({ spec, key: keys[0] as string, op: String(consume ? cost : -cost) });
     }
     const args = [consume ? '1' : '0', String(cost), ...tail];
     return conn
@@ -160,75 +151,64 @@ interface CheckSpec {
   decide(reply: number[], at: number): RateLimitResult;
 }
 
-/** One single-limit check waiting for its tick's script call. */
-interface PendingCheck {
+/** One single-limit check. */
+interface Check {
   spec: CheckSpec;
   key: string;
   /** The cost for a charge, minus the cost for a peek. */
   op: string;
-  resolve: (result: RateLimitResult) => void;
-  reject: (err: unknown) => void;
 }
 
-/** The single-limit checks of each connection, gathered per tick. */
-const checkBatchers = new WeakMap<RedisConnection, TickBatcher<PendingCheck>>();
+/** The single-limit checks of each connection and algorithm, gathered per tick. */
+const checkBatchers = new WeakMap<RedisConnection, Map<string, ScriptBatcher<Check, RateLimitResult>>>();
 
-/** Most checks in one batch (one script call, so Redis serves nobody else meanwhile). */
+/**
+ * Most checks in one batch (one script call, so Redis serves nobody else meanwhile). 25 measured
+ * best at 50 and 100 in flight; smaller batches measured 5-10% slower.
+ */
 const MAX_BATCH = 25;
 
 /**
- * The batcher of single-limit checks on `conn`. With nothing in flight a check goes out at once;
- * checks asked for while others are in flight go out together at the end of the tick: one batch
- * script per group and hash slot (see src/lua/lib/batch-call.lua), or the single script when a slot
- * has one check.
+ * The batcher of single-limit checks of one algorithm on `conn`. With nothing in flight a check goes
+ * out at once; checks asked for while others are in flight go out together at the end of the tick,
+ * one batch script call per group (numbers and time budget) and hash slot. The checks of one hash
+ * tag stay together in call order, so they are decided in that order.
  */
-function batcherOf(conn: RedisConnection): TickBatcher<PendingCheck> {
-  let batcher = checkBatchers.get(conn);
+function batcherOf(
+  conn: RedisConnection,
+  code: AlgorithmArgs['code'],
+): ScriptBatcher<Check, RateLimitResult> {
+  let byCode = checkBatchers.get(conn);
+  if (byCode === undefined) {
+    byCode = new Map();
+    checkBatchers.set(conn, byCode);
+  }
+  let batcher = byCode.get(code);
   if (batcher === undefined) {
-    batcher = new TickBatcher((checks, track) => sendAll(conn, checks, track), { immediateWhenIdle: true });
-    checkBatchers.set(conn, batcher);
+    batcher = new ScriptBatcher<Check, RateLimitResult>(conn, {
+      single: singleScripts[code],
+      batch: batchScripts[code],
+      max: MAX_BATCH,
+      keyOf: (check) => check.key,
+      // Limiters of different numbers (or timeouts) batch apart: each batch passes its numbers once.
+      groupOf: (check) => check.spec.group,
+      argsOf: checkArgs,
+      layout: { first: 1, slots: 4 },
+      decode: (reply, at, check) => check.spec.decide(reply as number[], at),
+      timeoutMs: (checks) => (checks[0] as Check).spec.timeoutMs,
+    });
+    byCode.set(code, batcher);
   }
   return batcher;
 }
 
-/** Sends one tick's checks: per group, per hash slot, in batches. */
-function sendAll(conn: RedisConnection, checks: PendingCheck[], track: (call: Promise<unknown>) => void) {
-  if (checks.length === 1) {
-    sendChecks(conn, checks, track);
-    return;
-  }
-  // Limiters of different numbers (or of the same numbers but different timeouts) batch apart:
-  // each batch passes its numbers once. Only limiters sharing keys with different numbers (a
-  // misconfiguration) could see their checks of one tick decided out of call order.
-  const byGroup = new Map<string, PendingCheck[]>();
-  for (const check of checks) {
-    const same = byGroup.get(check.spec.group);
-    if (same === undefined) byGroup.set(check.spec.group, [check]);
-    else same.push(check);
-  }
-  for (const ofGroup of byGroup.values()) {
-    for (const slot of conn.groupBySlot(ofGroup, (c) => c.key)) {
-      // At most MAX_BATCH per batch, which measured best at 50 and 100 in flight; batches are not
-      // split further (halving them measured 5-10% slower once the connection spreads batches of
-      // free keys over its sockets). The checks of one hash tag stay together in call order (a busy
-      // tag gets batches of its own, kept in order by the connection), so they are decided in that
-      // order.
-      for (const batch of packByTag(slot, (c) => c.key, MAX_BATCH)) sendChecks(conn, batch, track);
-    }
-  }
-}
-
-/** One script call for `checks` (all of one group and slot). */
-function sendChecks(conn: RedisConnection, checks: PendingCheck[], track: (call: Promise<unknown>) => void) {
-  const first = checks[0] as PendingCheck;
-  const { code, timeoutMs, a, b } = first.spec;
-  if (checks.length === 1) {
+/** KEYS and ARGV of the single script (one check) or the batch script (several; see src/lua). */
+function checkArgs(checks: readonly Check[], many: boolean): { keys: string[]; args: string[] } {
+  const first = checks[0] as Check;
+  const { a, b } = first.spec;
+  if (!many) {
     const charge = first.op.charCodeAt(0) !== 45; // '-': a peek
-    const args = [charge ? '1' : '0', charge ? first.op : first.op.slice(1), a, b];
-    const sent = conn.runScript<number[]>(singleScripts[code], [first.key], args, { timeoutMs });
-    track(sent);
-    sent.then((reply) => first.resolve(first.spec.decide(reply, 1)), first.reject);
-    return;
+    return { keys: [first.key], args: [charge ? '1' : '0', charge ? first.op : first.op.slice(1), a, b] };
   }
   // The costs are left out when every check charges 1, the usual call: 25 fewer arguments to
   // write and for Redis to read.
@@ -240,11 +220,5 @@ function sendChecks(conn: RedisConnection, checks: PendingCheck[], track: (call:
   }
   const args = [a, b];
   if (!plain) for (const c of checks) args.push(c.op);
-  const sent = conn.runScript<Array<number | Error>>(batchScripts[code], keys, args, { timeoutMs });
-  track(sent);
-  // One flat reply: the server time, then four numbers per check (an error reply in the first of
-  // them for a check whose key Redis refused: it fails alone, as it would unbatched).
-  settleSlots(sent, checks, { first: 1, slots: 4 }, (reply, at, check) =>
-    check.spec.decide(reply as number[], at),
-  );
+  return { keys, args };
 }
