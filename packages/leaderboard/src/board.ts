@@ -1,13 +1,10 @@
 import {
   ClosedError,
-  checkBoolean,
-  checkOptions,
   InvalidArgumentError,
   type RedisConnection,
   type Script,
-  settleEach,
-  TickBatcher,
 } from '@redis-patterns/connection';
+import { checkBoolean, checkOptions, settleEach, TickBatcher } from '@redis-patterns/connection/internal';
 import { checkCount, checkIncrement, checkMember, checkScore, fromStored, storedBounds } from './codec.js';
 import type { BoardSettings } from './options.js';
 import {

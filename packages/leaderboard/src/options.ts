@@ -1,10 +1,5 @@
-import {
-  checkInteger,
-  checkKeyPart,
-  checkOptions,
-  InvalidArgumentError,
-  type RedisLike,
-} from '@redis-patterns/connection';
+import { checkKeyPart, InvalidArgumentError, type RedisLike } from '@redis-patterns/connection';
+import { checkInteger, checkOptions } from '@redis-patterns/connection/internal';
 
 /** Which end of the board is first: `high-to-low` puts the highest score at rank 1. */
 export type LeaderboardOrder = 'high-to-low' | 'low-to-high';

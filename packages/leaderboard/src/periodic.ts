@@ -1,12 +1,5 @@
-import {
-  ClosedError,
-  checkDuration,
-  checkInteger,
-  checkOptions,
-  createKeyspace,
-  InvalidArgumentError,
-  toConnection,
-} from '@redis-patterns/connection';
+import { ClosedError, createKeyspace, InvalidArgumentError, toConnection } from '@redis-patterns/connection';
+import { checkDuration, checkInteger, checkOptions } from '@redis-patterns/connection/internal';
 import { createBoard } from './board.js';
 import { type Cycle, type CycleFunction, type CycleName, checkDate, cycleFunction } from './cycles.js';
 import { boardKeys } from './leaderboard.js';

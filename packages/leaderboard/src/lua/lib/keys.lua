@@ -1,0 +1,26 @@
+-- The leaderboard's scripts, one per file in src/lua; this lib is their common ground.
+--
+-- Keys of one board (one hash tag, so one Cluster slot), KEYS[1..3] of every script:
+--   KEYS[1] scores    ZSET  member -> stored score
+--   KEYS[2] data      HASH  member -> JSON member data
+--   KEYS[3] distinct  ZSET  raw -> raw, one entry per distinct score (dense ranks only)
+--
+-- Stored scores are always "lower is better": raw = score on low-to-high boards and -score on
+-- high-to-low boards, so every script reads the board with ZRANK/ZRANGE ascending, and members with
+-- equal scores fall in byte order of their ids in both directions. With earlier-first, the stored
+-- score is raw * shift + seq (shift = 2^bits), exact while |stored| <= 2^53: equal raws are then
+-- ordered by arrival, and raw is floor(stored / shift). Each group of equal raws numbers its own
+-- arrivals (the last seq in the group + 1), so the sequence needs no key and only runs out when
+-- 2^bits members arrive in one group while it never empties.
+--
+-- Every script starts with ARGV[1] = shift (lib/shift.lua) and ARGV[2] = tie rule
+-- (lib/tie-rule.lua). Lua numbers are doubles; numbers go back to Redis through fmt() (%.17g
+-- round-trips every double) and back to the client as strings, since Redis truncates Lua numbers
+-- in replies to integers.
+--
+-- Each script includes only the libs it uses, and each lib the libs it uses: Lua creates a closure
+-- per `local function` on every call, which costs the hot reads more Redis time than their
+-- commands. For the same reason the board's keys and arguments are declared by separate libs, so
+-- that a script declares only what it uses.
+--!include scores-key
+local dataKey, distinctKey = KEYS[2], KEYS[3]
