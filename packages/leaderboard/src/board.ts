@@ -4,7 +4,7 @@ import {
   type RedisConnection,
   type Script,
 } from '@redis-patterns/connection';
-import { checkBoolean, checkOptions, settleEach, TickBatcher } from '@redis-patterns/connection/internal';
+import { checkBoolean, checkOptions, ScriptBatcher } from '@redis-patterns/connection/internal';
 import { checkCount, checkIncrement, checkMember, checkScore, fromStored, storedBounds } from './codec.js';
 import type { BoardSettings } from './options.js';
 import {
@@ -61,33 +61,22 @@ export function createBoard<TData>(ctx: BoardContext): Leaderboard<TData> {
   const toEntries = (reply: RangeReply) => entriesFromRange<TData>(settings, reply);
 
   // Plain arounds asked for in the same tick share script calls: at 50 in flight Redis then runs a
-  // few calls of many windows instead of 50 calls, and with at least two calls (reads take any of
-  // the connection's sockets) Redis works on one while Node handles another's replies. With none in
-  // flight a call goes out at once, so batching costs nothing at low load.
-  type Pending = { args: string[]; resolve(r: RangeReply): void; reject(e: unknown): void };
-  const sendArounds = (calls: Pending[], track: (call: Promise<unknown>) => void) => {
-    if (calls.length === 1) {
-      const [only] = calls as [Pending];
-      const sent = run<RangeReply>(aroundPlainScript, ['0', ...only.args]);
-      track(sent);
-      sent.then(only.resolve, only.reject);
-      return;
-    }
-    const sent = run<RangeReply[]>(aroundPlainBatchScript, ['0', ...calls.flatMap((c) => c.args)]);
-    track(sent);
-    settleEach(sent, calls);
-  };
-  const arounds = new TickBatcher<Pending>(
-    (calls, track) => {
-      const size = Math.min(AROUND_BATCH, Math.ceil(calls.length / 2));
-      for (let at = 0; at < calls.length; at += size) sendArounds(calls.slice(at, at + size), track);
-    },
-    { immediateWhenIdle: true },
-  );
-  const aroundPlain = (member: string, radius: string, fill: string) =>
-    new Promise<RangeReply>((resolve, reject) =>
-      arounds.add({ args: [member, radius, fill], resolve, reject }),
-    );
+  // few calls of many windows instead of 50 calls. With none in flight a call goes out at once, so
+  // batching costs nothing at low load.
+  const arounds = new ScriptBatcher<string[], RangeReply>(conn, {
+    single: aroundPlainScript,
+    batch: aroundPlainBatchScript,
+    max: AROUND_BATCH,
+    keyOf: () => keys.scores,
+    argsOf: (calls) => ({
+      keys: keyList,
+      args: [String(settings.shift), settings.ties, '0', ...calls.flat()],
+    }),
+    layout: { first: 0, slots: 1 },
+    decode: (reply, at) => (reply as RangeReply[])[at] as RangeReply,
+    readonly: true,
+  });
+  const aroundPlain = (member: string, radius: string, fill: string) => arounds.call([member, radius, fill]);
 
   const lookup = async (members: string[], withData: boolean, withBelow: boolean) => {
     const replies: LookupReply[] = [];
