@@ -1,13 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import {
-  ClosedError,
-  checkBoolean,
-  checkDuration,
-  checkOptions,
-  type DedicatedConnection,
-  OwnershipLostError,
-} from '@redis-patterns/connection';
+import { ClosedError, type DedicatedConnection, OwnershipLostError } from '@redis-patterns/connection';
+import { checkBoolean, checkDuration, checkOptions } from '@redis-patterns/connection/internal';
 import { Housekeeping } from './housekeeping.js';
 import { decodeJobData, type JobData } from './jobs.js';
 import { backoffDelay } from './options.js';

@@ -1,10 +1,5 @@
-import {
-  checkDuration,
-  checkInteger,
-  checkOptions,
-  InvalidArgumentError,
-  type RedisLike,
-} from '@redis-patterns/connection';
+import { InvalidArgumentError, type RedisLike } from '@redis-patterns/connection';
+import { checkDuration, checkInteger, checkOptions } from '@redis-patterns/connection/internal';
 
 /** Turns payloads (and kept results) into strings and back. */
 export interface Serializer {

@@ -1,12 +1,12 @@
 import {
   ClosedError,
-  checkInteger,
   checkKeyPart,
   createKeyspace,
   InvalidArgumentError,
   type RedisConnection,
   toConnection,
 } from '@redis-patterns/connection';
+import { checkInteger } from '@redis-patterns/connection/internal';
 import {
   type AddResult,
   type EncodedJob,

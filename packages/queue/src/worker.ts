@@ -1,4 +1,5 @@
-import { checkDuration, checkInteger, InvalidArgumentError } from '@redis-patterns/connection';
+import { InvalidArgumentError } from '@redis-patterns/connection';
+import { checkDuration, checkInteger } from '@redis-patterns/connection/internal';
 import { QueueWorker } from './consumer.js';
 import { type Queue, queueInternals } from './queue.js';
 
