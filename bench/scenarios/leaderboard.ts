@@ -1,5 +1,5 @@
 import { connect, defineScript } from '@redis-patterns/connection';
-import { settleEach, TickBatcher } from '@redis-patterns/connection/internal';
+import { ScriptBatcher } from '@redis-patterns/connection/internal';
 import { createLeaderboard, type LeaderboardOptions } from '@redis-patterns/leaderboard';
 import { Redis } from 'ioredis';
 import { Leaderboard as RedisRankLeaderboard } from 'redis-rank';
@@ -78,25 +78,19 @@ return out`,
 async function aroundCeiling(url: string): Promise<Runner> {
   const redis = await connect({ url });
   const key = `${prefix}{ours}:scores`;
-  type Pending = { member: string; resolve(v: unknown): void; reject(e: unknown): void };
-  const send = (calls: Pending[], track: (call: Promise<unknown>) => void) => {
-    const sent = redis.runScript<unknown[]>(
-      bareArounds,
-      [key],
-      calls.map((c) => c.member),
-      { readonly: true },
-    );
-    track(sent);
-    settleEach(sent, calls);
-  };
-  const batcher = new TickBatcher<Pending>(
-    (calls, track) => {
-      for (let at = 0; at < calls.length; at += 25) send(calls.slice(at, at + 25), track);
-    },
-    { immediateWhenIdle: true },
-  );
+  // The same batching as the board's (ScriptBatcher): the bare script serves one call or 25.
+  const arounds = new ScriptBatcher<string, unknown>(redis, {
+    single: bareArounds,
+    batch: bareArounds,
+    max: 25,
+    keyOf: () => key,
+    argsOf: (members) => ({ keys: [key], args: [...members] }),
+    layout: { first: 0, slots: 1 },
+    decode: (reply, at) => (reply as unknown[])[at],
+    readonly: true,
+  });
   return {
-    op: (i) => new Promise((resolve, reject) => batcher.add({ member: member(i), resolve, reject })),
+    op: (i) => arounds.call(member(i)),
     close: () => redis.close(),
   };
 }

@@ -54,7 +54,11 @@ describe('close() on every top-level object', () => {
     const q = queue.createQueue<number>({ redis, prefix: `${p}q:`, name: 'q' });
     return [
       ['cache', cacheAside.createCache({ redis, prefix: `${p}c:` }), (c: cacheAside.Cache) => c.set('k', 1)],
-      ['session store', session.createSessionStore({ redis, prefix: `${p}s:` }), (s) => s.create({})],
+      [
+        'session store',
+        session.createSessionStore({ redis, prefix: `${p}s:` }),
+        (s: session.SessionStore) => s.create({}),
+      ],
       [
         'rate limiter',
         rateLimit.createRateLimiter({

@@ -5,7 +5,7 @@
  *
  * @packageDocumentation
  */
-export { packByTag, settleEach, settleSlots, TickBatcher, type TickBatcherOptions } from './batch.js';
+export { packByTag, TickBatcher, type TickBatcherOptions } from './batch.js';
 export {
   checkBoolean,
   checkCommandOptions,

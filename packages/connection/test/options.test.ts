@@ -10,7 +10,7 @@ import {
   slotOf,
   toPatternsError,
 } from '../src/index.ts';
-import { packByTag, settleEach, settleSlots, TickBatcher } from '../src/internal.ts';
+import { packByTag, TickBatcher } from '../src/internal.ts';
 import { tagHash } from '../src/keys.ts';
 
 describe('parseRedisUrl', () => {
@@ -203,62 +203,5 @@ describe('packByTag', () => {
     expect(batches.flat().sort()).toEqual([...keys].sort());
     for (const batch of batches) expect(batch.length).toBeLessThanOrEqual(4);
     expect(packByTag([], (k: string) => k, 4)).toEqual([]);
-  });
-});
-
-describe('settleEach', () => {
-  const item = () => {
-    const seen: { value?: unknown; error?: unknown } = {};
-    return {
-      seen,
-      resolve: (value: unknown) => (seen.value = value),
-      reject: (error: unknown) => (seen.error = error),
-    };
-  };
-  it('resolves each item with its reply, rejects the one whose reply is an error, and all when the call fails', async () => {
-    const refused = new Error('WRONGTYPE');
-    const items = [item(), item(), item()];
-    settleEach(Promise.resolve(['a', refused]), items);
-    await new Promise((r) => setImmediate(r));
-    expect(items.map((i) => i.seen)).toEqual([{ value: 'a' }, { error: refused }, { value: null }]);
-    const down = new Error('down');
-    const failed = [item(), item()];
-    settleEach(Promise.reject(down), failed);
-    await new Promise((r) => setImmediate(r));
-    expect(failed.map((i) => i.seen)).toEqual([{ error: down }, { error: down }]);
-  });
-});
-
-describe('settleSlots', () => {
-  const item = (name: string) => {
-    const seen: { value?: unknown; error?: unknown } = {};
-    return {
-      name,
-      seen,
-      resolve: (value: unknown) => (seen.value = value),
-      reject: (error: unknown) => (seen.error = error),
-    };
-  };
-  it('hands each item its own slots after the shared ones, rejects the one whose first slot is an error, and all when the call fails', async () => {
-    const refused = new Error('WRONGTYPE');
-    const items = [item('a'), item('b'), item('c')];
-    // Shared: 100; then two slots per item.
-    settleSlots(
-      Promise.resolve([100, 1, 2, refused, 0, 5, 6]),
-      items,
-      { first: 1, slots: 2 },
-      (reply, at, it) => [it.name, reply[0], reply[at], reply[at + 1]],
-    );
-    await new Promise((r) => setImmediate(r));
-    expect(items.map((i) => i.seen)).toEqual([
-      { value: ['a', 100, 1, 2] },
-      { error: refused },
-      { value: ['c', 100, 5, 6] },
-    ]);
-    const down = new Error('down');
-    const failed = [item('x'), item('y')];
-    settleSlots(Promise.reject(down), failed, { first: 1, slots: 2 }, () => 'never');
-    await new Promise((r) => setImmediate(r));
-    expect(failed.map((i) => i.seen)).toEqual([{ error: down }, { error: down }]);
   });
 });
