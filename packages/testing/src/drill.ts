@@ -39,6 +39,11 @@ export interface DrillReport {
   healedAfterMs: number;
   /** From the kill until the replica was promoted (as the harness saw it), ms. */
   promotedAfterMs: number;
+  /**
+   * When the master was killed, on the `performance.now()` clock: a write acknowledged shortly
+   * before it may be lost (replication is asynchronous), one acknowledged after the promotion not.
+   */
+  killedAt: number;
 }
 
 /**
@@ -99,6 +104,7 @@ export async function failoverDrill<C>(options: DrillOptions<C>): Promise<DrillR
       ...report,
       healedAfterMs: Math.round(healedAt - killedAt),
       promotedAfterMs,
+      killedAt,
     };
     await options.check?.(ctx, full);
     return full;
