@@ -64,6 +64,12 @@ try {
     const smoke = join(root, 'scripts', 'pack-smoke', `${dir}.mjs`);
     if (!existsSync(smoke))
       throw new Error(`${manifest.name} has no smoke script: write scripts/pack-smoke/${dir}.mjs`);
+    // What a user installs is the pattern and `redis`: under pnpm's strict layout the connection
+    // package is not importable from their code, so a pattern's smoke script imports only the pattern.
+    if (dir !== 'connection' && readFileSync(smoke, 'utf8').includes("from '@redis-patterns/connection'"))
+      throw new Error(
+        `scripts/pack-smoke/${dir}.mjs imports @redis-patterns/connection: import from ${manifest.name}`,
+      );
     cpSync(smoke, join(project, `${dir}.mjs`));
     writeFileSync(
       join(project, 'package.json'),

@@ -1,7 +1,6 @@
 // Runs in a fresh project where only the packed tarballs and `redis` are installed.
 
-import { createCache } from '@redis-patterns/cache-aside';
-import { connect } from '@redis-patterns/connection';
+import { connect, createCache } from '@redis-patterns/cache-aside';
 
 const redis = await connect({ url: process.env.REDIS_URL });
 const cache = createCache({ redis, prefix: 'smoke:cache:', ttlMs: 10_000 });

@@ -1,6 +1,5 @@
 // Runs in a fresh project where only the packed tarballs and `redis` are installed.
-import { connect } from '@redis-patterns/connection';
-import { createLeaderboard } from '@redis-patterns/leaderboard';
+import { connect, createLeaderboard } from '@redis-patterns/leaderboard';
 
 const redis = await connect({ url: process.env.REDIS_URL });
 const board = createLeaderboard({ redis, name: `smoke-${process.pid}`, ties: 'competition' });

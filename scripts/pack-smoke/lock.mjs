@@ -1,6 +1,5 @@
 // Runs in a fresh project where only the packed tarballs and `redis` are installed.
-import { connect } from '@redis-patterns/connection';
-import { createLock } from '@redis-patterns/lock';
+import { connect, createLock } from '@redis-patterns/lock';
 
 const redis = await connect({ url: process.env.REDIS_URL });
 const locks = createLock({ redis, prefix: 'smoke:lock:', ttlMs: 5_000 });

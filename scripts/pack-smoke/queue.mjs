@@ -1,6 +1,5 @@
 // Runs in a fresh project where only the packed tarballs and `redis` are installed.
-import { connect } from '@redis-patterns/connection';
-import { createQueue, createWorker } from '@redis-patterns/queue';
+import { connect, createQueue, createWorker } from '@redis-patterns/queue';
 
 const redis = await connect({ url: process.env.REDIS_URL });
 const queue = createQueue({ redis, name: `smoke-${process.pid}` });

@@ -1,6 +1,5 @@
 // Runs in a fresh project where only the packed tarballs and `redis` are installed.
-import { connect } from '@redis-patterns/connection';
-import { createRateLimiter, fixedWindow, rateLimitHeaders } from '@redis-patterns/rate-limit';
+import { connect, createRateLimiter, fixedWindow, rateLimitHeaders } from '@redis-patterns/rate-limit';
 
 const redis = await connect({ url: process.env.REDIS_URL });
 const limiter = createRateLimiter({

@@ -1,6 +1,5 @@
 // Runs in a fresh project where only the packed tarballs and `redis` are installed.
-import { connect } from '@redis-patterns/connection';
-import { createSessionStore } from '@redis-patterns/session';
+import { connect, createSessionStore } from '@redis-patterns/session';
 
 const redis = await connect({ url: process.env.REDIS_URL });
 const sessions = createSessionStore({

@@ -1,4 +1,4 @@
-import type { RedisConnection } from '@redis-patterns/connection';
+import type { RedisConnection } from '@redis-patterns/lock';
 import { createLock } from '@redis-patterns/lock';
 
 /**

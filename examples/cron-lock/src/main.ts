@@ -1,4 +1,4 @@
-import { connect } from '@redis-patterns/connection';
+import { connect } from '@redis-patterns/lock';
 import { runNightlyReport } from './job.ts';
 
 // Each instance of the service runs this at the same time (cron, a timer, a Kubernetes CronJob

@@ -1,4 +1,4 @@
-import { connect, type RedisConnection } from '@redis-patterns/connection';
+import { connect, type RedisConnection } from '@redis-patterns/lock';
 import { topologies, uniquePrefix } from '@redis-patterns/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ReportStore, runNightlyReport } from '../src/job.ts';

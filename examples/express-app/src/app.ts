@@ -1,6 +1,6 @@
 import { createCache } from '@redis-patterns/cache-aside';
-import type { RedisConnection } from '@redis-patterns/connection';
 import { createRateLimiter, rateLimitExpress, slidingWindowLog } from '@redis-patterns/rate-limit';
+import type { RedisConnection } from '@redis-patterns/session';
 import { createSessionStore } from '@redis-patterns/session';
 import { createExpressStore } from '@redis-patterns/session/express';
 import express, { type Express } from 'express';

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { connect } from '@redis-patterns/connection';
+import { connect } from '@redis-patterns/session';
 import { createApp } from './app.ts';
 
 const catalogue = new Map([['42', { id: '42', name: 'Teapot', priceCents: 2_500 }]]);

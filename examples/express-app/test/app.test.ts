@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { connect, type RedisConnection } from '@redis-patterns/connection';
+import { connect, type RedisConnection } from '@redis-patterns/session';
 import { topologies, uniquePrefix } from '@redis-patterns/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../src/app.ts';

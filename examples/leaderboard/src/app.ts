@@ -1,6 +1,10 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import { InvalidArgumentError, type RedisConnection } from '@redis-patterns/connection';
-import { createLeaderboard, createPeriodicLeaderboard } from '@redis-patterns/leaderboard';
+import {
+  createLeaderboard,
+  createPeriodicLeaderboard,
+  InvalidArgumentError,
+  type RedisConnection,
+} from '@redis-patterns/leaderboard';
 
 /** A game's leaderboards: best score per player, ties share a rank, earlier achiever first. */
 export function createGameApi(redis: RedisConnection, game = 'arcade'): Server {

@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import { connect, type RedisConnection } from '@redis-patterns/connection';
+import { connect, type RedisConnection } from '@redis-patterns/leaderboard';
 import { topologies, uniquePrefix } from '@redis-patterns/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGameApi } from '../src/app.ts';

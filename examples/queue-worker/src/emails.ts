@@ -1,4 +1,4 @@
-import type { RedisConnection } from '@redis-patterns/connection';
+import type { RedisConnection } from '@redis-patterns/queue';
 import { createQueue } from '@redis-patterns/queue';
 
 /** What a job carries: small, JSON, enough to redo the work. */

@@ -1,4 +1,4 @@
-import { connect } from '@redis-patterns/connection';
+import { connect } from '@redis-patterns/queue';
 import { emailQueue } from './emails.ts';
 
 // REDIS_URL (standalone, or several nodes with ?cluster=true), else redis://127.0.0.1:6379.

@@ -1,6 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { connect } from '@redis-patterns/connection';
-import { createWorker } from '@redis-patterns/queue';
+import { connect, createWorker } from '@redis-patterns/queue';
 import { emailQueue } from './emails.ts';
 
 const redis = await connect();

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
-import { connect, type RedisConnection } from '@redis-patterns/connection';
+import { connect, type RedisConnection } from '@redis-patterns/queue';
 import { topologies, uniquePrefix } from '@redis-patterns/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 

@@ -1,4 +1,4 @@
-import type { RedisConnection } from '@redis-patterns/connection';
+import type { RedisConnection } from '@redis-patterns/rate-limit';
 import {
   all,
   createRateLimiter,

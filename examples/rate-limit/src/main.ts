@@ -1,4 +1,4 @@
-import { connect } from '@redis-patterns/connection';
+import { connect } from '@redis-patterns/rate-limit';
 import { createApi } from './app.ts';
 
 const redis = await connect(); // REDIS_URL, else redis://127.0.0.1:6379

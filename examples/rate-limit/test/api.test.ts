@@ -1,4 +1,4 @@
-import { connect, type RedisConnection } from '@redis-patterns/connection';
+import { connect, type RedisConnection } from '@redis-patterns/rate-limit';
 import { startRedis, topologies, uniquePrefix } from '@redis-patterns/testing';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,6 +1,6 @@
 import fastifyCookie from '@fastify/cookie';
 import fastifySession from '@fastify/session';
-import type { RedisConnection } from '@redis-patterns/connection';
+import type { RedisConnection } from '@redis-patterns/session';
 import { createSessionStore, handleOf } from '@redis-patterns/session';
 import { createFastifyStore } from '@redis-patterns/session/fastify';
 import Fastify, { type FastifyInstance } from 'fastify';

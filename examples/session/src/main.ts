@@ -1,4 +1,4 @@
-import { connect } from '@redis-patterns/connection';
+import { connect } from '@redis-patterns/session';
 import { createAccountsApi } from './app.ts';
 
 const secret = process.env.SESSION_SECRET ?? '';

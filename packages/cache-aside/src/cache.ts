@@ -33,8 +33,7 @@ import { wrapFunction } from './wrap.js';
  *
  * @example
  * ```ts
- * import { createCache } from '@redis-patterns/cache-aside';
- * import { connect } from '@redis-patterns/connection';
+ * import { connect, createCache } from '@redis-patterns/cache-aside';
  *
  * const redis = await connect({ url: process.env.REDIS_URL });
  * const cache = createCache({ redis, prefix: 'app:cache:', ttlMs: 60_000, staleMs: 10_000 });

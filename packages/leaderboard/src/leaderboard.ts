@@ -16,8 +16,7 @@ export function boardKeys(keyspace: Keyspace, name: string, suffix: string[] = [
  *
  * @example
  * ```ts
- * import { connect } from '@redis-patterns/connection';
- * import { createLeaderboard } from '@redis-patterns/leaderboard';
+ * import { connect, createLeaderboard } from '@redis-patterns/leaderboard';
  *
  * const redis = await connect(); // REDIS_URL, else redis://127.0.0.1:6379
  * const board = createLeaderboard<{ nick: string }>({

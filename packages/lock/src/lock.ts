@@ -83,8 +83,7 @@ export interface DistributedLock extends AsyncDisposable {
  *
  * @example
  * ```ts
- * import { connect } from '@redis-patterns/connection';
- * import { createLock } from '@redis-patterns/lock';
+ * import { connect, createLock } from '@redis-patterns/lock';
  *
  * const redis = await connect({ url: process.env.REDIS_URL });
  * const locks = createLock({ redis, prefix: 'app:lock:', ttlMs: 10_000 });

@@ -71,8 +71,7 @@ export interface RateLimiter {
  *
  * @example
  * ```ts
- * import { connect } from '@redis-patterns/connection';
- * import { createRateLimiter, slidingWindowLog } from '@redis-patterns/rate-limit';
+ * import { connect, createRateLimiter, slidingWindowLog } from '@redis-patterns/rate-limit';
  *
  * const redis = await connect({ url: process.env.REDIS_URL });
  * const perMinute = createRateLimiter({

@@ -45,8 +45,7 @@ const MAX_UPDATE_ATTEMPTS = 100;
  *
  * @example
  * ```ts
- * import { connect } from '@redis-patterns/connection';
- * import { createSessionStore } from '@redis-patterns/session';
+ * import { connect, createSessionStore } from '@redis-patterns/session';
  *
  * const sessions = createSessionStore<{ cart: string[]; role?: string }>({
  *   redis: await connect({ url: process.env.REDIS_URL }),
