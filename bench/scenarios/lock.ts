@@ -61,7 +61,13 @@ const uncontended = (withLock: WithLock, close: () => Promise<void>): Runner => 
 /** Ours: acquire (a SET NX PX + INCR script), body, release (WATCH/GET, MULTI DEL + SPUBLISH). */
 async function ours(url: string, isolationPoolSize?: number, fair = false) {
   const redis = await connect({ url, ...(isolationPoolSize ? { isolationPoolSize } : {}) });
-  const locks = createLock({ redis, prefix: '', ttlMs: LOCK_TTL_MS, retry: { timeoutMs: 60_000 }, fair });
+  const locks = createLock({
+    redis,
+    prefix: '',
+    ttlMs: LOCK_TTL_MS,
+    retry: { acquireTimeoutMs: 60_000 },
+    fair,
+  });
   const withLock: WithLock = async (name, body) => {
     const handle = await locks.acquire(name);
     await body();

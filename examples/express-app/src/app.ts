@@ -1,5 +1,5 @@
 import { createCache } from '@redis-patterns/cache-aside';
-import { createRateLimiter, rateLimitExpress, slidingWindowLog } from '@redis-patterns/rate-limit';
+import { createExpressRateLimit, createRateLimiter, slidingWindowLog } from '@redis-patterns/rate-limit';
 import type { RedisConnection } from '@redis-patterns/session';
 import { createSessionStore } from '@redis-patterns/session';
 import { createExpressStore } from '@redis-patterns/session/express';
@@ -39,7 +39,7 @@ export function createApp({ redis, db, prefix = 'shop:', requestsPerMinute = 100
   const products = createCache({ redis, prefix: `${prefix}cache:`, ttlMs: 60_000, staleMs: 10_000 });
 
   const app = express();
-  app.use(rateLimitExpress({ limiter, skip: (req) => req.url === '/health' }));
+  app.use(createExpressRateLimit({ limiter, skip: (req) => req.url === '/health' }));
   app.use(
     session({
       store,

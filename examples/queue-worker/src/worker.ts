@@ -21,7 +21,7 @@ console.log('worker started');
 
 // Graceful stop: no new jobs, in-flight ones finish (or go back to waiting after 10 s), then exit.
 process.once('SIGTERM', async () => {
-  await worker.stop({ graceful: true, timeoutMs: 10_000 });
+  await worker.stop({ graceful: true, drainTimeoutMs: 10_000 });
   await redis.close();
   console.log('worker stopped');
 });

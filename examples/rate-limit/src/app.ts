@@ -1,9 +1,9 @@
 import type { RedisConnection } from '@redis-patterns/rate-limit';
 import {
   all,
+  createFastifyRateLimit,
   createRateLimiter,
   fixedWindow,
-  rateLimitFastify,
   slidingWindowLog,
   tokenBucket,
 } from '@redis-patterns/rate-limit';
@@ -49,7 +49,7 @@ export async function createApi(options: ApiOptions): Promise<FastifyInstance> {
   // Every request with an API key (else the client address); the health check is never limited.
   app.addHook(
     'onRequest',
-    rateLimitFastify<FastifyRequest>({
+    createFastifyRateLimit<FastifyRequest>({
       limiter: perKey,
       key: (request) => String(request.headers['x-api-key'] ?? request.ip),
       skip: (request) => request.url === '/health',
@@ -60,9 +60,13 @@ export async function createApi(options: ApiOptions): Promise<FastifyInstance> {
     results: [`result for ${request.query.q ?? ''}`],
   }));
   // Login attempts on top of the per-key limits, by client address (IPv6 grouped by /56).
-  app.post('/login', { onRequest: rateLimitFastify<FastifyRequest>({ limiter: logins }) }, async () => ({
-    ok: false,
-    reason: 'wrong password',
-  }));
+  app.post(
+    '/login',
+    { onRequest: createFastifyRateLimit<FastifyRequest>({ limiter: logins }) },
+    async () => ({
+      ok: false,
+      reason: 'wrong password',
+    }),
+  );
   return app;
 }

@@ -191,7 +191,7 @@ export function createCache(options: CacheOptions): Cache {
       return removed;
     },
 
-    async inspect<T>(key: string, opts?: { timeoutMs?: number }): Promise<EntryInfo<T> | undefined> {
+    async inspect<T>(key: string, opts?: { commandTimeoutMs?: number }): Promise<EntryInfo<T> | undefined> {
       checked(key);
       const timeoutMs = resolveEntryOptions(opts, defaults).timeoutMs;
       // Read as bytes: inspect is not a hot path, and this way binary entries need one read only.

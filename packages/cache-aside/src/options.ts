@@ -1,5 +1,11 @@
 import { checkKeyPart, InvalidArgumentError, type RedisLike } from '@redis-patterns/connection';
-import { checkBoolean, checkDuration, checkInteger, checkOptions } from '@redis-patterns/connection/internal';
+import {
+  checkBoolean,
+  checkDuration,
+  checkInteger,
+  checkOptions,
+  checkRenamed,
+} from '@redis-patterns/connection/internal';
 import { losslessJson, type Serializer } from './serializer.js';
 
 /** Per-entry options, accepted by the cache (as defaults) and by every read-through or write call. */
@@ -19,7 +25,7 @@ export interface EntryOptions {
   /** Fresh time of a cached `null`/`undefined`. @default the entry's `ttlMs` */
   negativeTtlMs?: number;
   /** The most any Redis call of this operation waits; past it, reads fail open to the loader. @default 1000 */
-  timeoutMs?: number;
+  commandTimeoutMs?: number;
 }
 
 /** Options of {@link Cache.set} and {@link Cache.setMany}. */
@@ -133,13 +139,14 @@ export function resolveEntryOptions(
 ): ResolvedEntryOptions {
   if (options === undefined) return base;
   checkOptions('options', options, 'entry options');
+  checkRenamed(options, { timeoutMs: 'commandTimeoutMs' });
   checkBoolean('cacheNull', options.cacheNull);
   checkBoolean('allowStale', (options as { allowStale?: unknown }).allowStale);
   checkDuration('ttlMs', options.ttlMs);
   checkDuration('staleMs', options.staleMs, { allowZero: true });
   checkDuration('staleIfErrorMs', options.staleIfErrorMs, { allowZero: true });
   checkDuration('negativeTtlMs', options.negativeTtlMs);
-  checkDuration('timeoutMs', options.timeoutMs);
+  checkDuration('commandTimeoutMs', options.commandTimeoutMs);
   if (
     options.jitter !== undefined &&
     !(typeof options.jitter === 'number' && options.jitter >= 0 && options.jitter < 1)
@@ -158,7 +165,7 @@ export function resolveEntryOptions(
     tags: options.tags === undefined ? base.tags : [...new Set(options.tags)],
     cacheNull: options.cacheNull ?? base.cacheNull,
     negativeTtlMs: options.negativeTtlMs ?? base.negativeTtlMs,
-    timeoutMs: options.timeoutMs ?? base.timeoutMs,
+    timeoutMs: options.commandTimeoutMs ?? base.timeoutMs,
   };
 }
 

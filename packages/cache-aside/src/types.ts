@@ -7,8 +7,8 @@ import type { WrapOptions } from './wrap.js';
 export interface ReadOptions {
   /** Also return values past their fresh time but within their stale window. @default false */
   allowStale?: boolean;
-  /** The most the Redis calls wait. @default the cache's timeoutMs */
-  timeoutMs?: number;
+  /** The most the Redis calls wait. @default the cache's commandTimeoutMs */
+  commandTimeoutMs?: number;
 }
 
 /** What {@link Cache.inspect} tells about one entry. */
@@ -69,7 +69,10 @@ export interface Cache extends AsyncDisposable {
   /** Deletes several entries: one DEL per node (per slot on Cluster); returns how many existed. */
   deleteMany(keys: readonly string[]): Promise<number>;
   /** Value, metadata, times and remaining TTL of an entry, or undefined. */
-  inspect<T = unknown>(key: string, options?: { timeoutMs?: number }): Promise<EntryInfo<T> | undefined>;
+  inspect<T = unknown>(
+    key: string,
+    options?: { commandTimeoutMs?: number },
+  ): Promise<EntryInfo<T> | undefined>;
   /** Makes every entry carrying one of these tags a miss at once, on every node. */
   invalidateTag(tags: string | readonly string[]): Promise<void>;
   /** Deletes every entry whose key matches the glob (`*`, `?`, `[...]`), by SCAN on every master; returns the count. */

@@ -6,15 +6,15 @@ import { createCache } from '../src/index.ts';
 
 const TIMEOUT_MS = 200;
 const LOADER_MS = 20;
-// Slack on top of timeoutMs + loader time for a loaded 2-core machine; a read stuck on a dead or
+// Slack on top of commandTimeoutMs + loader time for a loaded 2-core machine; a read stuck on a dead or
 // paused Redis would take the connection's 5 s command timeout instead and fail this bound.
 const SLACK_MS = 600;
 
 describe('fail-open when Redis dies or stalls (a server this test owns)', () => {
-  it('answers every read from the loader within timeoutMs + loader time, then hits again once Redis is back', async () => {
+  it('answers every read from the loader within commandTimeoutMs + loader time, then hits again once Redis is back', async () => {
     const server = await startRedis({ forceBinary: true });
     const redis = await connect({ url: server.url, reconnect: { baseDelayMs: 20, maxDelayMs: 200 } });
-    const cache = createCache({ redis, prefix: uniquePrefix('failopen'), timeoutMs: TIMEOUT_MS });
+    const cache = createCache({ redis, prefix: uniquePrefix('failopen'), commandTimeoutMs: TIMEOUT_MS });
     try {
       const loader = async () => {
         await sleep(LOADER_MS);
@@ -31,8 +31,12 @@ describe('fail-open when Redis dies or stalls (a server this test owns)', () => 
       expect(slowest.kill).toBeLessThan(TIMEOUT_MS + LOADER_MS + SLACK_MS);
       expect(cache.stats().errors).toBeGreaterThanOrEqual(25);
       // Explicit reads and writes report the outage as typed errors instead.
-      await expect(cache.get('k', { timeoutMs: TIMEOUT_MS })).rejects.toBeInstanceOf(RedisPatternsError);
-      await expect(cache.set('k', 1, { timeoutMs: TIMEOUT_MS })).rejects.toBeInstanceOf(RedisPatternsError);
+      await expect(cache.get('k', { commandTimeoutMs: TIMEOUT_MS })).rejects.toBeInstanceOf(
+        RedisPatternsError,
+      );
+      await expect(cache.set('k', 1, { commandTimeoutMs: TIMEOUT_MS })).rejects.toBeInstanceOf(
+        RedisPatternsError,
+      );
 
       await server.restart();
       // Reads while the client is still reconnecting are answered by the loader (fail-open, not
@@ -76,7 +80,7 @@ describe('fail-open when Redis dies or stalls (a server this test owns)', () => 
     const redis = await connect({ url: server.url });
     const prefix = uniquePrefix('leasewait');
     const leader = createCache({ redis, prefix });
-    const follower = createCache({ redis, prefix, leaseWaitMs: 400, timeoutMs: 1_000 });
+    const follower = createCache({ redis, prefix, leaseWaitMs: 400, commandTimeoutMs: 1_000 });
     try {
       let release = () => {};
       const leading = leader.getOrLoad(

@@ -7,7 +7,13 @@ import { packByTag } from '@redis-patterns/connection/internal';
 import { createLeaderboard, createPeriodicLeaderboard } from '@redis-patterns/leaderboard';
 import { createLock } from '@redis-patterns/lock';
 import { createQueue, createWorker } from '@redis-patterns/queue';
-import { all, createRateLimiter, fixedWindow, ipKey, rateLimitExpress } from '@redis-patterns/rate-limit';
+import {
+  all,
+  createExpressRateLimit,
+  createRateLimiter,
+  fixedWindow,
+  ipKey,
+} from '@redis-patterns/rate-limit';
 import { createSessionStore, generateId } from '@redis-patterns/session';
 import { createExpressStore } from '@redis-patterns/session/express';
 import { createFastifyStore } from '@redis-patterns/session/fastify';
@@ -168,12 +174,12 @@ const rows = (f: ReturnType<typeof fixtures>): Row[] => {
         }),
     ],
     [
-      'createRateLimiter({ timeoutMs: null })',
-      'timeoutMs',
+      'createRateLimiter({ commandTimeoutMs: null })',
+      'commandTimeoutMs',
       () =>
         createRateLimiter({
           redis,
-          timeoutMs: null as Any,
+          commandTimeoutMs: null as Any,
           algorithm: fixedWindow({ limit: 1, windowMs: 1_000 }),
         }),
     ],
@@ -192,19 +198,19 @@ const rows = (f: ReturnType<typeof fixtures>): Row[] => {
     ['limiter.peek(id, null)', 'options', () => f.limiter.peek('id', null as Any)],
     ['all(limiters, null)', 'options', () => all([f.limiter], null as Any)],
     [
-      'rateLimitExpress({ limiter, key: null })',
+      'createExpressRateLimit({ limiter, key: null })',
       'key',
-      () => rateLimitExpress({ limiter: f.limiter, key: null as Any }),
+      () => createExpressRateLimit({ limiter: f.limiter, key: null as Any }),
     ],
     [
-      'rateLimitExpress({ limiter, cost: 5 })',
+      'createExpressRateLimit({ limiter, cost: 5 })',
       'cost',
-      () => rateLimitExpress({ limiter: f.limiter, cost: 5 as Any }),
+      () => createExpressRateLimit({ limiter: f.limiter, cost: 5 as Any }),
     ],
     [
-      'rateLimitExpress({ limiter, allowList: "1.2.3.4" })',
+      'createExpressRateLimit({ limiter, allowList: "1.2.3.4" })',
       'allowList',
-      () => rateLimitExpress({ limiter: f.limiter, allowList: '1.2.3.4' as Any }),
+      () => createExpressRateLimit({ limiter: f.limiter, allowList: '1.2.3.4' as Any }),
     ],
     ['ipKey(ip, null)', 'ipv6Subnet', () => ipKey('::1', null as Any)],
     // queue
@@ -259,6 +265,36 @@ const rows = (f: ReturnType<typeof fixtures>): Row[] => {
       'now',
       () => createPeriodicLeaderboard({ redis, name: 'pb', cycle: 'daily', now: 5 as Any }),
     ],
+    // Options renamed to say what they bound: the old name is refused, naming the new one.
+    [
+      'createCache({ timeoutMs })',
+      'timeoutMs',
+      () => createCache({ redis, prefix: `${p}c:`, timeoutMs: 500 } as Any),
+    ],
+    ['cache.get(k, { timeoutMs })', 'timeoutMs', () => f.cache.get('k', { timeoutMs: 500 } as Any)],
+    [
+      'createRateLimiter({ timeoutMs })',
+      'timeoutMs',
+      () =>
+        createRateLimiter({
+          redis,
+          algorithm: fixedWindow({ limit: 1, windowMs: 1_000 }),
+          timeoutMs: 5,
+        } as Any),
+    ],
+    ['all(limiters, { timeoutMs })', 'timeoutMs', () => all([f.limiter], { timeoutMs: 5 } as Any)],
+    [
+      'createLock({ retry: { timeoutMs } })',
+      'retry.timeoutMs',
+      () => createLock({ redis, retry: { timeoutMs: 5 } as Any }),
+    ],
+    ['lock.acquire(name, { timeoutMs })', 'timeoutMs', () => f.lock.acquire('n', { timeoutMs: 5 } as Any)],
+    [
+      'lock.withLock(name, fn, { timeoutMs })',
+      'timeoutMs',
+      () => f.lock.withLock('n', load, { timeoutMs: 5 } as Any),
+    ],
+    ['worker.stop({ timeoutMs })', 'timeoutMs', () => f.worker.stop({ timeoutMs: 5 } as Any)],
   ];
 };
 

@@ -12,6 +12,7 @@ export {
   checkDuration,
   checkInteger,
   checkOptions,
+  checkRenamed,
   describeValue,
 } from './options.js';
 export { type ScriptBatch, ScriptBatcher } from './script-batcher.js';

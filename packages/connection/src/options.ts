@@ -211,3 +211,16 @@ export function checkConnectionOptions(options: ConnectionOptions): void {
   checkInteger('blockingPoolSize', options.blockingPoolSize, 1);
   checkInteger('database', options.database, 0);
 }
+
+/**
+ * Refuses an option under a name it no longer has, naming the new one (a renamed option would
+ * otherwise be silently ignored, and its default used).
+ */
+export function checkRenamed(options: object | undefined, renamed: Record<string, string>, where = ''): void {
+  if (options === undefined || options === null) return;
+  for (const [old, now] of Object.entries(renamed)) {
+    if (old in options) {
+      throw new InvalidArgumentError(`${where}${old}`, `was renamed \`${where}${now}\`: pass that instead.`);
+    }
+  }
+}

@@ -10,7 +10,7 @@ import { notAcquired, type WaitOptions } from './waiting.js';
  * gets the lock when it is the oldest caller still waiting, across every process. Each caller waits
  * on its own (no local hand-overs, which would jump the queue): woken by every release, it tries
  * again, which also renews its place; it polls at `retry.delayMs` otherwise. A caller that times
- * out, aborts or fails leaves the queue. With `timeoutMs` 0 it tries once without joining the queue
+ * out, aborts or fails leaves the queue. With `acquireTimeoutMs` 0 it tries once without joining the queue
  * and resolves undefined if the lock is not free for it.
  */
 export async function acquireFair(

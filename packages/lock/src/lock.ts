@@ -45,7 +45,7 @@ function untilAborted<H extends { release(): Promise<void> }>(
 export interface DistributedLock extends AsyncDisposable {
   /**
    * Waits until the lock `name` is free, takes it and returns its handle. Rejects with
-   * `TimeoutError` after `timeoutMs`, with the signal's reason on abort, with `ConnectionError` or
+   * `TimeoutError` after `acquireTimeoutMs`, with the signal's reason on abort, with `ConnectionError` or
    * `TimeoutError` if Redis fails, and with `InvalidArgumentError` before sending anything.
    */
   acquire(name: string, options?: AcquireOptions): Promise<LockHandle>;
@@ -148,7 +148,11 @@ export function createLock(options: LockOptions): DistributedLock {
     },
 
     async withLock(name, fn, given) {
-      const withOptions = checkOptions('options', given, '{ signal?, timeoutMs?, ttlMs?, autoExtend? }');
+      const withOptions = checkOptions(
+        'options',
+        given,
+        '{ signal?, acquireTimeoutMs?, ttlMs?, autoExtend? }',
+      );
       if (typeof fn !== 'function') {
         throw new InvalidArgumentError('fn', 'expected a function to run under the lock.');
       }

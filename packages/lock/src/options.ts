@@ -1,11 +1,11 @@
 import { InvalidArgumentError, type RedisLike } from '@redis-patterns/connection';
-import { checkDuration, checkInteger, checkOptions } from '@redis-patterns/connection/internal';
+import { checkDuration, checkInteger, checkOptions, checkRenamed } from '@redis-patterns/connection/internal';
 import type { Durability } from './commands.js';
 
 /** How `acquire()` waits for a lock someone else holds. Durations are milliseconds. */
 export interface RetryOptions {
   /** How long `acquire()` waits in total before it rejects with `TimeoutError`; 0 tries once. @default 10_000 */
-  timeoutMs?: number;
+  acquireTimeoutMs?: number;
   /**
    * Fallback poll interval while waiting. Waiters are woken when the lock is released, so this only
    * bounds what a lost wake-up (or a holder that died without releasing) costs. @default 200
@@ -23,7 +23,7 @@ export interface LockOptions {
   prefix?: string;
   /** Lifetime of a grant in Redis; a holder that dies frees the lock after at most this long. @default 30_000 */
   ttlMs?: number;
-  /** How `acquire()` waits. @default { timeoutMs: 10_000, delayMs: 200, jitterMs: 50 } */
+  /** How `acquire()` waits. @default { acquireTimeoutMs: 10_000, delayMs: 200, jitterMs: 50 } */
   retry?: RetryOptions;
   /**
    * Extend held locks in the background every `ttlMs / 3` until they are released, and abort
@@ -56,8 +56,8 @@ export interface LockOptions {
 export interface AcquireOptions {
   /** Cancels the wait: `acquire()` rejects with the signal's reason (an `AbortError` by default). @default none */
   signal?: AbortSignal;
-  /** Overrides `retry.timeoutMs` for this call. @default the lock's `retry.timeoutMs` */
-  timeoutMs?: number;
+  /** Overrides `retry.acquireTimeoutMs` for this call. @default the lock's `retry.acquireTimeoutMs` */
+  acquireTimeoutMs?: number;
   /** Overrides `ttlMs` for this grant. @default the lock's `ttlMs` */
   ttlMs?: number;
   /** Overrides `autoExtend` for this grant. @default the lock's `autoExtend` */
@@ -103,13 +103,14 @@ export function resolveOptions(options: LockOptions): ResolvedOptions {
   if (options === undefined)
     throw new InvalidArgumentError('options', 'expected an object with at least { redis }.');
   checkOptions('options', options, 'an object with at least { redis }');
-  const retry = checkOptions('retry', options.retry, '{ timeoutMs?, delayMs?, jitterMs? }');
+  const retry = checkOptions('retry', options.retry, '{ acquireTimeoutMs?, delayMs?, jitterMs? }');
+  checkRenamed(retry, { timeoutMs: 'acquireTimeoutMs' }, 'retry.');
   const delayMs = checkMs('retry.delayMs', retry.delayMs) ?? 200;
   const jitterMs = checkMs('retry.jitterMs', retry.jitterMs, true) ?? 50;
   return {
     prefix: options.prefix ?? 'lock:',
     ttlMs: checkMs('ttlMs', options.ttlMs) ?? 30_000,
-    timeoutMs: checkMs('retry.timeoutMs', retry.timeoutMs, true) ?? 10_000,
+    timeoutMs: checkMs('retry.acquireTimeoutMs', retry.acquireTimeoutMs, true) ?? 10_000,
     delayMs,
     jitterMs,
     autoExtend: checkBoolean('autoExtend', options.autoExtend) ?? true,
@@ -132,14 +133,15 @@ function resolveDurability(value: LockOptions['durability']): Durability | undef
 
 /** Validates per-call options and merges them over the lock's. */
 export function resolveAcquire(defaults: ResolvedOptions, given?: AcquireOptions) {
-  const options = checkOptions('options', given, '{ signal?, timeoutMs?, ttlMs?, autoExtend? }');
+  const options = checkOptions('options', given, '{ signal?, acquireTimeoutMs?, ttlMs?, autoExtend? }');
+  checkRenamed(options, { timeoutMs: 'acquireTimeoutMs' });
   const signal = options.signal;
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
     throw new InvalidArgumentError('signal', 'expected an AbortSignal.');
   }
   return {
     signal,
-    timeoutMs: checkMs('timeoutMs', options.timeoutMs, true) ?? defaults.timeoutMs,
+    timeoutMs: checkMs('acquireTimeoutMs', options.acquireTimeoutMs, true) ?? defaults.timeoutMs,
     ttlMs: checkMs('ttlMs', options.ttlMs) ?? defaults.ttlMs,
     autoExtend: checkBoolean('autoExtend', options.autoExtend) ?? defaults.autoExtend,
   };

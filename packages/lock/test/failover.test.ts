@@ -21,7 +21,7 @@ describe.each(topologies)('lock through a %s failover', (topology) => {
       key: 'lock:{drill}',
       async setup(url) {
         const redis = await connect({ url, commandTimeoutMs: 1_000, reconnect: { maxDelayMs: 200 } });
-        const options = { redis, ttlMs: 2_000, retry: { timeoutMs: 2_000 } };
+        const options = { redis, ttlMs: 2_000, retry: { acquireTimeoutMs: 2_000 } };
         return { redis, a: createLock(options), b: createLock(options) };
       },
       async operation({ a, b }, n) {
@@ -49,7 +49,7 @@ describe.each(topologies)('lock through a %s failover', (topology) => {
     const redis = await connect({ url: target.url, commandTimeoutMs: 1_000, reconnect: { maxDelayMs: 200 } });
     try {
       const holder = createLock({ redis, ttlMs: 30_000 });
-      const other = createLock({ redis, retry: { timeoutMs: 20_000 } });
+      const other = createLock({ redis, retry: { acquireTimeoutMs: 20_000 } });
       const held = await holder.acquire('stuck');
       await sleep(100); // replicated
       const killed = performance.now();
@@ -102,7 +102,7 @@ describe('lock with durability (WAIT)', () => {
       await held.release();
       await replica.pause();
       const started = performance.now();
-      const error = await locks.acquire('durable', { timeoutMs: 1_000 }).catch((err: unknown) => err);
+      const error = await locks.acquire('durable', { acquireTimeoutMs: 1_000 }).catch((err: unknown) => err);
       expect(error).toBeInstanceOf(NotReplicatedError);
       expect(performance.now() - started).toBeLessThan(300 + 500);
       expect(await locks.isLocked('durable')).toBe(false);

@@ -13,7 +13,7 @@ describe.each(topologies())('lock on $name', ({ url }) => {
   let redis: RedisConnection;
   const prefix = uniquePrefix('lock');
   const make = (options: Partial<Parameters<typeof createLock>[0]> = {}): DistributedLock =>
-    createLock({ redis, prefix, retry: { timeoutMs: 10_000 }, ...options });
+    createLock({ redis, prefix, retry: { acquireTimeoutMs: 10_000 }, ...options });
   const get = (key: string) => redis.send<string | null>(['GET', key], { key });
 
   beforeAll(async () => {
@@ -70,7 +70,7 @@ describe.each(topologies())('lock on $name', ({ url }) => {
   it('wakes a waiter of another process-like instance on release, without waiting for a poll', async () => {
     const holder = make({ ttlMs: 30_000 });
     // A 10 s poll interval: only the release message can explain a prompt hand-over.
-    const waiter = make({ ttlMs: 30_000, retry: { timeoutMs: 10_000, delayMs: 10_000, jitterMs: 0 } });
+    const waiter = make({ ttlMs: 30_000, retry: { acquireTimeoutMs: 10_000, delayMs: 10_000, jitterMs: 0 } });
     const held = await holder.acquire('wake');
     const waiting = waiter.acquire('wake');
     await sleep(300); // the waiter has subscribed, tried once and gone to sleep
@@ -86,7 +86,7 @@ describe.each(topologies())('lock on $name', ({ url }) => {
 
   it('hands the lock straight to local waiters on release, and still lets other instances in', async () => {
     const busy = make({ ttlMs: 5_000 });
-    const other = make({ ttlMs: 5_000, retry: { timeoutMs: 10_000, delayMs: 10_000 } });
+    const other = make({ ttlMs: 5_000, retry: { acquireTimeoutMs: 10_000, delayMs: 10_000 } });
     let stop = false;
     let grants = 0;
     // 10 workers of one instance keep the lock busy back to back for as long as it takes.
@@ -208,17 +208,25 @@ describe.each(topologies())('lock on $name', ({ url }) => {
     await Promise.all([locks.close(), other.close()]);
   });
 
-  it('rejects with TimeoutError at the deadline, and at once with timeoutMs 0', async () => {
+  it('rejects with TimeoutError at the deadline, and at once with acquireTimeoutMs 0', async () => {
     const locks = make({ ttlMs: 10_000 });
     const held = await locks.acquire('deadline');
     const started = performance.now();
-    const error = await locks.acquire('deadline', { timeoutMs: 300 }).catch((err: unknown) => err);
+    const error = await locks.acquire('deadline', { acquireTimeoutMs: 300 }).catch((err: unknown) => err);
     const elapsed = performance.now() - started;
     expect(error).toBeInstanceOf(TimeoutError);
     expect((error as TimeoutError).timeoutMs).toBe(300);
     expect(elapsed).toBeGreaterThanOrEqual(295);
     expect(elapsed).toBeLessThan(1_500);
-    await expect(locks.acquire('deadline', { timeoutMs: 0 })).rejects.toBeInstanceOf(TimeoutError);
+    await expect(locks.acquire('deadline', { acquireTimeoutMs: 0 })).rejects.toBeInstanceOf(TimeoutError);
+    // The option's old name is refused, naming the new one, rather than silently ignored.
+    await expect(locks.acquire('deadline', { timeoutMs: 0 } as never)).rejects.toMatchObject({
+      argument: 'timeoutMs',
+      message: expect.stringContaining('acquireTimeoutMs'),
+    });
+    expect(() => make({ retry: { timeoutMs: 1 } as never })).toThrow(
+      /retry\.timeoutMs.*retry\.acquireTimeoutMs/,
+    );
     await held.release();
     await locks.close();
   });
@@ -229,7 +237,7 @@ describe.each(topologies())('lock on $name', ({ url }) => {
     const held = (await a.tryAcquire('fair-try')) as LockHandle;
     expect(held).not.toBeNull();
     expect(await b.tryAcquire('fair-try')).toBeNull();
-    await expect(b.acquire('fair-try', { timeoutMs: 0 })).rejects.toBeInstanceOf(TimeoutError);
+    await expect(b.acquire('fair-try', { acquireTimeoutMs: 0 })).rejects.toBeInstanceOf(TimeoutError);
     const order: string[] = [];
     const first = b.withLock('fair-try', () => void order.push('b'));
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -283,7 +291,9 @@ describe.each(topologies())('lock on $name', ({ url }) => {
     await expect(locks.acquire(undefined as unknown as string)).rejects.toMatchObject({ argument: 'name' });
     await expect(locks.tryAcquire('x'.repeat(2_000))).rejects.toMatchObject({ argument: 'name' });
     await expect(locks.acquire('ok', { ttlMs: Number.NaN })).rejects.toMatchObject({ argument: 'ttlMs' });
-    await expect(locks.acquire('ok', { timeoutMs: -5 })).rejects.toMatchObject({ argument: 'timeoutMs' });
+    await expect(locks.acquire('ok', { acquireTimeoutMs: -5 })).rejects.toMatchObject({
+      argument: 'timeoutMs',
+    });
     await expect(locks.withLock('ok', 'not a function' as never)).rejects.toMatchObject({ argument: 'fn' });
     await expect(locks.acquire('ok', null as never)).rejects.toMatchObject({ argument: 'options' });
     await expect(locks.tryAcquire('ok', 'fast' as never)).rejects.toMatchObject({ argument: 'options' });

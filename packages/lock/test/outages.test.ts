@@ -71,14 +71,14 @@ describe.each(setups)('lock outages on $name', ({ start }) => {
     const locks = createLock({ redis, prefix });
     const server = await faulty.serverOf(redis, `${prefix}{killed}`);
     await server.kill();
-    const error = await locks.acquire('killed', { timeoutMs: 1_000 }).catch((err: unknown) => err);
+    const error = await locks.acquire('killed', { acquireTimeoutMs: 1_000 }).catch((err: unknown) => err);
     expect(error).toBeInstanceOf(ConnectionError);
     await server.restart();
     await untilAnswers({ ping: () => locks.isLocked('killed').then(() => 1) }, 15_000);
     await sleep(1_500);
     expect(await locks.isLocked('killed')).toBe(false);
     const started = performance.now();
-    const next = await locks.acquire('killed', { timeoutMs: 2_000 });
+    const next = await locks.acquire('killed', { acquireTimeoutMs: 2_000 });
     expect(performance.now() - started).toBeLessThan(500);
     await next.release();
     await locks.close();
@@ -89,7 +89,7 @@ describe.each(setups)('lock outages on $name', ({ start }) => {
     const server = await faulty.serverOf(redis, `${prefix}{paused}`);
     await server.pause();
     const started = performance.now();
-    const error = await locks.acquire('paused', { timeoutMs: 5_000 }).catch((err: unknown) => err);
+    const error = await locks.acquire('paused', { acquireTimeoutMs: 5_000 }).catch((err: unknown) => err);
     const elapsed = performance.now() - started;
     await sleep(1_500);
     await server.resume();
@@ -108,7 +108,7 @@ describe.each(setups)('lock outages on $name', ({ start }) => {
     const locks = createLock({ redis, prefix });
     await server.pause();
     const started = performance.now();
-    const error = await locks.acquire('bounded', { timeoutMs: 500 }).catch((err: unknown) => err);
+    const error = await locks.acquire('bounded', { acquireTimeoutMs: 500 }).catch((err: unknown) => err);
     const elapsed = performance.now() - started;
     await sleep(300);
     await server.resume();

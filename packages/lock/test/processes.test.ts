@@ -61,7 +61,7 @@ describe.each(topologies())('lock across processes on $name', ({ url }) => {
     holder.process.kill('SIGKILL');
     await holder.exited;
     const killedAt = performance.now();
-    const locks = make({ retry: { timeoutMs: 10_000 } });
+    const locks = make({ retry: { acquireTimeoutMs: 10_000 } });
     expect(await locks.isLocked('killed')).toBe(true); // the dead holder's grant is still in Redis...
     const next = await locks.acquire('killed');
     const waitedMs = performance.now() - killedAt;

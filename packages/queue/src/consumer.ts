@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { ClosedError, type DedicatedConnection, OwnershipLostError } from '@redis-patterns/connection';
-import { checkBoolean, checkDuration, checkOptions } from '@redis-patterns/connection/internal';
+import { checkBoolean, checkDuration, checkOptions, checkRenamed } from '@redis-patterns/connection/internal';
 import { Housekeeping } from './housekeeping.js';
 import { decodeJobData, type JobData } from './jobs.js';
 import { backoffDelay } from './options.js';
@@ -95,13 +95,14 @@ export class QueueWorker<T> extends EventEmitter<WorkerEvents<T>> implements Wor
   }
 
   stop(given?: StopOptions): Promise<void> {
-    const options = checkOptions('options', given, '{ graceful?, timeoutMs? }');
+    const options = checkOptions('options', given, '{ graceful?, drainTimeoutMs? }');
+    checkRenamed(options, { timeoutMs: 'drainTimeoutMs' });
     checkBoolean('graceful', options.graceful);
-    checkDuration('timeoutMs', options.timeoutMs, { allowZero: true });
+    checkDuration('drainTimeoutMs', options.drainTimeoutMs, { allowZero: true });
     if (this.#stopping !== undefined) return this.#stopping;
     if (this.#state !== 'running') return Promise.resolve();
     this.#state = 'stopping';
-    this.#stopping = this.#shutdown(options.graceful ?? true, options.timeoutMs ?? 30_000);
+    this.#stopping = this.#shutdown(options.graceful ?? true, options.drainTimeoutMs ?? 30_000);
     return this.#stopping;
   }
 

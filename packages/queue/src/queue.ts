@@ -116,7 +116,7 @@ const BULK_CHUNK = 1000;
  *   await sendEmail(payload.to, { signal });
  * }, { concurrency: 20 });
  * worker.start();
- * process.on('SIGTERM', () => worker.stop({ timeoutMs: 10_000 }));
+ * process.on('SIGTERM', () => worker.stop({ drainTimeoutMs: 10_000 }));
  * ```
  */
 export function createQueue<T = unknown>(options: QueueOptions): Queue<T> {

@@ -36,7 +36,7 @@ export interface WorkerOptions<T = unknown> {
 
 /** Options of {@link Worker.stop}. */
 export interface StopOptions {
-  /** Let running handlers finish (up to `timeoutMs`) before giving the rest back. @default true */
+  /** Let running handlers finish (up to `drainTimeoutMs`) before giving the rest back. @default true */
   graceful?: boolean;
   /**
    * The most `stop()` takes, measured from the call: running handlers get all of it but the last
@@ -44,7 +44,7 @@ export interface StopOptions {
    * finished ones. Whatever Redis did not confirm by then is left to the stalled-job check.
    * @default 30000
    */
-  timeoutMs?: number;
+  drainTimeoutMs?: number;
 }
 
 /** Events of a {@link Worker}. */
@@ -86,7 +86,7 @@ export interface Worker<T = unknown> {
 /**
  * Creates a worker for `queue` (nothing connects until `start()`). Delivery is at least once: a job
  * runs again only if its worker died, froze past its lease, lost Redis past its lease, or was
- * stopped with the job unfinished after `timeoutMs`.
+ * stopped with the job unfinished after `drainTimeoutMs`.
  *
  * @example
  * ```ts

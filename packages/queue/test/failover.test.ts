@@ -63,7 +63,7 @@ describe.each(['cluster', 'sentinel'] as const)('queue through a %s failover', (
         }
       },
       async teardown({ redis, worker }) {
-        await worker.stop({ timeoutMs: 2_000 });
+        await worker.stop({ drainTimeoutMs: 2_000 });
         await redis.close();
       },
     });

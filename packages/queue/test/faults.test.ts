@@ -98,7 +98,7 @@ describe('queue with its own redis-server', () => {
     }
   }, 90_000);
 
-  it('ends stop({ timeoutMs }) within its bound from the call, even with a handler running and Redis paused', async () => {
+  it('ends stop({ drainTimeoutMs }) within its bound from the call, even with a handler running and Redis paused', async () => {
     const server = await startRedis({ forceBinary: true });
     const redis = await connect({ url: server.url, commandTimeoutMs: 5_000 });
     try {
@@ -118,7 +118,7 @@ describe('queue with its own redis-server', () => {
       await waitFor(() => started, 'the handler to start');
       await server.pause();
       const begun = performance.now();
-      await worker.stop({ timeoutMs: 800 });
+      await worker.stop({ drainTimeoutMs: 800 });
       const elapsed = performance.now() - begun;
       await server.resume();
       // The handler was still running: stop gave up on it, and on Redis, at its bound.

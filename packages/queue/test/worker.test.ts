@@ -121,7 +121,7 @@ describe.each(topologies())('worker on $name', ({ url }) => {
     const first = createWorker(queue, handler, { concurrency: 5 });
     first.start();
     await waitFor(() => runs.size === 5, 'five running jobs');
-    await first.stop({ timeoutMs: 10_000 });
+    await first.stop({ drainTimeoutMs: 10_000 });
     expect(runs.size).toBe(5);
     expect(await queue.counts()).toMatchObject({ completed: 5, waiting: 25, active: 0, stalled: 0 });
 
@@ -149,7 +149,7 @@ describe.each(topologies())('worker on $name', ({ url }) => {
     worker.on('completed', (job) => completed.push(job.id));
     worker.start();
     await waitFor(async () => (await queue.counts()).active === 1, 'the job to start');
-    await worker.stop({ timeoutMs: 200 });
+    await worker.stop({ drainTimeoutMs: 200 });
     expect(reason).toBeInstanceOf(ClosedError);
     expect(completed).toEqual([]);
     expect(await queue.counts()).toMatchObject({ waiting: 1, active: 0, completed: 0, stalled: 0 });
@@ -201,7 +201,7 @@ describe.each(topologies())('worker on $name', ({ url }) => {
     await waitFor(() => reason !== undefined, 'the abort', 5_000);
     expect(reason).toBeInstanceOf(OwnershipLostError);
     await sleep(100);
-    await worker.stop({ timeoutMs: 1_000 });
+    await worker.stop({ drainTimeoutMs: 1_000 });
     expect(completed).toEqual([]);
     expect(errors.some((e) => e instanceof OwnershipLostError)).toBe(true);
     expect((await queue.counts()).completed).toBe(0);

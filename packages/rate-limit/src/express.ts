@@ -28,10 +28,10 @@ export interface ExpressLikeRequest {
  *
  * @example
  * ```ts
- * app.use(rateLimitExpress({ limiter, skip: (req) => req.url === '/health' }));
+ * app.use(createExpressRateLimit({ limiter, skip: (req) => req.url === '/health' }));
  * ```
  */
-export function rateLimitExpress<Req extends ExpressLikeRequest = ExpressLikeRequest>(
+export function createExpressRateLimit<Req extends ExpressLikeRequest = ExpressLikeRequest>(
   options: HttpRateLimitOptions<Req>,
 ): (req: NoInfer<Req>, res: ServerResponse, next: (err?: unknown) => void) => void {
   const guard = createHttpGuard(options, (req) => req.ip ?? req.socket.remoteAddress);
@@ -44,3 +44,6 @@ export function rateLimitExpress<Req extends ExpressLikeRequest = ExpressLikeReq
       .catch((err: unknown) => next(err));
   };
 }
+
+/** @deprecated Renamed {@link createExpressRateLimit} (one naming scheme for every framework adapter: `create<Framework><Thing>`). */
+export const rateLimitExpress = createExpressRateLimit;

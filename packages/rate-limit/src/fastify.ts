@@ -32,11 +32,11 @@ export interface FastifyLikeReply {
  *
  * @example
  * ```ts
- * app.addHook('onRequest', rateLimitFastify({ limiter }));
- * app.get('/search', { onRequest: rateLimitFastify({ limiter: searchLimiter }) }, handler);
+ * app.addHook('onRequest', createFastifyRateLimit({ limiter }));
+ * app.get('/search', { onRequest: createFastifyRateLimit({ limiter: searchLimiter }) }, handler);
  * ```
  */
-export function rateLimitFastify<
+export function createFastifyRateLimit<
   Req extends FastifyLikeRequest = FastifyLikeRequest,
   Reply extends FastifyLikeReply = FastifyLikeReply,
 >(
@@ -54,3 +54,6 @@ export function rateLimitFastify<
     return reply;
   };
 }
+
+/** @deprecated Renamed {@link createFastifyRateLimit} (one naming scheme for every framework adapter: `create<Framework><Thing>`). */
+export const rateLimitFastify = createFastifyRateLimit;

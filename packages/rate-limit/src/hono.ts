@@ -27,10 +27,10 @@ export interface HonoLikeContext {
  *
  * @example
  * ```ts
- * app.use('/api/*', rateLimitHono({ limiter, key: (c) => c.req.header('x-api-key') ?? 'anonymous' }));
+ * app.use('/api/*', createHonoRateLimit({ limiter, key: (c) => c.req.header('x-api-key') ?? 'anonymous' }));
  * ```
  */
-export function rateLimitHono<Context extends HonoLikeContext = HonoLikeContext>(
+export function createHonoRateLimit<Context extends HonoLikeContext = HonoLikeContext>(
   options: HttpRateLimitOptions<Context>,
 ): (c: NoInfer<Context>, next: () => Promise<void>) => Promise<Response | undefined> {
   const guard = createHttpGuard(options, nodeServerAddress);
@@ -51,3 +51,6 @@ function nodeServerAddress(c: HonoLikeContext): string | undefined {
   const env = c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined;
   return env?.incoming?.socket?.remoteAddress;
 }
+
+/** @deprecated Renamed {@link createHonoRateLimit} (one naming scheme for every framework adapter: `create<Framework><Thing>`). */
+export const rateLimitHono = createHonoRateLimit;

@@ -23,10 +23,15 @@ export {
   tokenBucket,
   type WindowOptions,
 } from './algorithms.js';
-export { type ExpressLikeRequest, rateLimitExpress } from './express.js';
-export { type FastifyLikeReply, type FastifyLikeRequest, rateLimitFastify } from './fastify.js';
+export { createExpressRateLimit, type ExpressLikeRequest, rateLimitExpress } from './express.js';
+export {
+  createFastifyRateLimit,
+  type FastifyLikeReply,
+  type FastifyLikeRequest,
+  rateLimitFastify,
+} from './fastify.js';
 export { RATELIMIT_HEADERS_DRAFT, rateLimitHeaders } from './headers.js';
-export { type HonoLikeContext, rateLimitHono } from './hono.js';
+export { createHonoRateLimit, type HonoLikeContext, rateLimitHono } from './hono.js';
 export { createHttpGuard, type HttpDecision, type HttpRateLimitOptions } from './http.js';
 export { ipKey } from './ip.js';
 export {
@@ -38,7 +43,7 @@ export {
   type RateLimiter,
   type RateLimiterOptions,
 } from './limiter.js';
-export { rateLimitNode } from './node.js';
+export { createNodeRateLimit, rateLimitNode } from './node.js';
 export {
   FAIL_CLOSED_RETRY_MS,
   type Policy,

@@ -4,12 +4,12 @@ import {
   type RedisLike,
   toConnection,
 } from '@redis-patterns/connection';
-import { checkDuration, checkOptions } from '@redis-patterns/connection/internal';
+import { checkDuration, checkOptions, checkRenamed } from '@redis-patterns/connection/internal';
 import { type Algorithm, argsOf } from './algorithms.js';
 import { buildLimiter, type LimiterState, stateOf } from './decide.js';
 import type { Policy, RateLimitResult } from './result.js';
 
-/** What happens when Redis cannot answer within `timeoutMs`: admit the call, or refuse it. */
+/** What happens when Redis cannot answer within `commandTimeoutMs`: admit the call, or refuse it. */
 export type FailMode = 'open' | 'closed';
 
 /** Options of {@link createRateLimiter}. */
@@ -22,10 +22,10 @@ export interface RateLimiterOptions {
   prefix?: string;
   /** The policy's name in the RateLimit headers (printable ASCII, at most 64 characters). @default 'default' */
   name?: string;
-  /** Admit ('open') or refuse ('closed') calls when Redis fails or is slower than `timeoutMs`. @default 'open' */
+  /** Admit ('open') or refuse ('closed') calls when Redis fails or is slower than `commandTimeoutMs`. @default 'open' */
   failMode?: FailMode;
   /** The longest `limit()` waits for Redis before the fail mode decides. @default 500 */
-  timeoutMs?: number;
+  commandTimeoutMs?: number;
 }
 
 /** Options of one call. */
@@ -38,8 +38,8 @@ export interface LimitOptions {
 export interface AllOptions {
   /** Fail mode of the combined check. @default 'closed' if any limiter fails closed, else 'open' */
   failMode?: FailMode;
-  /** Bound of the combined check. @default the smallest of the limiters' timeoutMs */
-  timeoutMs?: number;
+  /** Bound of the combined check. @default the smallest of the limiters' commandTimeoutMs */
+  commandTimeoutMs?: number;
 }
 
 /** A rate limiter: one limit from {@link createRateLimiter}, or several checked together by {@link all}. */
@@ -85,6 +85,7 @@ export interface RateLimiter {
 export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   if (options === undefined) throw new InvalidArgumentError('options', 'expected { redis, algorithm, ... }.');
   checkOptions('options', options, '{ redis, algorithm, ... }');
+  checkRenamed(options, { timeoutMs: 'commandTimeoutMs' });
   const args = argsOf(options.algorithm);
   const name = options.name ?? 'default';
   if (typeof name !== 'string' || !/^[\x20-\x7e]{1,64}$/.test(name)) {
@@ -93,7 +94,7 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   // Every option is checked before toConnection() may start connecting a client.
   const keyspace = createKeyspace(options.prefix ?? 'rl:');
   const failMode = checkFailMode(options.failMode ?? 'open');
-  const timeoutMs = checkTimeout(options.timeoutMs ?? 500);
+  const timeoutMs = checkTimeout(options.commandTimeoutMs ?? 500);
   const conn = toConnection(options.redis);
   const { kind, limit, windowMs } = options.algorithm;
   return buildLimiter({
@@ -117,7 +118,8 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
  * ```
  */
 export function all(limiters: readonly RateLimiter[], given?: AllOptions): RateLimiter {
-  const options = checkOptions('options', given, '{ failMode?, timeoutMs? }');
+  const options = checkOptions('options', given, '{ failMode?, commandTimeoutMs? }');
+  checkRenamed(options, { timeoutMs: 'commandTimeoutMs' });
   if (!Array.isArray(limiters) || limiters.length === 0) {
     throw new InvalidArgumentError('limiters', 'expected a non-empty array of rate limiters.');
   }
@@ -152,7 +154,7 @@ export function all(limiters: readonly RateLimiter[], given?: AllOptions): RateL
     failMode: checkFailMode(
       options.failMode ?? (inner.some((i) => i.failMode === 'closed') ? 'closed' : 'open'),
     ),
-    timeoutMs: checkTimeout(options.timeoutMs ?? Math.min(...inner.map((i) => i.timeoutMs))),
+    timeoutMs: checkTimeout(options.commandTimeoutMs ?? Math.min(...inner.map((i) => i.timeoutMs))),
   });
 }
 
@@ -164,6 +166,6 @@ function checkFailMode(mode: unknown): FailMode {
 }
 
 function checkTimeout(timeoutMs: number): number {
-  checkDuration('timeoutMs', timeoutMs);
+  checkDuration('commandTimeoutMs', timeoutMs);
   return timeoutMs;
 }

@@ -8,14 +8,14 @@ import { createHttpGuard, type HttpDecision, type HttpRateLimitOptions } from '.
  *
  * @example
  * ```ts
- * const guard = rateLimitNode({ limiter });
+ * const guard = createNodeRateLimit({ limiter });
  * http.createServer(async (req, res) => {
  *   if (!(await guard(req, res))) return;
  *   res.end('hello');
  * });
  * ```
  */
-export function rateLimitNode(
+export function createNodeRateLimit(
   options: HttpRateLimitOptions<IncomingMessage>,
 ): (req: IncomingMessage, res: ServerResponse) => Promise<boolean> {
   const guard = createHttpGuard(options, (req) => req.socket.remoteAddress);
@@ -30,3 +30,6 @@ export function apply(decision: HttpDecision, res: ServerResponse): boolean {
   res.end(decision.body);
   return false;
 }
+
+/** @deprecated Renamed {@link createNodeRateLimit} (one naming scheme for every framework adapter: `create<Framework><Thing>`). */
+export const rateLimitNode = createNodeRateLimit;

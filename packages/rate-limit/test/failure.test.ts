@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { connect, type RedisConnection } from '@redis-patterns/connection';
 import { type RedisServer, startRedis, uniquePrefix } from '@redis-patterns/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRateLimiter, rateLimitNode, slidingWindowLog } from '../src/index.ts';
+import { createNodeRateLimit, createRateLimiter, slidingWindowLog } from '../src/index.ts';
 
 const TIMEOUT_MS = 300;
 // The decision is due within TIMEOUT_MS; the slack covers a loaded 2-core machine's timer and
@@ -16,7 +16,13 @@ describe('rate limiting while Redis is down', () => {
   const prefix = uniquePrefix('rl-down');
   const algorithm = slidingWindowLog({ limit: 5, windowMs: 60_000 });
   const limiter = (failMode: 'open' | 'closed') =>
-    createRateLimiter({ redis, prefix: `${prefix}${failMode}:`, algorithm, failMode, timeoutMs: TIMEOUT_MS });
+    createRateLimiter({
+      redis,
+      prefix: `${prefix}${failMode}:`,
+      algorithm,
+      failMode,
+      commandTimeoutMs: TIMEOUT_MS,
+    });
 
   beforeAll(async () => {
     server = await startRedis({ forceBinary: true });
@@ -34,7 +40,7 @@ describe('rate limiting while Redis is down', () => {
     return { value, ms: performance.now() - started };
   }
 
-  it('admits (open) or refuses (closed) within timeoutMs when the server is paused', async () => {
+  it('admits (open) or refuses (closed) within commandTimeoutMs when the server is paused', async () => {
     const open = limiter('open');
     const closed = limiter('closed');
     expect((await open.limit('a')).error).toBeUndefined();
@@ -61,8 +67,8 @@ describe('rate limiting while Redis is down', () => {
   });
 
   it('answers 503 with Retry-After when failing closed, and passes requests when failing open', async () => {
-    const closedGuard = rateLimitNode({ limiter: limiter('closed') });
-    const openGuard = rateLimitNode({ limiter: limiter('open') });
+    const closedGuard = createNodeRateLimit({ limiter: limiter('closed') });
+    const openGuard = createNodeRateLimit({ limiter: limiter('open') });
     const http: Server = createServer(async (req, res) => {
       const guard = req.url === '/closed' ? closedGuard : openGuard;
       if (await guard(req, res)) res.end('ok');
@@ -91,7 +97,7 @@ describe('rate limiting while Redis is down', () => {
     }
   });
 
-  it('fails over within timeoutMs when the server is killed, and recovers after a restart', async () => {
+  it('fails over within commandTimeoutMs when the server is killed, and recovers after a restart', async () => {
     const closed = limiter('closed');
     expect((await closed.limit('k')).allowed).toBe(true);
     await server.kill();

@@ -6,24 +6,29 @@
 import express, { type Request } from 'express';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import { type Context, Hono } from 'hono';
-import { type RateLimiter, rateLimitExpress, rateLimitFastify, rateLimitHono } from '../src/index.ts';
+import {
+  createExpressRateLimit,
+  createFastifyRateLimit,
+  createHonoRateLimit,
+  type RateLimiter,
+} from '../src/index.ts';
 
 export function frameworkTypes(limiter: RateLimiter): void {
   const app = express();
-  app.use(rateLimitExpress<Request>({ limiter, key: (req) => req.path }));
-  app.get('/route', rateLimitExpress({ limiter }), (_req, res) => {
+  app.use(createExpressRateLimit<Request>({ limiter, key: (req) => req.path }));
+  app.get('/route', createExpressRateLimit({ limiter }), (_req, res) => {
     res.send('ok');
   });
 
   const fastify = Fastify();
   fastify.addHook(
     'onRequest',
-    rateLimitFastify<FastifyRequest, FastifyReply>({ limiter, key: (request) => request.hostname }),
+    createFastifyRateLimit<FastifyRequest, FastifyReply>({ limiter, key: (request) => request.hostname }),
   );
-  fastify.get('/route', { onRequest: rateLimitFastify({ limiter }) }, async () => 'ok');
-  fastify.get('/routes', { onRequest: [rateLimitFastify({ limiter })] }, async () => 'ok');
+  fastify.get('/route', { onRequest: createFastifyRateLimit({ limiter }) }, async () => 'ok');
+  fastify.get('/routes', { onRequest: [createFastifyRateLimit({ limiter })] }, async () => 'ok');
 
   const hono = new Hono();
-  hono.use('*', rateLimitHono<Context>({ limiter, key: (c) => c.req.query('key') ?? 'anonymous' }));
-  hono.get('/route', rateLimitHono({ limiter }), (c) => c.text('ok'));
+  hono.use('*', createHonoRateLimit<Context>({ limiter, key: (c) => c.req.query('key') ?? 'anonymous' }));
+  hono.get('/route', createHonoRateLimit({ limiter }), (c) => c.text('ok'));
 }

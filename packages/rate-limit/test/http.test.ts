@@ -9,14 +9,14 @@ import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   all,
+  createExpressRateLimit,
+  createFastifyRateLimit,
+  createHonoRateLimit,
   createHttpGuard,
+  createNodeRateLimit,
   createRateLimiter,
   fixedWindow,
   type RateLimiter,
-  rateLimitExpress,
-  rateLimitFastify,
-  rateLimitHono,
-  rateLimitNode,
   slidingWindowLog,
 } from '../src/index.ts';
 
@@ -48,7 +48,7 @@ const frameworks: Array<[string, (setup: Setup) => Promise<Running>]> = [
   [
     'node:http',
     async ({ limiter, allowList, byApiKey }) => {
-      const guard = rateLimitNode({
+      const guard = createNodeRateLimit({
         limiter,
         skip: (req) => skipHealth(req.url),
         ...(allowList ? { allowList } : {}),
@@ -62,7 +62,7 @@ const frameworks: Array<[string, (setup: Setup) => Promise<Running>]> = [
     async ({ limiter, allowList, byApiKey }) => {
       const app = express();
       app.use(
-        rateLimitExpress({
+        createExpressRateLimit({
           limiter,
           skip: (req) => skipHealth(req.url),
           ...(allowList ? { allowList } : {}),
@@ -81,7 +81,7 @@ const frameworks: Array<[string, (setup: Setup) => Promise<Running>]> = [
       const app = Fastify();
       app.addHook(
         'onRequest',
-        rateLimitFastify({
+        createFastifyRateLimit({
           limiter,
           skip: (request) => skipHealth(request.url),
           ...(allowList ? { allowList } : {}),
@@ -100,7 +100,7 @@ const frameworks: Array<[string, (setup: Setup) => Promise<Running>]> = [
       const app = new Hono();
       app.use(
         '*',
-        rateLimitHono({
+        createHonoRateLimit({
           limiter,
           skip: (c) => skipHealth(c.req.path),
           ...(allowList ? { allowList } : {}),

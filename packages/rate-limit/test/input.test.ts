@@ -3,12 +3,12 @@ import { topologies, uniquePrefix } from '@redis-patterns/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   all,
+  createNodeRateLimit,
   createRateLimiter,
   fixedWindow,
   ipKey,
   type RateLimitResult,
   rateLimitHeaders,
-  rateLimitNode,
   slidingWindowCounter,
   slidingWindowLog,
   tokenBucket,
@@ -65,7 +65,9 @@ describe('bad input', () => {
     rejects('name', () => createRateLimiter({ redis, algorithm, name: '' }));
     rejects('name', () => createRateLimiter({ redis, algorithm, name: 'naïve' }));
     rejects('failMode', () => createRateLimiter({ redis, algorithm, failMode: 'sideways' as never }));
-    rejects('timeoutMs', () => createRateLimiter({ redis, algorithm, timeoutMs: -1 }));
+    rejects('commandTimeoutMs', () => createRateLimiter({ redis, algorithm, commandTimeoutMs: -1 }));
+    // A renamed option is refused, naming its new name, rather than silently ignored.
+    rejects('timeoutMs', () => createRateLimiter({ redis, algorithm, timeoutMs: 500 } as never));
     rejects('redis', () => createRateLimiter({ redis: undefined as never, algorithm }));
     rejects('limiters', () => all([]));
     const a = createRateLimiter({ redis, algorithm, prefix: `${prefix}a:` });
@@ -73,9 +75,9 @@ describe('bad input', () => {
     rejects('limiters', () =>
       all([a, createRateLimiter({ redis, algorithm, prefix: `${prefix}a:`, name: 'b' })]),
     );
-    rejects('limiter', () => rateLimitNode({ limiter: undefined as never }));
-    rejects('ipv6Subnet', () => rateLimitNode({ limiter: a, ipv6Subnet: 0 }));
-    rejects('statusCode', () => rateLimitNode({ limiter: a, statusCode: 200 }));
+    rejects('limiter', () => createNodeRateLimit({ limiter: undefined as never }));
+    rejects('ipv6Subnet', () => createNodeRateLimit({ limiter: a, ipv6Subnet: 0 }));
+    rejects('statusCode', () => createNodeRateLimit({ limiter: a, statusCode: 200 }));
   });
 
   it('rejects a bad identifier or cost with a typed error and writes nothing', async () => {
