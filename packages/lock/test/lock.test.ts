@@ -292,7 +292,7 @@ describe.each(topologies())('lock on $name', ({ url }) => {
     await expect(locks.tryAcquire('x'.repeat(2_000))).rejects.toMatchObject({ argument: 'name' });
     await expect(locks.acquire('ok', { ttlMs: Number.NaN })).rejects.toMatchObject({ argument: 'ttlMs' });
     await expect(locks.acquire('ok', { acquireTimeoutMs: -5 })).rejects.toMatchObject({
-      argument: 'timeoutMs',
+      argument: 'acquireTimeoutMs',
     });
     await expect(locks.withLock('ok', 'not a function' as never)).rejects.toMatchObject({ argument: 'fn' });
     await expect(locks.acquire('ok', null as never)).rejects.toMatchObject({ argument: 'options' });
