@@ -157,7 +157,7 @@ export interface RedisConnection extends AsyncDisposable {
    * issued before it on any of its keys. Empty input, no groups.
    */
   groupBySlot<T>(items: readonly T[], keyOf: (item: T) => string): T[][];
-  /** Iterates every key matching `pattern` on every master; use {@link escapeGlob} on user parts. */
+  /** Iterates every key matching `pattern` on every master; pass user parts through `escapeGlob()`. */
   scan(pattern: string, options?: { count?: number; type?: string }): AsyncIterableIterator<string>;
   /** Round-trip time of a PING in milliseconds. */
   ping(): Promise<number>;
