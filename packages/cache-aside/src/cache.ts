@@ -145,7 +145,7 @@ export function createCache(options: CacheOptions): Cache {
     async getMany<T>(keys: readonly string[], opts?: ReadOptions): Promise<Array<T | undefined>> {
       open();
       if (!Array.isArray(keys)) throw new InvalidArgumentError('keys', 'expected an array of keys.');
-      for (const key of keys) checked(key);
+      for (const key of keys) checkCacheKey(key);
       const timeoutMs = resolveEntryOptions(opts, defaults).timeoutMs;
       const now = Date.now();
       const out = new Map<string, Found | undefined>();
@@ -170,7 +170,7 @@ export function createCache(options: CacheOptions): Cache {
       open();
       if (!Array.isArray(entries)) throw new InvalidArgumentError('entries', 'expected an array.');
       const prepared = entries.map((entry) => {
-        checked(entry?.key);
+        checkCacheKey(entry?.key);
         const o = resolveEntryOptions(entry, defaults);
         const serialized = serializeValue(entry.value, entry.metadata, resolved.serializer);
         checkFits(e, serialized, o);
@@ -184,7 +184,7 @@ export function createCache(options: CacheOptions): Cache {
     async deleteMany(keys) {
       open();
       if (!Array.isArray(keys)) throw new InvalidArgumentError('keys', 'expected an array of keys.');
-      for (const key of keys) checked(key);
+      for (const key of keys) checkCacheKey(key);
       for (const key of keys) forget(key);
       const removed = keys.length === 0 ? 0 : await store.remove([...new Set(keys)], defaults.timeoutMs);
       for (const key of keys) forget(key);

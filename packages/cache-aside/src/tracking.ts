@@ -1,4 +1,5 @@
 import type { RedisClient, RedisCluster, RedisConnection } from '@redis-patterns/connection';
+import { onceClosed } from '@redis-patterns/connection/internal';
 import type { NearCache } from './near-cache.js';
 
 /** Keeps the near cache coherent; `stop()` closes the tracking connections. */
@@ -118,21 +119,15 @@ export function startTracking(
     onError(new Error('The near cache needs a node-redis client or cluster; it stays off for Sentinel.'));
   }
 
-  const source = conn.client as unknown as {
-    once(event: string, listener: () => void): unknown;
-    off(event: string, listener: () => void): unknown;
-  };
-  const ended = conn.topology === 'cluster' ? 'disconnect' : 'end';
   const stop = async () => {
     stopped = true;
-    source.off(ended, onEnd);
+    stopListening();
     clearInterval(timer);
     for (const id of [...trackers.keys()]) untrack(id);
     near.setLive(false);
   };
   // The tracking connections end with the client they duplicate, so closing that client (or the
   // connection made by connect()) lets the process exit even if the cache itself was never closed.
-  const onEnd = () => void stop();
-  source.once(ended, onEnd);
+  const stopListening = onceClosed(conn.client, conn.topology, () => void stop());
   return { stop };
 }

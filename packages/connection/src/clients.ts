@@ -156,3 +156,35 @@ export function forceDestroy(raw: { destroy(): unknown }): void {
     // already destroyed
   }
 }
+
+/**
+ * Calls `listener` once `client` is closed for good (`close()`, `destroy()`, `quit()`: a Cluster
+ * says so with 'disconnect', a client or a Sentinel with 'end'; neither fires on a reconnect).
+ * Returns a function that stops listening.
+ */
+export function onceClosed(
+  client: RedisClient | RedisCluster | RedisSentinel,
+  topology: Topology,
+  listener: () => void,
+): () => void {
+  const emitter = client as unknown as {
+    once(event: string, listener: () => void): unknown;
+    off(event: string, listener: () => void): unknown;
+  };
+  const event = topology === 'cluster' ? 'disconnect' : 'end';
+  emitter.once(event, listener);
+  return () => emitter.off(event, listener);
+}
+
+/**
+ * Closes `sockets`, letting in-flight replies arrive, but destroys them after `waitMs`: a dead or
+ * paused server cannot hold a shutdown hostage.
+ */
+export async function closeWithin(
+  sockets: ReadonlyArray<{ close(): Promise<unknown>; destroy(): unknown }>,
+  waitMs: number,
+): Promise<void> {
+  const drained = Promise.allSettled(sockets.map((each) => each.close())).then(() => true);
+  const timer = new Promise<false>((resolve) => setTimeout(resolve, waitMs, false).unref());
+  if (!(await Promise.race([drained, timer]))) for (const each of sockets) forceDestroy(each);
+}

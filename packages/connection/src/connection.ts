@@ -1,5 +1,13 @@
 import type { RedisArgument } from 'redis';
-import { createRaw, DEFAULTS, detectTopology, forceDestroy, sentinelNodeClient } from './clients.js';
+import {
+  closeWithin,
+  createRaw,
+  DEFAULTS,
+  detectTopology,
+  forceDestroy,
+  onceClosed,
+  sentinelNodeClient,
+} from './clients.js';
 import { type CommandDeadline, Deadlines } from './deadline.js';
 import { ClosedError, TimeoutError } from './errors.js';
 import { groupKeys, Lanes } from './lanes.js';
@@ -108,9 +116,8 @@ export class Connection implements RedisConnection {
       sentinelNode,
       unreachable: (key) => this.#reach.unreachable(key, 'The dedicated connection'),
     });
-    // Closing a client passed in closes what was opened for it (the dedicated connections), so a
-    // script that closes its own client exits. A Cluster says so with 'disconnect', the others 'end'.
-    if (!this.#owned) this.#raw.once(this.topology === 'cluster' ? 'disconnect' : 'end', () => this.close());
+    // Closing a client passed in closes the dedicated connections opened for it: the script can exit.
+    if (!this.#owned) onceClosed(this.#raw, this.topology, () => void this.close());
   }
 
   /** True once {@link close} has begun, or the client passed in was closed. */
@@ -224,14 +231,7 @@ export class Connection implements RedisConnection {
     if (this.#closed) return;
     this.#closed = true;
     await this.#leases.close();
-    if (this.#owned) {
-      // close() waits for in-flight replies; bound it so a dead server cannot hold shutdown hostage.
-      const all = this.#sockets();
-      const drained = Promise.allSettled(all.map((each) => each.close())).then(() => true);
-      const waitMs = this.commandTimeoutMs || DEFAULTS.commandTimeoutMs;
-      const timer = new Promise<false>((r) => setTimeout(r, waitMs, false).unref());
-      if (!(await Promise.race([drained, timer]))) for (const each of all) forceDestroy(each);
-    }
+    if (this.#owned) await closeWithin(this.#sockets(), this.commandTimeoutMs || DEFAULTS.commandTimeoutMs);
     this.#deadlines.close();
   }
 

@@ -6,6 +6,7 @@
  * @packageDocumentation
  */
 export { packByTag, TickBatcher, type TickBatcherOptions } from './batch.js';
+export { onceClosed } from './clients.js';
 export {
   checkBoolean,
   checkCommandOptions,

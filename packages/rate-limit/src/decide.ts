@@ -191,6 +191,8 @@ function batcherOf(
       max: MAX_BATCH,
       keyOf: (check) => check.key,
       // Limiters of different numbers (or timeouts) batch apart: each batch passes its numbers once.
+      // Only limiters sharing keys with different numbers (a misconfiguration) could then see their
+      // checks of one tick decided out of call order.
       groupOf: (check) => check.spec.group,
       argsOf: checkArgs,
       layout: { first: 1, slots: 4 },
