@@ -13,7 +13,7 @@ export {
   TimeoutError,
   toConnection,
 } from '@redis-patterns/connection';
-export type { AddResult, JobInfo, JobState } from './jobs.js';
+export type { AddResult, JobInfo, JobState, QueueCounts } from './jobs.js';
 export {
   type Backoff,
   type ExponentialBackoff,
@@ -24,7 +24,7 @@ export {
   type Retention,
   type Serializer,
 } from './options.js';
-export { createQueue, type Queue, type QueueCounts } from './queue.js';
+export { createQueue, type Queue } from './queue.js';
 export {
   type ActiveJob,
   createWorker,

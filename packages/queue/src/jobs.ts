@@ -5,6 +5,28 @@ import { checkJobOptions, encodeBackoff, type JobOptions, type ResolvedQueueOpti
 /** Where a job is. */
 export type JobState = 'waiting' | 'active' | 'delayed' | 'dead' | 'completed';
 
+/** Sizes and lifetime counters of a queue, read in one atomic step. */
+export interface QueueCounts {
+  /** Ready to run, not taken yet. */
+  waiting: number;
+  /** Taken by a worker and not finished yet. */
+  active: number;
+  /** Waiting for their time (delayed adds and retries in backoff). */
+  delayed: number;
+  /** In the dead-letter set (kept per `keepDead`). */
+  dead: number;
+  /** Jobs ever completed. */
+  completed: number;
+  /** Failed runs ever (a job retried twice counts twice). */
+  failed: number;
+  /** Times a job was rescued from a worker that stopped renewing its lease. */
+  stalled: number;
+  /** Jobs ever added (duplicates not counted). */
+  added: number;
+  /** Jobs removed unfinished: purged, or dead jobs beyond `keepDead`. */
+  discarded: number;
+}
+
 /** A job as `get` and `peek` see it. Times are epoch milliseconds on the Redis server's clock. */
 export interface JobInfo<T = unknown> {
   /** The job's id (given at add, or a random UUID). */

@@ -14,6 +14,7 @@ import {
   type JobInfo,
   type JobState,
   parseJobInfo,
+  type QueueCounts,
 } from './jobs.js';
 import {
   type JobOptions,
@@ -26,33 +27,12 @@ import {
   countJobs,
   inspectJob,
   peekJobs,
+  peekSource,
   purgeJobs,
   type QueueKeys,
   queueKeys,
   retryDeadJobs,
 } from './scripts.js';
-
-/** Sizes and lifetime counters of a queue, read in one atomic step. */
-export interface QueueCounts {
-  /** Ready to run, not taken yet. */
-  waiting: number;
-  /** Taken by a worker and not finished yet. */
-  active: number;
-  /** Waiting for their time (delayed adds and retries in backoff). */
-  delayed: number;
-  /** In the dead-letter set (kept per `keepDead`). */
-  dead: number;
-  /** Jobs ever completed. */
-  completed: number;
-  /** Failed runs ever (a job retried twice counts twice). */
-  failed: number;
-  /** Times a job was rescued from a worker that stopped renewing its lease. */
-  stalled: number;
-  /** Jobs ever added (duplicates not counted). */
-  added: number;
-  /** Jobs removed unfinished: purged, or dead jobs beyond `keepDead`. */
-  discarded: number;
-}
 
 /** A job queue; create workers for it with {@link createWorker}. */
 export interface Queue<T = unknown> {
@@ -282,26 +262,6 @@ export function createQueue<T = unknown>(options: QueueOptions): Queue<T> {
   };
   internals.set(queue, { conn, keys, options: resolved, isClosed: () => closed, workers });
   return queue;
-}
-
-function peekSource(keys: QueueKeys, state: JobState): [string, 'list' | 'zset' | 'zsetrev'] {
-  switch (state) {
-    case 'waiting':
-      return [keys.waiting, 'list'];
-    case 'active':
-      return [keys.leases, 'zset'];
-    case 'delayed':
-      return [keys.delayed, 'zset'];
-    case 'dead':
-      return [keys.dead, 'zsetrev'];
-    case 'completed':
-      return [keys.done, 'zsetrev'];
-    default:
-      throw new InvalidArgumentError(
-        'state',
-        "expected 'waiting', 'active', 'delayed', 'dead' or 'completed'.",
-      );
-  }
 }
 
 async function purgeAll(conn: RedisConnection, pattern: string): Promise<number> {

@@ -1,4 +1,5 @@
-import { defineScript, type Keyspace } from '@redis-patterns/connection';
+import { defineScript, InvalidArgumentError, type Keyspace } from '@redis-patterns/connection';
+import type { JobState } from './jobs.js';
 import { lua } from './lua.generated.js';
 
 /**
@@ -92,3 +93,24 @@ export const retryDeadJobs = defineScript('queueRetryDead', lua.retryDead);
 
 /** Removes up to `limit` jobs of one state with their hashes (src/lua/purge.lua). */
 export const purgeJobs = defineScript('queuePurge', lua.purge);
+
+/** Where `peek(state)` reads: the key, and how it is ordered. */
+export function peekSource(keys: QueueKeys, state: JobState): [string, 'list' | 'zset' | 'zsetrev'] {
+  switch (state) {
+    case 'waiting':
+      return [keys.waiting, 'list'];
+    case 'active':
+      return [keys.leases, 'zset'];
+    case 'delayed':
+      return [keys.delayed, 'zset'];
+    case 'dead':
+      return [keys.dead, 'zsetrev'];
+    case 'completed':
+      return [keys.done, 'zsetrev'];
+    default:
+      throw new InvalidArgumentError(
+        'state',
+        "expected 'waiting', 'active', 'delayed', 'dead' or 'completed'.",
+      );
+  }
+}
