@@ -57,7 +57,7 @@ describe.each(topologies)('lock through a %s failover', (topology) => {
       await sleep(300);
       const error = await held.release().catch((err: unknown) => err);
       expect(error).toMatchObject({ code: expect.stringMatching(/ERR_CONNECTION|ERR_TIMEOUT/) });
-      const promotedAfterMs = await failover;
+      const { promotedAfterMs } = await failover;
       // Until node-redis has moved the slot to the promoted replica, a call fails fast: retry those.
       let next: LockHandle | undefined;
       for (const until = performance.now() + 20_000; next === undefined; ) {

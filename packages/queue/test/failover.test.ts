@@ -39,7 +39,7 @@ describe.each(['cluster', 'sentinel'] as const)('queue through a %s failover', (
         await queue.add(n, { id: `j${n}` });
         acknowledged.set(`j${n}`, performance.now());
       },
-      async check({ queue }, { killedAt }) {
+      async check({ queue }, { killedAt, diedAt }) {
         // Every acknowledged job runs, but one the old master acknowledged just before it died and
         // never passed to its replica (asynchronous replication): it is gone, and counted.
         const pending = async () => {
@@ -53,10 +53,12 @@ describe.each(['cluster', 'sentinel'] as const)('queue through a %s failover', (
         await waitFor(async () => !(await pending()), 'every acknowledged job', 30_000);
         for (const id of lost) {
           const at = acknowledged.get(id) as number;
+          // The dead master answered nothing after it exited; its last replies may still be read a
+          // few ms after the exit was seen (the event loop does not order the two).
           expect(
             at,
-            `${id} was lost though acknowledged ${Math.round(at - killedAt)} ms after the kill`,
-          ).toBeLessThan(killedAt);
+            `${id} was lost though acknowledged ${Math.round(at - diedAt)} ms after the master died`,
+          ).toBeLessThan(diedAt + 50);
           expect(killedAt - at, `${id} was lost though acknowledged well before the kill`).toBeLessThan(
             1_000,
           );

@@ -31,6 +31,8 @@ export interface SlotFailover {
   promotedAfterMs: number;
   /** Until the restarted node was a replica of `promoted` with its link up and every node agreed. */
   rejoinedAfterMs?: number;
+  /** When the killed master's process was seen to exit (`performance.now()`). */
+  diedAt: number;
 }
 
 /** Each node's own view of its role; {@link refreshClusterRoles} resolves it. */
@@ -215,6 +217,7 @@ export async function failOverSlot(
   const killedAt = Date.now();
   const deadline = killedAt + timeoutMs;
   await killed.kill();
+  const diedAt = performance.now();
   const promoted = await untilPromoted(survivors, replicaPorts, slot, password, deadline);
   const promotedAfterMs = Date.now() - killedAt;
   if (restartOldMaster) {
@@ -223,6 +226,6 @@ export async function failOverSlot(
   }
   const rejoinedAfterMs = restartOldMaster ? Date.now() - killedAt : undefined;
   await refreshClusterRoles(cluster);
-  const result = { slot, killed, promoted: promoted.node, promotedAfterMs };
+  const result = { slot, killed, promoted: promoted.node, promotedAfterMs, diedAt };
   return rejoinedAfterMs === undefined ? result : { ...result, rejoinedAfterMs };
 }

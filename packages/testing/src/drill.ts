@@ -39,11 +39,15 @@ export interface DrillReport {
   healedAfterMs: number;
   /** From the kill until the replica was promoted (as the harness saw it), ms. */
   promotedAfterMs: number;
-  /**
-   * When the master was killed, on the `performance.now()` clock: a write acknowledged shortly
-   * before it may be lost (replication is asynchronous), one acknowledged after the promotion not.
-   */
+  /** When the drill set out to kill the master, on the `performance.now()` clock. */
   killedAt: number;
+  /**
+   * When the killed master's process was seen to exit, on the same clock. A write acknowledged
+   * shortly before may be lost (replication is asynchronous); the master answered nothing after.
+   * Replies already in flight may still be read a few ms later: the event loop orders the exit and
+   * the socket's data as they come, not as they happened.
+   */
+  diedAt: number;
 }
 
 /**
@@ -89,7 +93,7 @@ export async function failoverDrill<C>(options: DrillOptions<C>): Promise<DrillR
     const loops = Array.from({ length: concurrency }, () => loop());
     await sleep(beforeMs);
     killedAt = performance.now();
-    const promotedAfterMs = await deployment.failover(options.key);
+    const { promotedAfterMs, diedAt } = await deployment.failover(options.key);
     await sleep(afterMs);
     running = false;
     const settled = Promise.all(loops);
@@ -105,6 +109,7 @@ export async function failoverDrill<C>(options: DrillOptions<C>): Promise<DrillR
       healedAfterMs: Math.round(healedAt - killedAt),
       promotedAfterMs,
       killedAt,
+      diedAt,
     };
     await options.check?.(ctx, full);
     return full;
@@ -130,9 +135,9 @@ export interface FailoverTarget {
   url: string;
   /**
    * Kills the master serving `key`, waits for the promotion and the old master's return; resolves
-   * with the ms from the kill to the promotion.
+   * with the ms from the kill to the promotion, and when the killed process was seen to exit.
    */
-  failover(key: string): Promise<number>;
+  failover(key: string): Promise<{ promotedAfterMs: number; diedAt: number }>;
   stop(): Promise<void>;
 }
 
@@ -145,14 +150,17 @@ export async function startFailoverTarget(
     const hosts = cluster.rootNodes.map((node) => new URL(node.url).host).join(',');
     return {
       url: `redis://${hosts}?cluster=true`,
-      failover: async (key) => (await failOverSlot(cluster, key)).promotedAfterMs,
+      failover: async (key) => failOverSlot(cluster, key),
       stop: () => cluster.stop(),
     };
   }
   const group = await startSentinelGroup();
   return {
     url: group.url,
-    failover: async () => (await group.failover()).promotedAfterMs,
+    failover: async () => {
+      const { promotedAfterMs, diedAt } = await group.failover({ mode: 'kill' });
+      return { promotedAfterMs, diedAt: diedAt as number };
+    },
     stop: () => group.stop(),
   };
 }

@@ -39,6 +39,8 @@ export interface SentinelFailover {
   promotedAfterMs: number;
   /** Until the old master was a replica of the new one with master_link_status:up. */
   rejoinedAfterMs?: number;
+  /** In `mode: 'kill'`, when the killed master's process was seen to exit (`performance.now()`). */
+  diedAt?: number;
 }
 
 /** A master, its replicas, and the sentinels that watch them. */
@@ -215,15 +217,19 @@ function createGroup(
       const previous = await group.refreshMaster();
       const startedAt = Date.now();
       const deadline = startedAt + timeoutMs;
-      if (mode === 'kill') await previous.kill();
-      else await requestFailover(sentinels[0]!, name, deadline);
+      let diedAt: number | undefined;
+      if (mode === 'kill') {
+        await previous.kill();
+        diedAt = performance.now();
+      } else await requestFailover(sentinels[0]!, name, deadline);
       const promoted = await untilPromoted(group, previous, deadline);
       current = promoted;
       const promotedAfterMs = Date.now() - startedAt;
-      if (!restartOldMaster) return { previous, promoted, promotedAfterMs };
+      const died = diedAt === undefined ? {} : { diedAt };
+      if (!restartOldMaster) return { previous, promoted, promotedAfterMs, ...died };
       if (mode === 'kill') await previous.restart();
       await untilReplicaOf(previous, promoted, deadline, { sentinels, name });
-      return { previous, promoted, promotedAfterMs, rejoinedAfterMs: Date.now() - startedAt };
+      return { previous, promoted, promotedAfterMs, rejoinedAfterMs: Date.now() - startedAt, ...died };
     },
     stop,
   };
