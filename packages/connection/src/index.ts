@@ -26,6 +26,7 @@ export {
   redact,
 } from './options.js';
 export { defineScript, type Script } from './scripts.js';
+export { jsonSerializer, type Serializer } from './serializer.js';
 export type {
   CommandOptions,
   ConnectionOptions,

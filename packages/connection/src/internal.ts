@@ -17,3 +17,4 @@ export {
   describeValue,
 } from './options.js';
 export { type ScriptBatch, ScriptBatcher } from './script-batcher.js';
+export { checkSerializer, serializeText } from './serializer.js';
