@@ -9,6 +9,12 @@ export {
   type SlotFailover,
 } from './cluster-failover.ts';
 export {
+  type ConformanceConnection,
+  type ConformanceConnectOptions,
+  type ConformanceSubject,
+  describeConformance,
+} from './conformance.ts';
+export {
   type DrillOptions,
   type DrillReport,
   type FailoverTarget,
