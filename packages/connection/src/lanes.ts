@@ -110,10 +110,14 @@ export class Lanes {
   }
 
   #count(tags: readonly string[], lane: number, command: Promise<unknown>, gate: Promise<void> | undefined) {
-    const settled = command.then(
-      () => {},
-      () => {},
-    );
+    // One reaction both uncounts the write and is what later commands on its tags wait for.
+    const uncount = () => {
+      for (const tag of tags) {
+        const entry = this.#inFlight.get(tag) as InFlight;
+        if (--entry.count === 0) this.#inFlight.delete(tag);
+      }
+    };
+    const settled = command.then(uncount, uncount);
     for (const tag of tags) {
       const entry = this.#inFlight.get(tag);
       if (entry === undefined) this.#inFlight.set(tag, { count: 1, lane, last: settled, gate });
@@ -132,12 +136,6 @@ export class Lanes {
         }
       });
     }
-    settled.then(() => {
-      for (const tag of tags) {
-        const entry = this.#inFlight.get(tag) as InFlight;
-        if (--entry.count === 0) this.#inFlight.delete(tag);
-      }
-    });
   }
 
   #sendOn<T>(lane: number, send: (client: RedisClient) => Promise<T>): Promise<T> {
