@@ -1,5 +1,5 @@
 import { ConnectionError, type RedisConnection, TimeoutError } from '@redis-patterns/connection';
-import { attemptFair, type LockKeys, leaveFair } from './commands.js';
+import { attemptFair, type LockKeys, leaveFair } from './commands/index.js';
 import { closedWhileWaiting, type Grants } from './grants.js';
 import type { Holder } from './handle.js';
 import type { ResolvedOptions } from './options.js';
@@ -38,7 +38,7 @@ export async function acquireFair(
   const stopWatching = grants.onClose(poke);
   let joined = false;
   try {
-    await grants.wakeups.subscribe(keys.channel, onRelease);
+    await grants.wakeups.listen(keys.channel, onRelease);
     for (;;) {
       if (signal?.aborted) throw signal.reason;
       if (grants.closed) throw closedWhileWaiting();
@@ -103,6 +103,6 @@ export async function acquireFair(
   } finally {
     signal?.removeEventListener('abort', poke);
     stopWatching();
-    grants.wakeups.unsubscribe(keys.channel, onRelease);
+    grants.wakeups.unlisten(keys.channel, onRelease);
   }
 }

@@ -1,5 +1,5 @@
 import { ConnectionError, type RedisConnection, TimeoutError } from '@redis-patterns/connection';
-import { type LockKeys, releaseIfOwner } from './commands.js';
+import { type LockKeys, releaseIfOwner } from './commands/index.js';
 
 /** Retry delays while Redis does not answer: doubling from the first, capped at the last. */
 const FIRST_RETRY_MS = 50;

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ClosedError, ConnectionError, type RedisConnection, TimeoutError } from '@redis-patterns/connection';
-import { type Attempt, attemptDurably, attemptGrant, type LockKeys, unmark } from './commands.js';
+import { type Attempt, attemptDurably, attemptGrant, type LockKeys, unmark } from './commands/index.js';
 import { GiveBacks } from './give-backs.js';
 import { type Grant, Holder, type LockHandle, type Successor } from './handle.js';
 import type { ResolvedOptions } from './options.js';
@@ -231,7 +231,7 @@ export class Grants {
    * lock to other processes), it waits for one of them to release it, or for its mark to expire.
    */
   async #contend(name: string, keys: LockKeys, queue: WaitQueue<LockHandle>): Promise<void> {
-    await this.#wakeups.subscribe(keys.channel, queue.released);
+    await this.#wakeups.listen(keys.channel, queue.released);
     let sleepFirst = false;
     let marked = false;
     try {
@@ -263,7 +263,7 @@ export class Grants {
     } finally {
       // Synchronous with the loop's last emptiness check: an acquire() cannot slip in between.
       if (this.#queues.get(name) === queue) this.#queues.delete(name);
-      this.#wakeups.unsubscribe(keys.channel, queue.released);
+      this.#wakeups.unlisten(keys.channel, queue.released);
       for (const waiter of [...queue.waiters]) waiter.fail(closedWhileWaiting());
       // Nobody here waits any more: other processes need not yield to us.
       if (marked) unmark(this.#conn, keys, this.#instance).catch(() => {});

@@ -1,9 +1,8 @@
 import type { RedisConnection } from '@redis-patterns/connection';
-import type { LockKeys } from './commands.js';
+import type { Act, LockKeys } from './commands/index.js';
 import { type LockLossReason, LockLostError } from './errors.js';
 import type { GiveBacks } from './give-backs.js';
 import { checkMs } from './options.js';
-import type { Act } from './ownership.js';
 import { type Acting, type ActResult, type ArmedWatch, releaseOwned, runOwned } from './session.js';
 
 /** A held lock. Release it (or let `await using` release it) when the protected work is done. */

@@ -6,7 +6,7 @@ import {
   toConnection,
 } from '@redis-patterns/connection';
 import { checkOptions } from '@redis-patterns/connection/internal';
-import { exists, forceDelete, lockKeys } from './commands.js';
+import { exists, forceDelete, lockKeys } from './commands/index.js';
 import { LockLostError } from './errors.js';
 import { acquireFair } from './fair.js';
 import { Grants } from './grants.js';

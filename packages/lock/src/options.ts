@@ -1,6 +1,6 @@
 import { InvalidArgumentError, type RedisLike } from '@redis-patterns/connection';
 import { checkDuration, checkInteger, checkOptions, checkRenamed } from '@redis-patterns/connection/internal';
-import type { Durability } from './commands.js';
+import type { Durability } from './commands/index.js';
 
 /** How `acquire()` waits for a lock someone else holds. Durations are milliseconds. */
 export interface RetryOptions {

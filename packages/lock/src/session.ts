@@ -1,16 +1,16 @@
 import type { RedisConnection } from '@redis-patterns/connection';
 import type { TickBatcher } from '@redis-patterns/connection/internal';
-import { batcherOf, type LockKeys } from './commands.js';
 import {
   type Act,
   type ActOutcome,
   type Actor,
-  act,
+  batcherOf,
   type Check,
+  type LockKeys,
+  leaseWatch,
   type Ownership,
   releaseMany,
-  watchOwner,
-} from './ownership.js';
+} from './commands/index.js';
 
 /**
  * How long a WATCH left armed for a holder waits for that holder's next act (release, extend,
@@ -75,13 +75,13 @@ export class ArmedWatch {
 }
 
 /**
- * Checks that `owner` holds the lock (WATCH + GET) and runs `first` (see `act` in ownership.ts). A
- * hand-over that ends this process's turn (`yieldIfOthers`) is only made while no other process
- * waits (the check reads their marks); otherwise the lock is released for them and this instance
- * marked as waiting behind them. After an
- * extend or a hand-over the WATCH is re-armed in the same write, and the connection stays leased
- * for the owner's next act until it idles: a chain of hand-overs between local waiters costs one
- * round trip each. An EXEC aborted by WATCH is checked again once, to report precisely what happened.
+ * Checks that `owner` holds the lock (WATCH + GET) and runs `first` (see `act` in
+ * commands/holder.ts). A hand-over that ends this process's turn (`yieldIfOthers`) is only made
+ * while no other process waits (the check reads their marks); otherwise the lock is released for
+ * them and this instance marked as waiting behind them. After an extend or a hand-over the WATCH is
+ * re-armed in the same write, and the connection stays leased for the owner's next act until it
+ * idles: a chain of hand-overs between local waiters costs one round trip each. An EXEC aborted by
+ * WATCH is checked again once, to report precisely what happened.
  */
 export function runOwned(
   conn: RedisConnection,
@@ -93,56 +93,46 @@ export function runOwned(
   return new Promise<ActResult>((resolve, reject) => {
     let pending: Request & { owner: string } = { owner, next: first, resolve, reject };
     let armed: Check | undefined;
-    conn
-      .isolated(keys.lock, async (client) => {
-        for (let checks = 0; ; ) {
-          const askOthers = pending.next.kind === 'transfer' && pending.next.yieldIfOthers;
-          let check = armed;
-          if (check === undefined || (askOthers && check.othersWaiting === undefined)) {
-            check = await watchOwner(
-              conn,
-              client,
-              keys,
-              pending.owner,
-              askOthers ? actor.instance : undefined,
-            );
-            checks++;
-            if (check.ownership !== 'owned') return pending.resolve({ outcome: check.ownership });
-          }
-          const yielded = askOthers && check.othersWaiting === true;
-          const next: Act = yielded
-            ? { kind: 'release', markUntil: Date.now() + actor.markMs }
-            : pending.next;
-          const outcome: ActOutcome = await act(conn, client, keys, pending.owner, next, actor);
-          if (outcome.outcome === 'conflict') {
-            if (checks >= 2) return pending.resolve({ outcome: 'taken' });
-            armed = undefined;
-            continue;
-          }
-          if (outcome.outcome !== 'done') return pending.resolve({ outcome: outcome.outcome });
-          const result = {
-            outcome: 'done' as const,
-            ...(outcome.fencingToken === undefined ? {} : { fencingToken: outcome.fencingToken }),
-            ...(yielded ? { yielded } : {}),
-          };
-          if (outcome.rearmed === undefined) {
-            pending.resolve(result);
-            // The act itself succeeded; a failed re-arm only makes the pool drop this connection.
-            if (outcome.rearmError !== undefined) throw outcome.rearmError;
-            return;
-          }
-          const session = new ArmedWatch();
-          const request = session.nextRequest(ARMED_IDLE_MS);
-          pending.resolve({ ...result, session });
-          const nextOwner = next.kind === 'transfer' ? next.owner : pending.owner;
-          const following = await request;
-          if (following === undefined) return;
-          pending = { ...following, owner: nextOwner };
-          armed = outcome.rearmed;
-          checks = 0;
+    leaseWatch(conn, keys, async (lease) => {
+      for (let checks = 0; ; ) {
+        const askOthers = pending.next.kind === 'transfer' && pending.next.yieldIfOthers;
+        let check = armed;
+        if (check === undefined || (askOthers && check.othersWaiting === undefined)) {
+          check = await lease.check(pending.owner, askOthers ? actor.instance : undefined);
+          checks++;
+          if (check.ownership !== 'owned') return pending.resolve({ outcome: check.ownership });
         }
-      })
-      .catch((err: unknown) => pending.reject(err));
+        const yielded = askOthers && check.othersWaiting === true;
+        const next: Act = yielded ? { kind: 'release', markUntil: Date.now() + actor.markMs } : pending.next;
+        const outcome: ActOutcome = await lease.act(pending.owner, next, actor);
+        if (outcome.outcome === 'conflict') {
+          if (checks >= 2) return pending.resolve({ outcome: 'taken' });
+          armed = undefined;
+          continue;
+        }
+        if (outcome.outcome !== 'done') return pending.resolve({ outcome: outcome.outcome });
+        const result = {
+          outcome: 'done' as const,
+          ...(outcome.fencingToken === undefined ? {} : { fencingToken: outcome.fencingToken }),
+          ...(yielded ? { yielded } : {}),
+        };
+        if (outcome.rearmed === undefined) {
+          pending.resolve(result);
+          // The act itself succeeded; a failed re-arm only makes the pool drop this connection.
+          if (outcome.rearmError !== undefined) throw outcome.rearmError;
+          return;
+        }
+        const session = new ArmedWatch();
+        const request = session.nextRequest(ARMED_IDLE_MS);
+        pending.resolve({ ...result, session });
+        const nextOwner = next.kind === 'transfer' ? next.owner : pending.owner;
+        const following = await request;
+        if (following === undefined) return;
+        pending = { ...following, owner: nextOwner };
+        armed = outcome.rearmed;
+        checks = 0;
+      }
+    }).catch((err: unknown) => pending.reject(err));
   });
 }
 
@@ -184,21 +174,19 @@ function releaseGroup(conn: RedisConnection, group: PendingRelease[]): void {
     return;
   }
   const locks = group.map((p) => ({ keys: p.keys, owner: p.owner, instance: p.actor.instance }));
-  conn
-    .isolated((group[0] as PendingRelease).keys.lock, (client) => releaseMany(conn, client, locks))
-    .then(
-      (outcomes) => {
-        if (outcomes === null) {
-          for (const p of group) alone(p);
-          return;
-        }
-        group.forEach((p, i) => {
-          const outcome = outcomes[i] as Exclude<Ownership, 'owned'> | 'done';
-          p.resolve(outcome === 'done' ? { outcome: 'done' } : { outcome });
-        });
-      },
-      (err: unknown) => {
-        for (const p of group) p.reject(err);
-      },
-    );
+  releaseMany(conn, locks).then(
+    (outcomes) => {
+      if (outcomes === null) {
+        for (const p of group) alone(p);
+        return;
+      }
+      group.forEach((p, i) => {
+        const outcome = outcomes[i] as Exclude<Ownership, 'owned'> | 'done';
+        p.resolve(outcome === 'done' ? { outcome: 'done' } : { outcome });
+      });
+    },
+    (err: unknown) => {
+      for (const p of group) p.reject(err);
+    },
+  );
 }

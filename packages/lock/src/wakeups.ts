@@ -1,4 +1,11 @@
 import type { RedisClient, RedisConnection } from '@redis-patterns/connection';
+import {
+  closeSubscriber,
+  openSubscriber,
+  type ReleaseListener,
+  shardSubscribe,
+  shardUnsubscribe,
+} from './commands/index.js';
 
 /**
  * The subscriber closes after this long without any wait, so that it never keeps a finished script
@@ -7,13 +14,12 @@ import type { RedisClient, RedisConnection } from '@redis-patterns/connection';
 const IDLE_CLOSE_MS = 1_000;
 
 /**
- * Release notifications over sharded pub/sub (SSUBSCRIBE, Redis >= 7): each lock name has a channel
- * in the lock's own hash slot, so on Cluster the message is published and delivered by the node
- * that owns the lock, whichever node that is.
+ * Release notifications over sharded pub/sub (the subscriber and its SSUBSCRIBE are in
+ * commands/subscriber.ts): each lock name has a channel in the lock's own hash slot, so on Cluster
+ * the message is published and delivered by the node that owns the lock, whichever node that is.
  *
- * One subscriber connection per lock instance (a duplicate of the user's client, cluster or
- * sentinel: a subscribed connection can run nothing else), opened on the first wait and closed
- * again after IDLE_CLOSE_MS without one. Pub/sub is
+ * One subscriber connection per lock instance, opened on the first wait and closed again after
+ * IDLE_CLOSE_MS without one; listeners of the same channel share its subscription. Pub/sub is
  * fire-and-forget: a message sent while the subscriber reconnects is lost, which is why waiters
  * also poll. If subscribing fails (Redis < 7, ACL without SSUBSCRIBE), waiters just poll.
  */
@@ -33,7 +39,7 @@ export class ReleaseWakeups {
    * Calls `onRelease` with the releasing instance's id for each release of `channel`; resolves true
    * once Redis confirmed the subscription.
    */
-  subscribe(channel: string, onRelease: (by: string) => void): Promise<boolean> {
+  listen(channel: string, onRelease: (by: string) => void): Promise<boolean> {
     clearTimeout(this.#idleTimer);
     const existing = this.#channels.get(channel);
     if (existing !== undefined) {
@@ -46,7 +52,7 @@ export class ReleaseWakeups {
       const subscriber = await this.#open();
       if (subscriber === undefined || this.#channels.get(channel) !== entry) return false;
       try {
-        await this.#conn.bounded(subscriber.sSubscribe(channel, this.#dispatch), undefined, 'SSUBSCRIBE');
+        await shardSubscribe(this.#conn, subscriber, channel, this.#dispatch);
         return true;
       } catch {
         return false;
@@ -56,23 +62,21 @@ export class ReleaseWakeups {
   }
 
   /** Stops calling `onRelease`; the channel is unsubscribed when nobody listens any more. */
-  unsubscribe(channel: string, onRelease: (by: string) => void): void {
+  unlisten(channel: string, onRelease: (by: string) => void): void {
     const entry = this.#channels.get(channel);
     if (entry === undefined || !entry.listeners.delete(onRelease) || entry.listeners.size > 0) return;
     this.#channels.delete(channel);
     const subscriber = this.#subscriber;
     if (subscriber !== undefined) {
       const done = subscriber
-        .then(
-          (s) => s && this.#conn.bounded(s.sUnsubscribe(channel, this.#dispatch), undefined, 'SUNSUBSCRIBE'),
-        )
+        .then((s) => s && shardUnsubscribe(this.#conn, s, channel, this.#dispatch))
         .catch(() => {})
         .finally(() => this.#unsubscribing.delete(done));
       this.#unsubscribing.add(done);
     }
     if (this.#channels.size === 0) {
       this.#idleTimer = setTimeout(() => {
-        if (this.#channels.size === 0) void this.#closeSubscriber();
+        if (this.#channels.size === 0) void this.#dropSubscriber();
       }, IDLE_CLOSE_MS);
       this.#idleTimer.unref();
     }
@@ -82,10 +86,10 @@ export class ReleaseWakeups {
     this.#closed = true;
     clearTimeout(this.#idleTimer);
     this.#channels.clear();
-    await this.#closeSubscriber();
+    await this.#dropSubscriber();
   }
 
-  async #closeSubscriber(): Promise<void> {
+  async #dropSubscriber(): Promise<void> {
     const opening = this.#subscriber;
     this.#subscriber = undefined; // the next wait opens a fresh one
     const subscriber = await opening;
@@ -93,17 +97,11 @@ export class ReleaseWakeups {
     // A Cluster closed while an SUNSUBSCRIBE is on its way can open a shard connection that
     // nothing closes (the process never exits): let those finish first (each is bounded).
     await Promise.all([...this.#unsubscribing]);
-    await this.#conn.bounded(subscriber.close(), undefined, 'closing the lock subscriber').catch(() => {
-      try {
-        subscriber.destroy();
-      } catch {
-        // already gone
-      }
-    });
+    await closeSubscriber(this.#conn, subscriber);
   }
 
   /** A release message carries the releasing lock instance's id (empty for forceRelease). */
-  readonly #dispatch = (message: string, channel: string): void => {
+  readonly #dispatch: ReleaseListener = (message, channel) => {
     const entry = this.#channels.get(channel);
     if (entry !== undefined) for (const listener of entry.listeners) listener(message);
   };
@@ -111,21 +109,9 @@ export class ReleaseWakeups {
   #open(): Promise<RedisClient | undefined> {
     if (this.#closed) return Promise.resolve(undefined);
     this.#subscriber ??= (async () => {
-      const subscriber = this.#conn.client.duplicate() as RedisClient;
-      // Errors of the subscriber only cost wake-ups (polling covers them): never let them go unhandled.
-      subscriber.on('error', () => {});
-      try {
-        await this.#conn.bounded(subscriber.connect(), undefined, 'connecting the lock subscriber');
-        return subscriber;
-      } catch {
-        try {
-          subscriber.destroy();
-        } catch {
-          // never connected
-        }
-        this.#subscriber = undefined; // try again on the next wait
-        return undefined;
-      }
+      const subscriber = await openSubscriber(this.#conn);
+      if (subscriber === undefined) this.#subscriber = undefined; // try again on the next wait
+      return subscriber;
     })();
     return this.#subscriber;
   }

@@ -1,10 +1,12 @@
 /**
  * The commands of a holder: WATCH + GET to check that it still owns the lock, then MULTI/EXEC to
- * release, extend or hand it over (the keys are described in commands.ts).
+ * release, extend or hand it over, on a pooled connection leased for the lock key (a WATCH belongs
+ * to its socket). The keys are described in index.ts.
  */
 import { isWatchError, type RedisClient, type RedisConnection } from '@redis-patterns/connection';
-import type { Durability, LockKeys } from './commands.js';
-import { NotReplicatedError } from './errors.js';
+import { NotReplicatedError } from '../errors.js';
+import type { Durability } from './attempts.js';
+import type { LockKeys } from './index.js';
 
 /** What the owner of a lock does with it, once WATCH + GET confirmed the ownership. */
 export type Act =
@@ -39,12 +41,41 @@ export interface Actor {
 }
 
 /**
+ * A connection leased to one holder's checks and acts on one lock: a WATCH set by `check` stays
+ * armed until the next `act` on the same socket.
+ */
+export interface WatchLease {
+  /** WATCH + GET for `owner` (see watchOwner); `askOthers`: our instance id, to read who else waits. */
+  check(owner: string, askOthers: string | undefined): Promise<Check>;
+  /** MULTI <act> EXEC for `owner`, whose ownership a check on this lease confirmed (see act). */
+  act(owner: string, next: Act, actor: Actor): Promise<ActOutcome>;
+}
+
+/**
+ * Runs `body` on a pooled connection leased for `keys.lock`. The pool clears a WATCH left armed
+ * before it lends the connection again, and drops it if `body` fails with a timeout or connection
+ * error (a socket in doubt).
+ */
+export function leaseWatch<T>(
+  conn: RedisConnection,
+  keys: LockKeys,
+  body: (lease: WatchLease) => Promise<T>,
+): Promise<T> {
+  return conn.isolated(keys.lock, (client) =>
+    body({
+      check: (owner, askOthers) => watchOwner(conn, client, keys, owner, askOthers),
+      act: (owner, next, actor) => act(conn, client, keys, owner, next, actor),
+    }),
+  );
+}
+
+/**
  * WATCH lock; GET lock, written together (no await between them): one round trip. WATCH makes the
  * next EXEC on this connection fail if anyone touches the key after this read (another owner's
  * SET, an expiry, a DEL, our own PEXPIRE elsewhere), so acting on what GET showed is safe. With
  * `askOthers`, the same write reads which other instances wait (to decide on a local hand-over).
  */
-export async function watchOwner(
+async function watchOwner(
   conn: RedisConnection,
   client: RedisClient,
   keys: LockKeys,
@@ -76,7 +107,7 @@ export async function watchOwner(
  * (`rearmed`). With durability, WAIT follows the EXEC on the same socket, and an extension or
  * hand-over that did not reach the replicas is reported as {@link NotReplicatedError}.
  */
-export async function act(
+async function act(
   conn: RedisConnection,
   client: RedisClient,
   keys: LockKeys,
@@ -138,16 +169,30 @@ export async function act(
   }
 }
 
+/** A lock to release: its keys, its owner, and the instance whose id the release message carries. */
+export interface OwnedLock {
+  keys: LockKeys;
+  owner: string;
+  instance: string;
+}
+
 /**
- * Releases several locks of one slot on one connection in two round trips: WATCH every lock and MGET
- * their owners (one write), then one EXEC that deletes the locks still ours and wakes their
- * waiters. `null` means the EXEC was aborted by WATCH (some lock changed after the check): nothing
- * was deleted, and each release must be retried on its own.
+ * Releases several locks of one slot (at least one) on one leased connection in two round trips:
+ * WATCH every lock and MGET their owners (one write), then one EXEC that deletes the locks still
+ * ours and wakes their waiters. `null` means the EXEC was aborted by WATCH (some lock changed after
+ * the check): nothing was deleted, and each release must be retried on its own.
  */
-export async function releaseMany(
+export function releaseMany(
+  conn: RedisConnection,
+  locks: readonly OwnedLock[],
+): Promise<Array<Exclude<Ownership, 'owned'> | 'done'> | null> {
+  return conn.isolated((locks[0] as OwnedLock).keys.lock, (client) => watchAndRelease(conn, client, locks));
+}
+
+async function watchAndRelease(
   conn: RedisConnection,
   client: RedisClient,
-  locks: ReadonlyArray<{ keys: LockKeys; owner: string; instance: string }>,
+  locks: readonly OwnedLock[],
 ): Promise<Array<Exclude<Ownership, 'owned'> | 'done'> | null> {
   const names = locks.map((l) => l.keys.lock);
   const [, current] = await conn.bounded(
