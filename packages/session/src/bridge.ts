@@ -11,10 +11,10 @@ import {
   fieldsOf,
   sizeOf,
 } from './codec.js';
-import type { UserChange } from './engine.js';
+import type { UserChange } from './commands.js';
 import { generateId, handleOf } from './ids.js';
 import { allSessions, clearPrefix, liveHandles } from './listing.js';
-import { engineOf } from './store.js';
+import { commandsOf } from './store.js';
 import type { SessionData, SessionStore } from './types.js';
 
 /** Options shared by the express-session and @fastify/session adapters. */
@@ -67,7 +67,7 @@ export class FrameworkBridge {
 
   constructor(sessions: SessionStore<object>, given?: AdapterOptions) {
     const options = checkOptions('options', given, '{ userIdOf? }');
-    engineOf(sessions);
+    commandsOf(sessions);
     if (options.userIdOf !== undefined && typeof options.userIdOf !== 'function') {
       throw new InvalidArgumentError('userIdOf', 'expected a function (session) => userId | undefined.');
     }
@@ -75,8 +75,8 @@ export class FrameworkBridge {
     this.#userIdOf = options.userIdOf;
   }
 
-  get #engine() {
-    return engineOf(this.#sessions);
+  get #commands() {
+    return commandsOf(this.#sessions);
   }
 
   /** A new 256-bit session id for the framework's id generator option. */
@@ -86,10 +86,10 @@ export class FrameworkBridge {
 
   async load(sid: string): Promise<SessionData | null> {
     if (!isFrameworkId(sid)) return null;
-    const loaded = await this.#engine.read(handleOf(sid));
+    const loaded = await this.#commands.read(handleOf(sid));
     if (loaded === null) return null;
     const fields = fieldsOf(loaded.blob);
-    const data = decodeFields(this.#engine.opts.serializer, fields);
+    const data = decodeFields(this.#commands.opts.serializer, fields);
     const snapshot = {
       sid,
       at: Date.now(),
@@ -116,7 +116,7 @@ export class FrameworkBridge {
       );
     }
     checkData('session', session);
-    const { serializer, maxSizeBytes } = this.#engine.opts;
+    const { serializer, maxSizeBytes } = this.#commands.opts;
     const fields = encodeData(serializer, session);
     checkSize(sizeOf(fields), maxSizeBytes);
     const user = this.#userChange(session);
@@ -127,7 +127,7 @@ export class FrameworkBridge {
       const userOp = sameUser(user, snapshot.userId) ? ({ op: 'keep' } as const) : user;
       const cookieOnly = change.del.length === 0 && [...change.set.keys()].every((name) => name === COOKIE);
       if (userOp.op === 'keep' && cookieOnly && (change.set.size === 0 || !snapshot.refreshed)) return;
-      const result = await this.#engine.write(handle, change, {
+      const result = await this.#commands.write(handle, change, {
         mode: 'patch',
         user: userOp,
         knownUserId: snapshot.userId,
@@ -140,13 +140,13 @@ export class FrameworkBridge {
       // 'gone': destroyed or expired during the request; it stays gone.
       return;
     }
-    const created = await this.#engine.create(handle, fields, {
+    const created = await this.#commands.create(handle, fields, {
       userId: user.op === 'set' ? user.userId : undefined,
     });
     if (created.status !== 'exists') return;
     // Saved twice in one request without a link to the first save, or by code that never read
     // it: replace the data as a whole.
-    const result = await this.#engine.write(handle, { set: fields, del: [] }, { mode: 'replace', user });
+    const result = await this.#commands.write(handle, { set: fields, del: [] }, { mode: 'replace', user });
     if (result.status === 'too-large') checkSize(result.size, maxSizeBytes);
   }
 
@@ -155,27 +155,27 @@ export class FrameworkBridge {
     // The read at the start of this request already refreshed (or rightly skipped) the TTL.
     if (snapshot !== undefined && Date.now() - snapshot.at < Math.max(this.#sessions.touchAfterMs, 1_000))
       return;
-    if (isFrameworkId(sid)) await this.#engine.touch(handleOf(sid));
+    if (isFrameworkId(sid)) await this.#commands.touch(handleOf(sid));
   }
 
   /** Other requests' snapshots of this session stay: their saves must find it gone, not re-create it. */
   async destroy(sid: string): Promise<void> {
-    if (isFrameworkId(sid)) await this.#engine.destroy(handleOf(sid));
+    if (isFrameworkId(sid)) await this.#commands.destroy(handleOf(sid));
   }
 
   /** Every live session under the prefix, keyed by handle (Redis holds no ids); SCANs every master. */
   all(): Promise<Map<string, SessionData>> {
-    return allSessions(this.#engine);
+    return allSessions(this.#commands);
   }
 
   /** The handles of every live session under the prefix. */
   handles(): Promise<string[]> {
-    return liveHandles(this.#engine);
+    return liveHandles(this.#commands);
   }
 
   /** Deletes every key under the prefix. */
   clear(): Promise<void> {
-    return clearPrefix(this.#engine);
+    return clearPrefix(this.#commands);
   }
 
   #userChange(session: SessionData): UserChange {

@@ -1,5 +1,9 @@
-import { checkKeyPart, InvalidArgumentError, MAX_KEY_PART_LENGTH } from '@redis-patterns/connection';
-import type { Serializer } from './options.js';
+import {
+  checkKeyPart,
+  InvalidArgumentError,
+  MAX_KEY_PART_LENGTH,
+  type Serializer,
+} from '@redis-patterns/connection';
 
 /** Serialized data: property name → serialized value (stored together as one JSON map). */
 export type Fields = Map<string, string>;
@@ -46,7 +50,7 @@ export function encodeValue(serializer: Serializer, name: string, value: unknown
   }
   let text: unknown;
   try {
-    text = serializer.stringify(value);
+    text = serializer.serialize(value);
   } catch (err) {
     throw new InvalidArgumentError(
       `data.${name}`,
@@ -54,7 +58,12 @@ export function encodeValue(serializer: Serializer, name: string, value: unknown
     );
   }
   if (typeof text !== 'string') {
-    throw new InvalidArgumentError(`data.${name}`, 'the serializer did not return a string for it.');
+    throw new InvalidArgumentError(
+      `data.${name}`,
+      text instanceof Uint8Array
+        ? 'the serializer returned bytes; sessions are stored as text, so it must return a string.'
+        : 'the serializer did not return a string for it.',
+    );
   }
   if (LONE_SURROGATE.test(text)) {
     throw new InvalidArgumentError(
@@ -140,10 +149,17 @@ export function splitHash(flat: string[]): { meta: Meta; fields: Fields } | unde
   };
 }
 
+/** HGETALL through node-redis arrives as a flat array, an object or a Map depending on the protocol. */
+export function flattenHash(reply: unknown): string[] {
+  if (Array.isArray(reply)) return reply.map(String);
+  const entries = reply instanceof Map ? [...reply] : Object.entries(reply ?? {});
+  return entries.flatMap(([name, value]) => [String(name), String(value)]);
+}
+
 /** Parses data fields back into an object (a fresh object: callers may mutate it). */
 export function decodeFields(serializer: Serializer, fields: Fields): Record<string, unknown> {
   const data: Record<string, unknown> = {};
-  for (const [name, text] of fields) setProperty(data, name, serializer.parse(text));
+  for (const [name, text] of fields) setProperty(data, name, serializer.deserialize(text));
   return data;
 }
 
@@ -151,7 +167,7 @@ export function decodeFields(serializer: Serializer, fields: Fields): Record<str
 export function decodeBlob(serializer: Serializer, blob: string): Record<string, unknown> {
   const raw = JSON.parse(blob) as Record<string, string>;
   const data: Record<string, unknown> = {};
-  for (const name of Object.keys(raw)) setProperty(data, name, serializer.parse(raw[name] as string));
+  for (const name of Object.keys(raw)) setProperty(data, name, serializer.deserialize(raw[name] as string));
   return data;
 }
 
@@ -175,7 +191,7 @@ export function checkUserId(argument: string, userId: unknown): asserts userId i
   }
 }
 
-/** What the per-user index key puts before the user id (see engine.ts). */
+/** What the per-user index key puts before the user id (see commands.ts). */
 export const USER_INDEX_PREFIX = 'user:';
 
 function describe(value: unknown): string {

@@ -9,10 +9,11 @@ export {
   type RedisLike,
   RedisPatternsError,
   type RedisPatternsErrorCode,
+  type Serializer,
   TimeoutError,
   toConnection,
 } from '@redis-patterns/connection';
 export { generateId, handleOf, isWellFormedId } from './ids.js';
-export type { Serializer, SessionStoreOptions } from './options.js';
+export type { JsonLikeSerializer, SessionStoreOptions } from './options.js';
 export { createSessionStore } from './store.js';
 export type { Session, SessionData, SessionPatch, SessionStore, SessionSummary } from './types.js';

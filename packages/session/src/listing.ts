@@ -1,6 +1,5 @@
-import { escapeGlob } from '@redis-patterns/connection';
 import { decodeFields } from './codec.js';
-import type { Engine } from './engine.js';
+import type { SessionCommands } from './commands.js';
 import { isWellFormedId } from './ids.js';
 import type { SessionData } from './types.js';
 
@@ -17,10 +16,10 @@ async function inBatches<T, R>(items: T[], fn: (item: T) => Promise<R>): Promise
 }
 
 /** Handles of every session-shaped key under the prefix (tombstones included: they are hashes too). */
-async function scanHandles(engine: Engine): Promise<string[]> {
-  const { conn, keys } = engine.opts;
+async function scanHandles(commands: SessionCommands): Promise<string[]> {
+  const { keys } = commands.opts;
   const handles: string[] = [];
-  for await (const key of conn.scan(`${escapeGlob(keys.prefix)}{*`, { type: 'hash' })) {
+  for await (const key of commands.keysUnderPrefix('hash')) {
     const tag = keys.tagOf(key);
     if (tag !== undefined && key === keys.key(tag) && isWellFormedId(tag)) handles.push(tag);
   }
@@ -28,32 +27,27 @@ async function scanHandles(engine: Engine): Promise<string[]> {
 }
 
 /** Every live session under the prefix, keyed by handle. */
-export async function allSessions(engine: Engine): Promise<Map<string, SessionData>> {
-  const handles = await scanHandles(engine);
-  const sessions = await inBatches(handles, (handle) => engine.peek(handle));
+export async function allSessions(commands: SessionCommands): Promise<Map<string, SessionData>> {
+  const handles = await scanHandles(commands);
+  const sessions = await inBatches(handles, (handle) => commands.peek(handle));
   const found = new Map<string, SessionData>();
   sessions.forEach((session, i) => {
     if (session !== null)
-      found.set(handles[i] as string, decodeFields(engine.opts.serializer, session.fields));
+      found.set(handles[i] as string, decodeFields(commands.opts.serializer, session.fields));
   });
   return found;
 }
 
 /** The handles of every live session under the prefix (tombstones excluded). */
-export async function liveHandles(engine: Engine): Promise<string[]> {
-  const { conn } = engine.opts;
-  const handles = await scanHandles(engine);
-  const live = await inBatches(handles, (handle) => {
-    const key = engine.sessionKey(handle);
-    return conn.send<number>(['HEXISTS', key, 'a'], { key });
-  });
-  return handles.filter((_, i) => live[i] === 1);
+export async function liveHandles(commands: SessionCommands): Promise<string[]> {
+  const handles = await scanHandles(commands);
+  const live = await inBatches(handles, (handle) => commands.isLive(handle));
+  return handles.filter((_, i) => live[i]);
 }
 
 /** Deletes every key under the prefix: sessions, tombstones and user indexes. */
-export async function clearPrefix(engine: Engine): Promise<void> {
-  const { conn, keys } = engine.opts;
+export async function clearPrefix(commands: SessionCommands): Promise<void> {
   const found: string[] = [];
-  for await (const key of conn.scan(`${escapeGlob(keys.prefix)}{*`)) found.push(key);
-  await inBatches(found, (key) => conn.send(['DEL', key], { key }));
+  for await (const key of commands.keysUnderPrefix()) found.push(key);
+  await inBatches(found, (key) => commands.deleteKey(key));
 }

@@ -1,15 +1,32 @@
 import {
   createKeyspace,
   InvalidArgumentError,
+  jsonSerializer,
   type Keyspace,
   type RedisConnection,
   type RedisLike,
+  type Serializer,
   toConnection,
 } from '@redis-patterns/connection';
-import { checkDuration, checkInteger, checkOptions } from '@redis-patterns/connection/internal';
+import {
+  checkDuration,
+  checkInteger,
+  checkOptions,
+  checkSerializer,
+} from '@redis-patterns/connection/internal';
 
-/** Turns one top-level data property into a string and back. */
-export interface Serializer {
+/**
+ * connect-redis's serializer shape, accepted as is so `serializer: JSON` (or any object with
+ * `stringify` and `parse`) carries over unchanged.
+ *
+ * @example
+ * ```ts
+ * import { connect, createSessionStore } from '@redis-patterns/session';
+ *
+ * const sessions = createSessionStore({ redis: await connect(), serializer: JSON });
+ * ```
+ */
+export interface JsonLikeSerializer {
   /** Must return a string for every value it accepts, and throw for values it cannot represent. */
   stringify(value: unknown): string;
   /** Turns what `stringify` returned back into the value. */
@@ -32,8 +49,26 @@ export interface SessionStoreOptions {
    * @default min(60_000, idleTtlMs / 10)
    */
   touchAfterMs?: number;
-  /** How each top-level data property is stored; JSON loses `Date`, `Map`, `BigInt` types. @default JSON */
-  serializer?: Serializer;
+  /**
+   * How each top-level data property is stored: the shared {@link Serializer}, whose `serialize`
+   * must return a string here (sessions are stored as text; bytes fail the write before anything
+   * is written), or connect-redis's `{ stringify, parse }` such as `JSON`, used through those two
+   * when an object has both shapes. JSON loses `Date`, `Map`, `BigInt` types.
+   * @default JSON
+   * @example
+   * ```ts
+   * import superjson from 'superjson'; // keeps Date, Map, Set, BigInt
+   *
+   * const sessions = createSessionStore({
+   *   redis,
+   *   serializer: {
+   *     serialize: (value) => superjson.stringify(value),
+   *     deserialize: (text) => superjson.parse(String(text)),
+   *   },
+   * });
+   * ```
+   */
+  serializer?: Serializer | JsonLikeSerializer;
   /** Largest serialized session (property names plus values, in bytes); larger writes are refused. @default 65_536 */
   maxSizeBytes?: number;
 }
@@ -48,11 +83,6 @@ export interface ResolvedOptions {
   serializer: Serializer;
   maxSizeBytes: number;
 }
-
-const jsonSerializer: Serializer = {
-  stringify: (value) => JSON.stringify(value),
-  parse: (text) => JSON.parse(text),
-};
 
 /** Validates every option (throwing {@link InvalidArgumentError}) and applies the defaults, in one place. */
 export function resolveOptions(options: SessionStoreOptions): ResolvedOptions {
@@ -69,10 +99,7 @@ export function resolveOptions(options: SessionStoreOptions): ResolvedOptions {
       throw new InvalidArgumentError(name, `expected whole milliseconds, got ${value}.`);
     }
   }
-  const serializer = options.serializer ?? jsonSerializer;
-  if (typeof serializer.stringify !== 'function' || typeof serializer.parse !== 'function') {
-    throw new InvalidArgumentError('serializer', 'expected an object with stringify() and parse().');
-  }
+  const serializer = resolveSerializer(options.serializer);
   const idleTtlMs = options.idleTtlMs ?? 30 * 60_000;
   const touchAfterMs = options.touchAfterMs ?? Math.min(60_000, Math.floor(idleTtlMs / 10));
   if (touchAfterMs >= idleTtlMs) {
@@ -90,4 +117,27 @@ export function resolveOptions(options: SessionStoreOptions): ResolvedOptions {
     serializer,
     maxSizeBytes: options.maxSizeBytes ?? 65_536,
   };
+}
+
+/**
+ * The serializer option as the shared shape. `{ stringify, parse }` wins when an object has both
+ * shapes: superjson, for one, has both, and its `serialize` returns an object, not text.
+ */
+function resolveSerializer(value: unknown): Serializer {
+  if (value === undefined) return jsonSerializer;
+  const candidate = value as Partial<Serializer & JsonLikeSerializer> | null;
+  if (typeof candidate?.stringify === 'function' && typeof candidate.parse === 'function') {
+    const json = candidate as JsonLikeSerializer;
+    return {
+      serialize: (item) => json.stringify(item),
+      deserialize: (payload) => json.parse(String(payload)),
+    };
+  }
+  if (typeof candidate?.serialize !== 'function' || typeof candidate.deserialize !== 'function') {
+    throw new InvalidArgumentError(
+      'serializer',
+      'expected { serialize(value), deserialize(payload) }, or { stringify(value), parse(text) } such as JSON.',
+    );
+  }
+  return checkSerializer('serializer', value, jsonSerializer);
 }

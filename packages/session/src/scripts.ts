@@ -2,8 +2,8 @@ import { defineScript } from '@redis-patterns/connection';
 import { lua } from './lua.generated.js';
 
 /*
- * The session's Lua scripts, one per file in src/lua/ (shared functions in src/lua/lib/): every
- * Redis command of the pattern is there. What each takes and returns is written at the top of its file.
+ * The session's Lua scripts, one per file in src/lua/ (shared functions in src/lua/lib/), called
+ * from commands.ts. What each takes and returns is written at the top of its file.
  *
  * Layout (prefix `session:` by default):
  *   session:{<handle>}        HASH, one per session; <handle> = base64url(SHA-256(id)), never the id
@@ -16,9 +16,9 @@ import { lua } from './lua.generated.js';
  *
  * The key's TTL is always min(idleTtlMs, a - now) from the last refresh, so Redis frees a session
  * at its idle or absolute end, whichever comes first. A session key and its user's index are in
- * different Cluster slots; see engine.ts for the order of writes that keeps the index complete.
- * One data field rather than a field per property: a read is one HMGET of a few fields, which
- * costs Redis about a third less than an HGETALL of every property.
+ * different Cluster slots; see commands.ts for the order of writes that keeps the index complete.
+ * One data field rather than a field per property: a read is one HMGET of a few fields, not an
+ * HGETALL of every property.
  */
 
 /** get: the session and its refresh in one round trip (src/lua/read.lua). */

@@ -13,25 +13,25 @@ import {
   type Meta,
   sizeOf,
 } from './codec.js';
-import { createEngine, type Engine } from './engine.js';
+import { SessionCommands } from './commands.js';
 import { generateId, handleOf, isWellFormedId } from './ids.js';
 import { resolveOptions, type SessionStoreOptions } from './options.js';
 import type { Session, SessionData, SessionStore, SessionSummary } from './types.js';
 
-const engines = new WeakMap<object, Engine>();
+const commandsByStore = new WeakMap<object, SessionCommands>();
 const closedStores = new WeakSet<object>();
 
 /**
- * The protocol object behind a store, for the store itself and the framework adapters of this
+ * The Redis commands behind a store, for the store itself and the framework adapters of this
  * package; throws `ClosedError` once the store was closed.
  */
-export function engineOf(store: SessionStore<object>): Engine {
-  const engine = engines.get(store);
-  if (engine === undefined) {
+export function commandsOf(store: SessionStore<object>): SessionCommands {
+  const commands = commandsByStore.get(store);
+  if (commands === undefined) {
     throw new InvalidArgumentError('sessions', 'expected a store from createSessionStore().');
   }
   if (closedStores.has(store)) throw new ClosedError('This session store was closed; create a new one.');
-  return engine;
+  return commands;
 }
 
 /** Function updates give up after this many conflicting attempts (each lost to another writer). */
@@ -62,7 +62,7 @@ export function createSessionStore<Data extends object = SessionData>(
   options: SessionStoreOptions,
 ): SessionStore<Data> {
   const opts = resolveOptions(options);
-  const engine = createEngine(opts);
+  const commands = new SessionCommands(opts);
   const { serializer, idleTtlMs, maxSizeBytes } = opts;
 
   const toSession = (id: string, meta: Meta, data: Record<string, unknown>): Session<Data> => ({
@@ -92,8 +92,8 @@ export function createSessionStore<Data extends object = SessionData>(
     return isWellFormedId(id) ? handleOf(id) : null;
   };
 
-  // Every method checks the store is open before its arguments (as the adapters do, through engineOf).
-  const open = () => engineOf(store);
+  // Every method checks the store is open before its arguments (as the adapters do, through commandsOf).
+  const open = () => commandsOf(store);
   const store: SessionStore<Data> = {
     idleTtlMs,
     absoluteTtlMs: opts.absoluteTtlMs,
@@ -108,7 +108,7 @@ export function createSessionStore<Data extends object = SessionData>(
       const fields = encodeData(serializer, data);
       checkSize(Buffer.byteLength(blobOf(fields)), maxSizeBytes);
       const id = generateId();
-      const created = await engine.create(handleOf(id), fields, { userId });
+      const created = await commands.create(handleOf(id), fields, { userId });
       if (created.status !== 'created' && created.status !== 'revoked') {
         throw new Error(`unreachable: a fresh session id was refused (${created.status}).`);
       }
@@ -120,14 +120,14 @@ export function createSessionStore<Data extends object = SessionData>(
       open();
       const handle = handleOrNull(id);
       if (handle === null) return null;
-      const loaded = await engine.read(handle);
+      const loaded = await commands.read(handle);
       return loaded === null ? null : toSession(id, loaded.meta, decodeBlob(serializer, loaded.blob));
     },
 
     async touch(id) {
       open();
       const handle = handleOrNull(id);
-      return handle === null ? false : engine.touch(handle);
+      return handle === null ? false : commands.touch(handle);
     },
 
     async update(id, change) {
@@ -137,19 +137,19 @@ export function createSessionStore<Data extends object = SessionData>(
         checkData('change', change);
         const patch = encodePatch(serializer, change);
         checkSize(sizeOf(patch.set), maxSizeBytes);
-        const result = await engine.write(handle, patch, { mode: 'patch', user: { op: 'keep' } });
+        const result = await commands.write(handle, patch, { mode: 'patch', user: { op: 'keep' } });
         if (result.status === 'too-large') checkSize(result.size, maxSizeBytes);
         return result.status === 'ok';
       }
       const started = performance.now();
       for (let attempt = 1; attempt <= MAX_UPDATE_ATTEMPTS; attempt++) {
-        const current = await engine.peek(handle);
+        const current = await commands.peek(handle);
         if (current === null) return false;
         const next = await change(decodeFields(serializer, current.fields) as Data);
         checkData('change() result', next);
         const fields = encodeData(serializer, next);
         checkSize(sizeOf(fields), maxSizeBytes);
-        const result = await engine.write(handle, diff(current.fields, fields), {
+        const result = await commands.write(handle, diff(current.fields, fields), {
           mode: 'patch',
           user: { op: 'keep' },
           expectVersion: current.meta.version,
@@ -170,7 +170,7 @@ export function createSessionStore<Data extends object = SessionData>(
 
     async destroy(id) {
       open();
-      return (await engine.destroy(checkId('id', id))).existed;
+      return (await commands.destroy(checkId('id', id))).existed;
     },
 
     async regenerate(id, given) {
@@ -187,18 +187,18 @@ export function createSessionStore<Data extends object = SessionData>(
       // here the old id finds nothing; (2) the copy is written (indexed first, like any create);
       // (3) if a destroy followed the tombstone meanwhile (logout, destroyAllForUser), the copy is
       // ended too. A crash between steps loses the session; two live copies never exist.
-      const taken = await engine.take(oldHandle, newHandle);
+      const taken = await commands.take(oldHandle, newHandle);
       if (taken === null) return null;
       const { fields, meta: old } = taken;
       const userId = newUserId ?? old.userId;
-      const created = await engine.create(newHandle, fields, {
+      const created = await commands.create(newHandle, fields, {
         userId,
         ...(restartLifetime ? {} : { absoluteAt: old.absoluteExpiresAt, createdAt: old.createdAt }),
       });
-      if (old.userId !== undefined) await engine.indexRemove(old.userId, oldHandle);
+      if (old.userId !== undefined) await commands.indexRemove(old.userId, oldHandle);
       if (created.status !== 'created') return null;
-      if (!(await engine.tombstoneStands(oldHandle))) {
-        await engine.destroy(newHandle);
+      if (!(await commands.tombstoneStands(oldHandle))) {
+        await commands.destroy(newHandle);
         return null;
       }
       const meta = { ...created, refreshedAt: created.now, version: '1', userId };
@@ -208,8 +208,8 @@ export function createSessionStore<Data extends object = SessionData>(
     async listForUser(userId) {
       open();
       checkUserId('userId', userId);
-      const handles = await engine.indexList(userId);
-      const sessions = await Promise.all(handles.map((handle) => engine.peek(handle)));
+      const handles = await commands.indexList(userId);
+      const sessions = await Promise.all(handles.map((handle) => commands.peek(handle)));
       const summaries: SessionSummary<Data>[] = [];
       sessions.forEach((session, i) => {
         // An index entry outlives an idle-expired session until its absolute expiry: skip those.
@@ -226,8 +226,8 @@ export function createSessionStore<Data extends object = SessionData>(
       checkUserId('userId', userId);
       const { except } = destroyOptions;
       const exceptHandle = except === undefined ? undefined : checkId('except', except);
-      const handles = await engine.indexTake(userId, exceptHandle);
-      const results = await Promise.all(handles.map((handle) => engine.destroy(handle, true, userId)));
+      const handles = await commands.indexTake(userId, exceptHandle);
+      const results = await Promise.all(handles.map((handle) => commands.destroy(handle, true, userId)));
       return results.filter((r) => r.existed).length;
     },
 
@@ -239,7 +239,7 @@ export function createSessionStore<Data extends object = SessionData>(
           'expected a handle from listForUser() (43 base64url characters).',
         );
       }
-      return (await engine.destroy(handle, true)).existed;
+      return (await commands.destroy(handle, true)).existed;
     },
 
     async close() {
@@ -250,6 +250,6 @@ export function createSessionStore<Data extends object = SessionData>(
       return store.close();
     },
   };
-  engines.set(store, engine);
+  commandsByStore.set(store, commands);
   return store;
 }

@@ -31,13 +31,13 @@ export async function hash(redis: RedisConnection, key: string): Promise<Record<
   return { ...(reply as Record<string, string>) };
 }
 
-/** The stored data of a session: property → serialized value (the `d` field, see src/scripts.ts). */
 /** True when `key` holds no session: absent, or only the tombstone a destroy leaves behind. */
 export async function noSession(redis: RedisConnection, key: string): Promise<boolean> {
   const fields = await hash(redis, key);
   return Object.keys(fields).every((name) => name === 'x');
 }
 
+/** The stored data of a session: property → serialized value (the `d` field, see src/scripts.ts). */
 export async function storedData(redis: RedisConnection, key: string): Promise<Record<string, string>> {
   return JSON.parse((await hash(redis, key)).d ?? '{}');
 }

@@ -1,4 +1,4 @@
--- Adds a handle to a user's index before the session is written (see engine.ts). KEYS: index.
+-- Adds a handle to a user's index before the session is written (see commands.ts). KEYS: index.
 -- ARGV: handle, absoluteAt ('' = now + absoluteTtlMs), absoluteTtlMs. Returns the score used.
 --!include clock
 --!include prune
