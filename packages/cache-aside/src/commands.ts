@@ -1,5 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { createKeyspace, escapeGlob, type RedisConnection } from '@redis-patterns/connection';
+import {
+  createKeyspace,
+  escapeGlob,
+  type RedisClient,
+  type RedisConnection,
+} from '@redis-patterns/connection';
 import { RESP_TYPES } from 'redis';
 import { commitLoad, ensureTags, extendLease, releaseLease, writeEntry } from './scripts.js';
 
@@ -10,7 +15,8 @@ import { commitLoad, ensureTags, extendLease, releaseLease, writeEntry } from '.
  *   p v:{k}   the entry: one string holding value and metadata (see envelope.ts)
  *   p l:{k}   the load lease (SET NX PX): which process loads k; same slot as the entry
  *   p t:{t}   the current version token of tag t
- * The near cache tracks the `p v:` and `p t:` prefixes only, so lease traffic never reaches it.
+ * The near cache tracks the `p v:` and `p t:` prefixes only, so lease traffic never reaches it; its
+ * tracking connections (opened and closed by tracking.ts) are switched to broadcast mode here too.
  * The Lua scripts are in src/lua/ (bound in scripts.ts).
  */
 
@@ -200,4 +206,19 @@ export function createStore(conn: RedisConnection, prefix: string) {
       }
     },
   };
+}
+
+/**
+ * Switches a tracking connection to broadcast mode over `prefixes`: the server then pushes the name
+ * of every key written, deleted, expired or evicted under them, by any client.
+ */
+export async function trackBroadcast(
+  conn: RedisConnection,
+  client: RedisClient,
+  prefixes: readonly string[],
+): Promise<void> {
+  // node-redis's handshake turns default-mode tracking on; BCAST needs it off first.
+  await conn.bounded(client.sendCommand(['CLIENT', 'TRACKING', 'OFF']), undefined, 'CLIENT TRACKING');
+  const on = ['CLIENT', 'TRACKING', 'ON', 'BCAST', ...prefixes.flatMap((p) => ['PREFIX', p])];
+  await conn.bounded(client.sendCommand(on), undefined, 'CLIENT TRACKING');
 }

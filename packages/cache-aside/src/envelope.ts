@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from '@redis-patterns/connection';
-import { losslessJson, type Serializer } from './serializer.js';
+import { losslessJson, type NamedSerializer } from './serializer.js';
 
 /**
  * One cache entry as stored in ONE Redis string, so a hit is a single GET:
@@ -46,7 +46,11 @@ export interface SerializedValue {
 }
 
 /** Serializes the value and metadata; throws InvalidArgumentError for values that cannot be stored. */
-export function serializeValue(value: unknown, metadata: unknown, serializer: Serializer): SerializedValue {
+export function serializeValue(
+  value: unknown,
+  metadata: unknown,
+  serializer: NamedSerializer,
+): SerializedValue {
   const meta = metadata === undefined ? undefined : String(losslessJson.serialize(metadata));
   if (value instanceof Uint8Array)
     return { codec: Buffer.isBuffer(value) ? 'raw:B' : 'raw:U', body: value, metadata: meta };
@@ -139,7 +143,7 @@ export function decodeEnvelope(raw: string | Buffer): Envelope | undefined {
 }
 
 /** The entry's value; throws on a payload its codec cannot read (callers treat that as corrupt). */
-export function decodeValue(envelope: Envelope, serializer: Serializer): unknown {
+export function decodeValue(envelope: Envelope, serializer: NamedSerializer): unknown {
   const { codec, payload } = envelope;
   if (isBinaryCodec(codec) && typeof payload === 'string') throw new Error('binary entry read as text');
   if (codec === 'raw:B') return Buffer.from(payload);

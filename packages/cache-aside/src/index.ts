@@ -9,6 +9,7 @@ export {
   type RedisLike,
   RedisPatternsError,
   type RedisPatternsErrorCode,
+  type Serializer,
   TimeoutError,
   toConnection,
 } from '@redis-patterns/connection';
@@ -20,7 +21,7 @@ export type {
   NearCacheOptions,
   SetOptions,
 } from './options.js';
-export { losslessJson, type Serializer } from './serializer.js';
+export { losslessJson } from './serializer.js';
 export type {
   CacheEvents,
   CacheStats,

@@ -1,12 +1,18 @@
-import { checkKeyPart, InvalidArgumentError, type RedisLike } from '@redis-patterns/connection';
+import {
+  checkKeyPart,
+  InvalidArgumentError,
+  type RedisLike,
+  type Serializer,
+} from '@redis-patterns/connection';
 import {
   checkBoolean,
   checkDuration,
   checkInteger,
   checkOptions,
   checkRenamed,
+  checkSerializer,
 } from '@redis-patterns/connection/internal';
-import { losslessJson, type Serializer } from './serializer.js';
+import { losslessJson, type NamedSerializer } from './serializer.js';
 
 /** Per-entry options, accepted by the cache (as defaults) and by every read-through or write call. */
 export interface EntryOptions {
@@ -56,7 +62,11 @@ export interface CacheOptions extends Omit<EntryOptions, 'tags'> {
   leaseWaitMs?: number;
   /** Largest serialized entry; bigger values are refused with InvalidArgumentError before any write. @default 1048576 */
   maxValueBytes?: number;
-  /** How values become bytes. @default losslessJson */
+  /**
+   * How values become strings or bytes (msgpack, protobuf, superjson...). It needs a stable `name`:
+   * the cache stores it with every entry, so entries another serializer wrote read as misses.
+   * @default losslessJson
+   */
   serializer?: Serializer;
   /** Enables the near cache with these bounds (`true` for the defaults). @default false */
   nearCache?: boolean | NearCacheOptions;
@@ -78,7 +88,7 @@ export interface ResolvedCacheOptions {
   leaseTtlMs: number;
   leaseWaitMs: number;
   maxValueBytes: number;
-  serializer: Serializer;
+  serializer: NamedSerializer;
   nearCache: Required<NearCacheOptions> | undefined;
   defaults: ResolvedEntryOptions;
 }
@@ -100,10 +110,8 @@ export function resolveCacheOptions(options: CacheOptions): ResolvedCacheOptions
     checkInteger('nearCache.maxBytes', near.maxBytes, 1);
     checkDuration('nearCache.ttlMs', near.ttlMs);
   }
-  const serializer = options.serializer ?? losslessJson;
-  if (typeof serializer?.serialize !== 'function' || typeof serializer.deserialize !== 'function') {
-    throw new InvalidArgumentError('serializer', 'expected { name, serialize(value), deserialize(bytes) }.');
-  }
+  // The name is required (and so present): it is stored with each entry.
+  const serializer = checkSerializer('serializer', options.serializer, losslessJson, true) as NamedSerializer;
   const base: ResolvedEntryOptions = {
     ttlMs: 60_000,
     staleMs: 0,

@@ -1,20 +1,10 @@
-import { InvalidArgumentError } from '@redis-patterns/connection';
+import { InvalidArgumentError, type Serializer } from '@redis-patterns/connection';
 
 /**
- * Turns values into bytes and back. The default is {@link losslessJson}; pass your own (msgpack,
- * protobuf, superjson) as `serializer` in the cache options.
+ * A serializer the cache accepted: it has the name stored with every entry, so entries written by
+ * another serializer read as misses.
  */
-export interface Serializer {
-  /** A stable name stored with every entry, so entries written by another serializer read as misses. */
-  readonly name: string;
-  /** Encodes a value; throw `InvalidArgumentError` for a value that cannot be stored. */
-  serialize(value: unknown): string | Uint8Array;
-  /**
-   * Decodes what `serialize` produced: a string when it produced a string, a Buffer when it produced
-   * bytes. May throw on corrupt input (the entry then counts as a miss).
-   */
-  deserialize(payload: string | Buffer): unknown;
-}
+export type NamedSerializer = Serializer & { readonly name: string };
 
 // Markers are arrays whose first element is a string starting with NUL; a user array that happens to
 // start that way is escaped with ESCAPED_ARRAY, so every JSON-representable value stays unambiguous.
@@ -39,8 +29,16 @@ const BUFFER = `${MARK}B`;
  * (other than Date) are stored as its result, class instances as their own enumerable properties,
  * like `JSON.stringify`. Functions, symbols, other typed arrays and cycles are refused with
  * `InvalidArgumentError`.
+ *
+ * @example
+ * ```ts
+ * import { losslessJson } from '@redis-patterns/cache-aside';
+ *
+ * const text = losslessJson.serialize({ at: new Date(0), ids: new Set([1n]) });
+ * const back = losslessJson.deserialize(text as string); // { at: Date, ids: Set { 1n } }
+ * ```
  */
-export const losslessJson: Serializer = {
+export const losslessJson: Serializer & { readonly name: string } = {
   name: 'lj1',
   serialize(value) {
     return needsRewrite(value, new Set())

@@ -1,5 +1,6 @@
 import type { RedisClient, RedisCluster, RedisConnection } from '@redis-patterns/connection';
 import { onceClosed } from '@redis-patterns/connection/internal';
+import { trackBroadcast } from './commands.js';
 import type { NearCache } from './near-cache.js';
 
 /** Keeps the near cache coherent; `stop()` closes the tracking connections. */
@@ -48,11 +49,7 @@ export function startTracking(
       if (ready.delete(id)) refreshLive();
     });
     client.on('ready', () => {
-      // node-redis's handshake turns default-mode tracking on; BCAST needs it off first.
-      const args = ['CLIENT', 'TRACKING', 'ON', 'BCAST', ...prefixes.flatMap((p) => ['PREFIX', p])];
-      conn
-        .bounded(client.sendCommand(['CLIENT', 'TRACKING', 'OFF']), undefined, 'CLIENT TRACKING')
-        .then(() => conn.bounded(client.sendCommand(args), undefined, 'CLIENT TRACKING'))
+      trackBroadcast(conn, client, prefixes)
         .then(() => {
           if (stopped || trackers.get(id) !== client) return;
           ready.add(id);

@@ -1,6 +1,8 @@
-import { InvalidArgumentError } from '@redis-patterns/connection';
+import { InvalidArgumentError, type Serializer } from '@redis-patterns/connection';
+import { createClient } from 'redis';
 import { describe, expect, it } from 'vitest';
 import { decodeEnvelope, frameEnvelope, serializeValue } from '../src/envelope.ts';
+import { createCache } from '../src/index.ts';
 import { losslessJson } from '../src/serializer.ts';
 
 const roundTrip = (value: unknown) =>
@@ -122,5 +124,22 @@ describe('envelope', () => {
   it('refuses a value above the size limit before anything is written', () => {
     const value = serializeValue('x'.repeat(2000), undefined, losslessJson);
     expect(() => frameEnvelope(value, meta, 1000)).toThrow(/maxValueBytes/);
+  });
+});
+
+describe('the serializer option', () => {
+  it('refuses a custom serializer without a name at createCache, naming serializer.name', () => {
+    const unnamed: Serializer = {
+      serialize: (value) => JSON.stringify(value),
+      deserialize: (payload) => JSON.parse(String(payload)),
+    };
+    // Never connected: the options are refused before the client is touched.
+    const redis = createClient();
+    for (const serializer of [unnamed, { ...unnamed, name: '' }]) {
+      expect(() => createCache({ redis, serializer })).toThrow(InvalidArgumentError);
+      expect(() => createCache({ redis, serializer })).toThrow(
+        expect.objectContaining({ argument: 'serializer.name' }),
+      );
+    }
   });
 });
