@@ -1,35 +1,11 @@
-import {
-  ClosedError,
-  InvalidArgumentError,
-  type RedisConnection,
-  type Script,
-} from '@redis-patterns/connection';
-import { checkBoolean, checkOptions, ScriptBatcher } from '@redis-patterns/connection/internal';
+import { ClosedError, InvalidArgumentError, type RedisConnection } from '@redis-patterns/connection';
+import { checkBoolean, checkOptions } from '@redis-patterns/connection/internal';
 import { checkCount, checkIncrement, checkMember, checkScore, fromStored, storedBounds } from './codec.js';
+import { boardCommands } from './commands.js';
 import type { BoardSettings } from './options.js';
-import {
-  entriesFromLookup,
-  entriesFromRange,
-  entriesFromZrange,
-  LOOKUP_BATCH,
-  type LookupReply,
-  type RangeReply,
-} from './replies.js';
-import {
-  aroundPlainBatchScript,
-  aroundPlainScript,
-  aroundScript,
-  atRankScript,
-  lookupScript,
-  rangeScript,
-  removeScript,
-  scoreRangeScript,
-} from './scripts.js';
+import { entriesFromLookup, entriesFromRange, entriesFromZrange, type RangeReply } from './replies.js';
 import type { Leaderboard, ReadOptions, Submission } from './types.js';
 import { pending, write } from './writes.js';
-
-/** Most plain arounds in one script call (one call blocks Redis for all of them). */
-const AROUND_BATCH = 25;
 
 /** The Redis keys of one board; all share one hash tag. */
 export interface BoardKeys {
@@ -53,39 +29,12 @@ export interface BoardContext {
 /** Builds the board object over `ctx`; nothing is sent until a method is called. */
 export function createBoard<TData>(ctx: BoardContext): Leaderboard<TData> {
   const { conn, keys, settings } = ctx;
-  const keyList = [keys.scores, keys.data, keys.distinct];
-  const run = <T>(script: Script, args: string[], readonly = true) =>
-    conn.runScript<T>(script, keyList, [String(settings.shift), settings.ties, ...args], { readonly });
-  const flag = (on: boolean | undefined) => (on === true ? '1' : '0');
+  const commands = boardCommands(conn, keys, settings);
 
   const toEntries = (reply: RangeReply) => entriesFromRange<TData>(settings, reply);
 
-  // Plain arounds asked for in the same tick share script calls: at 50 in flight Redis then runs a
-  // few calls of many windows instead of 50 calls. With none in flight a call goes out at once, so
-  // batching costs nothing at low load.
-  const arounds = new ScriptBatcher<string[], RangeReply>(conn, {
-    single: aroundPlainScript,
-    batch: aroundPlainBatchScript,
-    max: AROUND_BATCH,
-    keyOf: () => keys.scores,
-    argsOf: (calls) => ({
-      keys: keyList,
-      args: [String(settings.shift), settings.ties, '0', ...calls.flat()],
-    }),
-    layout: { first: 0, slots: 1 },
-    decode: (reply, at) => (reply as RangeReply[])[at] as RangeReply,
-    readonly: true,
-  });
-  const aroundPlain = (member: string, radius: string, fill: string) => arounds.call([member, radius, fill]);
-
-  const lookup = async (members: string[], withData: boolean, withBelow: boolean) => {
-    const replies: LookupReply[] = [];
-    for (let i = 0; i < members.length; i += LOOKUP_BATCH) {
-      const chunk = members.slice(i, i + LOOKUP_BATCH);
-      replies.push(await run<LookupReply>(lookupScript, [flag(withData), flag(withBelow), ...chunk]));
-    }
-    return entriesFromLookup<TData>(settings, members, replies);
-  };
+  const lookup = async (members: string[], withData: boolean, withBelow: boolean) =>
+    entriesFromLookup<TData>(settings, members, await commands.lookup(members, withData, withBelow));
 
   /** The rule for every read's options: undefined for the defaults, never null; flags are booleans. */
   const readOptions = <O extends ReadOptions & { fillBorders?: boolean }>(options: O | undefined): O => {
@@ -96,16 +45,11 @@ export function createBoard<TData>(ctx: BoardContext): Leaderboard<TData> {
   };
 
   const page = async (start: number, size: number, options?: ReadOptions) => {
-    if (settings.ties === 'ordinal' && options?.withData !== true) {
-      const reply = await conn.send<Array<string | [string, number]>>(
-        ['ZRANGE', keys.scores, String(start), String(start + size - 1), 'WITHSCORES'],
-        { key: keys.scores, readonly: true },
-      );
-      return entriesFromZrange<TData>(settings, start, reply);
+    const withData = options?.withData === true;
+    if (settings.ties === 'ordinal' && !withData) {
+      return entriesFromZrange<TData>(settings, start, await commands.zrange(start, start + size - 1));
     }
-    return toEntries(
-      await run<RangeReply>(rangeScript, [flag(options?.withData), String(start), String(start + size - 1)]),
-    );
+    return toEntries(await commands.range(start, start + size - 1, withData));
   };
 
   let closed = false;
@@ -123,7 +67,7 @@ export function createBoard<TData>(ctx: BoardContext): Leaderboard<TData> {
       if (settings.updatePolicy === 'increment') checkIncrement(settings, score);
       else checkScore(settings, 'score', score);
       const entry = pending(settings, member, score, options?.data, 'data');
-      return (await write(ctx, settings.updatePolicy, [entry], () => 'score'))[0] ?? null;
+      return (await write(ctx, commands, settings.updatePolicy, [entry], () => 'score'))[0] ?? null;
     },
     async increment(member, by, options) {
       open();
@@ -131,7 +75,7 @@ export function createBoard<TData>(ctx: BoardContext): Leaderboard<TData> {
       checkMember('member', member);
       checkIncrement(settings, by);
       const entry = pending(settings, member, by, options?.data, 'data');
-      return (await write(ctx, 'increment', [entry], () => 'by'))[0] ?? null;
+      return (await write(ctx, commands, 'increment', [entry], () => 'by'))[0] ?? null;
     },
     async submitMany(entries: Submission<TData>[]) {
       open();
@@ -143,7 +87,7 @@ export function createBoard<TData>(ctx: BoardContext): Leaderboard<TData> {
         return pending(settings, e.member, e.score, e.data, `entries[${i}].data`);
       });
       if (list.length === 0) return [];
-      return write(ctx, settings.updatePolicy, list, (i) => `entries[${i}].score`);
+      return write(ctx, commands, settings.updatePolicy, list, (i) => `entries[${i}].score`);
     },
     async remove(members) {
       open();
@@ -151,33 +95,23 @@ export function createBoard<TData>(ctx: BoardContext): Leaderboard<TData> {
       if (!Array.isArray(list))
         throw new InvalidArgumentError('members', 'expected a member or an array of members.');
       for (const [i, m] of list.entries()) checkMember(`members[${i}]`, m);
-      let removed = 0;
-      for (let i = 0; i < list.length; i += LOOKUP_BATCH) {
-        removed += await run<number>(removeScript, list.slice(i, i + LOOKUP_BATCH), false);
-      }
-      return removed;
+      return commands.remove(list);
     },
     async clear() {
       open();
-      await conn.send(['DEL', ...keyList], { key: keys.scores });
+      await commands.clear();
     },
     async score(member) {
       open();
       checkMember('member', member);
-      const stored = await conn.send<string | null>(['ZSCORE', keys.scores, member], {
-        key: keys.scores,
-        readonly: true,
-      });
+      const stored = await commands.storedScore(member);
       return stored === null ? null : fromStored(settings, stored);
     },
     async rank(member) {
       open();
       checkMember('member', member);
       if (settings.ties === 'ordinal') {
-        const index = await conn.send<number | null>(['ZRANK', keys.scores, member], {
-          key: keys.scores,
-          readonly: true,
-        });
+        const index = await commands.ordinalIndex(member);
         return index === null ? null : index + 1;
       }
       return (await lookup([member], false, false))[0]?.entry.rank ?? null;
@@ -206,21 +140,20 @@ export function createBoard<TData>(ctx: BoardContext): Leaderboard<TData> {
       options = readOptions(options);
       checkMember('member', member);
       checkCount('radius', radius, 0);
-      const args = [flag(options?.withData), member, String(radius), flag(options?.fillBorders)];
-      if (settings.ties === 'ordinal' && options?.withData !== true) {
-        return toEntries(await aroundPlain(member, String(radius), flag(options?.fillBorders)));
+      const withData = options?.withData === true;
+      const fillBorders = options?.fillBorders === true;
+      if (settings.ties === 'ordinal' && !withData) {
+        return toEntries(await commands.aroundPlain(member, radius, fillBorders));
       }
-      return toEntries(await run<RangeReply>(aroundScript, args));
+      return toEntries(await commands.around(member, radius, withData, fillBorders));
     },
     async atRank(rank, options) {
       open();
       options = readOptions(options);
       checkCount('rank', rank, 1);
-      if (settings.ties === 'ordinal' && options?.withData !== true)
-        return (await page(rank - 1, 1))[0] ?? null;
-      return (
-        toEntries(await run<RangeReply>(atRankScript, [flag(options?.withData), String(rank)]))[0] ?? null
-      );
+      const withData = options?.withData === true;
+      if (settings.ties === 'ordinal' && !withData) return (await page(rank - 1, 1))[0] ?? null;
+      return toEntries(await commands.atRank(rank, withData))[0] ?? null;
     },
     async rankedList(members, options) {
       open();
@@ -237,7 +170,7 @@ export function createBoard<TData>(ctx: BoardContext): Leaderboard<TData> {
     },
     async count() {
       open();
-      return conn.send<number>(['ZCARD', keys.scores], { key: keys.scores, readonly: true });
+      return commands.count();
     },
     async scoreRange(min, max, options) {
       open();
@@ -256,8 +189,7 @@ export function createBoard<TData>(ctx: BoardContext): Leaderboard<TData> {
       if (options?.limit !== undefined) checkCount('limit', options.limit, 1);
       const bounds = storedBounds(settings, min, max);
       if (bounds === null) return [];
-      const args = [flag(options?.withData), ...bounds, String(options?.limit ?? -1)];
-      return toEntries(await run<RangeReply>(scoreRangeScript, args));
+      return toEntries(await commands.scoreRange(bounds, options?.limit ?? -1, options?.withData === true));
     },
     iterate(options) {
       open();

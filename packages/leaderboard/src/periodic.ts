@@ -1,10 +1,10 @@
 import { ClosedError, createKeyspace, InvalidArgumentError, toConnection } from '@redis-patterns/connection';
 import { checkDuration, checkInteger, checkOptions } from '@redis-patterns/connection/internal';
 import { createBoard } from './board.js';
+import { aggregateBoards } from './commands.js';
 import { type Cycle, type CycleFunction, type CycleName, checkDate, cycleFunction } from './cycles.js';
 import { boardKeys } from './leaderboard.js';
 import { type LeaderboardOptions, resolveSettings } from './options.js';
-import { aggregateScript } from './scripts.js';
 import type { Leaderboard, Submission, WriteOptions } from './types.js';
 
 /** Options of {@link createPeriodicLeaderboard}: a board's options plus its cycle. */
@@ -167,7 +167,10 @@ export function createPeriodicLeaderboard<TData = unknown>(
       const weightPart = weights.every((w) => w === 1) ? '' : `:w${sources.map((s) => s.weight).join(',')}`;
       const id = `${mode}:${sources.map((s) => s.cycle.id).join(',')}${weightPart}${aggregateOptions.withData === true ? ':data' : ''}`;
       const destination = boardKeys(keyspace, name, ['agg', id]);
-      const sourceKeys = sources.map((s) => boardKeys(keyspace, name, ['cycle', s.cycle.id]));
+      const sourceBoards = sources.map((s) => ({
+        keys: boardKeys(keyspace, name, ['cycle', s.cycle.id]),
+        weight: s.weight,
+      }));
       const destSettings = {
         ...settings,
         tieBreak: 'none' as const,
@@ -175,25 +178,11 @@ export function createPeriodicLeaderboard<TData = unknown>(
         maxScore: Number.POSITIVE_INFINITY,
         keepTop: 0,
       };
-      await conn.runScript(
-        aggregateScript,
-        [
-          destination.scores,
-          destination.data,
-          destination.distinct,
-          ...sourceKeys.map((k) => k.scores),
-          ...sourceKeys.map((k) => k.data),
-        ],
-        [
-          '1',
-          settings.ties,
-          String(settings.shift),
-          stored,
-          aggregateOptions.withData === true ? '1' : '0',
-          String(Math.ceil(ttlMs)),
-          ...sources.map((s) => String(s.weight)),
-        ],
-      );
+      await aggregateBoards(conn, settings, destination, sourceBoards, {
+        stored,
+        withData: aggregateOptions.withData === true,
+        ttlMs,
+      });
       return createBoard<TData>({ conn, name, keys: destination, settings: destSettings, parentClosed });
     },
     async close() {

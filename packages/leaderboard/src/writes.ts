@@ -1,8 +1,8 @@
 import { InvalidArgumentError } from '@redis-patterns/connection';
 import type { BoardContext } from './board.js';
 import { fromStored, serializeData, toRaw } from './codec.js';
+import type { BoardCommands } from './commands.js';
 import type { BoardSettings, UpdatePolicy } from './options.js';
-import { writeScript } from './scripts.js';
 
 /** One validated write, ready for the script: the raw ("lower is better") value and JSON data. */
 export interface PendingWrite {
@@ -37,30 +37,16 @@ export function pending(
  */
 export async function write(
   ctx: BoardContext,
+  commands: BoardCommands,
   policy: UpdatePolicy,
   entries: PendingWrite[],
   argument: (index: number) => string,
 ): Promise<Array<number | null>> {
-  const { conn, keys, settings } = ctx;
+  const { settings } = ctx;
   const expireAt = ctx.expireAt?.() ?? 0;
   const results: Array<number | null> = [];
   for (let i = 0; i < entries.length; i += WRITE_BATCH) {
-    const args = [
-      String(settings.shift),
-      settings.ties,
-      policy,
-      settings.shift > 1 ? String(settings.maxScore) : '0',
-      String(settings.keepTop),
-      String(expireAt),
-    ];
-    for (const e of entries.slice(i, i + WRITE_BATCH)) {
-      args.push(e.member, String(e.raw), e.data === undefined ? '0' : '1', e.data ?? '');
-    }
-    const reply = await conn.runScript<Array<string | number | null>>(
-      writeScript,
-      [keys.scores, keys.data, keys.distinct],
-      args,
-    );
+    const reply = await commands.write(policy, expireAt, entries.slice(i, i + WRITE_BATCH));
     if (reply[0] === -2) {
       throw new InvalidArgumentError(
         'date',

@@ -1,0 +1,189 @@
+import type { RedisConnection, Script } from '@redis-patterns/connection';
+import { ScriptBatcher } from '@redis-patterns/connection/internal';
+import type { BoardKeys } from './board.js';
+import type { BoardSettings, UpdatePolicy } from './options.js';
+import { LOOKUP_BATCH, type LookupReply, type RangeReply } from './replies.js';
+import {
+  aggregateScript,
+  aroundPlainBatchScript,
+  aroundPlainScript,
+  aroundScript,
+  atRankScript,
+  lookupScript,
+  rangeScript,
+  removeScript,
+  scoreRangeScript,
+  writeScript,
+} from './scripts.js';
+import type { PendingWrite } from './writes.js';
+
+/*
+ * Every Redis command of the leaderboard is sent from this module.
+ *
+ * A board is three keys in one hash tag (BoardKeys, laid out in src/lua/lib/keys.lua): every script
+ * takes them as KEYS[1..3] and starts its ARGV with the board's shift and tie rule. Reads are sent
+ * `readonly`, so the connection may serve them from any socket or a replica; writes are not.
+ * What the replies mean is decoded in replies.ts and codec.ts; the scripts are bound in scripts.ts.
+ */
+
+/** Most plain arounds in one script call (one call blocks Redis for all of them). */
+const AROUND_BATCH = 25;
+
+/** What `ZRANGE ... WITHSCORES` returns: pairs under RESP3, a flat list of strings under RESP2. */
+export type ZrangeReply = Array<string | [string, number]>;
+
+/** What the write script returns; src/lua/write.lua says what each shape means. */
+export type WriteReply = Array<string | number | null>;
+
+/** The commands of one board. */
+export type BoardCommands = ReturnType<typeof boardCommands>;
+
+/** Binds the commands to one board; nothing is sent until a command is called. */
+export function boardCommands(conn: RedisConnection, keys: BoardKeys, settings: BoardSettings) {
+  const keyList = [keys.scores, keys.data, keys.distinct];
+  const run = <T>(script: Script, args: string[], readonly = true) =>
+    conn.runScript<T>(script, keyList, [String(settings.shift), settings.ties, ...args], { readonly });
+  const flag = (on: boolean) => (on ? '1' : '0');
+
+  // Plain arounds asked for in the same tick share script calls: at 50 in flight Redis then runs a
+  // few calls of many windows instead of 50 calls. With none in flight a call goes out at once, so
+  // batching costs nothing at low load.
+  const arounds = new ScriptBatcher<string[], RangeReply>(conn, {
+    single: aroundPlainScript,
+    batch: aroundPlainBatchScript,
+    max: AROUND_BATCH,
+    keyOf: () => keys.scores,
+    argsOf: (calls) => ({
+      keys: keyList,
+      args: [String(settings.shift), settings.ties, '0', ...calls.flat()],
+    }),
+    layout: { first: 0, slots: 1 },
+    decode: (reply, at) => (reply as RangeReply[])[at] as RangeReply,
+    readonly: true,
+  });
+
+  return {
+    /** One write script call over `entries` (the caller bounds their number). */
+    write(policy: UpdatePolicy, expireAtMs: number, entries: readonly PendingWrite[]): Promise<WriteReply> {
+      const args = [
+        String(settings.shift),
+        settings.ties,
+        policy,
+        settings.shift > 1 ? String(settings.maxScore) : '0',
+        String(settings.keepTop),
+        String(expireAtMs),
+      ];
+      for (const e of entries)
+        args.push(e.member, String(e.raw), e.data === undefined ? '0' : '1', e.data ?? '');
+      return conn.runScript<WriteReply>(writeScript, keyList, args);
+    },
+
+    /** Removes members, LOOKUP_BATCH per script call; resolves to how many were on the board. */
+    async remove(members: readonly string[]): Promise<number> {
+      let removed = 0;
+      for (let i = 0; i < members.length; i += LOOKUP_BATCH) {
+        removed += await run<number>(removeScript, members.slice(i, i + LOOKUP_BATCH), false);
+      }
+      return removed;
+    },
+
+    async clear(): Promise<void> {
+      await conn.send(['DEL', ...keyList], { key: keys.scores });
+    },
+
+    /** The members' ranks (and data, and members below), one reply per LOOKUP_BATCH members. */
+    async lookup(members: readonly string[], withData: boolean, withBelow: boolean): Promise<LookupReply[]> {
+      const replies: LookupReply[] = [];
+      for (let i = 0; i < members.length; i += LOOKUP_BATCH) {
+        const chunk = members.slice(i, i + LOOKUP_BATCH);
+        replies.push(await run<LookupReply>(lookupScript, [flag(withData), flag(withBelow), ...chunk]));
+      }
+      return replies;
+    },
+
+    /** The stored score of a member, or null. */
+    storedScore(member: string): Promise<string | null> {
+      return conn.send<string | null>(['ZSCORE', keys.scores, member], { key: keys.scores, readonly: true });
+    },
+
+    /** The 0-based ordinal index of a member, or null. */
+    ordinalIndex(member: string): Promise<number | null> {
+      return conn.send<number | null>(['ZRANK', keys.scores, member], { key: keys.scores, readonly: true });
+    },
+
+    count(): Promise<number> {
+      return conn.send<number>(['ZCARD', keys.scores], { key: keys.scores, readonly: true });
+    },
+
+    /** Entries `start..stop` (0-based, inclusive) with stored scores only: enough for ordinal ranks. */
+    zrange(start: number, stop: number): Promise<ZrangeReply> {
+      const args = ['ZRANGE', keys.scores, String(start), String(stop), 'WITHSCORES'];
+      return conn.send<ZrangeReply>(args, { key: keys.scores, readonly: true });
+    },
+
+    /** Entries `start..stop` (0-based, inclusive) with their ranks under the tie rule. */
+    range(start: number, stop: number, withData: boolean): Promise<RangeReply> {
+      return run<RangeReply>(rangeScript, [flag(withData), String(start), String(stop)]);
+    },
+
+    around(member: string, radius: number, withData: boolean, fillBorders: boolean): Promise<RangeReply> {
+      return run<RangeReply>(aroundScript, [flag(withData), member, String(radius), flag(fillBorders)]);
+    },
+
+    /** `around` of an ordinal board without data, batched with the other plain arounds of its tick. */
+    aroundPlain(member: string, radius: number, fillBorders: boolean): Promise<RangeReply> {
+      return arounds.call([member, String(radius), flag(fillBorders)]);
+    },
+
+    atRank(rank: number, withData: boolean): Promise<RangeReply> {
+      return run<RangeReply>(atRankScript, [flag(withData), String(rank)]);
+    },
+
+    /** Entries between two stored bounds (ZRANGE BYSCORE syntax); `limit` -1 for all. */
+    scoreRange(bounds: readonly string[], limit: number, withData: boolean): Promise<RangeReply> {
+      return run<RangeReply>(scoreRangeScript, [flag(withData), ...bounds, String(limit)]);
+    },
+  };
+}
+
+/** How {@link aggregateBoards} combines its sources. */
+export interface Combine {
+  /** The stored scores' ZUNIONSTORE aggregate. */
+  stored: 'SUM' | 'MAX' | 'MIN';
+  /** Copy member data too. */
+  withData: boolean;
+  /** The destination expires after this long. */
+  ttlMs: number;
+}
+
+/**
+ * Replaces `destination` with the weighted combination of `sources` (oldest first, so the newest
+ * data wins); every board shares one hash tag.
+ */
+export async function aggregateBoards(
+  conn: RedisConnection,
+  settings: BoardSettings,
+  destination: BoardKeys,
+  sources: ReadonlyArray<{ keys: BoardKeys; weight: number }>,
+  combine: Combine,
+): Promise<void> {
+  await conn.runScript(
+    aggregateScript,
+    [
+      destination.scores,
+      destination.data,
+      destination.distinct,
+      ...sources.map((s) => s.keys.scores),
+      ...sources.map((s) => s.keys.data),
+    ],
+    [
+      '1',
+      settings.ties,
+      String(settings.shift),
+      combine.stored,
+      combine.withData ? '1' : '0',
+      String(Math.ceil(combine.ttlMs)),
+      ...sources.map((s) => String(s.weight)),
+    ],
+  );
+}
