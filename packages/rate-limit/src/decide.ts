@@ -5,11 +5,12 @@ import {
   type Keyspace,
   type RedisConnection,
 } from '@redis-patterns/connection';
-import { checkInteger, checkOptions, ScriptBatcher } from '@redis-patterns/connection/internal';
+import { checkInteger, checkOptions } from '@redis-patterns/connection/internal';
 import type { AlgorithmArgs } from './algorithms.js';
+import { type CheckSpec, multiLimitCheck, resetLimits, singleLimitCheck } from './commands.js';
 import type { FailMode, LimitOptions, RateLimiter } from './limiter.js';
 import { combine, failed, type Policy, type PolicyResult, type RateLimitResult } from './result.js';
-import { batchScripts, EPOCH_SECONDS, multiScript, resetScript, singleScripts } from './scripts.js';
+import { EPOCH_SECONDS } from './scripts.js';
 
 /** One limit of a limiter: where its keys live, what the script needs, how it is advertised. */
 export interface LimitPart {
@@ -90,16 +91,12 @@ export function buildLimiter(state: LimiterState): RateLimiter {
     group: `${only.code}:${budgetMs}:${only.a}:${only.b}`,
     decide,
   };
-  const batcher = spec && batcherOf(conn, spec.code);
-  const tail = parts.flatMap(({ args }) => [args.code, String(args.a), String(args.b)]);
+  const checkOne = spec && singleLimitCheck(conn, spec);
+  const limits = parts.map((p) => p.args);
+  const checkAll = multiLimitCheck(conn, limits, budgetMs);
   const run = (keys: string[], cost: number, consume: boolean): Promise<RateLimitResult> => {
-    if (spec !== undefined && batcher !== undefined) {
-      return batcher.call({ spec, key: keys[0] as string, op: String(consume ? cost : -cost) });
-    }
-    const args = [consume ? '1' : '0', String(cost), ...tail];
-    return conn
-      .runScript<number[]>(multiScript, keys, args, { timeoutMs: budgetMs })
-      .then((reply) => decide(reply, 1));
+    if (checkOne !== undefined) return checkOne(keys, cost, consume);
+    return checkAll(keys, cost, consume).then((reply) => decide(reply, 1));
   };
 
   let closed = false;
@@ -125,7 +122,7 @@ export function buildLimiter(state: LimiterState): RateLimiter {
     async reset(identifier) {
       open();
       const keys = keysOf(identifier);
-      await conn.runScript(resetScript, keys, [], { timeoutMs });
+      await resetLimits(conn, keys, timeoutMs);
     },
     async close() {
       closed = true;
@@ -136,91 +133,4 @@ export function buildLimiter(state: LimiterState): RateLimiter {
   };
   states.set(limiter, state);
   return limiter;
-}
-
-/** What the single-limit checks of one limiter share. */
-interface CheckSpec {
-  code: AlgorithmArgs['code'];
-  timeoutMs: number;
-  /** The algorithm's two numbers, as the scripts take them. */
-  a: string;
-  b: string;
-  /** Checks of one group (algorithm, time budget and numbers) can share a batch script call. */
-  group: string;
-  /** The check's result from a reply (see `decide` in buildLimiter). */
-  decide(reply: number[], at: number): RateLimitResult;
-}
-
-/** One single-limit check. */
-interface Check {
-  spec: CheckSpec;
-  key: string;
-  /** The cost for a charge, minus the cost for a peek. */
-  op: string;
-}
-
-/** The single-limit checks of each connection and algorithm, gathered per tick. */
-const checkBatchers = new WeakMap<RedisConnection, Map<string, ScriptBatcher<Check, RateLimitResult>>>();
-
-/**
- * Most checks in one batch (one script call, so Redis serves nobody else meanwhile). 25 measured
- * best at 50 and 100 in flight; smaller batches measured 5-10% slower.
- */
-const MAX_BATCH = 25;
-
-/**
- * The batcher of single-limit checks of one algorithm on `conn`. With nothing in flight a check goes
- * out at once; checks asked for while others are in flight go out together at the end of the tick,
- * one batch script call per group (numbers and time budget) and hash slot. The checks of one hash
- * tag stay together in call order, so they are decided in that order.
- */
-function batcherOf(
-  conn: RedisConnection,
-  code: AlgorithmArgs['code'],
-): ScriptBatcher<Check, RateLimitResult> {
-  let byCode = checkBatchers.get(conn);
-  if (byCode === undefined) {
-    byCode = new Map();
-    checkBatchers.set(conn, byCode);
-  }
-  let batcher = byCode.get(code);
-  if (batcher === undefined) {
-    batcher = new ScriptBatcher<Check, RateLimitResult>(conn, {
-      single: singleScripts[code],
-      batch: batchScripts[code],
-      max: MAX_BATCH,
-      keyOf: (check) => check.key,
-      // Limiters of different numbers (or timeouts) batch apart: each batch passes its numbers once.
-      // Only limiters sharing keys with different numbers (a misconfiguration) could then see their
-      // checks of one tick decided out of call order.
-      groupOf: (check) => check.spec.group,
-      argsOf: checkArgs,
-      layout: { first: 1, slots: 4 },
-      decode: (reply, at, check) => check.spec.decide(reply as number[], at),
-      timeoutMs: (checks) => (checks[0] as Check).spec.timeoutMs,
-    });
-    byCode.set(code, batcher);
-  }
-  return batcher;
-}
-
-/** KEYS and ARGV of the single script (one check) or the batch script (several; see src/lua). */
-function checkArgs(checks: readonly Check[], many: boolean): { keys: string[]; args: string[] } {
-  const first = checks[0] as Check;
-  const { a, b } = first.spec;
-  if (!many) {
-    const charge = first.op.charCodeAt(0) !== 45; // '-': a peek
-    return { keys: [first.key], args: [charge ? '1' : '0', charge ? first.op : first.op.slice(1), a, b] };
-  }
-  // The costs are left out when every check charges 1, the usual call: 25 fewer arguments to
-  // write and for Redis to read.
-  const keys: string[] = [];
-  let plain = true;
-  for (const c of checks) {
-    keys.push(c.key);
-    if (c.op !== '1') plain = false;
-  }
-  const args = [a, b];
-  if (!plain) for (const c of checks) args.push(c.op);
-  return { keys, args };
 }

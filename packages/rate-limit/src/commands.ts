@@ -1,0 +1,133 @@
+import type { RedisConnection } from '@redis-patterns/connection';
+import { ScriptBatcher } from '@redis-patterns/connection/internal';
+import type { AlgorithmArgs } from './algorithms.js';
+import type { RateLimitResult } from './result.js';
+import { batchScripts, multiScript, resetScript, singleScripts } from './scripts.js';
+
+/*
+ * Every Redis command of the rate limiter is sent from this module: each check, peek and reset is
+ * one script call (scripts.ts binds them to src/lua/). An identifier's keys, one per limit, share
+ * its hash tag, so one script sees all of them on Cluster.
+ *
+ * A check's reply is the server time, then four numbers per limit (allowed, remaining, then reset
+ * and retry in µs); decide.ts turns them into a RateLimitResult.
+ */
+
+/** What the single-limit checks of one limiter share. */
+export interface CheckSpec {
+  code: AlgorithmArgs['code'];
+  /** The bound of each script call. */
+  timeoutMs: number;
+  /** The algorithm's two numbers, as the scripts take them. */
+  a: string;
+  b: string;
+  /** Checks of one group (algorithm, time budget and numbers) can share a batch script call. */
+  group: string;
+  /** The check's result from a reply, its four numbers starting at `reply[at]`. */
+  decide(reply: number[], at: number): RateLimitResult;
+}
+
+/** One single-limit check. */
+interface Check {
+  spec: CheckSpec;
+  key: string;
+  /** The cost for a charge, minus the cost for a peek. */
+  op: string;
+}
+
+/** Runs a check of `cost` on `keys`; `consume` false for a peek. */
+export type RunCheck<T> = (keys: string[], cost: number, consume: boolean) => Promise<T>;
+
+/**
+ * The checks of a limiter with one limit: its algorithm's own script, through the batcher of its
+ * connection and algorithm (created now, shared with every limiter of both).
+ */
+export function singleLimitCheck(conn: RedisConnection, spec: CheckSpec): RunCheck<RateLimitResult> {
+  const batcher = batcherOf(conn, spec.code);
+  return (keys, cost, consume) =>
+    batcher.call({ spec, key: keys[0] as string, op: String(consume ? cost : -cost) });
+}
+
+/**
+ * The checks of a limiter with several limits, one key each: the script that checks all, then
+ * charges all (src/lua/all.lua), bounded by `timeoutMs`. Resolves to the raw reply.
+ */
+export function multiLimitCheck(
+  conn: RedisConnection,
+  limits: readonly AlgorithmArgs[],
+  timeoutMs: number,
+): RunCheck<number[]> {
+  const tail = limits.flatMap(({ code, a, b }) => [code, String(a), String(b)]);
+  return (keys, cost, consume) =>
+    conn.runScript<number[]>(multiScript, keys, [consume ? '1' : '0', String(cost), ...tail], {
+      timeoutMs,
+    });
+}
+
+/** Deletes the keys of every limit of one identifier. */
+export async function resetLimits(conn: RedisConnection, keys: string[], timeoutMs: number): Promise<void> {
+  await conn.runScript(resetScript, keys, [], { timeoutMs });
+}
+
+/** The single-limit checks of each connection and algorithm, gathered per tick. */
+const checkBatchers = new WeakMap<RedisConnection, Map<string, ScriptBatcher<Check, RateLimitResult>>>();
+
+/** Most checks in one batch: one script call, so Redis serves nobody else meanwhile. */
+const MAX_BATCH = 25;
+
+/**
+ * The batcher of single-limit checks of one algorithm on `conn`. With nothing in flight a check goes
+ * out at once; checks asked for while others are in flight go out together at the end of the tick,
+ * one batch script call per group (numbers and time budget) and hash slot. The checks of one hash
+ * tag stay together in call order, so they are decided in that order.
+ */
+function batcherOf(
+  conn: RedisConnection,
+  code: AlgorithmArgs['code'],
+): ScriptBatcher<Check, RateLimitResult> {
+  let byCode = checkBatchers.get(conn);
+  if (byCode === undefined) {
+    byCode = new Map();
+    checkBatchers.set(conn, byCode);
+  }
+  let batcher = byCode.get(code);
+  if (batcher === undefined) {
+    batcher = new ScriptBatcher<Check, RateLimitResult>(conn, {
+      single: singleScripts[code],
+      batch: batchScripts[code],
+      max: MAX_BATCH,
+      keyOf: (check) => check.key,
+      // Limiters of different numbers (or timeouts) batch apart: each batch passes its numbers once.
+      // Only limiters sharing keys with different numbers (a misconfiguration) could then see their
+      // checks of one tick decided out of call order.
+      groupOf: (check) => check.spec.group,
+      argsOf: checkArgs,
+      layout: { first: 1, slots: 4 },
+      decode: (reply, at, check) => check.spec.decide(reply as number[], at),
+      timeoutMs: (checks) => (checks[0] as Check).spec.timeoutMs,
+    });
+    byCode.set(code, batcher);
+  }
+  return batcher;
+}
+
+/** KEYS and ARGV of the single script (one check) or the batch script (several; see src/lua). */
+function checkArgs(checks: readonly Check[], many: boolean): { keys: string[]; args: string[] } {
+  const first = checks[0] as Check;
+  const { a, b } = first.spec;
+  if (!many) {
+    const charge = first.op.charCodeAt(0) !== 45; // '-': a peek
+    return { keys: [first.key], args: [charge ? '1' : '0', charge ? first.op : first.op.slice(1), a, b] };
+  }
+  // The costs are left out when every check charges 1, the usual call: 25 fewer arguments to
+  // write and for Redis to read.
+  const keys: string[] = [];
+  let plain = true;
+  for (const c of checks) {
+    keys.push(c.key);
+    if (c.op !== '1') plain = false;
+  }
+  const args = [a, b];
+  if (!plain) for (const c of checks) args.push(c.op);
+  return { keys, args };
+}
