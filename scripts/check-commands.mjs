@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const patterns = ['cache-aside', 'leaderboard', 'lock', 'queue', 'rate-limit', 'session'];
 const sending =
-  /\.(send|runScript|multi|isolated|dedicated|scan|sendCommand|subscribe|sSubscribe|unsubscribe|sUnsubscribe|publish|watch|exec|execAsPipeline|ping)\s*(<[^>]*>)?\s*\(|new\s+(ScriptBatcher|TickBatcher)\b/;
+  /\.(send|runScript|multi|isolated|dedicated|scan|sendCommand|subscribe|sSubscribe|unsubscribe|sUnsubscribe|publish|watch|exec|execAsPipeline|ping)\s*(<[^()]*>)?\s*\(|new\s+(ScriptBatcher|TickBatcher)\b/;
 
 function* sources(dir) {
   for (const name of readdirSync(dir)) {
