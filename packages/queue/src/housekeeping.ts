@@ -1,6 +1,6 @@
+import { promoteDelayed, renewLeases, rescueStalled } from './commands/index.js';
 import type { QueueInternals } from './queue.js';
 import { lostError, type Run, toError } from './running-job.js';
-import { promoteDelayed, renewLeases, rescueStalled } from './scripts.js';
 
 /** What the housekeeping timers need from their worker. */
 export interface HousekeepingHost {
@@ -87,13 +87,8 @@ export class Housekeeping {
         const chunk = runs.slice(start, start + BATCH);
         const sentAt = performance.now();
         try {
-          const lost = new Set(
-            await conn.runScript<string[]>(
-              renewLeases,
-              [keys.leases, keys.owners],
-              [token, String(leaseMs), ...chunk.map((r) => r.job.id)],
-            ),
-          );
+          const ids = chunk.map((r) => r.job.id);
+          const lost = new Set(await renewLeases(conn, keys, token, leaseMs, ids));
           for (const run of chunk) {
             // A run that finished meanwhile was acknowledged (or is being): the acknowledgement,
             // not this renewal, says whether its lease was lost.
@@ -124,32 +119,16 @@ export class Housekeeping {
     const { leaseMs, maxStalls } = this.#host;
     let again = false;
     try {
-      const [requeued, buried] = await conn.runScript<[Array<string | number>, string[]]>(
-        rescueStalled,
-        [
-          keys.waiting,
-          keys.leases,
-          keys.owners,
-          keys.active,
-          keys.orphans,
-          keys.dead,
-          keys.stats,
-          keys.jobPrefix,
-        ],
-        [
-          String(maxStalls),
-          // The grace before a parked (BLMOVE'd, unleased) id counts as orphaned: one lease.
-          String(leaseMs),
-          String(options.keepDead.count),
-          String(options.keepDead.ageMs),
-          String(BATCH),
-        ],
-      );
-      for (let i = 0; i + 1 < requeued.length; i += 2) {
-        this.#host.stalled(String(requeued[i]), Number(requeued[i + 1]));
-      }
-      for (const id of buried) this.#host.dead(id, `stalled more than maxStalls (${maxStalls}) times`);
-      again = requeued.length / 2 + buried.length >= BATCH;
+      const { requeued, dead } = await rescueStalled(conn, keys, {
+        maxStalls,
+        // The grace before a parked (BLMOVE'd, unleased) id counts as orphaned: one lease.
+        graceMs: leaseMs,
+        keepDead: options.keepDead,
+        limit: BATCH,
+      });
+      for (const { id, stalls } of requeued) this.#host.stalled(id, stalls);
+      for (const id of dead) this.#host.dead(id, `stalled more than maxStalls (${maxStalls}) times`);
+      again = requeued.length + dead.length >= BATCH;
     } catch (err) {
       this.#host.error(toError(err));
     }
@@ -164,11 +143,7 @@ export class Housekeeping {
     let nextMs = this.#host.pollIntervalMs;
     try {
       const { conn, keys } = this.#q;
-      const [moved, dueInMs] = await conn.runScript<[number, number]>(
-        promoteDelayed,
-        [keys.delayed, keys.waiting],
-        [String(BATCH)],
-      );
+      const { moved, dueInMs } = await promoteDelayed(conn, keys, BATCH);
       if (moved >= BATCH) nextMs = 0;
       else if (dueInMs >= 0) nextMs = Math.min(nextMs, Math.max(1, dueInMs));
     } catch (err) {

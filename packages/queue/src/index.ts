@@ -5,24 +5,24 @@ export {
   type ConnectionOptions,
   connect,
   InvalidArgumentError,
+  jsonSerializer,
   OwnershipLostError,
   type RedisConnection,
   type RedisLike,
   RedisPatternsError,
   type RedisPatternsErrorCode,
+  type Serializer,
   TimeoutError,
   toConnection,
 } from '@redis-patterns/connection';
 export type { AddResult, JobInfo, JobState, QueueCounts } from './jobs.js';
-export {
-  type Backoff,
-  type ExponentialBackoff,
-  type FixedBackoff,
-  type JobOptions,
-  jsonSerializer,
-  type QueueOptions,
-  type Retention,
-  type Serializer,
+export type {
+  Backoff,
+  ExponentialBackoff,
+  FixedBackoff,
+  JobOptions,
+  QueueOptions,
+  Retention,
 } from './options.js';
 export { createQueue, type Queue } from './queue.js';
 export {

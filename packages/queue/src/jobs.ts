@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { checkKeyPart, InvalidArgumentError } from '@redis-patterns/connection';
+import { checkKeyPart, InvalidArgumentError, jsonSerializer } from '@redis-patterns/connection';
+import { serializeText } from '@redis-patterns/connection/internal';
 import { checkJobOptions, encodeBackoff, type JobOptions, type ResolvedQueueOptions } from './options.js';
 
 /** Where a job is. */
@@ -105,20 +106,24 @@ export function decodeJobData(data: string): JobData {
 }
 
 function serialize(at: string, payload: unknown, resolved: ResolvedQueueOptions): string {
-  let text: unknown;
+  let text: string;
   try {
-    text = resolved.serializer.serialize(payload);
+    text = serializeText(resolved.serializer, at, payload);
   } catch (err) {
-    throw new InvalidArgumentError(
-      at,
-      `could not be serialized (${err instanceof Error ? err.message : String(err)}).`,
-    );
-  }
-  if (typeof text !== 'string') {
-    throw new InvalidArgumentError(
-      at,
-      `serializes to ${typeof text}, not a string (undefined, functions and symbols have no JSON form; use null).`,
-    );
+    if (!(err instanceof InvalidArgumentError)) {
+      throw new InvalidArgumentError(
+        at,
+        `could not be serialized (${err instanceof Error ? err.message : String(err)}).`,
+      );
+    }
+    // JSON.stringify answers undefined, rather than throwing, for what it cannot represent.
+    if (resolved.serializer === jsonSerializer) {
+      throw new InvalidArgumentError(
+        at,
+        'serializes to undefined, not a string (undefined, functions and symbols have no JSON form; use null).',
+      );
+    }
+    throw err;
   }
   const bytes = Buffer.byteLength(text, 'utf8');
   if (bytes > resolved.maxPayloadBytes) {

@@ -1,19 +1,15 @@
-import { InvalidArgumentError, type RedisLike } from '@redis-patterns/connection';
-import { checkDuration, checkInteger, checkOptions } from '@redis-patterns/connection/internal';
-
-/** Turns payloads (and kept results) into strings and back. */
-export interface Serializer {
-  /** Encodes a payload; throw (or return a non-string) to refuse it. */
-  serialize(value: unknown): string;
-  /** Decodes what `serialize` produced. */
-  deserialize(text: string): unknown;
-}
-
-/** The default serializer: `JSON.stringify` / `JSON.parse`. */
-export const jsonSerializer: Serializer = {
-  serialize: (value) => JSON.stringify(value),
-  deserialize: (text) => JSON.parse(text),
-};
+import {
+  InvalidArgumentError,
+  jsonSerializer,
+  type RedisLike,
+  type Serializer,
+} from '@redis-patterns/connection';
+import {
+  checkDuration,
+  checkInteger,
+  checkOptions,
+  checkSerializer,
+} from '@redis-patterns/connection/internal';
 
 /**
  * How long to wait before the next attempt after a failure: `fixed` waits `delayMs` every time,
@@ -69,7 +65,12 @@ export interface QueueOptions {
   prefix?: string;
   /** Options for jobs that do not set their own. @default { attempts: 3, backoff: exponential from 1 s } */
   defaultJobOptions?: Omit<JobOptions, 'id'>;
-  /** Payload encoding. @default JSON */
+  /**
+   * Encodes payloads and kept results as text and decodes them (`deserialize` always gets the
+   * string `serialize` returned). A serializer that returns bytes fails `add` with
+   * `InvalidArgumentError`; a result it cannot encode is kept empty.
+   * @default jsonSerializer
+   */
   serializer?: Serializer;
   /** A payload larger than this (UTF-8 bytes, serialized) is refused at `add`. @default 524288 (512 KiB) */
   maxPayloadBytes?: number;
@@ -110,10 +111,7 @@ export function resolveQueueOptions(options: QueueOptions): ResolvedQueueOptions
   );
   checkJobOptions('defaultJobOptions', defaults);
   checkInteger('maxPayloadBytes', options.maxPayloadBytes, 1);
-  const serializer = options.serializer ?? jsonSerializer;
-  if (typeof serializer?.serialize !== 'function' || typeof serializer.deserialize !== 'function') {
-    throw new InvalidArgumentError('serializer', 'expected { serialize(value), deserialize(text) }.');
-  }
+  const serializer = checkSerializer('serializer', options.serializer, jsonSerializer);
   return {
     prefix: options.prefix ?? 'queue:',
     attempts: defaults.attempts ?? 3,

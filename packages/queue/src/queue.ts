@@ -8,6 +8,15 @@ import {
 } from '@redis-patterns/connection';
 import { checkInteger } from '@redis-patterns/connection/internal';
 import {
+  addJobs,
+  countJobs,
+  deleteQueueKeys,
+  inspectJob,
+  peekJobs,
+  purgeJobs,
+  retryDeadJobs,
+} from './commands/index.js';
+import {
   type AddResult,
   type EncodedJob,
   encodeJob,
@@ -22,17 +31,7 @@ import {
   type ResolvedQueueOptions,
   resolveQueueOptions,
 } from './options.js';
-import {
-  addJobs,
-  countJobs,
-  inspectJob,
-  peekJobs,
-  peekSource,
-  purgeJobs,
-  type QueueKeys,
-  queueKeys,
-  retryDeadJobs,
-} from './scripts.js';
+import { peekSource, type QueueKeys, queueKeys } from './scripts.js';
 
 /** A job queue; create workers for it with {@link createWorker}. */
 export interface Queue<T = unknown> {
@@ -120,13 +119,9 @@ export function createQueue<T = unknown>(options: QueueOptions): Queue<T> {
     const results: AddResult[] = [];
     for (let start = 0; start < encoded.length; start += BULK_CHUNK) {
       const chunk = encoded.slice(start, start + BULK_CHUNK);
-      const flags = await conn.runScript<number[]>(
-        addJobs,
-        [keys.waiting, keys.delayed, keys.stats, keys.jobPrefix],
-        chunk.flat(),
-      );
+      const flags = await addJobs(conn, keys, chunk);
       chunk.forEach(([id, , delayMs], i) => {
-        const added = flags[i] === 1;
+        const added = flags[i] === true;
         results.push({ id, added });
         if (added && delayMs !== '0') for (const w of workers) w.dueIn(Number(delayMs));
       });
@@ -156,11 +151,9 @@ export function createQueue<T = unknown>(options: QueueOptions): Queue<T> {
     async get(id) {
       open();
       checkKeyPart('id', id);
-      const reply = await conn.runScript<
-        [Array<string | null>, string | null, string | null, string | null, number] | null
-      >(inspectJob, [keys.leases, keys.active, keys.delayed, keys.dead, keys.done, keys.jobPrefix], [id]);
-      if (reply === null) return undefined;
-      const [flat, delayedAt, deadAt, doneAt, active] = reply;
+      const found = await inspectJob(conn, keys, id);
+      if (found === null) return undefined;
+      const { fields, delayedAt, deadAt, doneAt, active } = found;
       const state: JobState =
         delayedAt !== null
           ? 'delayed'
@@ -168,45 +161,22 @@ export function createQueue<T = unknown>(options: QueueOptions): Queue<T> {
             ? 'dead'
             : doneAt !== null
               ? 'completed'
-              : active === 1
+              : active
                 ? 'active'
                 : 'waiting';
-      return parseJobInfo<T>(id, state, flat, deserialize, delayedAt);
+      return parseJobInfo<T>(id, state, fields, deserialize, delayedAt);
     },
     async counts() {
       open();
-      const r = await conn.runScript<Array<number | string | null>>(
-        countJobs,
-        [keys.waiting, keys.leases, keys.active, keys.delayed, keys.dead, keys.stats],
-        [],
-      );
-      const n = (i: number) => Number(r[i] ?? 0);
-      return {
-        waiting: n(0),
-        active: n(1),
-        delayed: n(2),
-        dead: n(3),
-        added: n(4),
-        completed: n(5),
-        failed: n(6),
-        stalled: n(7),
-        discarded: n(8),
-      };
+      return countJobs(conn, keys);
     },
     async peek(state, count = 10) {
       open();
       checkInteger('count', count, 1);
-      const [source, kind] = peekSource(keys, state);
-      const flat = await conn.runScript<Array<string | Array<string | null> | null>>(
-        peekJobs,
-        [source, keys.jobPrefix],
-        [kind, String(count)],
-      );
       const jobs: Array<JobInfo<T>> = [];
-      for (let i = 0; i + 2 < flat.length; i += 3) {
-        const fields = flat[i + 1] as Array<string | null>;
+      for (const { id, fields, score } of await peekJobs(conn, keys, peekSource(keys, state), count)) {
         if (fields.length === 0) continue; // its hash vanished between listing and reading
-        jobs.push(parseJobInfo<T>(String(flat[i]), state, fields, deserialize, flat[i + 2] as string | null));
+        jobs.push(parseJobInfo<T>(id, state, fields, deserialize, score));
       }
       return jobs;
     },
@@ -216,37 +186,35 @@ export function createQueue<T = unknown>(options: QueueOptions): Queue<T> {
         if (!Array.isArray(ids)) throw new InvalidArgumentError('ids', 'expected an array of job ids.');
         for (const [i, id] of ids.entries()) checkKeyPart(`ids[${i}]`, id);
       }
-      const scriptKeys = [keys.dead, keys.waiting, keys.jobPrefix];
       let moved = 0;
       if (ids !== undefined) {
         for (let start = 0; start < ids.length; start += BULK_CHUNK) {
           const chunk = ids.slice(start, start + BULK_CHUNK);
-          moved += await conn.runScript<number>(retryDeadJobs, scriptKeys, [String(chunk.length), ...chunk]);
+          moved += await retryDeadJobs(conn, keys, chunk);
         }
         return moved;
       }
       for (;;) {
-        const batch = await conn.runScript<number>(retryDeadJobs, scriptKeys, [String(BULK_CHUNK)]);
+        const batch = await retryDeadJobs(conn, keys, [], BULK_CHUNK);
         moved += batch;
         if (batch < BULK_CHUNK) return moved;
       }
     },
     async purge(state) {
       open();
-      if (state === undefined) return purgeAll(conn, keyspace.pattern(options.name));
+      if (state === undefined) return deleteQueueKeys(conn, keyspace.pattern(options.name));
       if (!['waiting', 'delayed', 'dead', 'completed'].includes(state)) {
         throw new InvalidArgumentError('state', "expected 'waiting', 'delayed', 'dead' or 'completed'.");
       }
-      const source = state === 'waiting' ? keys.waiting : peekSource(keys, state)[0];
-      const kind = state === 'waiting' ? 'list' : 'zset';
-      const discard = state === 'completed' ? '0' : '1';
+      const source = {
+        key: state === 'waiting' ? keys.waiting : peekSource(keys, state)[0],
+        kind: state === 'waiting' ? ('list' as const) : ('zset' as const),
+        // Completed jobs finished; the others are removed unfinished.
+        countAsDiscarded: state !== 'completed',
+      };
       let removed = 0;
       for (;;) {
-        const batch = await conn.runScript<number>(
-          purgeJobs,
-          [source, keys.stats, keys.jobPrefix],
-          [kind, String(BULK_CHUNK), discard],
-        );
+        const batch = await purgeJobs(conn, keys, source, BULK_CHUNK);
         removed += batch;
         if (batch < BULK_CHUNK) return removed;
       }
@@ -262,21 +230,4 @@ export function createQueue<T = unknown>(options: QueueOptions): Queue<T> {
   };
   internals.set(queue, { conn, keys, options: resolved, isClosed: () => closed, workers });
   return queue;
-}
-
-async function purgeAll(conn: RedisConnection, pattern: string): Promise<number> {
-  let batch: string[] = [];
-  let removed = 0;
-  const flush = async () => {
-    if (batch.length === 0) return;
-    // Every key of the queue shares its hash tag, so one multi-key UNLINK is fine on Cluster.
-    removed += await conn.send<number>(['UNLINK', ...batch], { key: batch[0] as string });
-    batch = [];
-  };
-  for await (const key of conn.scan(pattern)) {
-    batch.push(key);
-    if (batch.length >= 500) await flush();
-  }
-  await flush();
-  return removed;
 }

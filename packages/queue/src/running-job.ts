@@ -1,4 +1,4 @@
-import { OwnershipLostError } from '@redis-patterns/connection';
+import { OwnershipLostError, type Serializer } from '@redis-patterns/connection';
 import type { ActiveJob } from './worker.js';
 
 /** The handler's view of a job; its AbortSignal is only created if the handler reads it. */
@@ -62,8 +62,11 @@ export function lostError(run: Run<unknown>): OwnershipLostError {
   );
 }
 
-/** A kept result as text; a result the serializer cannot encode is kept empty. */
-export function serializeResult(serializer: { serialize(value: unknown): string }, value: unknown): string {
+/**
+ * A kept result as text; a result the serializer cannot encode (it throws, or returns bytes or
+ * anything else but a string) is kept empty.
+ */
+export function serializeResult(serializer: Serializer, value: unknown): string {
   try {
     const text = serializer.serialize(value);
     return typeof text === 'string' ? text : '';

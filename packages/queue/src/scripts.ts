@@ -4,7 +4,7 @@ import { lua } from './lua.generated.js';
 
 /**
  * Every Redis key and Lua script of the queue, in one place. The scripts are in src/lua/, each with
- * what it takes and returns at the top of its file.
+ * what it takes and returns at the top of its file; src/commands/ sends them.
  *
  * Layout of queue `q` (all keys share the `{q}` hash tag, so every script runs on one Cluster node):
  * - `waiting`  list of ids; producers LPUSH, workers take from the right (FIFO)
@@ -62,37 +62,37 @@ export function queueKeys(keyspace: Keyspace, name: string): QueueKeys {
 // the retention-zset `trim` they share).
 
 /** Adds jobs, idempotently per id (src/lua/add.lua). */
-export const addJobs = defineScript('queueAdd', lua.add);
+export const addScript = defineScript('queueAdd', lua.add);
 
 /** The worker's one round trip: settle, lease the BLMOVE'd id, fetch more (src/lua/exchange.lua). */
-export const exchange = defineScript('queueExchange', lua.exchange);
+export const exchangeScript = defineScript('queueExchange', lua.exchange);
 
 /** Extends the leases this worker still owns (src/lua/renew.lua). */
-export const renewLeases = defineScript('queueRenew', lua.renew);
+export const renewScript = defineScript('queueRenew', lua.renew);
 
 /** A stopping worker returns its unfinished jobs to waiting (src/lua/release.lua). */
-export const releaseJobs = defineScript('queueRelease', lua.release);
+export const releaseScript = defineScript('queueRelease', lua.release);
 
 /** The stalled-job check: expired leases and orphaned BLMOVEs (src/lua/rescue.lua). */
-export const rescueStalled = defineScript('queueRescue', lua.rescue);
+export const rescueScript = defineScript('queueRescue', lua.rescue);
 
 /** Moves due delayed jobs to the front of waiting (src/lua/promote.lua). */
-export const promoteDelayed = defineScript('queuePromote', lua.promote);
+export const promoteScript = defineScript('queuePromote', lua.promote);
 
 /** One consistent snapshot of the queue's sizes and counters (src/lua/counts.lua). */
-export const countJobs = defineScript('queueCounts', lua.counts);
+export const countsScript = defineScript('queueCounts', lua.counts);
 
 /** One job's hash and where it is (src/lua/inspect.lua). */
-export const inspectJob = defineScript('queueInspect', lua.inspect);
+export const inspectScript = defineScript('queueInspect', lua.inspect);
 
 /** The first jobs of one state with their hashes (src/lua/peek.lua). */
-export const peekJobs = defineScript('queuePeek', lua.peek);
+export const peekScript = defineScript('queuePeek', lua.peek);
 
 /** Gives dead jobs a fresh set of attempts (src/lua/retry-dead.lua). */
-export const retryDeadJobs = defineScript('queueRetryDead', lua.retryDead);
+export const retryDeadScript = defineScript('queueRetryDead', lua.retryDead);
 
 /** Removes up to `limit` jobs of one state with their hashes (src/lua/purge.lua). */
-export const purgeJobs = defineScript('queuePurge', lua.purge);
+export const purgeScript = defineScript('queuePurge', lua.purge);
 
 /** Where `peek(state)` reads: the key, and how it is ordered. */
 export function peekSource(keys: QueueKeys, state: JobState): [string, 'list' | 'zset' | 'zsetrev'] {

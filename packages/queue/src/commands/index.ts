@@ -1,0 +1,30 @@
+/*
+ * Every Redis command of the queue is sent from this module (src/commands/): the Lua scripts (bound
+ * in scripts.ts, which also describes the key layout; sources in src/lua/), a worker's BLMOVE with
+ * the CLIENT ID and CLIENT UNBLOCK that wake it at stop, and the SCAN + UNLINK of a full purge. Each
+ * function is one script call (or one command) with its arguments and reply in the script's own
+ * layout; callers keep the policy: batch sizes, timers, retries, events.
+ */
+export { blockingClientId, blockingMove, leaseBlockingConnection, unblockClient } from './blocking.js';
+export {
+  addJobs,
+  countJobs,
+  deleteQueueKeys,
+  type InspectedJob,
+  inspectJob,
+  type PeekedJob,
+  peekJobs,
+  purgeJobs,
+  retryDeadJobs,
+} from './queue.js';
+export {
+  type ExchangeReply,
+  type ExchangeRequest,
+  exchange,
+  type LeasedJob,
+  promoteDelayed,
+  type Rescue,
+  releaseJobs,
+  renewLeases,
+  rescueStalled,
+} from './worker.js';

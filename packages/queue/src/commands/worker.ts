@@ -1,0 +1,170 @@
+import type { RedisConnection } from '@redis-patterns/connection';
+import type { ResolvedRetention } from '../options.js';
+import type { Settlement } from '../running-job.js';
+import {
+  exchangeScript,
+  promoteScript,
+  type QueueKeys,
+  releaseScript,
+  renewScript,
+  rescueScript,
+} from '../scripts.js';
+
+// A worker's scripts: its exchange, lease renewals and releases, and the housekeeping any worker runs.
+
+/** What one worker round trip sends: outcomes to settle and how many jobs to lease. */
+export interface ExchangeRequest {
+  token: string;
+  leaseMs: number;
+  /** Jobs to lease from waiting; 0 to only settle (or claim). */
+  want: number;
+  /** The id this worker's BLMOVE parked in `active`, to lease now. */
+  claim: string | undefined;
+  keepCompleted: ResolvedRetention;
+  keepDead: ResolvedRetention;
+  settle: ReadonlyArray<Settlement<unknown>>;
+}
+
+/** A job leased by an exchange: its id, its `d` field (see decodeJobData) and its failed runs so far. */
+export interface LeasedJob {
+  id: string;
+  data: string;
+  failures: number;
+}
+
+/** What one worker round trip answers. */
+export interface ExchangeReply {
+  /** Settled ids whose lease had gone to another worker: their outcomes were dropped. */
+  lost: string[];
+  /** The jobs leased (the claimed one included). */
+  leased: LeasedJob[];
+  /** How many ids were taken from waiting (the claimed one not counted). */
+  fetched: number;
+}
+
+/** The worker's one round trip: settles finished jobs, leases the claimed id and fetches more. */
+export async function exchange(
+  conn: RedisConnection,
+  keys: QueueKeys,
+  request: ExchangeRequest,
+): Promise<ExchangeReply> {
+  const { settle, keepCompleted, keepDead } = request;
+  const args = [
+    request.token,
+    String(request.leaseMs),
+    String(request.want),
+    request.claim ?? '',
+    String(keepCompleted.count),
+    String(keepCompleted.ageMs),
+    String(keepDead.count),
+    String(keepDead.ageMs),
+    String(settle.length),
+  ];
+  for (const s of settle) args.push(s.run.job.id, s.outcome, s.text, String(s.delayMs));
+  const [lost, flat, fetched] = await conn.runScript<[string[], Array<string | null>, number]>(
+    exchangeScript,
+    [
+      keys.waiting,
+      keys.leases,
+      keys.owners,
+      keys.active,
+      keys.delayed,
+      keys.dead,
+      keys.done,
+      keys.stats,
+      keys.jobPrefix,
+    ],
+    args,
+  );
+  const leased: LeasedJob[] = [];
+  // Four entries per job: id, d, n (failures), s (stalls, not needed here).
+  for (let i = 0; i + 3 < flat.length; i += 4) {
+    leased.push({ id: String(flat[i]), data: String(flat[i + 1]), failures: Number(flat[i + 2] ?? 0) });
+  }
+  return { lost, leased, fetched };
+}
+
+/** Extends the leases `token` still owns to server time + `leaseMs`; returns the ids it no longer owns. */
+export function renewLeases(
+  conn: RedisConnection,
+  keys: QueueKeys,
+  token: string,
+  leaseMs: number,
+  ids: readonly string[],
+): Promise<string[]> {
+  return conn.runScript<string[]>(renewScript, [keys.leases, keys.owners], [token, String(leaseMs), ...ids]);
+}
+
+/**
+ * Returns jobs to the front of waiting: `jobs` is flat (id, '1' for a job `token` leases | '0' for
+ * an id its BLMOVE parked in `active`). Resolves to how many were still its own to give back.
+ */
+export function releaseJobs(
+  conn: RedisConnection,
+  keys: QueueKeys,
+  token: string,
+  jobs: readonly string[],
+  timeoutMs?: number,
+): Promise<number> {
+  return conn.runScript<number>(
+    releaseScript,
+    [keys.waiting, keys.leases, keys.owners, keys.active],
+    [token, ...jobs],
+    timeoutMs === undefined ? {} : { timeoutMs },
+  );
+}
+
+/** What one stalled-job check did. */
+export interface Rescue {
+  /** Jobs put back in waiting, with their stall count. */
+  requeued: Array<{ id: string; stalls: number }>;
+  /** Jobs that stalled more than `maxStalls` times and went to the dead-letter set. */
+  dead: string[];
+}
+
+/** The stalled-job check: expired leases and ids parked in `active` for `graceMs`, `limit` per call. */
+export async function rescueStalled(
+  conn: RedisConnection,
+  keys: QueueKeys,
+  check: { maxStalls: number; graceMs: number; keepDead: ResolvedRetention; limit: number },
+): Promise<Rescue> {
+  const [flat, dead] = await conn.runScript<[Array<string | number>, string[]]>(
+    rescueScript,
+    [
+      keys.waiting,
+      keys.leases,
+      keys.owners,
+      keys.active,
+      keys.orphans,
+      keys.dead,
+      keys.stats,
+      keys.jobPrefix,
+    ],
+    [
+      String(check.maxStalls),
+      String(check.graceMs),
+      String(check.keepDead.count),
+      String(check.keepDead.ageMs),
+      String(check.limit),
+    ],
+  );
+  const requeued: Rescue['requeued'] = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    requeued.push({ id: String(flat[i]), stalls: Number(flat[i + 1]) });
+  }
+  return { requeued, dead };
+}
+
+/** Moves up to `limit` due delayed jobs to waiting; `dueInMs` is when the next one is due (-1: none). */
+export async function promoteDelayed(
+  conn: RedisConnection,
+  keys: QueueKeys,
+  limit: number,
+): Promise<{ moved: number; dueInMs: number }> {
+  const [moved, dueInMs] = await conn.runScript<[number, number]>(
+    promoteScript,
+    [keys.delayed, keys.waiting],
+    [String(limit)],
+  );
+  return { moved, dueInMs };
+}
