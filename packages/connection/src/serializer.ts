@@ -74,9 +74,21 @@ export function checkSerializer(
   return candidate as Serializer;
 }
 
-/** The text a text-storing pattern writes: refuses bytes and non-strings with `InvalidArgumentError`. */
+/**
+ * The text a text-storing pattern writes. A serializer that throws, or returns bytes or a
+ * non-string, fails with `InvalidArgumentError` naming `argument`.
+ */
 export function serializeText(serializer: Serializer, argument: string, value: unknown): string {
-  const payload = serializer.serialize(value);
+  let payload: unknown;
+  try {
+    payload = serializer.serialize(value);
+  } catch (err) {
+    if (err instanceof InvalidArgumentError) throw err;
+    throw new InvalidArgumentError(
+      argument,
+      `the serializer could not encode it (${err instanceof Error ? err.message : String(err)}).`,
+    );
+  }
   if (typeof payload !== 'string')
     throw new InvalidArgumentError(
       argument,

@@ -106,25 +106,18 @@ export function decodeJobData(data: string): JobData {
 }
 
 function serialize(at: string, payload: unknown, resolved: ResolvedQueueOptions): string {
-  let text: string;
-  try {
-    text = serializeText(resolved.serializer, at, payload);
-  } catch (err) {
-    if (!(err instanceof InvalidArgumentError)) {
-      throw new InvalidArgumentError(
-        at,
-        `could not be serialized (${err instanceof Error ? err.message : String(err)}).`,
-      );
-    }
-    // JSON.stringify answers undefined, rather than throwing, for what it cannot represent.
-    if (resolved.serializer === jsonSerializer) {
-      throw new InvalidArgumentError(
-        at,
-        'serializes to undefined, not a string (undefined, functions and symbols have no JSON form; use null).',
-      );
-    }
-    throw err;
+  // JSON.stringify answers undefined, rather than throwing, for what it cannot represent.
+  const kind = typeof payload;
+  if (
+    resolved.serializer === jsonSerializer &&
+    (kind === 'undefined' || kind === 'function' || kind === 'symbol')
+  ) {
+    throw new InvalidArgumentError(
+      at,
+      'serializes to undefined, not a string (undefined, functions and symbols have no JSON form; use null).',
+    );
   }
+  const text = serializeText(resolved.serializer, at, payload);
   const bytes = Buffer.byteLength(text, 'utf8');
   if (bytes > resolved.maxPayloadBytes) {
     throw new InvalidArgumentError(
