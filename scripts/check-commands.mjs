@@ -43,4 +43,6 @@ if (offences.length > 0) {
   for (const offence of offences) console.error(`  ${offence}`);
   process.exit(1);
 }
-console.log(`commands: every pattern sends its Redis traffic from src/commands (${patterns.length} packages)`);
+console.log(
+  `commands: every pattern sends its Redis traffic from src/commands (${patterns.length} packages)`,
+);

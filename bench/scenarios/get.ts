@@ -46,6 +46,33 @@ export default defineScenario({
       },
     },
     {
+      // What any per-call bound costs at least: a promise a timer could reject, registered while
+      // the command is out. No sweep runs (it would cost per tick, not per op).
+      name: 'ceiling: node-redis (timeout off) + a bare per-call bound',
+      peer: false,
+      async make({ url }) {
+        const client = createClient({ url, commandOptions: { timeout: 0 } });
+        client.on('error', (error) => console.error('node-redis:', error));
+        await client.connect();
+        const waiting = new Set<(err: Error) => void>();
+        const op = () =>
+          new Promise<string | null>((resolve, reject) => {
+            waiting.add(reject);
+            client.get(key).then(
+              (value) => {
+                waiting.delete(reject);
+                resolve(value);
+              },
+              (err: unknown) => {
+                waiting.delete(reject);
+                reject(err);
+              },
+            );
+          });
+        return { op, close: () => client.close() };
+      },
+    },
+    {
       name: 'connection (send)',
       peer: false,
       async make({ url }) {
