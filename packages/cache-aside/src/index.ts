@@ -21,7 +21,7 @@ export type {
   NearCacheOptions,
   SetOptions,
 } from './options.js';
-export { losslessJson } from './serializer.js';
+export { losslessJson, type NamedSerializer } from './serializer.js';
 export type {
   CacheEvents,
   CacheStats,

@@ -1,10 +1,10 @@
 import { InvalidArgumentError, type Serializer } from '@redis-patterns/connection';
 
-/**
- * A serializer the cache accepted: it has the name stored with every entry, so entries written by
- * another serializer read as misses.
- */
-export type NamedSerializer = Serializer & { readonly name: string };
+/** A {@link Serializer} with the name the cache requires. */
+export interface NamedSerializer extends Serializer {
+  /** Stored with every entry, so entries written by another serializer read as misses. */
+  readonly name: string;
+}
 
 // Markers are arrays whose first element is a string starting with NUL; a user array that happens to
 // start that way is escaped with ESCAPED_ARRAY, so every JSON-representable value stays unambiguous.
@@ -38,7 +38,7 @@ const BUFFER = `${MARK}B`;
  * const back = losslessJson.deserialize(text as string); // { at: Date, ids: Set { 1n } }
  * ```
  */
-export const losslessJson: Serializer & { readonly name: string } = {
+export const losslessJson: NamedSerializer = {
   name: 'lj1',
   serialize(value) {
     return needsRewrite(value, new Set())
