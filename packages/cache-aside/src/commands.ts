@@ -6,7 +6,7 @@ import {
   type RedisConnection,
 } from '@redis-patterns/connection';
 import { RESP_TYPES } from 'redis';
-import { commitLoad, ensureTags, extendLease, releaseLease, writeEntry } from './scripts.js';
+import { scripts } from './lua.generated.js';
 
 /*
  * Every Redis command of the cache, in one place.
@@ -17,7 +17,7 @@ import { commitLoad, ensureTags, extendLease, releaseLease, writeEntry } from '.
  *   p t:{t}   the current version token of tag t
  * The near cache tracks the `p v:` and `p t:` prefixes only, so lease traffic never reaches it; its
  * tracking connections (opened and closed by tracking.ts) are switched to broadcast mode here too.
- * The Lua scripts are in src/lua/ (bound in scripts.ts).
+ * `scripts.<name>` is src/lua/<name>.lua (kebab-case there), with what it takes and returns at its top.
  */
 
 type Text = string | null;
@@ -83,7 +83,7 @@ export function createStore(conn: RedisConnection, prefix: string) {
         return { won, raw: await read(key, timeoutMs) };
       } catch (err) {
         // The lease is ours but cannot be used: give it back, so others need not wait out its TTL.
-        await conn.runScript(releaseLease, [lease], [token], { timeoutMs }).catch(() => {});
+        await conn.runScript(scripts.releaseLease, [lease], [token], { timeoutMs }).catch(() => {});
         throw err;
       }
     },
@@ -106,7 +106,7 @@ export function createStore(conn: RedisConnection, prefix: string) {
       timeoutMs: number,
     ): Promise<boolean> {
       const keys = [entries.key(key), leases.key(key)];
-      const done = await conn.runScript<number>(commitLoad, keys, [token, bytes, String(pxMs)], {
+      const done = await conn.runScript<number>(scripts.commitLoad, keys, [token, bytes, String(pxMs)], {
         timeoutMs,
       });
       return done === 1;
@@ -114,15 +114,15 @@ export function createStore(conn: RedisConnection, prefix: string) {
 
     async write(key: string, bytes: Buffer, pxMs: number, timeoutMs: number): Promise<void> {
       const keys = [entries.key(key), leases.key(key)];
-      await conn.runScript(writeEntry, keys, [bytes, String(pxMs)], { timeoutMs });
+      await conn.runScript(scripts.writeEntry, keys, [bytes, String(pxMs)], { timeoutMs });
     },
 
     extend(key: string, token: string, leaseMs: number, timeoutMs: number): Promise<unknown> {
-      return conn.runScript(extendLease, [leases.key(key)], [token, String(leaseMs)], { timeoutMs });
+      return conn.runScript(scripts.extendLease, [leases.key(key)], [token, String(leaseMs)], { timeoutMs });
     },
 
     release(key: string, token: string, timeoutMs: number): Promise<unknown> {
-      return conn.runScript(releaseLease, [leases.key(key)], [token], { timeoutMs });
+      return conn.runScript(scripts.releaseLease, [leases.key(key)], [token], { timeoutMs });
     },
 
     /** Deletes entries and their leases (a load in flight then cannot commit its older value). */
@@ -171,9 +171,14 @@ export function createStore(conn: RedisConnection, prefix: string) {
           .groupBySlot(tags, (t) => tagSpace.key(t))
           .map(async (group) => {
             const keys = group.map((t) => tagSpace.key(t));
-            const reply = await conn.runScript<string[]>(ensureTags, keys, [token, String(minTtlMs)], {
-              timeoutMs,
-            });
+            const reply = await conn.runScript<string[]>(
+              scripts.ensureTags,
+              keys,
+              [token, String(minTtlMs)],
+              {
+                timeoutMs,
+              },
+            );
             for (const [i, t] of group.entries()) versions.set(t, String(reply[i]));
           }),
       );

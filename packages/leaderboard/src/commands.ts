@@ -1,20 +1,9 @@
 import type { RedisConnection, Script } from '@redis-patterns/connection';
 import { ScriptBatcher } from '@redis-patterns/connection/internal';
 import type { BoardKeys } from './board.js';
+import { scripts } from './lua.generated.js';
 import type { BoardSettings, UpdatePolicy } from './options.js';
 import { LOOKUP_BATCH, type LookupReply, type RangeReply } from './replies.js';
-import {
-  aggregateScript,
-  aroundPlainBatchScript,
-  aroundPlainScript,
-  aroundScript,
-  atRankScript,
-  lookupScript,
-  rangeScript,
-  removeScript,
-  scoreRangeScript,
-  writeScript,
-} from './scripts.js';
 import type { PendingWrite } from './writes.js';
 
 /*
@@ -23,7 +12,8 @@ import type { PendingWrite } from './writes.js';
  * A board is three keys in one hash tag (BoardKeys, laid out in src/lua/lib/keys.lua): every script
  * takes them as KEYS[1..3] and starts its ARGV with the board's shift and tie rule. Reads are sent
  * `readonly`, so the connection may serve them from any socket or a replica; writes are not.
- * What the replies mean is decoded in replies.ts and codec.ts; the scripts are bound in scripts.ts.
+ * What the replies mean is decoded in replies.ts and codec.ts. `scripts.<name>` is src/lua/<name>.lua
+ * (kebab-case there), with what it takes and returns at its top.
  */
 
 /** Most plain arounds in one script call (one call blocks Redis for all of them). */
@@ -49,8 +39,8 @@ export function boardCommands(conn: RedisConnection, keys: BoardKeys, settings: 
   // few calls of many windows instead of 50 calls. With none in flight a call goes out at once, so
   // batching costs nothing at low load.
   const arounds = new ScriptBatcher<string[], RangeReply>(conn, {
-    single: aroundPlainScript,
-    batch: aroundPlainBatchScript,
+    single: scripts.aroundPlain,
+    batch: scripts.aroundPlainBatch,
     max: AROUND_BATCH,
     keyOf: () => keys.scores,
     argsOf: (calls) => ({
@@ -75,14 +65,14 @@ export function boardCommands(conn: RedisConnection, keys: BoardKeys, settings: 
       ];
       for (const e of entries)
         args.push(e.member, String(e.raw), e.data === undefined ? '0' : '1', e.data ?? '');
-      return conn.runScript<WriteReply>(writeScript, keyList, args);
+      return conn.runScript<WriteReply>(scripts.write, keyList, args);
     },
 
     /** Removes members, LOOKUP_BATCH per script call; resolves to how many were on the board. */
     async remove(members: readonly string[]): Promise<number> {
       let removed = 0;
       for (let i = 0; i < members.length; i += LOOKUP_BATCH) {
-        removed += await run<number>(removeScript, members.slice(i, i + LOOKUP_BATCH), false);
+        removed += await run<number>(scripts.remove, members.slice(i, i + LOOKUP_BATCH), false);
       }
       return removed;
     },
@@ -96,7 +86,7 @@ export function boardCommands(conn: RedisConnection, keys: BoardKeys, settings: 
       const replies: LookupReply[] = [];
       for (let i = 0; i < members.length; i += LOOKUP_BATCH) {
         const chunk = members.slice(i, i + LOOKUP_BATCH);
-        replies.push(await run<LookupReply>(lookupScript, [flag(withData), flag(withBelow), ...chunk]));
+        replies.push(await run<LookupReply>(scripts.lookup, [flag(withData), flag(withBelow), ...chunk]));
       }
       return replies;
     },
@@ -123,11 +113,11 @@ export function boardCommands(conn: RedisConnection, keys: BoardKeys, settings: 
 
     /** Entries `start..stop` (0-based, inclusive) with their ranks under the tie rule. */
     range(start: number, stop: number, withData: boolean): Promise<RangeReply> {
-      return run<RangeReply>(rangeScript, [flag(withData), String(start), String(stop)]);
+      return run<RangeReply>(scripts.range, [flag(withData), String(start), String(stop)]);
     },
 
     around(member: string, radius: number, withData: boolean, fillBorders: boolean): Promise<RangeReply> {
-      return run<RangeReply>(aroundScript, [flag(withData), member, String(radius), flag(fillBorders)]);
+      return run<RangeReply>(scripts.around, [flag(withData), member, String(radius), flag(fillBorders)]);
     },
 
     /** `around` of an ordinal board without data, batched with the other plain arounds of its tick. */
@@ -136,12 +126,12 @@ export function boardCommands(conn: RedisConnection, keys: BoardKeys, settings: 
     },
 
     atRank(rank: number, withData: boolean): Promise<RangeReply> {
-      return run<RangeReply>(atRankScript, [flag(withData), String(rank)]);
+      return run<RangeReply>(scripts.atRank, [flag(withData), String(rank)]);
     },
 
     /** Entries between two stored bounds (ZRANGE BYSCORE syntax); `limit` -1 for all. */
     scoreRange(bounds: readonly string[], limit: number, withData: boolean): Promise<RangeReply> {
-      return run<RangeReply>(scoreRangeScript, [flag(withData), ...bounds, String(limit)]);
+      return run<RangeReply>(scripts.scoreRange, [flag(withData), ...bounds, String(limit)]);
     },
   };
 }
@@ -168,7 +158,7 @@ export async function aggregateBoards(
   combine: Combine,
 ): Promise<void> {
   await conn.runScript(
-    aggregateScript,
+    scripts.aggregate,
     [
       destination.scores,
       destination.data,

@@ -1,6 +1,6 @@
 import type { DedicatedConnection, RedisConnection } from '@redis-patterns/connection';
 import { blockingClientId, blockingMove, leaseBlockingConnection, unblockClient } from './commands/index.js';
-import type { QueueKeys } from './scripts.js';
+import type { QueueKeys } from './keys.js';
 
 /** What the blocking fetch needs from its worker. */
 export interface BlockingFetchHost {

@@ -25,13 +25,13 @@ import {
   parseJobInfo,
   type QueueCounts,
 } from './jobs.js';
+import { peekSource, type QueueKeys, queueKeys } from './keys.js';
 import {
   type JobOptions,
   type QueueOptions,
   type ResolvedQueueOptions,
   resolveQueueOptions,
 } from './options.js';
-import { peekSource, type QueueKeys, queueKeys } from './scripts.js';
 
 /** A job queue; create workers for it with {@link createWorker}. */
 export interface Queue<T = unknown> {

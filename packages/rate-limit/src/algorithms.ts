@@ -1,6 +1,17 @@
 import { InvalidArgumentError } from '@redis-patterns/connection';
 import { checkInteger } from '@redis-patterns/connection/internal';
 
+/**
+ * The scripts count time in microseconds since this epoch (2020-01-01T00:00:00Z) rather than since
+ * 1970: the smaller numbers keep a double's resolution near 0.03 µs, so GCRA arrival times that add
+ * a fractional emission interval again and again stay exact to well under a microsecond. It is a
+ * whole number of days, so counter windows that divide a day start on UTC boundaries.
+ *
+ * The Lua has it as a literal (src/lua/lib/clock.lua, and in ms in lib/expires-at.lua); a test
+ * checks that they agree.
+ */
+export const EPOCH_SECONDS = 1_577_836_800;
+
 /** The four algorithms; each is one Lua call on the Redis server's clock. */
 export type AlgorithmKind = 'slidingWindowLog' | 'slidingWindowCounter' | 'fixedWindow' | 'tokenBucket';
 

@@ -1,17 +1,39 @@
-import type { RedisConnection } from '@redis-patterns/connection';
+import type { RedisConnection, Script } from '@redis-patterns/connection';
 import { ScriptBatcher } from '@redis-patterns/connection/internal';
 import type { AlgorithmArgs } from './algorithms.js';
+import { scripts } from './lua.generated.js';
 import type { RateLimitResult } from './result.js';
-import { batchScripts, multiScript, resetScript, singleScripts } from './scripts.js';
 
 /*
  * Every Redis command of the rate limiter is sent from this module: each check, peek and reset is
- * one script call (scripts.ts binds them to src/lua/). An identifier's keys, one per limit, share
- * its hash tag, so one script sees all of them on Cluster.
+ * one script call (`scripts.<name>` is src/lua/<name>.lua; the four algorithms, and what the
+ * scripts share, are in src/lua/lib/). An identifier's keys, one per limit, share its hash tag, so
+ * one script sees all of them on Cluster.
+ *
+ * Every check is ONE script, so a check and its write can never interleave with another caller's
+ * (the race that lets a burst through check-then-add limiters), and several limits of one identifier
+ * are all checked before any is charged (no partial consumption). Time is the server's (TIME), so
+ * callers' clocks never matter.
  *
  * A check's reply is the server time, then four numbers per limit (allowed, remaining, then reset
  * and retry in µs); decide.ts turns them into a RateLimitResult.
  */
+
+/** The single-limit script of each algorithm. */
+export const singleScripts: Record<AlgorithmArgs['code'], Script> = {
+  L: scripts.log,
+  C: scripts.counter,
+  F: scripts.fixed,
+  G: scripts.gcra,
+};
+
+/** The batch script of each algorithm: many single-limit checks in one call. */
+export const batchScripts: Record<AlgorithmArgs['code'], Script> = {
+  L: scripts.logBatch,
+  C: scripts.counterBatch,
+  F: scripts.fixedBatch,
+  G: scripts.gcraBatch,
+};
 
 /** What the single-limit checks of one limiter share. */
 export interface CheckSpec {
@@ -59,14 +81,14 @@ export function multiLimitCheck(
 ): RunCheck<number[]> {
   const tail = limits.flatMap(({ code, a, b }) => [code, String(a), String(b)]);
   return (keys, cost, consume) =>
-    conn.runScript<number[]>(multiScript, keys, [consume ? '1' : '0', String(cost), ...tail], {
+    conn.runScript<number[]>(scripts.all, keys, [consume ? '1' : '0', String(cost), ...tail], {
       timeoutMs,
     });
 }
 
 /** Deletes the keys of every limit of one identifier. */
 export async function resetLimits(conn: RedisConnection, keys: string[], timeoutMs: number): Promise<void> {
-  await conn.runScript(resetScript, keys, [], { timeoutMs });
+  await conn.runScript(scripts.reset, keys, [], { timeoutMs });
 }
 
 /** The single-limit checks of each connection and algorithm, gathered per tick. */

@@ -6,11 +6,10 @@ import {
   type RedisConnection,
 } from '@redis-patterns/connection';
 import { checkInteger, checkOptions } from '@redis-patterns/connection/internal';
-import type { AlgorithmArgs } from './algorithms.js';
+import { type AlgorithmArgs, EPOCH_SECONDS } from './algorithms.js';
 import { type CheckSpec, multiLimitCheck, resetLimits, singleLimitCheck } from './commands.js';
 import type { FailMode, LimitOptions, RateLimiter } from './limiter.js';
 import { combine, failed, type Policy, type PolicyResult, type RateLimitResult } from './result.js';
-import { EPOCH_SECONDS } from './scripts.js';
 
 /** One limit of a limiter: where its keys live, what the script needs, how it is advertised. */
 export interface LimitPart {

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, type RedisConnection } from '@redis-patterns/connection';
 import { seededRandom, topologies, uniquePrefix } from '@redis-patterns/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EPOCH_SECONDS } from '../src/algorithms.ts';
 import {
   type Algorithm,
   all,
@@ -13,7 +14,6 @@ import {
   slidingWindowLog,
   tokenBucket,
 } from '../src/index.ts';
-import { EPOCH_SECONDS } from '../src/scripts.ts';
 import { counterModel, fixedModel, gcraModel, logModel, type Model } from './reference-model.ts';
 
 /** Microseconds since the script's epoch, recovered exactly from a result's serverTimeMs. */

@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { lua } from '../src/lua.generated.ts';
-import { batchScripts, EPOCH_SECONDS, multiScript, singleScripts } from '../src/scripts.ts';
+import { EPOCH_SECONDS } from '../src/algorithms.ts';
+import { batchScripts, singleScripts } from '../src/commands.ts';
+import { scripts } from '../src/lua.generated.ts';
 
 // The Lua counts time from a literal epoch (src/lua/lib/clock.lua, and in ms in lib/expires-at.lua);
 // decide.ts turns the server time the scripts reply with back into a date with EPOCH_SECONDS.
 describe('the epoch of the Lua scripts', () => {
-  const timed = [...Object.values(singleScripts), ...Object.values(batchScripts), multiScript];
+  const timed = [...Object.values(singleScripts), ...Object.values(batchScripts), scripts.all];
 
   it('is EPOCH_SECONDS in every script that reads the clock', () => {
     expect(timed).toHaveLength(9);
@@ -16,7 +17,9 @@ describe('the epoch of the Lua scripts', () => {
   });
 
   it('is EPOCH_SECONDS in ms in expiresAt', () => {
-    const sources = Object.values(lua).filter((source) => source.includes('function expiresAt'));
+    const sources = Object.values(scripts)
+      .map((script) => script.source)
+      .filter((source) => source.includes('function expiresAt'));
     // log, counter, fixed: single, batch, and the multi-limit script (GCRA does without).
     expect(sources).toHaveLength(7);
     for (const source of sources) {

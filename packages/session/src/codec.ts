@@ -5,6 +5,26 @@ import {
   type Serializer,
 } from '@redis-patterns/connection';
 
+/*
+ * How a session is stored. The Lua scripts (src/lua/<name>.lua, shared functions in src/lua/lib/,
+ * `scripts.<name>` in commands.ts) take and return what is written at the top of each file.
+ *
+ * Layout (prefix `session:` by default):
+ *   session:{<handle>}        HASH, one per session; <handle> = base64url(SHA-256(id)), never the id
+ *     a  absolute expiry (ms, server clock)   r  last refresh (ms)      c  created at (ms)
+ *     v  version, +1 per data write           u  user id (optional)
+ *     d  the data: a JSON object mapping each top-level property to its serialized value, so a
+ *        patch merges properties inside Redis (cjson) whatever the serializer
+ *   a regenerated session's old key becomes a tombstone for a minute: HASH { m = new handle }
+ *   session:{user:<userId>}   ZSET of the user's handles, score = the session's absolute expiry
+ *
+ * The key's TTL is always min(idleTtlMs, a - now) from the last refresh, so Redis frees a session
+ * at its idle or absolute end, whichever comes first. A session key and its user's index are in
+ * different Cluster slots; see commands.ts for the order of writes that keeps the index complete.
+ * One data field rather than a field per property: a read is one HMGET of a few fields, not an
+ * HGETALL of every property.
+ */
+
 /** Serialized data: property name → serialized value (stored together as one JSON map). */
 export type Fields = Map<string, string>;
 
@@ -14,7 +34,7 @@ export interface FieldChange {
   del: string[];
 }
 
-/** The stored meta fields of a session hash (see scripts.ts). */
+/** The stored meta fields of a session hash (see the layout above). */
 export interface Meta {
   createdAt: number;
   absoluteExpiresAt: number;
@@ -235,6 +255,6 @@ export interface Loaded {
   /** True when this read wrote a refresh (false: skipped within touchAfterMs). */
   refreshed: boolean;
   meta: Meta;
-  /** The stored data field (see scripts.ts); decode with decodeBlob or fieldsOf. */
+  /** The stored data field (see the layout above); decode with decodeBlob or fieldsOf. */
   blob: string;
 }

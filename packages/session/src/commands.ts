@@ -13,23 +13,12 @@ import {
   splitHash,
   USER_INDEX_PREFIX,
 } from './codec.js';
+import { scripts } from './lua.generated.js';
 import type { ResolvedOptions } from './options.js';
-import {
-  createScript,
-  destroyScript,
-  indexAddScript,
-  indexListScript,
-  indexTakeScript,
-  readBatchScript,
-  readScript,
-  takeScript,
-  touchScript,
-  updateScript,
-} from './scripts.js';
 
 /*
- * Every Redis command of the session store is sent from this module; its scripts are bound in scripts.ts,
- * which also describes the keys, and written in src/lua/.
+ * Every Redis command of the session store is sent from this module; `scripts.<name>` is
+ * src/lua/<name>.lua, and codec.ts describes the keys.
  *
  * A session key and its user's index live in different Cluster slots, so writes touching both are ordered
  * to keep one invariant: every live session bound to a user is in that user's index. A handle is added to
@@ -89,8 +78,8 @@ export class SessionCommands {
     // one slot do): at 50 requests in flight Redis runs two calls instead of 50. With none in flight
     // a read goes out at once, so a lone request waits for nothing.
     this.#reads = new ScriptBatcher<string, Loaded | null>(opts.conn, {
-      single: readScript,
-      batch: readBatchScript,
+      single: scripts.read,
+      batch: scripts.readBatch,
       max: MAX_READ_BATCH,
       keyOf: (key) => key,
       argsOf: (keys) => ({ keys: [...keys], args: readArgs }),
@@ -117,7 +106,7 @@ export class SessionCommands {
 
   async touch(handle: string): Promise<boolean> {
     const args = [this.#idle, String(this.opts.touchAfterMs)];
-    return (await this.#conn.runScript<number>(touchScript, [this.sessionKey(handle)], args)) >= 0;
+    return (await this.#conn.runScript<number>(scripts.touch, [this.sessionKey(handle)], args)) >= 0;
   }
 
   /** Writes a new session hash, indexed first when it has a user (see the invariant above). */
@@ -130,7 +119,7 @@ export class SessionCommands {
     let absoluteAt = options.absoluteAt;
     if (userId !== undefined) absoluteAt = await this.indexAdd(userId, handle, absoluteAt);
     const reply = await this.#conn.runScript<number[]>(
-      createScript,
+      scripts.create,
       [this.sessionKey(handle)],
       [
         this.#idle,
@@ -152,7 +141,7 @@ export class SessionCommands {
       absoluteExpiresAt: reply[3] as number,
     };
     if (userId !== undefined && !(await this.stillIndexed(userId, handle))) {
-      await this.#conn.runScript(destroyScript, [this.sessionKey(handle)], [this.#idle, '0', '']);
+      await this.#conn.runScript(scripts.destroy, [this.sessionKey(handle)], [this.#idle, '0', '']);
       return { status: 'revoked', ...result };
     }
     return { status: 'created', ...result };
@@ -173,7 +162,7 @@ export class SessionCommands {
     const binding = user.op === 'set' && user.userId !== options.knownUserId ? user.userId : undefined;
     if (binding !== undefined) await this.indexAdd(binding, handle);
     const reply = await this.#conn.runScript<Array<number | string>>(
-      updateScript,
+      scripts.update,
       [this.sessionKey(handle)],
       [
         this.#idle,
@@ -224,7 +213,7 @@ export class SessionCommands {
   async take(handle: string, newHandle: string): Promise<{ meta: Meta; fields: Fields } | null> {
     const args = [newHandle, String(TOMBSTONE_TTL_MS)];
     const key = this.sessionKey(handle);
-    const reply = await this.#conn.runScript<[number, string[]] | null>(takeScript, [key], args);
+    const reply = await this.#conn.runScript<[number, string[]] | null>(scripts.take, [key], args);
     return reply === null ? null : (splitHash(reply[1]) ?? null);
   }
 
@@ -243,7 +232,7 @@ export class SessionCommands {
    */
   async destroy(handle: string, follow = false, ownedBy?: string, depth = 0): Promise<{ existed: boolean }> {
     const [deleted, userId, movedTo] = await this.#conn.runScript<[number, string, string]>(
-      destroyScript,
+      scripts.destroy,
       [this.sessionKey(handle)],
       [this.#idle, follow ? '1' : '0', ownedBy ?? ''],
     );
@@ -257,7 +246,7 @@ export class SessionCommands {
   /** Adds a handle to its user's index; returns the absolute expiry it was scored with. */
   async indexAdd(userId: string, handle: string, absoluteAt?: number): Promise<number> {
     const args = [handle, absoluteAt === undefined ? '' : String(absoluteAt), this.#absoluteTtl];
-    return Number(await this.#conn.runScript(indexAddScript, [this.indexKey(userId)], args));
+    return Number(await this.#conn.runScript(scripts.indexAdd, [this.indexKey(userId)], args));
   }
 
   async indexRemove(userId: string, handle: string): Promise<void> {
@@ -272,12 +261,12 @@ export class SessionCommands {
 
   /** The handles in the user's index, pruned of those past their absolute expiry. */
   indexList(userId: string): Promise<string[]> {
-    return this.#conn.runScript<string[]>(indexListScript, [this.indexKey(userId)], []);
+    return this.#conn.runScript<string[]>(scripts.indexList, [this.indexKey(userId)], []);
   }
 
   /** Takes every handle but `exceptHandle` out of the user's index (destroyAllForUser's first half). */
   indexTake(userId: string, exceptHandle: string | undefined): Promise<string[]> {
-    return this.#conn.runScript<string[]>(indexTakeScript, [this.indexKey(userId)], [exceptHandle ?? '']);
+    return this.#conn.runScript<string[]>(scripts.indexTake, [this.indexKey(userId)], [exceptHandle ?? '']);
   }
 
   /** Every key under the prefix, SCANned on every master; `hash` keeps sessions and tombstones only. */

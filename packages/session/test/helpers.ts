@@ -4,7 +4,7 @@ import type { RedisConnection } from '@redis-patterns/connection';
 import { escapeGlob } from '@redis-patterns/connection';
 import { handleOf } from '../src/index.ts';
 
-/** The Redis key of a session id under `prefix` (the layout documented in src/scripts.ts). */
+/** The Redis key of a session id under `prefix` (the layout documented in src/codec.ts). */
 export function keyOf(prefix: string, id: string): string {
   return `${prefix}{${handleOf(id)}}`;
 }
@@ -37,7 +37,7 @@ export async function noSession(redis: RedisConnection, key: string): Promise<bo
   return Object.keys(fields).every((name) => name === 'x');
 }
 
-/** The stored data of a session: property → serialized value (the `d` field, see src/scripts.ts). */
+/** The stored data of a session: property → serialized value (the `d` field, see src/codec.ts). */
 export async function storedData(redis: RedisConnection, key: string): Promise<Record<string, string>> {
   return JSON.parse((await hash(redis, key)).d ?? '{}');
 }

@@ -5,7 +5,7 @@
 import type { RedisClient, RedisConnection } from '@redis-patterns/connection';
 import { ScriptBatcher } from '@redis-patterns/connection/internal';
 import { NotReplicatedError } from '../errors.js';
-import { attemptScript, fairAttemptScript, fairLeaveScript, releaseIfOwnerScript } from '../scripts.js';
+import { scripts } from '../lua.generated.js';
 import type { LockKeys } from './index.js';
 
 /** A grant, or how long the current holder's TTL still runs (-1 without TTL, -2 if gone meanwhile). */
@@ -39,7 +39,7 @@ const MAX_ATTEMPTS = 100;
 const attemptBatchers = new WeakMap<RedisConnection, ScriptBatcher<AttemptRequest, Attempt>>();
 
 /**
- * One acquisition attempt, one round trip (see attemptScript). Attempts made in the same tick share
+ * One acquisition attempt, one round trip (see scripts.attempt). Attempts made in the same tick share
  * one script call per hash slot, so 50 callers acquiring at once cost one round trip instead of 50.
  * The call is bounded by the shortest time left of its attempts.
  */
@@ -47,8 +47,8 @@ export function attemptGrant(conn: RedisConnection, request: AttemptRequest): Pr
   let batcher = attemptBatchers.get(conn);
   if (batcher === undefined) {
     batcher = new ScriptBatcher(conn, {
-      single: attemptScript,
-      batch: attemptScript,
+      single: scripts.attempt,
+      batch: scripts.attempt,
       max: MAX_ATTEMPTS,
       gather: 'tick',
       keyOf: (r) => r.keys.lock,
@@ -67,7 +67,7 @@ export function attemptGrant(conn: RedisConnection, request: AttemptRequest): Pr
   return batcher.call(request);
 }
 
-/** KEYS and ARGV of attemptScript for `requests` (see src/lua/attempt.lua). */
+/** KEYS and ARGV of scripts.attempt for `requests` (see src/lua/attempt.lua). */
 function attemptArgs(requests: readonly AttemptRequest[]): { keys: string[]; args: string[] } {
   const now = Date.now();
   const keys: string[] = [];
@@ -102,7 +102,7 @@ export function attemptDurably(
     const reply = (await evalThenWait(
       conn,
       client,
-      attemptScript,
+      scripts.attempt,
       [keys.lock, keys.fence, keys.waiters],
       args,
       durability,
@@ -112,7 +112,7 @@ export function attemptDurably(
     await conn.bounded(
       client.sendCommand([
         'EVAL',
-        releaseIfOwnerScript.source,
+        scripts.releaseIfOwner.source,
         '1',
         keys.lock,
         owner,
@@ -150,7 +150,7 @@ async function evalThenWait(
   }
 }
 
-/** One attempt of a `fair` lock (see fairAttemptScript); `join` queues the caller if not granted. */
+/** One attempt of a `fair` lock (see scripts.fairAttempt); `join` queues the caller if not granted. */
 export async function attemptFair(
   conn: RedisConnection,
   keys: LockKeys,
@@ -161,7 +161,7 @@ export async function attemptFair(
   timeoutMs: number | undefined,
 ): Promise<Attempt> {
   const reply = await conn.runScript<number[]>(
-    fairAttemptScript,
+    scripts.fairAttempt,
     [keys.lock, keys.fence, keys.queue, keys.marks],
     [owner, String(ttlMs), String(markMs), join ? '1' : '0'],
     timeoutMs === undefined ? {} : { timeoutMs },
@@ -171,5 +171,5 @@ export async function attemptFair(
 
 /** A `fair` waiter leaves the queue (best effort: its mark expires anyway). */
 export async function leaveFair(conn: RedisConnection, keys: LockKeys, owner: string): Promise<void> {
-  await conn.runScript(fairLeaveScript, [keys.queue, keys.marks], [owner]);
+  await conn.runScript(scripts.fairLeave, [keys.queue, keys.marks], [owner]);
 }

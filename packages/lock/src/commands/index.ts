@@ -1,7 +1,7 @@
 /**
  * Every Redis command of the lock is sent from this module (src/commands/): acquisition attempts in
  * attempts.ts, a holder's WATCH + MULTI/EXEC in holder.ts, the release channel's subscriber in
- * subscriber.ts, and the single commands below. The Lua sources are bound in scripts.ts.
+ * subscriber.ts, and the single commands below. `scripts.<name>` is src/lua/<name>.lua.
  *
  * Keys of one lock name share the hash tag `{name}`, so they live in one Cluster slot and one
  * script or MULTI can touch them all:
@@ -22,7 +22,7 @@
  */
 import type { Keyspace, RedisConnection } from '@redis-patterns/connection';
 import { TickBatcher } from '@redis-patterns/connection/internal';
-import { forceReleaseScript, releaseIfOwnerScript } from '../scripts.js';
+import { scripts } from '../lua.generated.js';
 
 export {
   type Attempt,
@@ -97,7 +97,7 @@ export async function releaseIfOwner(
   instance: string,
 ): Promise<boolean> {
   const deleted = await conn.runScript<number>(
-    releaseIfOwnerScript,
+    scripts.releaseIfOwner,
     [keys.lock],
     [owner, keys.channel, instance],
   );
@@ -106,7 +106,7 @@ export async function releaseIfOwner(
 
 /** Deletes the lock whoever holds it and wakes the waiters; true if there was a lock. */
 export async function forceDelete(conn: RedisConnection, keys: LockKeys): Promise<boolean> {
-  return (await conn.runScript<number>(forceReleaseScript, [keys.lock], [keys.channel])) === 1;
+  return (await conn.runScript<number>(scripts.forceRelease, [keys.lock], [keys.channel])) === 1;
 }
 
 /** This instance no longer waits for the lock (best effort: its mark expires anyway). */

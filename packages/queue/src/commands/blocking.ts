@@ -1,5 +1,5 @@
 import type { DedicatedConnection, RedisConnection } from '@redis-patterns/connection';
-import type { QueueKeys } from '../scripts.js';
+import type { QueueKeys } from '../keys.js';
 
 // A worker's blocking fetch: BLMOVE on a dedicated connection, and CLIENT ID / CLIENT UNBLOCK to wake it.
 

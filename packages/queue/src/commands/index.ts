@@ -1,6 +1,6 @@
 /*
  * Every Redis command of the queue is sent from this module (src/commands/): the Lua scripts (bound
- * in scripts.ts, which also describes the key layout; sources in src/lua/), a worker's BLMOVE with
+ * as `scripts.<name>` for src/lua/<name>.lua; keys.ts describes the key layout), a worker's BLMOVE with
  * the CLIENT ID and CLIENT UNBLOCK that wake it at stop, and the SCAN + UNLINK of a full purge. Each
  * function is one script call (or one command) with its arguments and reply in the script's own
  * layout; callers keep the policy: batch sizes, timers, retries, events.

@@ -1,14 +1,7 @@
 import type { RedisConnection } from '@redis-patterns/connection';
 import type { EncodedJob, QueueCounts } from '../jobs.js';
-import {
-  addScript,
-  countsScript,
-  inspectScript,
-  peekScript,
-  purgeScript,
-  type QueueKeys,
-  retryDeadScript,
-} from '../scripts.js';
+import type { QueueKeys } from '../keys.js';
+import { scripts } from '../lua.generated.js';
 
 // What a queue handle sends: adds, and the inspect and repair calls.
 
@@ -19,7 +12,7 @@ export async function addJobs(
   jobs: readonly EncodedJob[],
 ): Promise<boolean[]> {
   const flags = await conn.runScript<number[]>(
-    addScript,
+    scripts.add,
     [keys.waiting, keys.delayed, keys.stats, keys.jobPrefix],
     jobs.flat(),
   );
@@ -48,7 +41,7 @@ export async function inspectJob(
 ): Promise<InspectedJob | null> {
   const reply = await conn.runScript<
     [Array<string | null>, string | null, string | null, string | null, number] | null
-  >(inspectScript, [keys.leases, keys.active, keys.delayed, keys.dead, keys.done, keys.jobPrefix], [id]);
+  >(scripts.inspect, [keys.leases, keys.active, keys.delayed, keys.dead, keys.done, keys.jobPrefix], [id]);
   if (reply === null) return null;
   const [fields, delayedAt, deadAt, doneAt, active] = reply;
   return { fields, delayedAt, deadAt, doneAt, active: active === 1 };
@@ -57,7 +50,7 @@ export async function inspectJob(
 /** Sizes and counters, read in one script. */
 export async function countJobs(conn: RedisConnection, keys: QueueKeys): Promise<QueueCounts> {
   const r = await conn.runScript<Array<number | string | null>>(
-    countsScript,
+    scripts.counts,
     [keys.waiting, keys.leases, keys.active, keys.delayed, keys.dead, keys.stats],
     [],
   );
@@ -90,7 +83,7 @@ export async function peekJobs(
   count: number,
 ): Promise<PeekedJob[]> {
   const flat = await conn.runScript<Array<string | Array<string | null> | null>>(
-    peekScript,
+    scripts.peek,
     [source, keys.jobPrefix],
     [kind, String(count)],
   );
@@ -113,7 +106,7 @@ export function retryDeadJobs(
   limit = ids.length,
 ): Promise<number> {
   return conn.runScript<number>(
-    retryDeadScript,
+    scripts.retryDead,
     [keys.dead, keys.waiting, keys.jobPrefix],
     [String(limit), ...ids],
   );
@@ -127,7 +120,7 @@ export function purgeJobs(
   limit: number,
 ): Promise<number> {
   return conn.runScript<number>(
-    purgeScript,
+    scripts.purge,
     [source.key, keys.stats, keys.jobPrefix],
     [source.kind, String(limit), source.countAsDiscarded ? '1' : '0'],
   );

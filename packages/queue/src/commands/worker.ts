@@ -1,14 +1,8 @@
 import type { RedisConnection } from '@redis-patterns/connection';
+import type { QueueKeys } from '../keys.js';
+import { scripts } from '../lua.generated.js';
 import type { ResolvedRetention } from '../options.js';
 import type { Settlement } from '../running-job.js';
-import {
-  exchangeScript,
-  promoteScript,
-  type QueueKeys,
-  releaseScript,
-  renewScript,
-  rescueScript,
-} from '../scripts.js';
 
 // A worker's scripts: its exchange, lease renewals and releases, and the housekeeping any worker runs.
 
@@ -62,7 +56,7 @@ export async function exchange(
   ];
   for (const s of settle) args.push(s.run.job.id, s.outcome, s.text, String(s.delayMs));
   const [lost, flat, fetched] = await conn.runScript<[string[], Array<string | null>, number]>(
-    exchangeScript,
+    scripts.exchange,
     [
       keys.waiting,
       keys.leases,
@@ -92,7 +86,11 @@ export function renewLeases(
   leaseMs: number,
   ids: readonly string[],
 ): Promise<string[]> {
-  return conn.runScript<string[]>(renewScript, [keys.leases, keys.owners], [token, String(leaseMs), ...ids]);
+  return conn.runScript<string[]>(
+    scripts.renew,
+    [keys.leases, keys.owners],
+    [token, String(leaseMs), ...ids],
+  );
 }
 
 /**
@@ -107,7 +105,7 @@ export function releaseJobs(
   timeoutMs?: number,
 ): Promise<number> {
   return conn.runScript<number>(
-    releaseScript,
+    scripts.release,
     [keys.waiting, keys.leases, keys.owners, keys.active],
     [token, ...jobs],
     timeoutMs === undefined ? {} : { timeoutMs },
@@ -129,7 +127,7 @@ export async function rescueStalled(
   check: { maxStalls: number; graceMs: number; keepDead: ResolvedRetention; limit: number },
 ): Promise<Rescue> {
   const [flat, dead] = await conn.runScript<[Array<string | number>, string[]]>(
-    rescueScript,
+    scripts.rescue,
     [
       keys.waiting,
       keys.leases,
@@ -162,7 +160,7 @@ export async function promoteDelayed(
   limit: number,
 ): Promise<{ moved: number; dueInMs: number }> {
   const [moved, dueInMs] = await conn.runScript<[number, number]>(
-    promoteScript,
+    scripts.promote,
     [keys.delayed, keys.waiting],
     [String(limit)],
   );

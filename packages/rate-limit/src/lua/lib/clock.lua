@@ -1,5 +1,5 @@
 -- The server's time, read once per script call: `now`, in microseconds since 2020-01-01T00:00:00Z
--- (1577836800 s after 1970, EPOCH_SECONDS in src/scripts.ts; a test checks that the two agree).
+-- (1577836800 s after 1970, EPOCH_SECONDS in src/algorithms.ts; a test checks that the two agree).
 -- Server time (TIME), so callers' clocks never matter.
 --
 -- Why not since 1970: the smaller numbers keep a double's resolution near 0.03 µs, so GCRA arrival

@@ -1,10 +1,10 @@
-import { defineScript, InvalidArgumentError, type Keyspace } from '@redis-patterns/connection';
+import { InvalidArgumentError, type Keyspace } from '@redis-patterns/connection';
 import type { JobState } from './jobs.js';
-import { lua } from './lua.generated.js';
 
 /**
- * Every Redis key and Lua script of the queue, in one place. The scripts are in src/lua/, each with
- * what it takes and returns at the top of its file; src/commands/ sends them.
+ * Every Redis key of the queue, in one place. The Lua scripts are in src/lua/, each with what it
+ * takes and returns at the top of its file (src/lua/lib holds the server-clock `now` prelude and the
+ * retention-zset `trim` they share); src/commands/ sends them.
  *
  * Layout of queue `q` (all keys share the `{q}` hash tag, so every script runs on one Cluster node):
  * - `waiting`  list of ids; producers LPUSH, workers take from the right (FIFO)
@@ -57,42 +57,6 @@ export function queueKeys(keyspace: Keyspace, name: string): QueueKeys {
     jobPrefix: `${key('job')}:`,
   };
 }
-
-// The queue's Lua scripts (src/lua/<name>.lua; src/lua/lib holds the server-clock `now` prelude and
-// the retention-zset `trim` they share).
-
-/** Adds jobs, idempotently per id (src/lua/add.lua). */
-export const addScript = defineScript('queueAdd', lua.add);
-
-/** The worker's one round trip: settle, lease the BLMOVE'd id, fetch more (src/lua/exchange.lua). */
-export const exchangeScript = defineScript('queueExchange', lua.exchange);
-
-/** Extends the leases this worker still owns (src/lua/renew.lua). */
-export const renewScript = defineScript('queueRenew', lua.renew);
-
-/** A stopping worker returns its unfinished jobs to waiting (src/lua/release.lua). */
-export const releaseScript = defineScript('queueRelease', lua.release);
-
-/** The stalled-job check: expired leases and orphaned BLMOVEs (src/lua/rescue.lua). */
-export const rescueScript = defineScript('queueRescue', lua.rescue);
-
-/** Moves due delayed jobs to the front of waiting (src/lua/promote.lua). */
-export const promoteScript = defineScript('queuePromote', lua.promote);
-
-/** One consistent snapshot of the queue's sizes and counters (src/lua/counts.lua). */
-export const countsScript = defineScript('queueCounts', lua.counts);
-
-/** One job's hash and where it is (src/lua/inspect.lua). */
-export const inspectScript = defineScript('queueInspect', lua.inspect);
-
-/** The first jobs of one state with their hashes (src/lua/peek.lua). */
-export const peekScript = defineScript('queuePeek', lua.peek);
-
-/** Gives dead jobs a fresh set of attempts (src/lua/retry-dead.lua). */
-export const retryDeadScript = defineScript('queueRetryDead', lua.retryDead);
-
-/** Removes up to `limit` jobs of one state with their hashes (src/lua/purge.lua). */
-export const purgeScript = defineScript('queuePurge', lua.purge);
 
 /** Where `peek(state)` reads: the key, and how it is ordered. */
 export function peekSource(keys: QueueKeys, state: JobState): [string, 'list' | 'zset' | 'zsetrev'] {
