@@ -43,10 +43,10 @@ export class Connection implements RedisConnection {
   readonly #raw: RedisClient | RedisCluster | RedisSentinel;
   readonly #owned: boolean;
   /**
-   * Whether commands carry their deadline to node-redis as `abortSignal` (which costs node-redis
-   * about 2 µs of CPU per command). Needed where node-redis itself may hold or resend a command
-   * after its caller gave up: a Cluster (redirects), a Sentinel (a retry after a failover), a client
-   * passed in with its offline queue on. A standalone client made here has none of those: its
+   * Whether commands carry their deadline to node-redis as `abortSignal` (node-redis then adds and
+   * removes a listener per command, which costs CPU). Needed where node-redis itself may hold or
+   * resend a command after its caller gave up: a Cluster (redirects), a Sentinel (a retry after a
+   * failover), a client passed in with its offline queue on. A standalone client made here has none of those: its
    * offline queue is off, and the sends this class defers check the deadline themselves.
    */
   readonly #passDeadlines: boolean;
