@@ -33,11 +33,11 @@ export const cacheAsideTour: DemoScenario = {
       for (let i = 0; i < 10; i++) await cache.getOrLoad('product:42', loadProduct, { tags: ['catalog'] });
       const stats = cache.stats();
       log(
-        `10 more reads → ${stats.hits} hits, ${stats.misses} miss, ${stats.loads} load (hit rate ${(stats.hitRate * 100).toFixed(0)}%)`,
+        `10 more reads → 60 calls in all: ${stats.hits} hits, ${stats.misses} miss, ${stats.joined} joined the first load, ${stats.loads} load`,
       );
       expectThat(
-        stats.hits === 10 && stats.loads === 1,
-        `expected 10 hits and 1 load, got ${JSON.stringify(stats)}`,
+        stats.hits === 10 && stats.misses === 1 && stats.joined === 49 && stats.loads === 1,
+        `expected 10 hits, 1 miss, 49 joined and 1 load, got ${JSON.stringify(stats)}`,
       );
 
       await cache.invalidateTag('catalog');

@@ -88,15 +88,20 @@ export function createCache(options: CacheOptions): Cache {
     forget(key); // a read that raced the write may have kept the old value
   };
 
-  const usable = (found: Found | undefined, allowStale: boolean | undefined) =>
-    found !== undefined && (found.state === 'fresh' || (allowStale === true && found.state === 'stale'));
-
   /** Counts a plain read as a hit or a miss; true when the value is usable. */
   const count = (key: string, found: Found | undefined, allowStale: boolean | undefined): boolean => {
-    const ok = usable(found, allowStale);
+    const ok = found?.state === 'fresh' || (allowStale === true && found?.state === 'stale');
     if (ok && found !== undefined) telemetry.hit(key, found.tier, found.state === 'stale');
     else telemetry.miss(key);
     return ok;
+  };
+  /** One key for `get` and `has`; a read that Redis failed is a miss too, so every read counts once. */
+  const readOne = async (key: string, opts: ReadOptions | undefined): Promise<Found | undefined> => {
+    const found = await lookup(e, key, resolveEntryOptions(opts, defaults).timeoutMs).catch((err) => {
+      telemetry.miss(key);
+      throw err;
+    });
+    return count(key, found, opts?.allowStale) ? found : undefined;
   };
 
   const cache: Cache = {
@@ -117,13 +122,12 @@ export function createCache(options: CacheOptions): Cache {
 
     async get<T>(key: string, opts?: ReadOptions): Promise<T | undefined> {
       checked(key);
-      const found = await lookup(e, key, resolveEntryOptions(opts, defaults).timeoutMs);
-      return count(key, found, opts?.allowStale) ? (found?.value as T) : undefined;
+      return (await readOne(key, opts))?.value as T | undefined;
     },
 
     async has(key, opts) {
       checked(key);
-      return usable(await lookup(e, key, resolveEntryOptions(opts, defaults).timeoutMs), opts?.allowStale);
+      return (await readOne(key, opts)) !== undefined;
     },
 
     async set(key, value, opts) {
@@ -156,10 +160,15 @@ export function createCache(options: CacheOptions): Cache {
         if (hit === undefined || hit.envelope.tags !== undefined) remote.push(key);
         else out.set(key, { envelope: hit.envelope, state: 'fresh', value: hit.value, tier: 'near' });
       }
-      const raws = await store.readMany(remote, timeoutMs);
-      await Promise.all(
-        remote.map(async (k) => out.set(k, await examine(e, k, raws.get(k) ?? null, timeoutMs, now))),
-      );
+      try {
+        const raws = await store.readMany(remote, timeoutMs);
+        await Promise.all(
+          remote.map(async (k) => out.set(k, await examine(e, k, raws.get(k) ?? null, timeoutMs, now))),
+        );
+      } catch (err) {
+        for (const key of keys) telemetry.miss(key);
+        throw err;
+      }
       return keys.map((k) => {
         const found = out.get(k);
         return count(k, found, opts?.allowStale) ? (found?.value as T) : undefined;

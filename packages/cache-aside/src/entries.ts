@@ -34,9 +34,23 @@ export interface Engine {
   /** Background refreshes and commits, awaited by close(). */
   background: Set<Promise<unknown>>;
   /** In-process single flight: one read-through per key at a time. */
-  flights: Map<string, Promise<unknown>>;
+  flights: Map<string, Flight>;
   /** Keys this process is refreshing in the background (stale-while-revalidate). */
   refreshing: Set<string>;
+}
+
+/** A read-through in flight, shared by the calls of this process that ask for its key meanwhile. */
+export interface Flight {
+  promise: Promise<unknown>;
+  answer: Answer;
+}
+
+/** How a read-through was answered, set before it settles: the calls that joined it count alike. */
+export interface Answer {
+  /** Set when it found a usable entry; unset when it loaded, or got another process's load. */
+  hit?: { tier: 'near' | 'redis'; stale: boolean };
+  /** Set when the loader failed and a stale value was served instead. */
+  staleOnError?: boolean;
 }
 
 /** A decoded entry and where it stands. */

@@ -27,6 +27,7 @@ export type {
   CacheStats,
   ErrorEvent,
   HitEvent,
+  JoinEvent,
   LoadEvent,
   MissEvent,
   NearCacheStats,

@@ -1,16 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { ConnectionError } from '@redis-patterns/connection';
 import {
+  type Answer,
   type Engine,
   examine,
+  type Flight,
   type Found,
-  frame,
   type Loader,
   lookup,
-  tagsCurrent,
   track,
 } from './entries.js';
-import { serializeValue, stateOf } from './envelope.js';
+import { lead, loadAlone, refreshInBackground } from './load.js';
 import type { ResolvedEntryOptions } from './options.js';
 import type { Cache, WarmEntry, WarmResult } from './types.js';
 
@@ -27,16 +27,46 @@ export function getOrLoad<T>(e: Engine, key: string, loader: Loader<T>, o: Resol
     e.telemetry.hit(key, 'near');
     return Promise.resolve(near.value as T);
   }
-  const joined = e.flights.get(key);
-  if (joined !== undefined) return joined as Promise<T>;
-  const flight = readThrough(e, key, loader, o);
+  const current = e.flights.get(key);
+  if (current !== undefined) return join(e, key, current) as Promise<T>;
+  const answer: Answer = {};
+  const flight: Flight = { promise: readThrough(e, key, loader, o, answer), answer };
   e.flights.set(key, flight);
   // delete(), set() and invalidations drop the flight so later callers read again: remove only our own.
   const done = () => {
     if (e.flights.get(key) === flight) e.flights.delete(key);
   };
-  flight.then(done, done);
-  return flight;
+  flight.promise.then(done, done);
+  return flight.promise as Promise<T>;
+}
+
+/**
+ * A call that shares a read in flight counts as what that read found: a hit when it was one, else
+ * `joined` (the read loaded, or got another process's load), whether the value or an error comes back.
+ */
+function join(e: Engine, key: string, flight: Flight): Promise<unknown> {
+  const count = () => {
+    const found = flight.answer.hit;
+    if (found === undefined) e.telemetry.joined(key, 'flight');
+    else e.telemetry.hit(key, found.tier, found.stale);
+    if (flight.answer.staleOnError === true) e.telemetry.staleOnError(key);
+  };
+  return flight.promise.then(
+    (value) => {
+      count();
+      return value;
+    },
+    (err: unknown) => {
+      count();
+      throw err;
+    },
+  );
+}
+
+/** Counts a hit, and notes it for the calls sharing this read. */
+function hit(e: Engine, answer: Answer, key: string, tier: 'near' | 'redis', stale = false): void {
+  answer.hit = { tier, stale };
+  e.telemetry.hit(key, tier, stale);
 }
 
 async function readThrough<T>(
@@ -44,6 +74,7 @@ async function readThrough<T>(
   key: string,
   loader: Loader<T>,
   o: ResolvedEntryOptions,
+  answer: Answer,
 ): Promise<T> {
   const startedAt = performance.now();
   if (!e.conn.isReady) {
@@ -55,7 +86,7 @@ async function readThrough<T>(
     // On a later turn of the event loop: with a loader that answers at once, a caller reading in a
     // loop would otherwise run on microtasks alone and starve the socket I/O that reconnects.
     await new Promise((resolve) => setImmediate(resolve));
-    return await loadAlone(e, key, loader, undefined, o.timeoutMs);
+    return await loadAlone(e, key, loader, undefined, o.timeoutMs, answer);
   }
   let found: Found | undefined;
   try {
@@ -66,71 +97,24 @@ async function readThrough<T>(
     } else found = await lookup(e, key, o.timeoutMs);
   } catch (err) {
     e.telemetry.failure('read', err, key);
-    return await loadAlone(e, key, loader, undefined, o.timeoutMs);
+    return await loadAlone(e, key, loader, undefined, o.timeoutMs, answer);
   }
   if (found?.state === 'fresh') {
-    e.telemetry.hit(key, found.tier);
+    hit(e, answer, key, found.tier);
     return found.value as T;
   }
   if (found?.state === 'stale') {
-    e.telemetry.hit(key, 'redis', true);
+    hit(e, answer, key, 'redis', true);
     refreshInBackground(e, key, loader, o);
     return found.value as T;
   }
-  e.telemetry.miss(key);
-  return await loadOnce(e, key, loader, o, found, startedAt + e.options.leaseWaitMs);
-}
-
-/** Calls the loader once (fail-open path or after losing Redis): no lease, no write. */
-async function loadAlone<T>(
-  e: Engine,
-  key: string,
-  loader: Loader<T>,
-  fallback: Found | undefined,
-  timeoutMs: number,
-): Promise<T> {
-  try {
-    return await callLoader(e, key, loader, fallback);
-  } catch (err) {
-    if (await servable(e, fallback, timeoutMs)) {
-      e.telemetry.staleOnError(key);
-      return (fallback as Found).value as T;
-    }
-    throw err;
-  }
-}
-
-/**
- * Whether a stale value read before a wait may still stand in for a failed load: it is inside its
- * stale-if-error window now (the wait may have outlasted it), and none of its tags was invalidated
- * meanwhile. If Redis cannot say, it may: that is the fail-open case the window exists for.
- */
-async function servable(e: Engine, fallback: Found | undefined, timeoutMs: number): Promise<boolean> {
-  if (fallback === undefined || stateOf(fallback.envelope, Date.now()) === 'expired') return false;
-  if (fallback.envelope.tags === undefined || fallback.envelope.tags.length === 0) return true;
-  return tagsCurrent(e, fallback.envelope, timeoutMs).catch(() => true);
-}
-
-async function callLoader<T>(
-  e: Engine,
-  key: string,
-  loader: Loader<T>,
-  fallback: Found | undefined,
-): Promise<T> {
-  const started = performance.now();
-  try {
-    const value = await loader({ key, staleValue: fallback?.value as T | undefined });
-    e.telemetry.load(key, performance.now() - started);
-    return value;
-  } catch (err) {
-    e.telemetry.load(key, performance.now() - started, err);
-    throw err;
-  }
+  return await loadOnce(e, key, loader, o, found, startedAt + e.options.leaseWaitMs, answer);
 }
 
 /**
  * Miss path across processes: take the lease and load, or wait for the holder's value until
- * `deadline` (`performance.now()`: the call's start plus leaseWaitMs), then load alone.
+ * `deadline` (`performance.now()`: the call's start plus leaseWaitMs), then load alone. A value
+ * found before any wait is a hit; one found after waiting came from another process's load: joined.
  */
 async function loadOnce<T>(
   e: Engine,
@@ -139,136 +123,55 @@ async function loadOnce<T>(
   o: ResolvedEntryOptions,
   fallback: Found | undefined,
   deadline: number,
+  answer: Answer,
 ): Promise<T> {
   const token = randomBytes(12).toString('base64url');
   // Each Redis call waits at most its timeout, and never past the end of the lease wait.
   const bound = () => Math.max(1, Math.min(o.timeoutMs, deadline - performance.now()));
   let delayMs = 5;
+  let waited = false;
   for (;;) {
     let attempt: { won: boolean; raw: string | null };
     try {
       attempt = await e.store.acquire(key, token, e.options.leaseTtlMs, o.timeoutMs);
       const current = await examine(e, key, attempt.raw, o.timeoutMs, Date.now(), false);
       if (current?.state === 'fresh') {
-        // Another process committed between our first read and the lease: no load needed.
+        // Another process committed since our last read (before the lease, or during our wait).
         if (attempt.won) track(e, e.store.release(key, token, o.timeoutMs));
+        if (waited) e.telemetry.joined(key, 'lease');
+        else hit(e, answer, key, 'redis');
         return current.value as T;
       }
     } catch (err) {
       e.telemetry.failure('lease', err, key);
-      return loadAlone(e, key, loader, fallback, o.timeoutMs);
+      return loadAlone(e, key, loader, fallback, o.timeoutMs, answer);
     }
-    if (attempt.won) return lead(e, key, token, loader, o, fallback);
+    if (attempt.won) {
+      e.telemetry.miss(key);
+      return lead(e, key, token, loader, o, fallback, answer);
+    }
     // Someone else loads: poll until their value lands, their lease disappears, or we run out of patience.
     for (;;) {
-      if (performance.now() >= deadline) return loadAlone(e, key, loader, fallback, o.timeoutMs);
+      if (performance.now() >= deadline) return loadAlone(e, key, loader, fallback, o.timeoutMs, answer);
       await sleep(Math.min(delayMs + Math.random() * delayMs, Math.max(0, deadline - performance.now())));
       delayMs = Math.min(delayMs * 2, 100);
-      if (performance.now() >= deadline) return loadAlone(e, key, loader, fallback, o.timeoutMs);
+      waited = true;
+      if (performance.now() >= deadline) return loadAlone(e, key, loader, fallback, o.timeoutMs, answer);
       let polled: { leaseAlive: boolean; raw: string | null };
       try {
         polled = await e.store.poll(key, bound());
         const current = await examine(e, key, polled.raw, bound(), Date.now(), false);
-        if (current?.state === 'fresh') return current.value as T;
+        if (current?.state === 'fresh') {
+          e.telemetry.joined(key, 'lease');
+          return current.value as T;
+        }
       } catch (err) {
         e.telemetry.failure('lease', err, key);
-        return loadAlone(e, key, loader, fallback, o.timeoutMs);
+        return loadAlone(e, key, loader, fallback, o.timeoutMs, answer);
       }
       if (!polled.leaseAlive) break; // the holder died or gave up: compete for the lease again
     }
   }
-}
-
-/** Lease holder: renew the lease while the loader runs, then write only if the lease is still ours. */
-async function lead<T>(
-  e: Engine,
-  key: string,
-  token: string,
-  loader: Loader<T>,
-  o: ResolvedEntryOptions,
-  fallback: Found | undefined,
-): Promise<T> {
-  const { leaseTtlMs } = e.options;
-  const heartbeat = setInterval(
-    () => {
-      e.store.extend(key, token, leaseTtlMs, o.timeoutMs).catch(() => {});
-    },
-    Math.max(10, Math.floor(leaseTtlMs / 3)),
-  );
-  heartbeat.unref();
-  let value: T;
-  let tags: Array<[string, string]> | undefined;
-  try {
-    // Versions are read BEFORE loading: an invalidation during the load then spoils this entry.
-    if (o.tags.length > 0)
-      tags = await e.store.ensureTags(o.tags, minTagTtl(e, o), o.timeoutMs).catch((err) => {
-        e.telemetry.failure('tags', err, key);
-        return undefined;
-      });
-    value = await callLoader(e, key, loader, fallback);
-  } catch (err) {
-    clearInterval(heartbeat);
-    track(e, e.store.release(key, token, o.timeoutMs));
-    if (await servable(e, fallback, o.timeoutMs)) {
-      e.telemetry.staleOnError(key);
-      return (fallback as Found).value as T;
-    }
-    throw err;
-  }
-  clearInterval(heartbeat);
-  const uncached =
-    (o.tags.length > 0 && tags === undefined) || (!o.cacheNull && (value === null || value === undefined));
-  if (uncached) {
-    track(e, e.store.release(key, token, o.timeoutMs));
-    return value;
-  }
-  let prepared: { bytes: Buffer; pxMs: number };
-  try {
-    const serialized = serializeValue(value, undefined, e.options.serializer);
-    prepared = frame(e, serialized, value === null || value === undefined, o, tags);
-  } catch (err) {
-    // Refused value (function, cycle, too big): nothing is written and the caller learns why.
-    track(e, e.store.release(key, token, o.timeoutMs));
-    throw err;
-  }
-  e.near?.invalidate(e.store.entryKey(key));
-  try {
-    await e.store.commit(key, token, prepared.bytes, prepared.pxMs, o.timeoutMs);
-  } catch (err) {
-    e.telemetry.failure('write', err, key);
-  }
-  e.near?.invalidate(e.store.entryKey(key));
-  return value;
-}
-
-/** Stale-while-revalidate: one refresh per key across processes (the lease), errors counted only. */
-function refreshInBackground<T>(e: Engine, key: string, loader: Loader<T>, o: ResolvedEntryOptions) {
-  if (e.refreshing.has(key)) return;
-  e.refreshing.add(key);
-  const token = randomBytes(12).toString('base64url');
-  const refresh = e.store
-    .acquire(key, token, e.options.leaseTtlMs, o.timeoutMs)
-    .then(async ({ won, raw }) => {
-      if (!won) return; // another process is refreshing it
-      const current = await examine(e, key, raw, o.timeoutMs, Date.now(), false);
-      if (current?.state === 'fresh') track(e, e.store.release(key, token, o.timeoutMs));
-      else await lead(e, key, token, loader, o, undefined);
-    });
-  track(
-    e,
-    refresh
-      .catch((err: unknown) => e.telemetry.failure('refresh', err, key))
-      .finally(() => e.refreshing.delete(key)),
-  );
-}
-
-function minTagTtl(e: Engine, o: ResolvedEntryOptions): number {
-  // The tag must outlive the entry written after the load; a margin covers the load itself.
-  return (
-    Math.ceil(Math.max(o.ttlMs, o.negativeTtlMs ?? 0) + Math.max(o.staleMs, o.staleIfErrorMs)) +
-    e.options.leaseWaitMs +
-    60_000
-  );
 }
 
 /** Loads `entries` through `cache.getOrLoad`, 8 at a time; counts the loader calls. */

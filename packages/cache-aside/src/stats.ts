@@ -1,20 +1,51 @@
 import { EventEmitter } from 'node:events';
 
-/** Counters since the cache was created (this process only). */
+/**
+ * Counters since the cache was created (this process only). Every read counts once, in exactly one
+ * of `hits`, `misses` and `joined`: a `getOrLoad` (also through `wrap`, `@cached` and `warm`), a `get`,
+ * a `has`, and each key of a `getMany`. Calls refused before reading (bad arguments, a closed cache)
+ * are not counted.
+ *
+ * @example
+ * ```ts
+ * const { hits, misses, joined, hitRate } = cache.stats();
+ * console.log(`${hits + misses + joined} reads, ${joined} joined a load, hit rate ${hitRate}`);
+ * ```
+ */
 export interface CacheStats {
-  /** Reads answered from the cache (Redis or near cache), including stale values served. */
+  /**
+   * Reads answered by a usable entry (Redis or near cache), stale values served included: the first
+   * read, the read that comes back with a lease attempt, or a read in flight in this process that
+   * found the entry and was shared.
+   */
   hits: number;
   /** Of `hits`, those answered by the near cache without a round trip. */
   nearHits: number;
-  /** Reads that found no usable entry. */
+  /**
+   * Reads that found no usable entry and did not join another caller's load: the ones that ran the
+   * loader (Redis down or failing included, and whether the loader returned, threw, or was replaced
+   * by a stale-if-error value), and `get`, `has` and `getMany` reads that found nothing or were
+   * rejected by a Redis failure.
+   */
   misses: number;
-  /** hits / (hits + misses), 0 before the first read. */
+  /**
+   * `getOrLoad` calls that found no usable entry and ran no loader, but got the result of another
+   * caller's load: one in flight in this process for the same key (its value or its error), or one
+   * in another process, whose value they read after waiting for its lease.
+   */
+  joined: number;
+  /**
+   * The share of reads that got a value without a load of their own: (hits + joined) / (hits +
+   * misses + joined), that is 1 - misses / reads; 0 before the first read. Joined reads count for
+   * the rate as hits do, since the single flight spared their load; for the share the stored entries
+   * answered alone, compute hits / (hits + misses + joined).
+   */
   hitRate: number;
   /** Loader calls made by this process. */
   loads: number;
-  /** Stale values served (while revalidating, or because the loader failed). */
+  /** Reads that got a stale value (served while revalidating, or because the loader failed). */
   staleServed: number;
-  /** Entries that could not be decoded (counted as misses and replaced). */
+  /** Entries that could not be decoded (read as absent, and replaced by the next load). */
   corrupt: number;
   /** Redis failures and timeouts absorbed by failing open, plus failed background refreshes. */
   errors: number;
@@ -40,6 +71,14 @@ export interface HitEvent {
   tier: 'near' | 'redis';
   /** True when a stale value was served while it is refreshed. */
   stale: boolean;
+}
+
+/** Payload of the `join` event. */
+export interface JoinEvent {
+  /** The cache key. */
+  key: string;
+  /** Whose load it joined: a call in this process (`flight`), or another process's (`lease`). */
+  via: 'flight' | 'lease';
 }
 
 /** Payload of the `load` event. */
@@ -72,10 +111,12 @@ export interface ErrorEvent {
 
 /** Events of a cache; subscribe with `cache.on(name, listener)`. */
 export interface CacheEvents {
-  /** A read answered from the cache. */
+  /** A read answered from the cache (see {@link CacheStats.hits}). */
   hit: [HitEvent];
-  /** A read that found no usable entry. */
+  /** A read that found no usable entry and joined no load (see {@link CacheStats.misses}). */
   miss: [MissEvent];
+  /** A read that got another caller's load (see {@link CacheStats.joined}). */
+  join: [JoinEvent];
   /** A loader call finished (or threw). */
   load: [LoadEvent];
   /** A stale value was served. */
@@ -92,7 +133,16 @@ export interface MissEvent {
 
 /** Counters and events in one object, so hot paths pay for an event only when someone listens. */
 export class Telemetry extends EventEmitter<CacheEvents> {
-  readonly counts = { hits: 0, nearHits: 0, misses: 0, loads: 0, staleServed: 0, corrupt: 0, errors: 0 };
+  readonly counts = {
+    hits: 0,
+    nearHits: 0,
+    misses: 0,
+    joined: 0,
+    loads: 0,
+    staleServed: 0,
+    corrupt: 0,
+    errors: 0,
+  };
 
   hit(key: string, tier: 'near' | 'redis', stale = false): void {
     this.counts.hits++;
@@ -105,6 +155,11 @@ export class Telemetry extends EventEmitter<CacheEvents> {
   miss(key: string): void {
     this.counts.misses++;
     if (this.listenerCount('miss') > 0) this.emit('miss', { key });
+  }
+
+  joined(key: string, via: JoinEvent['via']): void {
+    this.counts.joined++;
+    if (this.listenerCount('join') > 0) this.emit('join', { key, via });
   }
 
   load(key: string, durationMs: number, error?: unknown): void {
@@ -127,8 +182,9 @@ export class Telemetry extends EventEmitter<CacheEvents> {
   }
 
   snapshot(near?: NearCacheStats): CacheStats {
-    const { hits, misses } = this.counts;
-    const stats: CacheStats = { ...this.counts, hitRate: hits + misses === 0 ? 0 : hits / (hits + misses) };
+    const { hits, misses, joined } = this.counts;
+    const reads = hits + misses + joined;
+    const stats: CacheStats = { ...this.counts, hitRate: reads === 0 ? 0 : (hits + joined) / reads };
     if (near !== undefined) stats.near = near;
     return stats;
   }

@@ -60,7 +60,7 @@ export interface Cache extends AsyncDisposable {
   set(key: string, value: unknown, options?: SetOptions): Promise<void>;
   /** Deletes an entry (and cancels a load in flight for it); true if it existed. */
   delete(key: string): Promise<boolean>;
-  /** True when a usable (fresh, or stale with `allowStale`) entry exists. */
+  /** True when a usable (fresh, or stale with `allowStale`) entry exists; counted in stats() as `get` is. */
   has(key: string, options?: ReadOptions): Promise<boolean>;
   /** Values in the order of `keys` (undefined for misses): one MGET per node (per slot on Cluster). */
   getMany<T = unknown>(keys: readonly string[], options?: ReadOptions): Promise<Array<T | undefined>>;
@@ -79,9 +79,9 @@ export interface Cache extends AsyncDisposable {
   deletePattern(glob: string): Promise<number>;
   /** Loads the entries that are missing (8 at a time); returns how many were loaded. */
   warm(entries: readonly WarmEntry[]): Promise<WarmResult>;
-  /** Counters since creation. */
+  /** Counters since creation: every read counts once, as a hit, a miss or joined. */
   stats(): CacheStats;
-  /** Subscribes to an event (`hit`, `miss`, `load`, `stale`, `error`); listeners cost nothing when absent. */
+  /** Subscribes to an event (`hit`, `miss`, `join`, `load`, `stale`, `error`); listeners cost nothing when absent. */
   on<E extends keyof CacheEvents>(event: E, listener: (...args: CacheEvents[E]) => void): this;
   /** Removes a listener added with {@link Cache.on}. */
   off<E extends keyof CacheEvents>(event: E, listener: (...args: CacheEvents[E]) => void): this;
