@@ -77,6 +77,8 @@ export function buildLimiter(state: LimiterState): RateLimiter {
         retryAfterMs: Math.ceil((reply[from + 3] as number) / 1000),
       });
     }
+    // µs since 1970 stay below 2^53, so the sum is exact; combine() floors the ms for the result, and
+    // the reference-model tests read this exact value where combine() receives it.
     return combine(decided, ((reply[0] as number) + EPOCH_SECONDS * 1e6) / 1000);
   };
   // One limit runs its algorithm's own script (batched with the tick's other checks of the same

@@ -38,7 +38,7 @@ export interface RateLimitResult {
   retryAfterMs: number;
   /** Each limit's own decision, in the order the limits were given. */
   policies: PolicyResult[];
-  /** The Redis server time of the decision, in ms since 1970 with microsecond fraction (local time if Redis failed). */
+  /** The Redis server time of the decision, in whole ms since 1970 like `Date.now()` (local time if Redis failed). */
   serverTimeMs: number;
   /**
    * Set when Redis failed (timeout, connection, error reply) and the fail mode decided instead:
@@ -50,7 +50,10 @@ export interface RateLimitResult {
 /** `retryAfterMs` of a fail-closed result: Redis is unavailable, so ask callers to come back in a second. */
 export const FAIL_CLOSED_RETRY_MS = 1000;
 
-/** Combines per-limit decisions into one result. */
+/**
+ * Combines per-limit decisions into one result. `serverTimeMs` may carry the script's microseconds;
+ * the result floors it, so every path (script reply, local fallback) gives whole milliseconds.
+ */
 export function combine(policies: PolicyResult[], serverTimeMs: number): RateLimitResult {
   // Binding: the refusing limit that makes callers wait longest, else the one with the fewest units left.
   let binding = policies[0] as PolicyResult;
@@ -73,7 +76,7 @@ export function combine(policies: PolicyResult[], serverTimeMs: number): RateLim
     resetMs,
     retryAfterMs: allowed ? 0 : binding.retryAfterMs,
     policies,
-    serverTimeMs,
+    serverTimeMs: Math.floor(serverTimeMs),
   };
 }
 

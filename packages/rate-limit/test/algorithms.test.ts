@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, type RedisConnection } from '@redis-patterns/connection';
 import { seededRandom, topologies, uniquePrefix } from '@redis-patterns/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { EPOCH_SECONDS } from '../src/algorithms.ts';
 import {
   type Algorithm,
@@ -16,8 +16,25 @@ import {
 } from '../src/index.ts';
 import { counterModel, fixedModel, gcraModel, logModel, type Model } from './reference-model.ts';
 
-/** Microseconds since the script's epoch, recovered exactly from a result's serverTimeMs. */
-const serverUs = (serverTimeMs: number) => Math.round(serverTimeMs * 1000) - EPOCH_SECONDS * 1e6;
+// A result's serverTimeMs is whole ms, but the reference models need the script's own microseconds:
+// combine() receives them (ms with a µs fraction) before it floors, so record them per result there.
+const exactMs = vi.hoisted(() => new WeakMap<object, number>());
+vi.mock('../src/result.ts', async (importOriginal) => {
+  const actual = await importOriginal<typeof import('../src/result.ts')>();
+  const combine: typeof actual.combine = (policies, serverTimeMs) => {
+    const result = actual.combine(policies, serverTimeMs);
+    exactMs.set(result, serverTimeMs);
+    return result;
+  };
+  return { ...actual, combine };
+});
+
+/** Microseconds since the script's epoch at which Redis decided `result`, exactly. */
+const serverUs = (result: RateLimitResult) => {
+  const ms = exactMs.get(result);
+  if (ms === undefined) throw new Error('no server time recorded for this result');
+  return Math.round(ms * 1000) - EPOCH_SECONDS * 1e6;
+};
 
 /** Exact algorithms at limit 100. The bucket refills 0.01 tokens/s: less than one token during any burst. */
 const exact: Array<[string, () => Algorithm]> = [
@@ -158,7 +175,7 @@ describe.each(topologies())('rate limiting on $name', ({ url }) => {
       prefix: own,
       algorithm: slidingWindowCounter({ limit: 5, windowMs }),
     });
-    const now = serverUs((await log.peek('back')).serverTimeMs);
+    const now = serverUs(await log.peek('back'));
     // What a clock ahead left behind: the log full 10 s from now, the counter's next window used up.
     const logKey = `${own}{back}:loglist`;
     await redis.send(['LPUSH', logKey, ...Array.from({ length: 5 }, () => String(now + 10_000_000))], {
@@ -173,7 +190,7 @@ describe.each(topologies())('rate limiting on $name', ({ url }) => {
     const counted = await counter.limit('back');
     expect(counted.allowed).toBe(false);
     // Retry is counted from now: the stored window has not even begun by this clock.
-    const begins = (index * windowMs * 1000 - serverUs(counted.serverTimeMs)) / 1000;
+    const begins = (index * windowMs * 1000 - serverUs(counted)) / 1000;
     expect(counted.retryAfterMs).toBeGreaterThan(begins + windowMs - 1);
     expect(counted.resetMs).toBeGreaterThan(begins + 2 * windowMs - 1);
     expect(await redis.send(['LLEN', logKey], { key: logKey })).toBe(5);
@@ -350,12 +367,13 @@ describe.each(topologies())('rate limiting on $name', ({ url }) => {
     let live = 0;
     const checkPeek = async (label: string) => {
       const peeked = await limiter.peek('many');
-      const now = reference.live(serverUs(peeked.serverTimeMs));
+      const at = serverUs(peeked);
+      const now = reference.live(at);
       expect({ allowed: peeked.allowed, remaining: peeked.remaining }, label).toEqual({
         allowed: now + 1 <= limit,
         remaining: limit - now,
       });
-      return { now, at: peeked.serverTimeMs };
+      return { now, at };
     };
     for (let i = 0; i < 40; i++) {
       // After the pause, every other round a peek meets the expired entries first, else limit() does.
@@ -364,10 +382,10 @@ describe.each(topologies())('rate limiting on $name', ({ url }) => {
       // A burst made in one tick (one batch, call order kept), costs 1-8.
       const costs = Array.from({ length: 1 + Math.floor(random() * 6) }, () => 1 + Math.floor(random() * 8));
       const results = await Promise.all(costs.map((cost) => limiter.limit('many', { cost })));
-      firstAt ??= results[0]?.serverTimeMs ?? 0;
-      mostLeftAtOnce = Math.max(mostLeftAtOnce, live - reference.live(serverUs(firstAt)));
+      firstAt ??= serverUs(results[0] as RateLimitResult);
+      mostLeftAtOnce = Math.max(mostLeftAtOnce, live - reference.live(firstAt));
       results.forEach((got, j) => {
-        const want = reference.decide(serverUs(got.serverTimeMs), costs[j] as number);
+        const want = reference.decide(serverUs(got), costs[j] as number);
         const { allowed, remaining, resetMs, retryAfterMs } = got;
         if (JSON.stringify({ allowed, remaining, resetMs, retryAfterMs }) !== JSON.stringify(want)) {
           mismatches++;
@@ -398,7 +416,7 @@ describe.each(topologies())('rate limiting on $name', ({ url }) => {
           await sleep(wait);
           const cost = random() < 0.2 ? 2 : 1;
           const got = await limiter.limit('edge', { cost });
-          const want = reference.decide(serverUs(got.serverTimeMs), cost);
+          const want = reference.decide(serverUs(got), cost);
           const { allowed, remaining, resetMs, retryAfterMs } = got;
           if (JSON.stringify({ allowed, remaining, resetMs, retryAfterMs }) !== JSON.stringify(want)) {
             mismatches++;
@@ -424,7 +442,7 @@ describe.each(topologies())('rate limiting on $name', ({ url }) => {
     const random = seededRandom(7);
     for (let i = 0; i < 80; i++) {
       const r = await limiter.limit('bound');
-      const now = serverUs(r.serverTimeMs);
+      const now = serverUs(r);
       if (r.allowed) admitted.push(now);
       const windowUs = windowMs * 1000;
       const share = (now % windowUs) / windowUs;
@@ -444,11 +462,11 @@ describe.each(topologies())('rate limiting on $name', ({ url }) => {
       const limiter = make(algorithm(300));
       let first = await limiter.limit('retry');
       while (first.allowed) first = await limiter.limit('retry');
-      const opensAt = serverUs(first.serverTimeMs) + first.retryAfterMs * 1000;
+      const opensAt = serverUs(first) + first.retryAfterMs * 1000;
       for (let attempt = 0; ; attempt++) {
         await sleep(10);
         const r = await limiter.limit('retry');
-        const now = serverUs(r.serverTimeMs);
+        const now = serverUs(r);
         // Refused calls must not push the opening later: the first attempt after it is admitted, and
         // none is admitted early (retryAfterMs is rounded up to the millisecond, hence the 1 ms grace).
         if (now >= opensAt) expect(r.allowed).toBe(true);

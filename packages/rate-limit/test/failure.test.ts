@@ -3,7 +3,12 @@ import type { AddressInfo } from 'node:net';
 import { connect, type RedisConnection } from '@redis-patterns/connection';
 import { type RedisServer, startRedis, uniquePrefix } from '@redis-patterns/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNodeRateLimit, createRateLimiter, slidingWindowLog } from '../src/index.ts';
+import {
+  createNodeRateLimit,
+  createRateLimiter,
+  type RateLimitResult,
+  slidingWindowLog,
+} from '../src/index.ts';
 
 const TIMEOUT_MS = 300;
 // The decision is due within TIMEOUT_MS; the slack covers a loaded 2-core machine's timer and
@@ -64,6 +69,25 @@ describe('rate limiting while Redis is down', () => {
     const after = await open.limit('a');
     expect(after.error).toBeUndefined();
     expect(after.remaining).toBeLessThan(5);
+  });
+
+  it('gives serverTimeMs in whole milliseconds since 1970 for a check, a peek and a fail-open result', async () => {
+    const open = limiter('open');
+    const checked = await open.limit('whole');
+    const peeked = await open.peek('whole');
+    await server.pause();
+    let failedOpen: RateLimitResult;
+    try {
+      failedOpen = await open.limit('whole');
+    } finally {
+      await server.resume();
+    }
+    expect(failedOpen.error).toBeInstanceOf(Error);
+    for (const [label, r] of Object.entries({ checked, peeked, failedOpen })) {
+      expect(Number.isInteger(r.serverTimeMs), `${label}: ${r.serverTimeMs}`).toBe(true);
+      // Milliseconds, not seconds or microseconds: the test's Redis runs on this machine's clock.
+      expect(Math.abs(r.serverTimeMs - Date.now()), label).toBeLessThan(60_000);
+    }
   });
 
   it('answers 503 with Retry-After when failing closed, and passes requests when failing open', async () => {
