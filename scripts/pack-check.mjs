@@ -20,7 +20,35 @@ import { join, resolve } from 'node:path';
 const root = resolve(import.meta.dirname, '..');
 const only = process.argv.slice(2);
 const work = mkdtempSync(join(tmpdir(), 'redis-patterns-pack-'));
-const run = (cmd, args, cwd, env = process.env) =>
+
+// Under `pnpm run check:install` the environment carries pnpm's whole configuration as npm_config_*
+// variables, and npm warns on every command about each key it does not know (`_jsr-registry`,
+// `verify-deps-before-run`, `npm-globalconfig`...) and does nothing else with it. So the commands
+// below run without exactly those keys, which changes nothing npm does. Kept: every key npm knows
+// (its own list, asked with no npm_config_* set: registry, cafile, cache, userconfig, proxies...) and
+// scoped or per-registry keys (`@scope:registry`, `//host/:_authToken`). Also dropped: global_prefix
+// and local_prefix, which npm never reads and sets afresh for the scripts it runs. The pack step's
+// pnpm reads its own settings again from the workspace's and the user's .npmrc.
+const isNpmConfig = (name) => name.toLowerCase().startsWith('npm_config_');
+const withoutNpmConfig = Object.fromEntries(
+  Object.entries(process.env).filter(([name]) => !isNpmConfig(name)),
+);
+const npmKnows = new Set(
+  Object.keys(JSON.parse(execFileSync('npm', ['config', 'ls', '-l', '--json'], { env: withoutNpmConfig }))),
+);
+/** The config key npm reads from an npm_config_* name: '_' becomes '-' except a leading one. */
+const npmKey = (name) => {
+  const key = name.slice('npm_config_'.length);
+  return key.startsWith('//') ? key : (key.slice(0, 1) + key.slice(1).replaceAll('_', '-')).toLowerCase();
+};
+const npmEnv = Object.fromEntries(
+  Object.entries(process.env).filter(([name]) => {
+    if (!isNpmConfig(name)) return true;
+    const key = npmKey(name);
+    return npmKnows.has(key) || key.includes(':') || key.startsWith('//');
+  }),
+);
+const run = (cmd, args, cwd, env = npmEnv) =>
   execFileSync(cmd, args, { cwd, env, stdio: ['ignore', 'pipe', 'inherit'] }).toString();
 
 const packages = readdirSync(join(root, 'packages'))

@@ -26,6 +26,17 @@ export const lockDemo: DemoScenario = {
     );
     log(`20 contenders took "nightly-report" one after another. Grant order (contender → fencing token):`);
     log(grants.map((g) => `#${g.contender}→${g.token}`).join('  '));
+    // Say what the numbers are: readers of older output (where failed attempts took tokens too, so
+    // #0→1 #1→22) took a gap for a fault. A gap now means a grant that no caller received.
+    const first = grants[0]?.token ?? 0;
+    const last = grants.at(-1)?.token ?? 0;
+    const unseen = last - first + 1 - grants.length;
+    log(
+      `A token counts the grants of "nightly-report" (one INCR per grant, none for a failed attempt): ` +
+        (unseen === 0
+          ? `${first}–${last}, no gaps.`
+          : `${first}–${last}; the ${unseen} missing were granted but never reached a caller, and given back.`),
+    );
     const rising = grants.every((g, i) => i === 0 || g.token > (grants[i - 1]?.token ?? 0));
     log(`Tokens strictly increasing: ${rising}; two holders at once: ${overlaps} times.`);
     expectThat(grants.length === 20, `${grants.length} grants, expected 20`);
