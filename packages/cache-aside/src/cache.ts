@@ -91,7 +91,7 @@ export function createCache(options: CacheOptions): Cache {
   /** Counts a plain read as a hit or a miss; true when the value is usable. */
   const count = (key: string, found: Found | undefined, allowStale: boolean | undefined): boolean => {
     const ok = found?.state === 'fresh' || (allowStale === true && found?.state === 'stale');
-    if (ok && found !== undefined) telemetry.hit(key, found.tier, found.state === 'stale');
+    if (ok && found !== undefined) telemetry.hit(key, found.tier, found.state === 'stale', 'allow-stale');
     else telemetry.miss(key);
     return ok;
   };

@@ -95,8 +95,12 @@ export interface LoadEvent {
 export interface StaleEvent {
   /** The cache key. */
   key: string;
-  /** Served while refreshing in the background, or because the loader failed. */
-  reason: 'revalidate' | 'loader-error';
+  /**
+   * Served while refreshing in the background (`getOrLoad`, `wrap`), because the loader failed, or
+   * because a read without a loader asked for it (`get`, `has`, `getMany` with `allowStale`): nothing
+   * refreshes that one.
+   */
+  reason: 'revalidate' | 'loader-error' | 'allow-stale';
 }
 
 /** Payload of the `error` event. */
@@ -144,12 +148,12 @@ export class Telemetry extends EventEmitter<CacheEvents> {
     errors: 0,
   };
 
-  hit(key: string, tier: 'near' | 'redis', stale = false): void {
+  hit(key: string, tier: 'near' | 'redis', stale = false, reason: StaleEvent['reason'] = 'revalidate'): void {
     this.counts.hits++;
     if (tier === 'near') this.counts.nearHits++;
     if (stale) this.counts.staleServed++;
     if (this.listenerCount('hit') > 0) this.emit('hit', { key, tier, stale });
-    if (stale && this.listenerCount('stale') > 0) this.emit('stale', { key, reason: 'revalidate' });
+    if (stale && this.listenerCount('stale') > 0) this.emit('stale', { key, reason });
   }
 
   miss(key: string): void {

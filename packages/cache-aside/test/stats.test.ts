@@ -132,6 +132,19 @@ describe.each(topologies())('cache stats on $name', ({ url }) => {
     expect(other.stats()).toMatchObject({ hits: 0, misses: 2, joined: 2, staleServed: 3 });
   });
 
+  it('says why a stale value was served: revalidate for getOrLoad, allow-stale for a get that asked', async () => {
+    const cache = make({ ttlMs: 100, staleMs: 10_000 });
+    const reasons: string[] = [];
+    cache.on('stale', (event) => reasons.push(event.reason));
+    await cache.getOrLoad('k', counting('old'));
+    await sleep(200);
+    expect(await cache.get('k', { allowStale: true })).toBe('old');
+    expect(await cache.has('k', { allowStale: true })).toBe(true);
+    expect(reasons).toEqual(['allow-stale', 'allow-stale']);
+    expect(await cache.getOrLoad('k', counting('new', 50))).toBe('old');
+    expect(reasons).toEqual(['allow-stale', 'allow-stale', 'revalidate']);
+  });
+
   it('counts a read that waits for another process to load as joined (via the lease)', async () => {
     const prefix = uniquePrefix('ca-stats');
     const [ours, theirs] = [make({}, prefix), make({}, prefix)];
