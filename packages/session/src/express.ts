@@ -1,6 +1,6 @@
 import type { Request } from 'express';
 import { type SessionData as ExpressSessionData, type Session, Store } from 'express-session';
-import { type AdapterOptions, FrameworkBridge } from './bridge.js';
+import { type AdapterOptions, answer, FrameworkBridge, type StoreCallback } from './bridge.js';
 import type { SessionStore } from './types.js';
 
 export type { AdapterOptions };
@@ -8,21 +8,20 @@ export type { AdapterOptions };
 /** Options of {@link createExpressStore}. */
 export interface ExpressStoreOptions extends AdapterOptions {}
 
-type Callback<T = unknown> = (err?: unknown, value?: T) => void;
-
-// The callback runs outside the promise chain: an exception thrown by it must not be taken for a
-// store failure and call it a second time.
-function settle<T>(work: Promise<T>, callback: Callback<T> | undefined): void {
-  work.then(
-    (value) => callback && process.nextTick(callback, null, value),
-    (err: unknown) => callback && process.nextTick(callback, err),
-  );
-}
-
 /**
  * An express-session `Store` over a {@link SessionStore}. Pass `genid: store.genid` to
  * `session()`: ids must be the store's 256-bit ones (others are refused on save). Redis failures
  * reach express-session as typed errors, which it passes to `next(err)`.
+ *
+ * Every method takes a callback, as express-session passes one, or, without one, returns a
+ * promise (as connect-redis does) that rejects with the typed error.
+ *
+ * @example
+ * ```ts
+ * const session = await store.get(req.sessionID); // the data, or null
+ * await store.destroy(req.sessionID);
+ * store.length((err, count) => console.log(err ?? count)); // the callback form
+ * ```
  */
 export class ExpressSessionStore extends Store {
   readonly #bridge: FrameworkBridge;
@@ -35,22 +34,39 @@ export class ExpressSessionStore extends Store {
     this.#bridge = new FrameworkBridge(sessions, options);
   }
 
-  /** Reads the session and slides its idle TTL in the same round trip. */
-  override get(sid: string, callback: (err: unknown, session?: ExpressSessionData | null) => void): void {
-    settle(
-      this.#bridge.load(sid) as Promise<ExpressSessionData | null>,
-      callback as Callback<ExpressSessionData | null>,
-    );
+  /** Reads the session and slides its idle TTL in the same round trip: the data, or null. */
+  override get(sid: string): Promise<ExpressSessionData | null>;
+  /** The callback form, which express-session uses. */
+  override get(sid: string, callback: (err: unknown, session?: ExpressSessionData | null) => void): void;
+  override get(
+    sid: string,
+    callback?: StoreCallback<ExpressSessionData | null>,
+  ): Promise<ExpressSessionData | null> | undefined {
+    return answer(() => this.#bridge.load(sid) as Promise<ExpressSessionData | null>, callback);
   }
 
   /** Writes what this request changed (a new session whole); never recreates a destroyed session. */
-  override set(sid: string, session: ExpressSessionData, callback?: (err?: unknown) => void): void {
-    settle(this.#bridge.save(sid, session), callback);
+  override set(sid: string, session: ExpressSessionData): Promise<void>;
+  /** The callback form, which express-session uses. */
+  override set(sid: string, session: ExpressSessionData, callback: (err?: unknown) => void): void;
+  override set(
+    sid: string,
+    session: ExpressSessionData,
+    callback?: StoreCallback<void>,
+  ): Promise<void> | undefined {
+    return answer(() => this.#bridge.save(sid, session), callback);
   }
 
   /** A no-op after this request's `get` (which refreshed the TTL); otherwise a refresh. */
-  override touch(sid: string, session: ExpressSessionData, callback?: () => void): void {
-    settle(this.#bridge.touch(sid, session), callback as Callback | undefined);
+  override touch(sid: string, session: ExpressSessionData): Promise<void>;
+  /** The callback form, which express-session uses. */
+  override touch(sid: string, session: ExpressSessionData, callback: () => void): void;
+  override touch(
+    sid: string,
+    session: ExpressSessionData,
+    callback?: StoreCallback<void>,
+  ): Promise<void> | undefined {
+    return answer(() => this.#bridge.touch(sid, session), callback);
   }
 
   /** Ties the request's session object to the read it came from, so its save writes only its own changes. */
@@ -61,36 +77,51 @@ export class ExpressSessionStore extends Store {
   }
 
   /** Ends the session (logout); other in-flight requests of it cannot bring it back. */
-  override destroy(sid: string, callback?: (err?: unknown) => void): void {
-    settle(this.#bridge.destroy(sid), callback);
+  override destroy(sid: string): Promise<void>;
+  /** The callback form, which express-session uses. */
+  override destroy(sid: string, callback: (err?: unknown) => void): void;
+  override destroy(sid: string, callback?: StoreCallback<void>): Promise<void> | undefined {
+    return answer(() => this.#bridge.destroy(sid), callback);
   }
 
   /** Every live session, keyed by handle (SHA-256 of the id): Redis never holds the ids. */
+  override all(): Promise<{ [handle: string]: ExpressSessionData }>;
+  /** The callback form, which express-session's `Store` type declares. */
   override all(
     callback: (err: unknown, sessions?: { [handle: string]: ExpressSessionData } | null) => void,
-  ): void {
-    const work = this.#bridge
-      .all()
-      .then((found) => Object.fromEntries(found) as unknown as { [handle: string]: ExpressSessionData });
-    settle(work, callback as Callback<{ [handle: string]: ExpressSessionData }>);
+  ): void;
+  override all(
+    callback?: StoreCallback<{ [handle: string]: ExpressSessionData }>,
+  ): Promise<{ [handle: string]: ExpressSessionData }> | undefined {
+    const work = () =>
+      this.#bridge
+        .all()
+        .then((found) => Object.fromEntries(found) as unknown as { [handle: string]: ExpressSessionData });
+    return answer(work, callback);
   }
 
   /** How many live sessions the prefix holds (SCAN of every master). */
-  override length(callback: (err: unknown, length?: number) => void): void {
-    settle(
-      this.#bridge.handles().then((handles) => handles.length),
-      callback as Callback<number>,
-    );
+  override length(): Promise<number>;
+  /** The callback form, which express-session's `Store` type declares. */
+  override length(callback: (err: unknown, length?: number) => void): void;
+  override length(callback?: StoreCallback<number>): Promise<number> | undefined {
+    return answer(() => this.#bridge.handles().then((handles) => handles.length), callback);
   }
 
   /** The handles of every live session (not ids: those are never stored); `revoke(handle)` ends one. */
-  ids(callback: (err: unknown, handles?: string[]) => void): void {
-    settle(this.#bridge.handles(), callback as Callback<string[]>);
+  ids(): Promise<string[]>;
+  /** The callback form. */
+  ids(callback: (err: unknown, handles?: string[]) => void): void;
+  ids(callback?: StoreCallback<string[]>): Promise<string[]> | undefined {
+    return answer(() => this.#bridge.handles(), callback);
   }
 
   /** Deletes every session and user index under the prefix, key by key (safe on Cluster). */
-  override clear(callback?: (err?: unknown) => void): void {
-    settle(this.#bridge.clear(), callback);
+  override clear(): Promise<void>;
+  /** The callback form, which express-session's `Store` type declares. */
+  override clear(callback: (err?: unknown) => void): void;
+  override clear(callback?: StoreCallback<void>): Promise<void> | undefined {
+    return answer(() => this.#bridge.clear(), callback);
   }
 }
 

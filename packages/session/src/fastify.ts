@@ -1,4 +1,4 @@
-import { type AdapterOptions, FrameworkBridge } from './bridge.js';
+import { type AdapterOptions, answer, FrameworkBridge, type StoreCallback } from './bridge.js';
 import type { SessionData, SessionStore } from './types.js';
 
 export type { AdapterOptions };
@@ -6,19 +6,20 @@ export type { AdapterOptions };
 /** Options of {@link createFastifyStore}. */
 export interface FastifyStoreOptions extends AdapterOptions {}
 
-// As in the express adapter: the callback runs outside the promise chain.
-function settle<T>(work: Promise<T>, callback: (err: unknown, value?: T) => void): void {
-  work.then(
-    (value) => process.nextTick(callback, null, value),
-    (err: unknown) => process.nextTick(callback, err),
-  );
-}
-
 /**
  * A `@fastify/session` store over a {@link SessionStore} (structurally typed: this file imports
  * nothing from Fastify). Pass `idGenerator: store.idGenerator` to the plugin. With the plugin's
  * default `rolling: true` it saves every response; this store turns a save that changes only the
  * cookie's expiry into nothing, except right after a refresh, so a request costs one round trip.
+ *
+ * Every method takes a callback, as @fastify/session passes one, or, without one, returns a
+ * promise that rejects with the typed error.
+ *
+ * @example
+ * ```ts
+ * const session = await store.get(request.session.sessionId); // the data, or null
+ * await store.destroy(request.session.sessionId);
+ * ```
  */
 export class FastifySessionStore {
   readonly #bridge: FrameworkBridge;
@@ -30,22 +31,34 @@ export class FastifySessionStore {
     this.#bridge = new FrameworkBridge(sessions, options);
   }
 
+  /** Reads the session and slides its idle TTL in the same round trip: the data, or null. */
+  get(sessionId: string): Promise<SessionData | null>;
   /**
-   * Reads the session and slides its idle TTL in the same round trip. (The callback takes `any`
-   * so the class matches @fastify/session's `SessionStore` without importing its types.)
+   * The callback form, which @fastify/session uses. (The callback takes `any` so the class matches
+   * @fastify/session's `SessionStore` without importing its types.)
    */
-  get(sessionId: string, callback: (err: unknown, session?: any) => void): void {
-    settle<SessionData | null>(this.#bridge.load(sessionId), callback);
+  get(sessionId: string, callback: (err: unknown, session?: any) => void): void;
+  get(
+    sessionId: string,
+    callback?: StoreCallback<SessionData | null>,
+  ): Promise<SessionData | null> | undefined {
+    return answer(() => this.#bridge.load(sessionId), callback);
   }
 
   /** Writes what this request changed (a new session whole); never recreates a destroyed session. */
-  set(sessionId: string, session: object, callback: (err?: unknown) => void): void {
-    settle(this.#bridge.save(sessionId, session), callback);
+  set(sessionId: string, session: object): Promise<void>;
+  /** The callback form, which @fastify/session uses. */
+  set(sessionId: string, session: object, callback: (err?: unknown) => void): void;
+  set(sessionId: string, session: object, callback?: StoreCallback<void>): Promise<void> | undefined {
+    return answer(() => this.#bridge.save(sessionId, session), callback);
   }
 
   /** Ends the session (logout). */
-  destroy(sessionId: string, callback: (err?: unknown) => void): void {
-    settle(this.#bridge.destroy(sessionId), callback);
+  destroy(sessionId: string): Promise<void>;
+  /** The callback form, which @fastify/session uses. */
+  destroy(sessionId: string, callback: (err?: unknown) => void): void;
+  destroy(sessionId: string, callback?: StoreCallback<void>): Promise<void> | undefined {
+    return answer(() => this.#bridge.destroy(sessionId), callback);
   }
 }
 
