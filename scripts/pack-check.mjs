@@ -2,6 +2,10 @@
 // Proves "install just the pattern you need": packs every public package, installs each tarball
 // (with the connection tarball it depends on and `redis`) into a fresh project outside the
 // workspace, runs its smoke script against a throwaway redis-server, and type-checks a consumer file.
+// It also holds the packages to what their READMEs say about being ESM only: from CommonJS, require()
+// loads them exactly on Node versions that load ES modules synchronously, and TypeScript accepts a
+// static import in a .cts file under --module nodenext but not node16, where `await import()` is the
+// way; and the import smoke runs again on the lowest Node that `engines` claims.
 import { execFileSync, spawn } from 'node:child_process';
 import {
   cpSync,
@@ -50,6 +54,8 @@ const npmEnv = Object.fromEntries(
 );
 const run = (cmd, args, cwd, env = npmEnv) =>
   execFileSync(cmd, args, { cwd, env, stdio: ['ignore', 'pipe', 'inherit'] }).toString();
+// The consumer's own TypeScript, run directly rather than through npx, which looks it up on every call.
+const tsc = join('node_modules', 'typescript', 'bin', 'tsc');
 
 const packages = readdirSync(join(root, 'packages'))
   .map((dir) => ({
@@ -58,6 +64,123 @@ const packages = readdirSync(join(root, 'packages'))
   }))
   .filter(({ manifest }) => !manifest.private)
   .filter(({ dir }) => only.length === 0 || only.includes(dir));
+
+/** The lower bound of `engines.node`, which every public package states alike, as `>=X.Y.Z`. */
+function lowestNodeOf(manifests) {
+  const ranges = [...new Set(manifests.map((manifest) => manifest.engines?.node))];
+  const bound = ranges.length === 1 ? /^>=(\d+\.\d+\.\d+)$/.exec(ranges[0] ?? '') : null;
+  if (!bound)
+    throw new Error(
+      `every public package must state the same engines.node, as ">=X.Y.Z"; found ${ranges.join(', ')}`,
+    );
+  return bound[1];
+}
+
+const staticImportsOf = (specifiers) =>
+  specifiers.map((s, i) => `import * as entry${i} from '${s}';`).join('\n');
+
+/**
+ * Writes a consumer's files for TypeScript, importing `specifiers` (every entry of one package):
+ * consumer.ts and two .cts importers (a static import, which TypeScript turns into require(), and
+ * `await import()`), with a tsconfig for NodeNext and one for node16.
+ */
+function writeTypeChecks(project, specifiers) {
+  const staticImports = staticImportsOf(specifiers);
+  const sizes = specifiers.map((_, i) => `Object.keys(entry${i}).length`).join(' + ');
+  const uses = `const exported: number = ${sizes};\nconsole.log(exported);\n`;
+  writeFileSync(join(project, 'consumer.ts'), `${staticImports}\n${uses}`);
+  writeFileSync(join(project, 'static.cts'), `${staticImports}\n${uses}`);
+  const dynamicImports = specifiers.map((s, i) => `  const entry${i} = await import('${s}');`).join('\n');
+  writeFileSync(
+    join(project, 'dynamic.cts'),
+    `async function load(): Promise<number> {\n${dynamicImports}\n  return ${sizes};\n}\nvoid load();\n`,
+  );
+  const compilerOptions = { target: 'ES2022', strict: true, noEmit: true, types: ['node'] };
+  writeFileSync(
+    join(project, 'tsconfig.json'),
+    JSON.stringify({
+      compilerOptions: {
+        ...compilerOptions,
+        module: 'NodeNext',
+        moduleResolution: 'NodeNext',
+        skipLibCheck: false,
+      },
+      files: ['consumer.ts', 'static.cts', 'dynamic.cts'],
+    }),
+  );
+  // Libraries were checked by the NodeNext run; this one only asks how node16 treats the .cts files.
+  writeFileSync(
+    join(project, 'tsconfig.node16.json'),
+    JSON.stringify({
+      compilerOptions: {
+        ...compilerOptions,
+        module: 'Node16',
+        moduleResolution: 'Node16',
+        skipLibCheck: true,
+        lib: ['ES2022'],
+      },
+      files: ['static.cts', 'dynamic.cts'],
+    }),
+  );
+}
+
+/**
+ * Writes a consumer's files for Node, loading `specifiers` (every entry of package `name`):
+ * entries.mjs imports them all and disposes of a connection, for the lowest Node (on the current
+ * one, require.cjs loads every entry); require.cjs require()s them all.
+ */
+function writeRuntimeChecks(project, name, specifiers) {
+  writeFileSync(
+    join(project, 'entries.mjs'),
+    `${staticImportsOf(specifiers)}
+const entries = { ${specifiers.map((s, i) => `'${s}': entry${i}`).join(', ')} };
+const empty = Object.keys(entries).filter((specifier) => Object.keys(entries[specifier]).length === 0);
+if (empty.length > 0) throw new Error(\`no exports from \${empty.join(', ')}\`);
+// \`await using\` on the handles needs Symbol.asyncDispose (Node 20.4.0 on): without it their dispose
+// method would sit under the key "undefined" and a user's \`await using\` would throw.
+if (typeof Symbol.asyncDispose !== 'symbol') throw new Error(\`Node \${process.version} has no Symbol.asyncDispose\`);
+const redis = await entry${specifiers.indexOf(name)}.connect({ url: process.env.REDIS_URL });
+await redis.client.ping();
+await redis[Symbol.asyncDispose]();
+console.log('every entry imports; a connection disposes');
+`,
+  );
+  writeFileSync(
+    join(project, 'require.cjs'),
+    `// Node versions that load ES modules synchronously must load every entry; older ones must refuse.
+const loads = process.features.require_module === true;
+for (const specifier of ${JSON.stringify(specifiers)}) {
+  let entry;
+  try {
+    entry = require(specifier);
+  } catch (err) {
+    if (!loads && err.code === 'ERR_REQUIRE_ESM') continue;
+    throw err;
+  }
+  if (!loads) throw new Error(\`require('\${specifier}') loaded on \${process.version}, which should refuse it\`);
+  if (Object.keys(entry).length === 0) throw new Error(\`require('\${specifier}') gave no exports\`);
+}
+console.log(loads ? 'loads' : 'refused (ERR_REQUIRE_ESM)');
+`,
+  );
+}
+
+/** Type-checks the .cts files under node16: exactly one TS1479 per static import, and nothing else. */
+function expectNode16Refusal(project, count) {
+  let out = '';
+  try {
+    run('node', [tsc, '-p', 'tsconfig.node16.json'], project);
+  } catch (err) {
+    out = err.stdout?.toString() ?? '';
+  }
+  const errors = out.split('\n').filter((line) => /error TS\d+/.test(line));
+  const refusals = errors.filter((line) => /^static\.cts\(\d+,\d+\): error TS1479:/.test(line));
+  if (refusals.length !== count || errors.length !== count)
+    throw new Error(
+      `under --module node16, expected TS1479 on each of the ${count} static import(s) in static.cts ` +
+        `(the packages are ESM only) and no other error; tsc said:\n${out || '(nothing)'}`,
+    );
+}
 
 const port = await new Promise((ok) => {
   const probe = createServer().listen(0, '127.0.0.1', () => {
@@ -73,8 +196,14 @@ const server = spawn(
 process.on('exit', () => server.kill('SIGKILL'));
 await new Promise((r) => setTimeout(r, 300));
 
+const lowest = lowestNodeOf(packages.map(({ manifest }) => manifest));
 let failed = 0;
 try {
+  // The `node` package on the npm registry carries Node's own binaries, so the lowest Node the
+  // packages claim is one download away wherever npm install works. Its path is asked once.
+  process.stdout.write(`Fetching Node ${lowest}, the lowest that engines.node claims... `);
+  const oldNode = run('npx', ['-y', `node@${lowest}`, '-p', 'process.execPath'], work).trim();
+  console.log(oldNode);
   const tarballs = {};
   for (const { dir } of packages.concat(
     packages.some((p) => p.dir === 'connection') ? [] : [{ dir: 'connection' }],
@@ -131,35 +260,27 @@ try {
       project,
     );
     // Every entry of `exports` (subpaths too) must resolve with its types from a plain NodeNext project.
-    const entries = Object.keys(manifest.exports).filter((e) => e !== './package.json');
-    const imports = entries.map((e, i) => `import * as entry${i} from '${manifest.name}${e.slice(1)}';`);
-    const uses = entries.map((_, i) => `Object.keys(entry${i}).length`).join(' + ');
-    writeFileSync(
-      join(project, 'consumer.ts'),
-      `${imports.join('\n')}\nconst exported: number = ${uses};\nconsole.log(exported);\n`,
-    );
-    writeFileSync(
-      join(project, 'tsconfig.json'),
-      JSON.stringify({
-        compilerOptions: {
-          module: 'NodeNext',
-          moduleResolution: 'NodeNext',
-          target: 'ES2022',
-          strict: true,
-          noEmit: true,
-          skipLibCheck: false,
-          types: ['node'],
-        },
-        files: ['consumer.ts'],
-      }),
-    );
+    const specifiers = Object.keys(manifest.exports)
+      .filter((e) => e !== './package.json')
+      .map((e) => `${manifest.name}${e.slice(1)}`);
+    writeTypeChecks(project, specifiers);
+    writeRuntimeChecks(project, manifest.name, specifiers);
     try {
-      run('npx', ['tsc', '-p', 'tsconfig.json'], project);
-      const out = run('node', [`${dir}.mjs`], project, {
-        ...process.env,
-        REDIS_URL: `redis://127.0.0.1:${port}`,
-      });
-      console.log(`ok (types resolve; smoke: ${out.trim().split('\n').pop()})`);
+      run('node', [tsc, '-p', 'tsconfig.json'], project);
+      expectNode16Refusal(project, specifiers.length);
+      const env = { ...process.env, REDIS_URL: `redis://127.0.0.1:${port}` };
+      const out = run('node', [`${dir}.mjs`], project, env);
+      const required = run('node', ['require.cjs'], project).trim();
+      // Database 1: a smoke script may leave keys behind that would change its second run.
+      const oldEnv = { ...process.env, REDIS_URL: `redis://127.0.0.1:${port}/1` };
+      run(oldNode, [`${dir}.mjs`], project, oldEnv);
+      run(oldNode, ['entries.mjs'], project, oldEnv);
+      const oldRequired = run(oldNode, ['require.cjs'], project).trim();
+      console.log(
+        `ok (types resolve; .cts: static import under nodenext, TS1479 under node16, import() under both; ` +
+          `smoke: ${out.trim().split('\n').pop()}; require() on ${process.version}: ${required}; ` +
+          `on v${lowest}: smoke ok, require() ${oldRequired})`,
+      );
     } catch (err) {
       failed++;
       console.log(`FAILED\n${err.stdout ?? ''}${err.message}`);
