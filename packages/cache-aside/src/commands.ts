@@ -36,7 +36,7 @@ export function createStore(conn: RedisConnection, prefix: string) {
 
   const read = (key: string, timeoutMs: number): Promise<Text> => {
     const k = entries.key(key);
-    return conn.send<Text>(['GET', k], { key: k, timeoutMs });
+    return conn.send<Text>(['GET', k], { key: k, readonly: true, timeoutMs });
   };
 
   return {
@@ -62,6 +62,7 @@ export function createStore(conn: RedisConnection, prefix: string) {
             const replies = await conn.send<Text[]>(['MGET', ...redisKeys], {
               key: redisKeys[0] as string,
               keys: redisKeys,
+              readonly: true,
               timeoutMs,
             });
             for (const [i, k] of group.entries()) out.set(k, replies[i] ?? null);
@@ -92,7 +93,7 @@ export function createStore(conn: RedisConnection, prefix: string) {
     async poll(key: string, timeoutMs: number) {
       const lease = leases.key(key);
       const [leaseTtl, raw] = await Promise.all([
-        conn.send<number>(['PTTL', lease], { key: lease, timeoutMs }),
+        conn.send<number>(['PTTL', lease], { key: lease, readonly: true, timeoutMs }),
         read(key, timeoutMs),
       ]);
       return { leaseAlive: Number(leaseTtl) !== -2, raw };
@@ -155,6 +156,7 @@ export function createStore(conn: RedisConnection, prefix: string) {
             const replies = await conn.send<Array<string | null>>(['MGET', ...keys], {
               key: keys[0] as string,
               keys,
+              readonly: true,
               timeoutMs,
             });
             for (const [i, t] of group.entries()) out.set(t, replies[i] ?? null);
@@ -198,7 +200,7 @@ export function createStore(conn: RedisConnection, prefix: string) {
 
     pttl(key: string, timeoutMs: number): Promise<number> {
       const k = entries.key(key);
-      return conn.send<number>(['PTTL', k], { key: k, timeoutMs }).then(Number);
+      return conn.send<number>(['PTTL', k], { key: k, readonly: true, timeoutMs }).then(Number);
     },
 
     /** User keys matching a glob (user glob characters work; everything else is literal), on every master. */

@@ -100,7 +100,7 @@ export class SessionCommands {
   /** Raw HGETALL, no refresh: for listing and for function updates. */
   async peek(handle: string): Promise<{ meta: Meta; fields: Fields } | null> {
     const key = this.sessionKey(handle);
-    const reply = await this.#conn.send<unknown>(['HGETALL', key], { key });
+    const reply = await this.#conn.send<unknown>(['HGETALL', key], { key, readonly: true });
     return splitHash(flattenHash(reply)) ?? null;
   }
 
@@ -220,7 +220,7 @@ export class SessionCommands {
   /** True while the tombstone a regenerate left is there, i.e. no destroy followed it. */
   async tombstoneStands(handle: string): Promise<boolean> {
     const key = this.sessionKey(handle);
-    return (await this.#conn.send<number>(['EXISTS', key], { key })) === 1;
+    return (await this.#conn.send<number>(['EXISTS', key], { key, readonly: true })) === 1;
   }
 
   /**
@@ -256,7 +256,7 @@ export class SessionCommands {
 
   async stillIndexed(userId: string, handle: string): Promise<boolean> {
     const key = this.indexKey(userId);
-    return (await this.#conn.send(['ZSCORE', key, handle], { key })) !== null;
+    return (await this.#conn.send(['ZSCORE', key, handle], { key, readonly: true })) !== null;
   }
 
   /** The handles in the user's index, pruned of those past their absolute expiry. */
@@ -278,7 +278,7 @@ export class SessionCommands {
   /** True when the handle's key holds a live session (a tombstone has no absolute expiry field). */
   async isLive(handle: string): Promise<boolean> {
     const key = this.sessionKey(handle);
-    return (await this.#conn.send<number>(['HEXISTS', key, 'a'], { key })) === 1;
+    return (await this.#conn.send<number>(['HEXISTS', key, 'a'], { key, readonly: true })) === 1;
   }
 
   async deleteKey(key: string): Promise<void> {

@@ -41,7 +41,9 @@ export async function inspectJob(
 ): Promise<InspectedJob | null> {
   const reply = await conn.runScript<
     [Array<string | null>, string | null, string | null, string | null, number] | null
-  >(scripts.inspect, [keys.leases, keys.active, keys.delayed, keys.dead, keys.done, keys.jobPrefix], [id]);
+  >(scripts.inspect, [keys.leases, keys.active, keys.delayed, keys.dead, keys.done, keys.jobPrefix], [id], {
+    readonly: true,
+  });
   if (reply === null) return null;
   const [fields, delayedAt, deadAt, doneAt, active] = reply;
   return { fields, delayedAt, deadAt, doneAt, active: active === 1 };
@@ -53,6 +55,7 @@ export async function countJobs(conn: RedisConnection, keys: QueueKeys): Promise
     scripts.counts,
     [keys.waiting, keys.leases, keys.active, keys.delayed, keys.dead, keys.stats],
     [],
+    { readonly: true },
   );
   const n = (i: number) => Number(r[i] ?? 0);
   return {
@@ -86,6 +89,7 @@ export async function peekJobs(
     scripts.peek,
     [source, keys.jobPrefix],
     [kind, String(count)],
+    { readonly: true },
   );
   const jobs: PeekedJob[] = [];
   for (let i = 0; i + 2 < flat.length; i += 3) {
