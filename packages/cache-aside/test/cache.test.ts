@@ -3,30 +3,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
-import { connect, escapeGlob, InvalidArgumentError, type RedisConnection } from '@redis-patterns/connection';
+import { escapeGlob, InvalidArgumentError, type RedisConnection } from '@redis-patterns/connection';
 import { topologies, uniquePrefix } from '@redis-patterns/testing';
 import ts from 'typescript';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Cache, type CacheOptions, cached, createCache } from '../src/index.ts';
+import { describe, expect, it } from 'vitest';
+import { type Cache, cached, createCache } from '../src/index.ts';
 import type { makeUsers } from './fixtures/decorated.ts';
+import { counting, useCaches } from './helpers.ts';
 
 async function keysUnder(redis: RedisConnection, prefix: string): Promise<string[]> {
   const keys: string[] = [];
   for await (const key of redis.scan(`${escapeGlob(prefix)}*`)) keys.push(key);
   return keys.sort();
-}
-
-/** A loader that counts its calls and returns `value` after `delayMs`. */
-function counting<T>(value: T | (() => T), delayMs = 0) {
-  const loader = Object.assign(
-    async () => {
-      loader.calls++;
-      if (delayMs > 0) await sleep(delayMs);
-      return typeof value === 'function' ? (value as () => T)() : value;
-    },
-    { calls: 0 },
-  );
-  return loader;
 }
 
 /** Compiles fixtures/decorated.ts with TypeScript (standard decorators) and builds its Users. */
@@ -52,21 +40,8 @@ async function loadDecoratedUsers(cache: Cache): Promise<ReturnType<typeof makeU
 }
 
 describe.each(topologies())('cache-aside on $name', ({ url }) => {
-  let redis: RedisConnection;
-  const caches: Cache[] = [];
-  const make = (options: Omit<CacheOptions, 'redis'> = {}) => {
-    const cache = createCache({ redis, prefix: uniquePrefix('ca'), ...options });
-    caches.push(cache);
-    return cache;
-  };
-
-  beforeAll(async () => {
-    redis = await connect({ url, commandTimeoutMs: 5_000 });
-  });
-  afterAll(async () => {
-    await Promise.all(caches.map((c) => c.close()));
-    await redis?.close();
-  });
+  const fixture = useCaches(url, 'ca');
+  const { make } = fixture;
 
   it('loads on a miss, then serves hits without calling the loader', async () => {
     const cache = make();
@@ -161,9 +136,9 @@ describe.each(topologies())('cache-aside on $name', ({ url }) => {
 
   it('re-checks a stale-if-error value after waiting for another loader: run out or invalidated meanwhile, it is not served', async () => {
     const prefix = uniquePrefix('ca-wait');
-    const options = { redis, prefix, ttlMs: 50, staleIfErrorMs: 400, leaseWaitMs: 600 };
+    const options = { redis: fixture.redis, prefix, ttlMs: 50, staleIfErrorMs: 400, leaseWaitMs: 600 };
     const [ours, theirs] = [createCache(options), createCache(options)];
-    caches.push(ours, theirs);
+    fixture.caches.push(ours, theirs);
     const failing = async (): Promise<string> => {
       throw new Error('database down');
     };
@@ -337,9 +312,9 @@ describe.each(topologies())('cache-aside on $name', ({ url }) => {
       serialize: (value: unknown) => Buffer.from(JSON.stringify(value)).reverse(),
       deserialize: (payload: string | Buffer) => JSON.parse(Buffer.from(payload).reverse().toString()),
     };
-    const custom = createCache({ redis, prefix, serializer: binary });
-    const plain = createCache({ redis, prefix });
-    caches.push(custom, plain);
+    const custom = createCache({ redis: fixture.redis, prefix, serializer: binary });
+    const plain = createCache({ redis: fixture.redis, prefix });
+    fixture.caches.push(custom, plain);
     await custom.set('k', { n: [1, 2] });
     expect(await custom.get('k')).toEqual({ n: [1, 2] });
     expect(await custom.getMany(['k'])).toEqual([{ n: [1, 2] }]);
@@ -349,10 +324,10 @@ describe.each(topologies())('cache-aside on $name', ({ url }) => {
 
   it('counts a corrupt entry as a miss and replaces it', async () => {
     const prefix = uniquePrefix('ca');
-    const cache = createCache({ redis, prefix });
-    caches.push(cache);
+    const cache = createCache({ redis: fixture.redis, prefix });
+    fixture.caches.push(cache);
     const redisKey = `${prefix}v:{broken}`;
-    await redis.send(['SET', redisKey, 'not an entry'], { key: redisKey });
+    await fixture.redis.send(['SET', redisKey, 'not an entry'], { key: redisKey });
     expect(await cache.getOrLoad('broken', counting('fixed'))).toBe('fixed');
     expect(cache.stats().corrupt).toBe(1);
     expect(await cache.get('broken')).toBe('fixed');
@@ -360,8 +335,8 @@ describe.each(topologies())('cache-aside on $name', ({ url }) => {
 
   it('refuses bad input with typed errors and writes nothing', async () => {
     const prefix = uniquePrefix('ca');
-    const cache = createCache({ redis, prefix, maxValueBytes: 1_000 });
-    caches.push(cache);
+    const cache = createCache({ redis: fixture.redis, prefix, maxValueBytes: 1_000 });
+    fixture.caches.push(cache);
     const cyclic: Record<string, unknown> = {};
     cyclic.self = cyclic;
     const attempts: Array<() => Promise<unknown>> = [
@@ -388,9 +363,9 @@ describe.each(topologies())('cache-aside on $name', ({ url }) => {
     for (const attempt of attempts) {
       await expect(attempt()).rejects.toBeInstanceOf(InvalidArgumentError);
     }
-    expect(() => createCache({ redis, ttlMs: 0 })).toThrow(InvalidArgumentError);
-    expect(() => createCache({ redis, prefix: 'a{b}' })).toThrow(InvalidArgumentError);
-    expect(await keysUnder(redis, prefix)).toEqual([]);
+    expect(() => createCache({ redis: fixture.redis, ttlMs: 0 })).toThrow(InvalidArgumentError);
+    expect(() => createCache({ redis: fixture.redis, prefix: 'a{b}' })).toThrow(InvalidArgumentError);
+    expect(await keysUnder(fixture.redis, prefix)).toEqual([]);
   });
 
   it('wraps a function and a decorated method with the same arguments and one load per key', async () => {

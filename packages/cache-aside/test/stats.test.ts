@@ -1,21 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { connect, type RedisConnection } from '@redis-patterns/connection';
+import { connect } from '@redis-patterns/connection';
 import { topologies, uniquePrefix } from '@redis-patterns/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Cache, type CacheOptions, createCache, type JoinEvent } from '../src/index.ts';
-
-/** A loader that counts its calls and returns `value` after `delayMs`. */
-function counting<T>(value: T, delayMs = 0) {
-  const loader = Object.assign(
-    async () => {
-      loader.calls++;
-      if (delayMs > 0) await sleep(delayMs);
-      return value;
-    },
-    { calls: 0 },
-  );
-  return loader;
-}
+import { describe, expect, it } from 'vitest';
+import { type Cache, createCache, type JoinEvent } from '../src/index.ts';
+import { counting, useCaches } from './helpers.ts';
 
 const failing = async (): Promise<string> => {
   await sleep(20);
@@ -40,21 +28,8 @@ function expectEveryReadCountedOnce(cache: Cache, reads: number): void {
 }
 
 describe.each(topologies())('cache stats on $name', ({ url }) => {
-  let redis: RedisConnection;
-  const caches: Cache[] = [];
-  const make = (options: Omit<CacheOptions, 'redis'> = {}, prefix = uniquePrefix('ca-stats')) => {
-    const cache = createCache({ redis, prefix, ...options });
-    caches.push(cache);
-    return cache;
-  };
-
-  beforeAll(async () => {
-    redis = await connect({ url, commandTimeoutMs: 5_000 });
-  });
-  afterAll(async () => {
-    await Promise.all(caches.map((c) => c.close()));
-    await redis?.close();
-  });
+  const fixture = useCaches(url, 'ca-stats');
+  const { make } = fixture;
 
   it('counts 10 concurrent cold reads of one key as 1 miss and 9 joined, then 5 reads as 5 hits', async () => {
     const cache = make();
@@ -175,7 +150,7 @@ describe.each(topologies())('cache stats on $name', ({ url }) => {
     const down = await connect({ url });
     await down.close();
     const cache = createCache({ redis: down, prefix: uniquePrefix('ca-stats') });
-    caches.push(cache);
+    fixture.caches.push(cache);
     const loader = counting('from the loader', 20);
     const got = await Promise.all(Array.from({ length: 10 }, () => cache.getOrLoad('k', loader)));
     expect(got).toEqual(Array(10).fill('from the loader'));
