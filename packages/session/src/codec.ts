@@ -4,6 +4,7 @@ import {
   MAX_KEY_PART_LENGTH,
   type Serializer,
 } from '@redis-patterns/connection';
+import { serializeText } from '@redis-patterns/connection/internal';
 
 /*
  * How a session is stored. The Lua scripts (src/lua/<name>.lua, shared functions in src/lua/lib/,
@@ -68,23 +69,8 @@ export function encodeValue(serializer: Serializer, name: string, value: unknown
   if (typeof value === 'function' || typeof value === 'symbol') {
     throw new InvalidArgumentError(`data.${name}`, `a ${typeof value} cannot be stored in a session.`);
   }
-  let text: unknown;
-  try {
-    text = serializer.serialize(value);
-  } catch (err) {
-    throw new InvalidArgumentError(
-      `data.${name}`,
-      `cannot be serialized (${err instanceof Error ? err.message : String(err)}).`,
-    );
-  }
-  if (typeof text !== 'string') {
-    throw new InvalidArgumentError(
-      `data.${name}`,
-      text instanceof Uint8Array
-        ? 'the serializer returned bytes; sessions are stored as text, so it must return a string.'
-        : 'the serializer did not return a string for it.',
-    );
-  }
+  // A serializer that throws or returns bytes fails here, naming the property.
+  const text = serializeText(serializer, `data.${name}`, value);
   if (LONE_SURROGATE.test(text)) {
     throw new InvalidArgumentError(
       `data.${name}`,
