@@ -1,5 +1,9 @@
 import { InvalidArgumentError } from '@redis-patterns/connection';
-import { checkOptions } from '@redis-patterns/connection/internal';
+import {
+  type AdapterOptions,
+  type ResolvedAdapterOptions,
+  resolveAdapterOptions,
+} from './adapter-options.js';
 import {
   checkData,
   checkSize,
@@ -7,72 +11,40 @@ import {
   decodeFields,
   diff,
   encodeData,
-  type Fields,
+  expiryOf,
   fieldsOf,
   sizeOf,
 } from './codec.js';
-import type { UserChange } from './commands.js';
-import { generateId, handleOf } from './ids.js';
+import type { Lifetime, UserChange } from './commands/index.js';
+import { lifetimeKey, lifetimeOf, renewCookie, storedLifetimeKey } from './cookie.js';
+import { generateId, handleOf, isFrameworkId } from './ids.js';
 import { allSessions, clearPrefix, liveHandles } from './listing.js';
+import { Snapshots } from './snapshots.js';
 import { commandsOf } from './store.js';
 import type { SessionData, SessionStore } from './types.js';
 
-/** Options shared by the express-session and @fastify/session adapters. */
-export interface AdapterOptions {
-  /**
-   * The user a session belongs to, read from its data on every save, so `listForUser` and
-   * `destroyAllForUser` see framework sessions; returning undefined unbinds it.
-   * @default undefined (sessions are not indexed by user)
-   */
-  userIdOf?: (session: SessionData) => string | undefined;
-}
+export type { AdapterOptions };
 
-/** What one request's read saw, to write back only what that request changed. */
-interface Snapshot {
-  sid: string;
-  at: number;
-  refreshed: boolean;
-  fields: Fields;
-  userId: string | undefined;
-}
-
-// A snapshot lives from a request's read to its save or touch; the bounds only matter for requests
-// that never get that far (errors, a destroy).
-const MAX_SNAPSHOTS = 10_000;
-const MAX_SNAPSHOT_AGE_MS = 5 * 60_000;
 const COOKIE = 'cookie';
-
-// Framework ids: the store's own 43-character ids (recommended: 256 bits), but also the frameworks'
-// default 32-character ones (192 bits), so a missing genid does not silently break every session.
-const FRAMEWORK_ID = /^[A-Za-z0-9_-]{32,128}$/;
-const isFrameworkId = (sid: unknown): sid is string => typeof sid === 'string' && FRAMEWORK_ID.test(sid);
 
 /**
  * The part of a framework store that both adapters share. Frameworks hand the store the whole
  * session on every save; writing it whole would let a slow request erase what a fast one wrote
  * meanwhile (the classic lost update of session stores), and re-create a session that a logout
  * destroyed meanwhile. Instead each save writes only the properties that changed since that
- * request's read, as one atomic patch that never recreates a session. A change to `cookie` alone
- * (rolling expiry) is written only together with a refresh, so within `touchAfterMs` a request costs
- * one Redis round trip.
+ * request's read, as one atomic patch that never recreates a session. A change of the cookie alone
+ * is written only when it changes the session's lifetime (see cookie.ts), so a request that
+ * changes nothing costs one Redis round trip.
  */
 export class FrameworkBridge {
   readonly #sessions: SessionStore<object>;
-  readonly #userIdOf: AdapterOptions['userIdOf'];
-  /** Live snapshots, oldest first, for eviction. */
-  readonly #snapshots = new Set<Snapshot>();
-  readonly #bySid = new Map<string, Snapshot[]>();
-  /** The data object a read returned, then the framework's session object built from it (express). */
-  readonly #byObject = new WeakMap<object, Snapshot>();
+  readonly #options: ResolvedAdapterOptions;
+  readonly #snapshots = new Snapshots();
 
   constructor(sessions: SessionStore<object>, given?: AdapterOptions) {
-    const options = checkOptions('options', given, '{ userIdOf? }');
+    this.#options = resolveAdapterOptions(given);
     commandsOf(sessions);
-    if (options.userIdOf !== undefined && typeof options.userIdOf !== 'function') {
-      throw new InvalidArgumentError('userIdOf', 'expected a function (session) => userId | undefined.');
-    }
     this.#sessions = sessions;
-    this.#userIdOf = options.userIdOf;
   }
 
   get #commands() {
@@ -86,76 +58,99 @@ export class FrameworkBridge {
 
   async load(sid: string): Promise<SessionData | null> {
     if (!isFrameworkId(sid)) return null;
-    const loaded = await this.#commands.read(handleOf(sid));
-    if (loaded === null) return null;
+    const commands = this.#commands;
+    const loaded = await commands.read(handleOf(sid));
+    if (loaded === null) return this.#options.legacy === undefined ? null : this.#migrate(sid);
     const fields = fieldsOf(loaded.blob);
-    const data = decodeFields(this.#commands.opts.serializer, fields);
-    const snapshot = {
-      sid,
-      at: Date.now(),
-      refreshed: loaded.refreshed,
-      fields,
-      userId: loaded.meta.userId,
-    };
-    this.#remember(snapshot);
-    this.#byObject.set(data, snapshot);
+    const data = decodeFields(commands.opts.serializer, fields);
+    const lifetime = storedLifetimeKey(data, loaded.meta);
+    const { idleTtlMs, touchAfterMs } = commands.opts;
+    renewCookie(data, expiryOf(loaded.meta, idleTtlMs, touchAfterMs));
+    this.#snapshots.remember({ sid, at: Date.now(), fields, userId: loaded.meta.userId, lifetime }, data);
     return data;
   }
 
   /** Ties the session object a framework built from `data` to the read that returned `data`. */
   link(data: object, session: object): void {
-    const snapshot = this.#byObject.get(data);
-    if (snapshot !== undefined) this.#byObject.set(session, snapshot);
+    this.#snapshots.link(data, session);
   }
 
   async save(sid: string, session: unknown): Promise<void> {
-    if (!isFrameworkId(sid)) {
-      throw new InvalidArgumentError(
-        'sid',
-        "expected 32-128 URL-safe characters; pass the store's generator to the framework (express-session: genid: store.genid, @fastify/session: idGenerator: store.idGenerator).",
-      );
-    }
+    const commands = this.#commands;
+    checkSid(sid);
     checkData('session', session);
-    const { serializer, maxSizeBytes } = this.#commands.opts;
+    const lifetime = this.#lifetimeOf(session);
+    const handle = handleOf(sid);
+    if (lifetime === 'ended') {
+      this.#snapshots.claim(sid, session);
+      await commands.destroy(handle);
+      return;
+    }
+    const { serializer, maxSizeBytes } = commands.opts;
     const fields = encodeData(serializer, session);
     checkSize(sizeOf(fields), maxSizeBytes);
     const user = this.#userChange(session);
-    const handle = handleOf(sid);
-    const snapshot = this.#claim(sid, session, fields);
+    const snapshot = this.#snapshots.claim(sid, session, fields);
+    const key = lifetimeKey(lifetime);
     if (snapshot !== undefined) {
       const change = diff(snapshot.fields, fields);
       const userOp = sameUser(user, snapshot.userId) ? ({ op: 'keep' } as const) : user;
+      const relife = lifetime !== undefined && key !== snapshot.lifetime ? lifetime : undefined;
       const cookieOnly = change.del.length === 0 && [...change.set.keys()].every((name) => name === COOKIE);
-      if (userOp.op === 'keep' && cookieOnly && (change.set.size === 0 || !snapshot.refreshed)) return;
-      const result = await this.#commands.write(handle, change, {
+      if (userOp.op === 'keep' && cookieOnly && relife === undefined) return;
+      const result = await commands.write(handle, change, {
         mode: 'patch',
         user: userOp,
         knownUserId: snapshot.userId,
+        lifetime: relife,
       });
       if (result.status === 'too-large') checkSize(result.size, maxSizeBytes);
       // A second save of the same object in this request diffs against what this one stored.
       if (result.status === 'ok') {
-        this.#byObject.set(session, { ...snapshot, fields, refreshed: true, userId: result.meta.userId });
+        const lifetimeNow = relife === undefined ? snapshot.lifetime : key;
+        this.#snapshots.saved(session, {
+          ...snapshot,
+          fields,
+          userId: result.meta.userId,
+          lifetime: lifetimeNow,
+        });
       }
       // 'gone': destroyed or expired during the request; it stays gone.
       return;
     }
-    const created = await this.#commands.create(handle, fields, {
-      userId: user.op === 'set' ? user.userId : undefined,
-    });
+    const userId = user.op === 'set' ? user.userId : undefined;
+    const created = await commands.create(handle, fields, { userId, lifetime });
+    if (created.status === 'created') {
+      this.#snapshots.saved(session, { sid, at: Date.now(), fields, userId, lifetime: key });
+      return;
+    }
+    // `exists` for an id never read in this request: saved by code that never read it, or a new id
+    // that a destroyAllForUser reached first (then the key is a tombstone and this finds it gone).
     if (created.status !== 'exists') return;
-    // Saved twice in one request without a link to the first save, or by code that never read
-    // it: replace the data as a whole.
-    const result = await this.#commands.write(handle, { set: fields, del: [] }, { mode: 'replace', user });
+    const result = await commands.write(
+      handle,
+      { set: fields, del: [] },
+      { mode: 'replace', user, lifetime },
+    );
     if (result.status === 'too-large') checkSize(result.size, maxSizeBytes);
   }
 
   async touch(sid: string, session?: object): Promise<void> {
-    const snapshot = this.#claim(sid, session);
-    // The read at the start of this request already refreshed (or rightly skipped) the TTL.
-    if (snapshot !== undefined && Date.now() - snapshot.at < Math.max(this.#sessions.touchAfterMs, 1_000))
+    const lifetime = session === undefined ? undefined : this.#lifetimeOf(session);
+    const snapshot = this.#snapshots.claim(sid, session);
+    if (!isFrameworkId(sid)) return;
+    const commands = this.#commands;
+    if (lifetime === 'ended') {
+      await commands.destroy(handleOf(sid));
       return;
-    if (isFrameworkId(sid)) await this.#commands.touch(handleOf(sid));
+    }
+    const relife =
+      lifetime !== undefined && lifetimeKey(lifetime) !== snapshot?.lifetime ? lifetime : undefined;
+    // The read at the start of this request already refreshed (or rightly skipped) the TTL.
+    const recent =
+      snapshot !== undefined && Date.now() - snapshot.at < Math.max(commands.opts.touchAfterMs, 1_000);
+    if (relife === undefined && recent) return;
+    await commands.touch(handleOf(sid), relife);
   }
 
   /** Other requests' snapshots of this session stay: their saves must find it gone, not re-create it. */
@@ -178,56 +173,58 @@ export class FrameworkBridge {
     return clearPrefix(this.#commands);
   }
 
+  /** With lifetime 'cookie', what the session's cookie asks for; undefined with lifetime 'store'. */
+  #lifetimeOf(session: object): Lifetime | 'ended' | undefined {
+    const cap = this.#options.cookieCapMs;
+    return cap === undefined ? undefined : lifetimeOf(session, cap);
+  }
+
+  /**
+   * A session connect-redis wrote: read once, written here (bound to its user, with its cookie's
+   * lifetime), then deleted there; a concurrent request of the same id finds it here instead.
+   */
+  async #migrate(sid: string): Promise<SessionData | null> {
+    const legacy = this.#options.legacy;
+    if (legacy === undefined) return null;
+    const commands = this.#commands;
+    const key = legacy.prefix + sid;
+    const text = await commands.legacyGet(key);
+    if (text === null) return null;
+    let data: unknown;
+    try {
+      data = legacy.parse(text);
+    } catch {
+      data = undefined;
+    }
+    const lifetime = data === null || typeof data !== 'object' ? 'ended' : this.#lifetimeOf(data);
+    if (lifetime !== 'ended') {
+      const session = data as SessionData;
+      const fields = encodeData(commands.opts.serializer, session);
+      checkSize(sizeOf(fields), commands.opts.maxSizeBytes);
+      const user = this.#userChange(session);
+      const userId = user.op === 'set' ? user.userId : undefined;
+      await commands.create(handleOf(sid), fields, { userId, lifetime });
+    }
+    await commands.legacyDelete(key);
+    return lifetime === 'ended' ? null : this.load(sid);
+  }
+
   #userChange(session: SessionData): UserChange {
-    if (this.#userIdOf === undefined) return { op: 'keep' };
-    const userId = this.#userIdOf(session);
+    const { userIdOf } = this.#options;
+    if (userIdOf === undefined) return { op: 'keep' };
+    const userId = userIdOf(session);
     if (userId === undefined) return { op: 'unset' };
     checkUserId('userIdOf()', userId);
     return { op: 'set', userId };
   }
+}
 
-  #remember(snapshot: Snapshot): void {
-    this.#snapshots.add(snapshot);
-    const list = this.#bySid.get(snapshot.sid);
-    if (list === undefined) this.#bySid.set(snapshot.sid, [snapshot]);
-    else list.push(snapshot);
-    for (const oldest of this.#snapshots) {
-      if (this.#snapshots.size <= MAX_SNAPSHOTS && snapshot.at - oldest.at < MAX_SNAPSHOT_AGE_MS) break;
-      this.#forget(oldest);
-    }
-  }
-
-  #forget(snapshot: Snapshot): void {
-    this.#snapshots.delete(snapshot);
-    const list = this.#bySid.get(snapshot.sid)?.filter((s) => s !== snapshot);
-    if (list === undefined || list.length === 0) this.#bySid.delete(snapshot.sid);
-    else this.#bySid.set(snapshot.sid, list);
-  }
-
-  /**
-   * This request's snapshot: the one linked to its session object (express), else, among the
-   * reads of this session still in flight, the one its data differs least from (several requests
-   * of one session at once), else the oldest.
-   */
-  #claim(sid: string, session: object | undefined, fields?: Fields): Snapshot | undefined {
-    let snapshot = session === undefined ? undefined : this.#byObject.get(session);
-    if (session !== undefined) this.#byObject.delete(session);
-    if (snapshot === undefined) {
-      const candidates = this.#bySid.get(sid) ?? [];
-      const cost = (s: Snapshot) => {
-        if (fields === undefined) return 0;
-        const change = diff(s.fields, fields);
-        return change.set.size + change.del.length;
-      };
-      for (const candidate of candidates)
-        if (snapshot === undefined || cost(candidate) < cost(snapshot)) snapshot = candidate;
-    }
-    if (snapshot === undefined) return undefined;
-    this.#forget(snapshot);
-    // Whatever its age: a snapshot proves the session existed, so the save must patch it (and find
-    // it gone if it was destroyed meanwhile), never re-create it as a new session.
-    return snapshot;
-  }
+function checkSid(sid: unknown): asserts sid is string {
+  if (isFrameworkId(sid)) return;
+  throw new InvalidArgumentError(
+    'sid',
+    "expected at most 256 printable ASCII characters holding a run of 32 or more URL-safe ones (its random part); pass the store's generator to the framework (express-session: genid: store.genid, @fastify/session: idGenerator: store.idGenerator), or see the README for custom ids.",
+  );
 }
 
 /** A framework store method's callback: the error first, then the value. */

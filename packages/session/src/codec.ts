@@ -14,13 +14,14 @@ import { serializeText } from '@redis-patterns/connection/internal';
  *   session:{<handle>}        HASH, one per session; <handle> = base64url(SHA-256(id)), never the id
  *     a  absolute expiry (ms, server clock)   r  last refresh (ms)      c  created at (ms)
  *     v  version, +1 per data write           u  user id (optional)
+ *     i  its own idle timeout (ms; optional): a framework cookie's maxAge, see lib/window.lua
  *     d  the data: a JSON object mapping each top-level property to its serialized value, so a
  *        patch merges properties inside Redis (cjson) whatever the serializer
  *   a regenerated session's old key becomes a tombstone for a minute: HASH { m = new handle }
  *   session:{user:<userId>}   ZSET of the user's handles, score = the session's absolute expiry
  *
- * The key's TTL is always min(idleTtlMs, a - now) from the last refresh, so Redis frees a session
- * at its idle or absolute end, whichever comes first. A session key and its user's index are in
+ * The key's TTL is always min(idleTtlMs, a - now) from the last refresh (with `i`: min(i + its
+ * skip window, a - now)), so Redis frees a session at its idle or absolute end, whichever is first. A session key and its user's index are in
  * different Cluster slots; see commands.ts for the order of writes that keeps the index complete.
  * One data field rather than a field per property: a read is one HMGET of a few fields, not an
  * HGETALL of every property.
@@ -42,6 +43,8 @@ export interface Meta {
   refreshedAt: number;
   version: string;
   userId: string | undefined;
+  /** The session's own idle timeout (field `i`), when a framework cookie set one. */
+  ownIdleMs?: number | undefined;
 }
 
 /** Throws unless `data` is a plain object: sessions are stored one top-level property per hash field. */
@@ -150,6 +153,7 @@ export function splitHash(flat: string[]): { meta: Meta; fields: Fields } | unde
       refreshedAt: Number(r),
       version: hash.get('v') ?? '0',
       userId: hash.get('u'),
+      ownIdleMs: hash.has('i') ? Number(hash.get('i')) : undefined,
     },
     fields: fieldsOf(d),
   };
@@ -206,13 +210,13 @@ function describe(value: unknown): string {
 }
 
 /**
- * What the read scripts return: the server time, then per session refreshed, a, r, c, u, d (or
+ * What the read scripts return: the server time, then per session refreshed, a, r, c, u, d, i (or
  * null and fillers for a session that is gone). The single read's reply is one such session.
  */
 export type ReadReply = Array<number | string | null | Error>;
 
 /** The slots a session takes in a read reply, after the server time. */
-export const READ_SLOTS = 6;
+export const READ_SLOTS = 7;
 
 /** The session at `at` of a read reply, still serialized; null when it is gone. */
 export function loadedAt(reply: Readonly<ReadReply>, at: number): Loaded | null {
@@ -220,6 +224,7 @@ export function loadedAt(reply: Readonly<ReadReply>, at: number): Loaded | null 
   if (refreshed === null) return null;
   const now = reply[0] as number;
   const u = reply[at + 4] as string;
+  const i = reply[at + 6] as string;
   return {
     now,
     refreshed: refreshed === 1,
@@ -229,6 +234,7 @@ export function loadedAt(reply: Readonly<ReadReply>, at: number): Loaded | null 
       refreshedAt: refreshed === 1 ? now : Number(reply[at + 2]),
       version: '',
       userId: u === '' ? undefined : u,
+      ownIdleMs: i === '' ? undefined : Number(i),
     },
     blob: reply[at + 5] as string,
   };
@@ -243,4 +249,15 @@ export interface Loaded {
   meta: Meta;
   /** The stored data field (see the layout above); decode with decodeBlob or fieldsOf. */
   blob: string;
+}
+
+/**
+ * When Redis drops the session unless it is read again: its last refresh plus its idle window
+ * (its own, with the skip margin of src/lua/lib/window.lua, or the store's), capped by its
+ * absolute end.
+ */
+export function expiryOf(meta: Meta, idleTtlMs: number, touchAfterMs: number): number {
+  const own = meta.ownIdleMs;
+  const window = own === undefined ? idleTtlMs : own + Math.min(touchAfterMs, Math.floor(own / 10));
+  return Math.min(meta.refreshedAt + window, meta.absoluteExpiresAt);
 }

@@ -5,6 +5,12 @@ import type { SessionStore } from './types.js';
 
 export type { AdapterOptions };
 
+/** A session as {@link ExpressSessionStore.all} lists it: its data and its handle. */
+export type SessionWithHandle = ExpressSessionData & {
+  /** base64url(SHA-256(id)): what Redis holds instead of the id; pass it to `sessions.revoke`. */
+  handle: string;
+};
+
 /** Options of {@link createExpressStore}. */
 export interface ExpressStoreOptions extends AdapterOptions {}
 
@@ -84,19 +90,21 @@ export class ExpressSessionStore extends Store {
     return answer(() => this.#bridge.destroy(sid), callback);
   }
 
-  /** Every live session, keyed by handle (SHA-256 of the id): Redis never holds the ids. */
-  override all(): Promise<{ [handle: string]: ExpressSessionData }>;
+  /**
+   * Every live session, as connect-redis returns them (an array), each with its `handle`
+   * (base64url(SHA-256(id))) where connect-redis puts its `id`: Redis never holds the ids here.
+   * `sessions.revoke(handle)` ends one.
+   */
+  override all(): Promise<SessionWithHandle[]>;
   /** The callback form, which express-session's `Store` type declares. */
-  override all(
-    callback: (err: unknown, sessions?: { [handle: string]: ExpressSessionData } | null) => void,
-  ): void;
-  override all(
-    callback?: StoreCallback<{ [handle: string]: ExpressSessionData }>,
-  ): Promise<{ [handle: string]: ExpressSessionData }> | undefined {
+  override all(callback: (err: unknown, sessions?: SessionWithHandle[] | null) => void): void;
+  override all(callback?: StoreCallback<SessionWithHandle[]>): Promise<SessionWithHandle[]> | undefined {
     const work = () =>
       this.#bridge
         .all()
-        .then((found) => Object.fromEntries(found) as unknown as { [handle: string]: ExpressSessionData });
+        .then((found) =>
+          [...found].map(([handle, data]) => ({ ...data, handle }) as unknown as SessionWithHandle),
+        );
     return answer(work, callback);
   }
 

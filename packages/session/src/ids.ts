@@ -35,3 +35,27 @@ export function handleOf(id: string): string {
 // crypto.hash (Node >= 20.12) hashes without building a Hash object; every read hashes an id.
 const oneShotHash = (crypto as { hash?: (algorithm: string, data: string, encoding: 'base64url') => string })
   .hash;
+
+/** Longest id a framework may hand the store (it is hashed on every read). */
+export const MAX_FRAMEWORK_ID_LENGTH = 256;
+
+// Printable ASCII without spaces, holding a run of 32 or more URL-safe characters: the random part.
+const FRAMEWORK_ID = /^[\x21-\x7e]+$/;
+const RANDOM_RUN = /[A-Za-z0-9_-]{32}/;
+
+/**
+ * True for a session id a framework may use: at most 256 printable ASCII characters (no spaces)
+ * that contain at least 32 consecutive URL-safe characters (`A-Z a-z 0-9 _ -`), the part that must
+ * come from a CSPRNG. That admits this store's ids (43 characters, 256 bits), the frameworks'
+ * defaults (32 characters, 192 bits), a UUID (36 with its dashes, 122 random bits) and custom ids
+ * such as `user:42:<uuid>`; it refuses ids like `123` that no generator of random ids makes. It
+ * is a shape check: it cannot tell random characters from others, so generate the run randomly.
+ */
+export function isFrameworkId(sid: unknown): sid is string {
+  return (
+    typeof sid === 'string' &&
+    sid.length <= MAX_FRAMEWORK_ID_LENGTH &&
+    FRAMEWORK_ID.test(sid) &&
+    RANDOM_RUN.test(sid)
+  );
+}

@@ -13,7 +13,8 @@ export {
   TimeoutError,
   toConnection,
 } from '@redis-patterns/connection';
-export { generateId, handleOf, isWellFormedId } from './ids.js';
+export type { AdapterOptions, LegacyStore } from './adapter-options.js';
+export { generateId, handleOf, isFrameworkId, isWellFormedId } from './ids.js';
 export type { JsonLikeSerializer, SessionStoreOptions } from './options.js';
 export { createSessionStore } from './store.js';
 export type { Session, SessionData, SessionPatch, SessionStore, SessionSummary } from './types.js';

@@ -1,5 +1,5 @@
 import { decodeFields } from './codec.js';
-import type { SessionCommands } from './commands.js';
+import type { SessionCommands } from './commands/index.js';
 import { isWellFormedId } from './ids.js';
 import type { SessionData } from './types.js';
 

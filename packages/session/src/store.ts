@@ -10,10 +10,11 @@ import {
   diff,
   encodeData,
   encodePatch,
+  expiryOf,
   type Meta,
   sizeOf,
 } from './codec.js';
-import { SessionCommands } from './commands.js';
+import { SessionCommands } from './commands/index.js';
 import { generateId, handleOf, isWellFormedId } from './ids.js';
 import { resolveOptions, type SessionStoreOptions } from './options.js';
 import type { Session, SessionData, SessionStore, SessionSummary } from './types.js';
@@ -70,7 +71,7 @@ export function createSessionStore<Data extends object = SessionData>(
     data: data as Data,
     userId: meta.userId,
     createdAt: meta.createdAt,
-    expiresAt: Math.min(meta.refreshedAt + idleTtlMs, meta.absoluteExpiresAt),
+    expiresAt: expiryOf(meta, idleTtlMs, opts.touchAfterMs),
     absoluteExpiresAt: meta.absoluteExpiresAt,
   });
 
@@ -109,10 +110,14 @@ export function createSessionStore<Data extends object = SessionData>(
       checkSize(Buffer.byteLength(blobOf(fields)), maxSizeBytes);
       const id = generateId();
       const created = await commands.create(handleOf(id), fields, { userId });
-      if (created.status !== 'created' && created.status !== 'revoked') {
-        throw new Error(`unreachable: a fresh session id was refused (${created.status}).`);
-      }
-      const meta = { ...created, refreshedAt: created.now, version: '1', userId };
+      if (created.status === 'expired') throw new Error('unreachable: a new session began expired.');
+      // `exists`: a destroyAllForUser of this user ended it as it was written; it is gone.
+      const now = Date.now();
+      const times =
+        created.status === 'created'
+          ? created
+          : { now, createdAt: now, absoluteExpiresAt: now + opts.absoluteTtlMs };
+      const meta = { ...times, refreshedAt: times.now, version: '1', userId };
       return toSession(id, meta, decodeFields(serializer, fields));
     },
 
@@ -195,7 +200,7 @@ export function createSessionStore<Data extends object = SessionData>(
         userId,
         ...(restartLifetime ? {} : { absoluteAt: old.absoluteExpiresAt, createdAt: old.createdAt }),
       });
-      if (old.userId !== undefined) await commands.indexRemove(old.userId, oldHandle);
+      if (old.userId !== undefined) await commands.index.remove(old.userId, oldHandle);
       if (created.status !== 'created') return null;
       if (!(await commands.tombstoneStands(oldHandle))) {
         await commands.destroy(newHandle);
@@ -208,7 +213,7 @@ export function createSessionStore<Data extends object = SessionData>(
     async listForUser(userId) {
       open();
       checkUserId('userId', userId);
-      const handles = await commands.indexList(userId);
+      const handles = await commands.index.list(userId);
       const sessions = await Promise.all(handles.map((handle) => commands.peek(handle)));
       const summaries: SessionSummary<Data>[] = [];
       sessions.forEach((session, i) => {
@@ -226,7 +231,7 @@ export function createSessionStore<Data extends object = SessionData>(
       checkUserId('userId', userId);
       const { except } = destroyOptions;
       const exceptHandle = except === undefined ? undefined : checkId('except', except);
-      const handles = await commands.indexTake(userId, exceptHandle);
+      const handles = await commands.index.take(userId, exceptHandle);
       const results = await Promise.all(handles.map((handle) => commands.destroy(handle, true, userId)));
       return results.filter((r) => r.existed).length;
     },

@@ -3,12 +3,16 @@
 -- version it is a compare-and-set (function updates retry on conflict). The size check runs before
 -- any write, so an oversized result leaves the session untouched.
 -- KEYS: session. ARGV: idleTtlMs, maxSizeBytes, expectedVersion ('' = any), mode ('patch' |
--- 'replace'), userOp ('keep' | 'set' | 'unset'), userId, setCount, then setCount name/value pairs,
--- then names to delete. Returns { 0 } gone, { -1 } version conflict, { -2, size } too large, or
+-- 'replace'), userOp ('keep' | 'set' | 'unset'), userId, touchAfterMs, then a new lifetime from a
+-- cookie: cap ('' = keep the lifetime), own idle timeout, fixed end (see lib/relife.lua), then
+-- setCount, setCount name/value pairs, names to delete. Returns { 0 } gone (or ended by a lifetime
+-- in the past), { -1 } version conflict, { -2, size } too large, or
 -- { 1, now, previousUserId or '', version, createdAt, absoluteAt }.
 --!include clock
+--!include window
+--!include relife
 local key = KEYS[1]
-local m = redis.call('HMGET', key, 'a', 'v', 'u', 'c', 'd')
+local m = redis.call('HMGET', key, 'a', 'v', 'u', 'c', 'd', 'i')
 if not m[1] or not m[5] then return { 0 } end
 if ARGV[3] ~= '' and m[2] ~= ARGV[3] then return { -1 } end
 local now = clock()
@@ -19,17 +23,28 @@ if a <= now then
 end
 local data = {}
 if ARGV[4] ~= 'replace' then data = cjson.decode(m[5]) end
-local lastSet = 7 + 2 * tonumber(ARGV[7])
-for i = 8, lastSet, 2 do data[ARGV[i]] = ARGV[i + 1] end
+local lastSet = 11 + 2 * tonumber(ARGV[11])
+for i = 12, lastSet, 2 do data[ARGV[i]] = ARGV[i + 1] end
 for i = lastSet + 1, #ARGV do data[ARGV[i]] = nil end
 -- cjson writes '/' as '\/'; JSON.stringify, which counted the size before this script ran, does
 -- not. Unescaping keeps both counts (and the stored bytes) the same; cjson never writes a bare '/',
 -- so every '\/' in its output is that escape.
 local blob = (string.gsub(cjson.encode(data), '\\/', '/'))
 if #blob > tonumber(ARGV[2]) then return { -2, #blob } end
+local c = tonumber(m[4]) or now
+local own = tonumber(m[6])
+if ARGV[8] ~= '' then
+  a = relife(key, c, ARGV[9], ARGV[8], ARGV[10])
+  own = tonumber(ARGV[9])
+  if a <= now then
+    redis.call('DEL', key)
+    return { 0 }
+  end
+end
 redis.call('HSET', key, 'd', blob, 'r', now)
 local version = redis.call('HINCRBY', key, 'v', 1)
 if ARGV[5] == 'set' then redis.call('HSET', key, 'u', ARGV[6])
 elseif ARGV[5] == 'unset' then redis.call('HDEL', key, 'u') end
-redis.call('PEXPIRE', key, math.min(tonumber(ARGV[1]), a - now))
-return { 1, now, m[3] or '', version, tonumber(m[4]) or now, a }
+local ttl = window(tonumber(ARGV[1]), tonumber(ARGV[7]), own)
+redis.call('PEXPIRE', key, math.min(ttl, a - now))
+return { 1, now, m[3] or '', version, c, a }

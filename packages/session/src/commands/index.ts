@@ -11,19 +11,32 @@ import {
   READ_SLOTS,
   type ReadReply,
   splitHash,
-  USER_INDEX_PREFIX,
-} from './codec.js';
-import { scripts } from './lua.generated.js';
-import type { ResolvedOptions } from './options.js';
+} from '../codec.js';
+import { scripts } from '../lua.generated.js';
+import type { ResolvedOptions } from '../options.js';
+import {
+  type CreateResult,
+  type Lifetime,
+  lifetimeArgs,
+  type UserChange,
+  type WriteResult,
+} from './types.js';
+import { UserIndex } from './user-index.js';
+
+export type { CreateResult, Lifetime, UserChange, WriteResult };
 
 /*
- * Every Redis command of the session store is sent from this module; `scripts.<name>` is
- * src/lua/<name>.lua, and codec.ts describes the keys.
+ * Every Redis command of the session store is sent from this folder; `scripts.<name>` is
+ * src/lua/<name>.lua, and codec.ts describes the keys. This file sends a session's own
+ * commands, user-index.ts those of the per-user indexes.
  *
  * A session key and its user's index live in different Cluster slots, so writes touching both are ordered
- * to keep one invariant: every live session bound to a user is in that user's index. A handle is added to
- * the index before its session is written and checked again after (a concurrent destroyAllForUser may have
- * taken it: the new session then deletes itself); it is removed only after the session is gone. Stale
+ * to keep one invariant: every live session bound to a user is in that user's index, once the write
+ * that bound it has answered. A handle's index entry is sent with the write that binds it (ahead of it
+ * on one connection; on Cluster, to another node at the same time), and a concurrent destroyAllForUser
+ * that takes the entry first still ends the session: a new one finds the tombstone that destroy left
+ * for its id, an existing one checks its entry again after the write and deletes itself. A write whose
+ * index entry failed deletes what it wrote. An entry is removed only after its session is gone. Stale
  * index entries (idle-expired sessions, a crash between steps, a write refused after its user was indexed)
  * are harmless: reads filter them, destroyAllForUser ends only sessions still bound to that user, and
  * pruning by score drops them at their absolute expiry. Regenerate moves a session across slots: the old
@@ -45,35 +58,25 @@ const MAX_FORWARDS = 16;
 /** Most reads in one script call (one call holds Redis for all of them). */
 const MAX_READ_BATCH = 25;
 
-/** Who a write binds the session to. */
-export type UserChange = { op: 'keep' } | { op: 'set'; userId: string } | { op: 'unset' };
-
-/** Outcome of a write. `gone`: the session no longer exists (nothing was written). */
-export type WriteResult =
-  | { status: 'ok'; now: number; meta: Meta }
-  | { status: 'gone' }
-  | { status: 'conflict' }
-  | { status: 'too-large'; size: number };
-
-/** Outcome of a create: `revoked` when a concurrent destroyAllForUser took its index entry (it is deleted). */
-export type CreateResult =
-  | { status: 'created' | 'revoked'; now: number; createdAt: number; absoluteExpiresAt: number }
-  | { status: 'exists' | 'expired' };
-
 /** The Redis side of one store, shared by the store and the framework adapters. */
 export class SessionCommands {
   readonly opts: ResolvedOptions;
   readonly #conn: RedisConnection;
   readonly #idle: string;
   readonly #absoluteTtl: string;
+  readonly #touchAfter: string;
   readonly #reads: ScriptBatcher<string, Loaded | null>;
+  /** The per-user indexes. */
+  readonly index: UserIndex;
 
   constructor(opts: ResolvedOptions) {
     this.opts = opts;
     this.#conn = opts.conn;
     this.#idle = String(opts.idleTtlMs);
     this.#absoluteTtl = String(opts.absoluteTtlMs);
-    const readArgs = [this.#idle, String(opts.touchAfterMs)];
+    this.#touchAfter = String(opts.touchAfterMs);
+    this.index = new UserIndex(opts);
+    const readArgs = [this.#idle, this.#touchAfter];
     // Reads asked for in the same tick share script calls (per hash slot, so on Cluster only keys of
     // one slot do): at 50 requests in flight Redis runs two calls instead of 50. With none in flight
     // a read goes out at once, so a lone request waits for nothing.
@@ -90,7 +93,6 @@ export class SessionCommands {
   }
 
   readonly sessionKey = (handle: string): string => this.opts.keys.key(handle);
-  readonly indexKey = (userId: string): string => this.opts.keys.key(`${USER_INDEX_PREFIX}${userId}`);
 
   /** get: the session, with its idle TTL slid in the same script call. */
   read(handle: string): Promise<Loaded | null> {
@@ -104,47 +106,61 @@ export class SessionCommands {
     return splitHash(flattenHash(reply)) ?? null;
   }
 
-  async touch(handle: string): Promise<boolean> {
-    const args = [this.#idle, String(this.opts.touchAfterMs)];
+  /** Slides the TTL (or skips it within the window); with a lifetime, sets that first. False if gone. */
+  async touch(handle: string, lifetime?: Lifetime): Promise<boolean> {
+    const args = [this.#idle, this.#touchAfter, ...lifetimeArgs(lifetime)];
     return (await this.#conn.runScript<number>(scripts.touch, [this.sessionKey(handle)], args)) >= 0;
   }
 
-  /** Writes a new session hash, indexed first when it has a user (see the invariant above). */
+  /**
+   * Writes a new session hash, in one round trip: with a user, its index entry is sent with it
+   * (on one connection, ahead of it; on Cluster, to another node at the same time). A
+   * destroyAllForUser that takes the entry before the session lands leaves a tombstone that the
+   * session's write then finds (`exists`), so it never outlives a "log out everywhere" unindexed.
+   */
   async create(
     handle: string,
     fields: Fields,
-    options: { userId?: string | undefined; createdAt?: number; absoluteAt?: number } = {},
+    options: {
+      userId?: string | undefined;
+      createdAt?: number;
+      absoluteAt?: number | undefined;
+      lifetime?: Lifetime | undefined;
+    } = {},
   ): Promise<CreateResult> {
-    const { userId, createdAt } = options;
-    let absoluteAt = options.absoluteAt;
-    if (userId !== undefined) absoluteAt = await this.indexAdd(userId, handle, absoluteAt);
-    const reply = await this.#conn.runScript<number[]>(
+    const { userId, createdAt, lifetime } = options;
+    const absoluteAt = options.absoluteAt ?? lifetime?.fixedEnd;
+    const cap = lifetime === undefined ? this.#absoluteTtl : String(lifetime.capMs);
+    const indexed =
+      userId === undefined ? undefined : this.index.add(userId, handle, options.absoluteAt, cap);
+    const written = this.#conn.runScript<number[]>(
       scripts.create,
       [this.sessionKey(handle)],
       [
         this.#idle,
-        this.#absoluteTtl,
+        cap,
         absoluteAt === undefined ? '' : String(absoluteAt),
         createdAt === undefined ? '' : String(createdAt),
         userId ?? '',
         blobOf(fields),
+        this.#touchAfter,
+        lifetime?.idleMs === undefined ? '' : String(lifetime.idleMs),
       ],
     );
-    if (reply[0] === 0) return { status: 'exists' };
-    if (reply[0] === -1) {
-      if (userId !== undefined) await this.indexRemove(userId, handle);
+    const [index, reply] = await Promise.allSettled([indexed, written]);
+    if (reply.status === 'rejected') throw reply.reason;
+    const [status, now, created, absolute] = reply.value as [number, number, number, number];
+    if (index.status === 'rejected') {
+      // A session bound to a user but missing from the user's index must not stay.
+      if (status === 1) await this.destroy(handle);
+      throw index.reason;
+    }
+    if (status === 0) return { status: 'exists' };
+    if (status === -1) {
+      if (userId !== undefined) this.index.forget(userId, handle);
       return { status: 'expired' };
     }
-    const result = {
-      now: reply[1] as number,
-      createdAt: reply[2] as number,
-      absoluteExpiresAt: reply[3] as number,
-    };
-    if (userId !== undefined && !(await this.stillIndexed(userId, handle))) {
-      await this.#conn.runScript(scripts.destroy, [this.sessionKey(handle)], [this.#idle, '0', '']);
-      return { status: 'revoked', ...result };
-    }
-    return { status: 'created', ...result };
+    return { status: 'created', now, createdAt: created, absoluteExpiresAt: absolute };
   }
 
   /** Patches or replaces the data of an existing session (never recreates it), moving its index entry. */
@@ -156,12 +172,15 @@ export class SessionCommands {
       user: UserChange;
       knownUserId?: string | undefined;
       expectVersion?: string;
+      lifetime?: Lifetime | undefined;
     },
   ): Promise<WriteResult> {
-    const { user } = options;
+    const { user, lifetime } = options;
+    const cap = lifetime === undefined ? undefined : String(lifetime.capMs);
     const binding = user.op === 'set' && user.userId !== options.knownUserId ? user.userId : undefined;
-    if (binding !== undefined) await this.indexAdd(binding, handle);
-    const reply = await this.#conn.runScript<Array<number | string>>(
+    // The index entry goes out with the write (see create), and is checked again after it.
+    const indexed = binding === undefined ? undefined : this.index.add(binding, handle, undefined, cap);
+    const written = this.#conn.runScript<Array<number | string>>(
       scripts.update,
       [this.sessionKey(handle)],
       [
@@ -171,15 +190,25 @@ export class SessionCommands {
         options.mode,
         user.op,
         user.op === 'set' ? user.userId : '',
+        this.#touchAfter,
+        ...lifetimeArgs(lifetime),
         String(change.set.size),
         ...[...change.set].flat(),
         ...change.del,
       ],
     );
+    const [index, update] = await Promise.allSettled([indexed, written]);
+    if (update.status === 'rejected') throw update.reason;
+    const reply = update.value;
     const status = reply[0];
+    if (index.status === 'rejected') {
+      // Bound to a user but missing from the user's index: the session must not stay.
+      if (status === 1) await this.destroy(handle);
+      throw index.reason;
+    }
     if (status !== 1) {
       // Only a session that is gone certainly has no use for the entry; otherwise a stale entry is harmless.
-      if (binding !== undefined && status === 0) await this.indexRemove(binding, handle);
+      if (binding !== undefined && status === 0) this.index.forget(binding, handle);
       if (status === -1) return { status: 'conflict' };
       if (status === -2) return { status: 'too-large', size: Number(reply[1]) };
       return { status: 'gone' };
@@ -189,15 +218,14 @@ export class SessionCommands {
     if (user.op === 'set' && binding === undefined && previousUserId !== user.userId) {
       // The caller's idea of the owner was stale: index late, then check like any binding.
       checkIndex = user.userId;
-      await this.indexAdd(user.userId, handle);
+      await this.index.add(user.userId, handle, undefined, cap);
     }
-    if (checkIndex !== undefined && !(await this.stillIndexed(checkIndex, handle))) {
+    if (checkIndex !== undefined && !(await this.index.has(checkIndex, handle))) {
       await this.destroy(handle);
       return { status: 'gone' };
     }
     const userId = user.op === 'set' ? user.userId : user.op === 'unset' ? undefined : previousUserId;
-    if (previousUserId !== undefined && previousUserId !== userId)
-      await this.indexRemove(previousUserId, handle);
+    if (previousUserId !== undefined && previousUserId !== userId) this.index.forget(previousUserId, handle);
     const now = Number(reply[1]);
     const meta = {
       createdAt: Number(reply[4]),
@@ -234,39 +262,13 @@ export class SessionCommands {
     const [deleted, userId, movedTo] = await this.#conn.runScript<[number, string, string]>(
       scripts.destroy,
       [this.sessionKey(handle)],
-      [this.#idle, follow ? '1' : '0', ownedBy ?? ''],
+      [this.#idle, follow ? '1' : '0', ownedBy ?? '', String(TOMBSTONE_TTL_MS)],
     );
     // After the DEL: removing the index entry first could hide a still-live session from destroyAllForUser.
-    if (userId !== '') await this.indexRemove(userId, handle);
+    if (userId !== '') this.index.forget(userId, handle);
     if (follow && movedTo !== '' && depth < MAX_FORWARDS)
       return this.destroy(movedTo, true, ownedBy, depth + 1);
     return { existed: deleted === 1 };
-  }
-
-  /** Adds a handle to its user's index; returns the absolute expiry it was scored with. */
-  async indexAdd(userId: string, handle: string, absoluteAt?: number): Promise<number> {
-    const args = [handle, absoluteAt === undefined ? '' : String(absoluteAt), this.#absoluteTtl];
-    return Number(await this.#conn.runScript(scripts.indexAdd, [this.indexKey(userId)], args));
-  }
-
-  async indexRemove(userId: string, handle: string): Promise<void> {
-    const key = this.indexKey(userId);
-    await this.#conn.send(['ZREM', key, handle], { key });
-  }
-
-  async stillIndexed(userId: string, handle: string): Promise<boolean> {
-    const key = this.indexKey(userId);
-    return (await this.#conn.send(['ZSCORE', key, handle], { key, readonly: true })) !== null;
-  }
-
-  /** The handles in the user's index, pruned of those past their absolute expiry. */
-  indexList(userId: string): Promise<string[]> {
-    return this.#conn.runScript<string[]>(scripts.indexList, [this.indexKey(userId)], []);
-  }
-
-  /** Takes every handle but `exceptHandle` out of the user's index (destroyAllForUser's first half). */
-  indexTake(userId: string, exceptHandle: string | undefined): Promise<string[]> {
-    return this.#conn.runScript<string[]>(scripts.indexTake, [this.indexKey(userId)], [exceptHandle ?? '']);
   }
 
   /** Every key under the prefix, SCANned on every master; `hash` keeps sessions and tombstones only. */
@@ -282,6 +284,15 @@ export class SessionCommands {
   }
 
   async deleteKey(key: string): Promise<void> {
+    await this.#conn.send(['DEL', key], { key });
+  }
+
+  /** A session connect-redis wrote (`migrateFrom`): its serialized text, or null. */
+  legacyGet(key: string): Promise<string | null> {
+    return this.#conn.send<string | null>(['GET', key], { key, readonly: true });
+  }
+
+  async legacyDelete(key: string): Promise<void> {
     await this.#conn.send(['DEL', key], { key });
   }
 }
