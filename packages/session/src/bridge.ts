@@ -1,6 +1,7 @@
 import { InvalidArgumentError } from '@redis-patterns/connection';
 import {
   type AdapterOptions,
+  COOKIE_CAP_MS,
   type ResolvedAdapterOptions,
   resolveAdapterOptions,
 } from './adapter-options.js';
@@ -153,9 +154,18 @@ export class FrameworkBridge {
     await commands.touch(handleOf(sid), relife);
   }
 
-  /** Other requests' snapshots of this session stay: their saves must find it gone, not re-create it. */
+  /**
+   * Other requests' snapshots of this session stay: their saves must find it gone, not re-create it.
+   * With `migrateFrom`, a session not moved yet is deleted where connect-redis wrote it too.
+   */
   async destroy(sid: string): Promise<void> {
-    if (isFrameworkId(sid)) await this.#commands.destroy(handleOf(sid));
+    if (!isFrameworkId(sid)) return;
+    const commands = this.#commands;
+    const { legacy } = this.#options;
+    await Promise.all([
+      commands.destroy(handleOf(sid)),
+      legacy === undefined ? undefined : commands.legacyDelete(legacy.prefix + sid),
+    ]);
   }
 
   /** Every live session under the prefix, keyed by handle (Redis holds no ids); SCANs every master. */
@@ -196,7 +206,9 @@ export class FrameworkBridge {
     } catch {
       data = undefined;
     }
-    const lifetime = data === null || typeof data !== 'object' ? 'ended' : this.#lifetimeOf(data);
+    // Whatever the adapter's lifetime option, a session whose cookie has expired is not moved.
+    const expired = data === null || typeof data !== 'object' || lifetimeOf(data, COOKIE_CAP_MS) === 'ended';
+    const lifetime = expired ? 'ended' : this.#lifetimeOf(data as object);
     if (lifetime !== 'ended') {
       const session = data as SessionData;
       const fields = encodeData(commands.opts.serializer, session);

@@ -52,7 +52,8 @@ export class Snapshots {
   }
 
   /**
-   * This request's snapshot, taken out: the one linked to its session object, else, among the
+   * This request's snapshot, taken out: the one linked to its session object (if it was a read of
+   * the same id), else, among the
    * reads of this session still in flight, the one its data differs least from (several requests
    * of one session at once), else the oldest. Whatever its age: a snapshot proves the session
    * existed, so the save must patch it (and find it gone if it was destroyed meanwhile), never
@@ -60,7 +61,9 @@ export class Snapshots {
    */
   claim(sid: string, session: object | undefined, fields?: Fields): Snapshot | undefined {
     let snapshot = session === undefined ? undefined : this.#byObject.get(session);
-    if (session !== undefined) this.#byObject.delete(session);
+    // One object saved under another id (a copy of a session) is a new session there.
+    if (snapshot !== undefined && snapshot.sid !== sid) snapshot = undefined;
+    else if (session !== undefined) this.#byObject.delete(session);
     if (snapshot === undefined) {
       const cost = (s: Snapshot) => {
         if (fields === undefined) return 0;
