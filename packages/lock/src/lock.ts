@@ -94,7 +94,7 @@ export interface DistributedLock extends AsyncDisposable {
  * });
  *
  * {
- *   await using lock = await locks.acquire('invoice:42', { timeoutMs: 2_000 });
+ *   await using lock = await locks.acquire('invoice:42', { acquireTimeoutMs: 2_000 });
  *   await db.saveInvoice(42, { fencingToken: lock.fencingToken });
  * } // released here
  * ```
