@@ -1,69 +1,34 @@
 #!/usr/bin/env node
-// Proves "install just the pattern you need": packs every public package, installs each tarball
-// (with the connection tarball it depends on and `redis`) into a fresh project outside the
-// workspace, runs its smoke script against a throwaway redis-server, and type-checks a consumer file.
+// Proves "install just the pattern you need": packs every public package (into dist-tarballs/, as
+// `pnpm pack:all` does), installs each tarball (with the connection tarball it depends on and `redis`)
+// into a fresh project outside the workspace, runs its smoke script against a throwaway redis-server,
+// and type-checks a consumer file. In another fresh project holding only the package's tarball, the
+// connection's and `redis`, the first ```ts block of the package's README runs as written.
 // It also holds the packages to what their READMEs say about being ESM only: from CommonJS, require()
 // loads them exactly on Node versions that load ES modules synchronously, and TypeScript accepts a
 // static import in a .cts file under --module nodenext but not node16, where `await import()` is the
 // way; and the import smoke runs again on the lowest Node that `engines` claims.
-import { execFileSync, spawn } from 'node:child_process';
-import {
-  cpSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
-import { createServer } from 'node:net';
+import { execFileSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { npmEnvironment, packAll, publicPackages } from './pack-all.mjs';
+import { runFirstBlock } from './snippets/first-block.mjs';
+import { startRedisServer } from './snippets/redis-server.mjs';
 
 const root = resolve(import.meta.dirname, '..');
 const only = process.argv.slice(2);
 const work = mkdtempSync(join(tmpdir(), 'redis-patterns-pack-'));
 
-// Under `pnpm run check:install` the environment carries pnpm's whole configuration as npm_config_*
-// variables, and npm warns on every command about each key it does not know (`_jsr-registry`,
-// `verify-deps-before-run`, `npm-globalconfig`...) and does nothing else with it. So the commands
-// below run without exactly those keys, which changes nothing npm does. Kept: every key npm knows
-// (its own list, asked with no npm_config_* set: registry, cafile, cache, userconfig, proxies...) and
-// scoped or per-registry keys (`@scope:registry`, `//host/:_authToken`). Also dropped: global_prefix
-// and local_prefix, which npm never reads and sets afresh for the scripts it runs. The pack step's
-// pnpm reads its own settings again from the workspace's and the user's .npmrc.
-const isNpmConfig = (name) => name.toLowerCase().startsWith('npm_config_');
-const withoutNpmConfig = Object.fromEntries(
-  Object.entries(process.env).filter(([name]) => !isNpmConfig(name)),
-);
-const npmKnows = new Set(
-  Object.keys(JSON.parse(execFileSync('npm', ['config', 'ls', '-l', '--json'], { env: withoutNpmConfig }))),
-);
-/** The config key npm reads from an npm_config_* name: '_' becomes '-' except a leading one. */
-const npmKey = (name) => {
-  const key = name.slice('npm_config_'.length);
-  return key.startsWith('//') ? key : (key.slice(0, 1) + key.slice(1).replaceAll('_', '-')).toLowerCase();
-};
-const npmEnv = Object.fromEntries(
-  Object.entries(process.env).filter(([name]) => {
-    if (!isNpmConfig(name)) return true;
-    const key = npmKey(name);
-    return npmKnows.has(key) || key.includes(':') || key.startsWith('//');
-  }),
-);
+const npmEnv = npmEnvironment();
 const run = (cmd, args, cwd, env = npmEnv) =>
   execFileSync(cmd, args, { cwd, env, stdio: ['ignore', 'pipe', 'inherit'] }).toString();
 // The consumer's own TypeScript, run directly rather than through npx, which looks it up on every call.
 const tsc = join('node_modules', 'typescript', 'bin', 'tsc');
 
-const packages = readdirSync(join(root, 'packages'))
-  .map((dir) => ({
-    dir,
-    manifest: JSON.parse(readFileSync(join(root, 'packages', dir, 'package.json'), 'utf8')),
-  }))
-  .filter(({ manifest }) => !manifest.private)
-  .filter(({ dir }) => only.length === 0 || only.includes(dir));
+const packages = publicPackages(only);
+const npmInstall = (project, deps) =>
+  run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...deps], project);
 
 /** The lower bound of `engines.node`, which every public package states alike, as `>=X.Y.Z`. */
 function lowestNodeOf(manifests) {
@@ -182,19 +147,7 @@ function expectNode16Refusal(project, count) {
     );
 }
 
-const port = await new Promise((ok) => {
-  const probe = createServer().listen(0, '127.0.0.1', () => {
-    const { port } = probe.address();
-    probe.close(() => ok(port));
-  });
-});
-const server = spawn(
-  'redis-server',
-  ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', work],
-  { stdio: 'ignore' },
-);
-process.on('exit', () => server.kill('SIGKILL'));
-await new Promise((r) => setTimeout(r, 300));
+const server = await startRedisServer();
 
 const lowest = lowestNodeOf(packages.map(({ manifest }) => manifest));
 let failed = 0;
@@ -204,17 +157,8 @@ try {
   process.stdout.write(`Fetching Node ${lowest}, the lowest that engines.node claims... `);
   const oldNode = run('npx', ['-y', `node@${lowest}`, '-p', 'process.execPath'], work).trim();
   console.log(oldNode);
-  const tarballs = {};
-  for (const { dir } of packages.concat(
-    packages.some((p) => p.dir === 'connection') ? [] : [{ dir: 'connection' }],
-  )) {
-    const out = run(
-      'npx',
-      ['-y', 'pnpm@10.34.9', 'pack', '--pack-destination', work],
-      join(root, 'packages', dir),
-    );
-    tarballs[dir] = out.trim().split('\n').pop().trim();
-  }
+  const withConnection = packages.some((p) => p.dir === 'connection') ? [] : publicPackages(['connection']);
+  const tarballs = packAll([...packages, ...withConnection], { env: npmEnv });
   for (const { dir, manifest } of packages) {
     const project = join(work, `consumer-${dir}`);
     mkdirSync(project, { recursive: true });
@@ -245,20 +189,7 @@ try {
     process.stdout.write(
       `• ${manifest.name}: installing ${deps.length} tarball(s) + redis in a fresh project... `,
     );
-    run(
-      'npm',
-      [
-        'install',
-        '--no-audit',
-        '--no-fund',
-        '--loglevel=error',
-        ...deps,
-        'redis@6.3.1',
-        'typescript@6.0.3',
-        '@types/node@^20.19.0',
-      ],
-      project,
-    );
+    npmInstall(project, [...deps, 'redis@6.3.1', 'typescript@6.0.3', '@types/node@^20.19.0']);
     // Every entry of `exports` (subpaths too) must resolve with its types from a plain NodeNext project.
     const specifiers = Object.keys(manifest.exports)
       .filter((e) => e !== './package.json')
@@ -268,18 +199,26 @@ try {
     try {
       run('node', [tsc, '-p', 'tsconfig.json'], project);
       expectNode16Refusal(project, specifiers.length);
-      const env = { ...process.env, REDIS_URL: `redis://127.0.0.1:${port}` };
+      const env = { ...process.env, REDIS_URL: server.url };
       const out = run('node', [`${dir}.mjs`], project, env);
       const required = run('node', ['require.cjs'], project).trim();
       // Database 1: a smoke script may leave keys behind that would change its second run.
-      const oldEnv = { ...process.env, REDIS_URL: `redis://127.0.0.1:${port}/1` };
+      const oldEnv = { ...process.env, REDIS_URL: `${server.url}/1` };
       run(oldNode, [`${dir}.mjs`], project, oldEnv);
       run(oldNode, ['entries.mjs'], project, oldEnv);
       const oldRequired = run(oldNode, ['require.cjs'], project).trim();
+      const readme = await runFirstBlock({
+        project: join(work, `readme-${dir}`),
+        readmePath: join(root, 'packages', dir, 'README.md'),
+        label: `packages/${dir}/README.md`,
+        tarballs: [tarballs.connection, tarballs[dir]],
+        server,
+        install: npmInstall,
+      });
       console.log(
         `ok (types resolve; .cts: static import under nodenext, TS1479 under node16, import() under both; ` +
           `smoke: ${out.trim().split('\n').pop()}; require() on ${process.version}: ${required}; ` +
-          `on v${lowest}: smoke ok, require() ${oldRequired})`,
+          `on v${lowest}: smoke ok, require() ${oldRequired}; README: ${readme} with only the tarballs and redis)`,
       );
     } catch (err) {
       failed++;
@@ -287,7 +226,7 @@ try {
     }
   }
 } finally {
-  server.kill('SIGKILL');
+  await server.stop();
   rmSync(work, { recursive: true, force: true });
 }
 console.log(
