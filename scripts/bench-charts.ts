@@ -1,10 +1,12 @@
 /**
  * Turns a bench results file into the reference site's benchmarks page: one SVG bar chart per
- * scenario and in-flight level (our rows coloured, peers grey) and a markdown page around them.
+ * scenario and in-flight level (our rows, peer libraries and ceilings each in their colour, with a
+ * legend) and a markdown page around them, with bench/README.md as its child page.
  *   tsx scripts/bench-charts.ts [results.json]     (default docs/benchmarks/results.json)
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { type BarKind, barChart, barStyles } from './bar-chart.ts';
 
 interface Result {
   row: string;
@@ -38,26 +40,20 @@ mkdirSync(out, { recursive: true });
 const escapeXml = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 const fmt = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
 
+/** A ceiling row does the least work the job allows (bare commands, or no Redis): a bound, not a peer. */
+const kindOf = (r: Result): BarKind => (/ceiling/i.test(r.row) ? 'ceiling' : r.peer ? 'peer' : 'ours');
+
 /** A horizontal bar chart of ops/s, longest bar = the fastest row. */
-function chart(title: string, rows: Result[]): string {
-  const barHeight = 22;
-  const labelWidth = 330;
-  const width = 900;
-  const top = 34;
-  const max = Math.max(...rows.map((r) => r.opsPerSec), 1);
-  const bars = rows.map((r, i) => {
-    const y = top + i * (barHeight + 6);
-    const w = Math.max(1, Math.round(((width - labelWidth - 110) * r.opsPerSec) / max));
-    const colour = r.peer ? '#9aa5b1' : '#c0392b';
-    return [
-      `<text x="${labelWidth - 8}" y="${y + 15}" text-anchor="end">${escapeXml(r.row)}</text>`,
-      `<rect x="${labelWidth}" y="${y}" width="${w}" height="${barHeight}" fill="${colour}" rx="3"/>`,
-      `<text x="${labelWidth + w + 6}" y="${y + 15}">${fmt.format(r.opsPerSec)}/s</text>`,
-    ].join('');
-  });
-  const height = top + rows.length * (barHeight + 6) + 10;
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, sans-serif" font-size="13" fill="#1f2933"><title>${escapeXml(title)}</title><text x="10" y="20" font-weight="600" font-size="15">${escapeXml(title)}</text>${bars.join('')}</svg>\n`;
-}
+const chart = (title: string, rows: Result[]) =>
+  barChart(
+    title,
+    rows.map((r) => ({
+      label: r.row,
+      value: r.opsPerSec,
+      valueText: `${fmt.format(r.opsPerSec)}/s`,
+      kind: kindOf(r),
+    })),
+  );
 
 const sections: string[] = [];
 for (const scenario of data.scenarios) {
@@ -74,19 +70,27 @@ for (const scenario of data.scenarios) {
 const { meta } = data;
 const rounds =
   (meta.rounds ?? 1) > 1 ? `, the median of ${meta.rounds} rounds measured with the rows interleaved` : '';
+const colour = (kind: BarKind) => barStyles[kind].colourName;
 writeFileSync(
   join(root, 'docs', 'benchmarks.md'),
   `---
 title: Benchmarks
+children:
+  Running the benchmarks: ../bench/README.md
 ---
 
 # Benchmarks
 
-Our packages (red) against the libraries people use for the same job (grey), measured in one run
+Our packages against the libraries people use for the same job, measured in one run
 on one machine${meta.isolation ? ` (${meta.isolation})` : ' against one Redis'}: ${escapeXml(meta.cpu)}, node ${meta.node}, redis-server ${meta.redis},
 ${meta.pinning.replace(/ \(pid \d+\)/g, '')}, ${meta.durationMs} ms per measurement${rounds}, ${meta.date.slice(0, 10)}. Throughput only;
 the bench prints p50/p99 latency and Redis commands per operation too (\`pnpm bench\`, see
-bench/README.md). Figures from a 2-core machine: compare the bars within one chart, not across runs.
+[Running the benchmarks](../bench/README.md)). Figures from a 2-core machine: compare the bars within one chart, not across runs.
+
+Each chart has a legend: ${colour('ours')} bars are redis-patterns, ${colour('peer')} bars are the peer libraries, and
+${colour('ceiling')} bars are ceilings. A ceiling row (its label says "ceiling") does the least work the job
+allows, bare Redis commands with no library around them or no Redis at all, so it shows how fast any
+library could go on this machine; it is a bound, not a competitor.
 
 ${sections.join('\n')}`,
 );

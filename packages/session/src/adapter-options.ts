@@ -45,7 +45,13 @@ export interface LegacyStore {
   /** connect-redis's `prefix`. @default 'sess:' */
   prefix?: string;
   /** connect-redis's `serializer` (only `parse` is used). @default JSON */
-  serializer?: { parse(text: string): unknown };
+  serializer?: LegacySerializer;
+}
+
+/** The part of connect-redis's serializer that reading its sessions needs. */
+export interface LegacySerializer {
+  /** Turns the text connect-redis stored for a session back into the session. */
+  parse(text: string): unknown;
 }
 
 /** The adapter options after checks and defaults. */

@@ -13,7 +13,7 @@ export {
   TimeoutError,
   toConnection,
 } from '@redis-patterns/connection';
-export type { AdapterOptions, LegacyStore } from './adapter-options.js';
+export type { AdapterOptions, LegacySerializer, LegacyStore } from './adapter-options.js';
 export { generateId, handleOf, isFrameworkId, isWellFormedId } from './ids.js';
 export type { JsonLikeSerializer, SessionStoreOptions } from './options.js';
 export { createSessionStore } from './store.js';
