@@ -13,10 +13,11 @@ local a = now + tonumber(ARGV[2])
 if ARGV[3] ~= '' then a = math.min(a, tonumber(ARGV[3])) end
 local c = ARGV[4] ~= '' and tonumber(ARGV[4]) or now
 if a <= now then return { -1 } end
-redis.call('HSET', key, 'a', a, 'r', now, 'c', c, 'v', 1, 'd', ARGV[6])
-if ARGV[5] ~= '' then redis.call('HSET', key, 'u', ARGV[5]) end
+local fields = { 'a', a, 'r', now, 'c', c, 'v', 1, 'd', ARGV[6] }
+if ARGV[5] ~= '' then fields[#fields + 1], fields[#fields + 2] = 'u', ARGV[5] end
 local own = tonumber(ARGV[8])
-if own then redis.call('HSET', key, 'i', own) end
+if own then fields[#fields + 1], fields[#fields + 2] = 'i', own end
+redis.call('HSET', key, unpack(fields))
 local ttl = window(tonumber(ARGV[1]), tonumber(ARGV[7]), own)
 redis.call('PEXPIRE', key, math.min(ttl, a - now))
 return { 1, now, c, a }

@@ -17,7 +17,7 @@ local m = redis.call('HMGET', key, 'a', 'u', 'm', 'x', 'i')
 if m[4] then return { 0, '', '' } end
 if not m[1] then
   if m[3] and ARGV[2] ~= '1' then return { 0, '', '' } end
-  redis.call('DEL', key)
+  if m[3] then redis.call('DEL', key) end
   if not m[3] and ARGV[3] ~= '' then
     redis.call('HSET', key, 'x', 1)
     redis.call('PEXPIRE', key, ARGV[4])
