@@ -33,8 +33,9 @@ export interface AdapterOptions {
   /**
    * Reads sessions that connect-redis wrote, so a switch does not log everyone out: a session
    * id missing here is looked up once under `prefix + id`, written here (with a lifetime from its
-   * cookie) and deleted there. Each miss costs one more GET, so remove the option once the old
-   * sessions have expired (connect-redis's default TTL is one day).
+   * cookie) and deleted there. Each miss costs two more round trips (a GET there, a second read
+   * here), so remove the option once the old sessions have expired (connect-redis's default TTL
+   * is one day).
    * @default undefined (no migration)
    */
   migrateFrom?: LegacyStore;

@@ -59,9 +59,15 @@ export class FrameworkBridge {
 
   async load(sid: string): Promise<SessionData | null> {
     if (!isFrameworkId(sid)) return null;
+    const found = await this.#read(sid);
+    return found !== null || this.#options.legacy === undefined ? found : this.#migrate(sid);
+  }
+
+  /** The session, remembered for this request's save. */
+  async #read(sid: string): Promise<SessionData | null> {
     const commands = this.#commands;
     const loaded = await commands.read(handleOf(sid));
-    if (loaded === null) return this.#options.legacy === undefined ? null : this.#migrate(sid);
+    if (loaded === null) return null;
     const fields = fieldsOf(loaded.blob);
     const data = decodeFields(commands.opts.serializer, fields);
     const lifetime = storedLifetimeKey(data, loaded.meta);
@@ -191,7 +197,8 @@ export class FrameworkBridge {
 
   /**
    * A session connect-redis wrote: read once, written here (bound to its user, with its cookie's
-   * lifetime), then deleted there; a concurrent request of the same id finds it here instead.
+   * lifetime), then deleted there; a concurrent request of the same id finds it here instead. A
+   * miss there costs one more read here while the option is on.
    */
   async #migrate(sid: string): Promise<SessionData | null> {
     const legacy = this.#options.legacy;
@@ -199,7 +206,8 @@ export class FrameworkBridge {
     const commands = this.#commands;
     const key = legacy.prefix + sid;
     const text = await commands.legacyGet(key);
-    if (text === null) return null;
+    // Gone there: another request of this id may have just moved it here (its write came first).
+    if (text === null) return this.#read(sid);
     let data: unknown;
     try {
       data = legacy.parse(text);
@@ -218,7 +226,7 @@ export class FrameworkBridge {
       await commands.create(handleOf(sid), fields, { userId, lifetime });
     }
     await commands.legacyDelete(key);
-    return lifetime === 'ended' ? null : this.load(sid);
+    return lifetime === 'ended' ? null : this.#read(sid);
   }
 
   #userChange(session: SessionData): UserChange {
