@@ -106,7 +106,7 @@ describe.each(topologies())('lock across processes on $name', ({ url }) => {
   it('shares a contended lock fairly between processes: with two of four killed, the survivors complete within 2x of each other', async () => {
     const name = 'fairness';
     const workers = Array.from({ length: 4 }, () =>
-      spawn('fairness.mjs', { name, contenders: 10, durationMs: 5_000, ttlMs: 1_000 }),
+      spawn('fairness.mjs', { name, contenders: 10, durationMs: 10_000, ttlMs: 1_000 }),
     );
     await Promise.all(
       workers.map((w) => w.json<Record<string, unknown>>((line) => Number(line.completed) > 0, 20_000)),
@@ -114,15 +114,23 @@ describe.each(topologies())('lock across processes on $name', ({ url }) => {
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     for (const victim of workers.slice(0, 2)) victim.process.kill('SIGKILL');
     const survivors = workers.slice(2);
-    // Counted from the kill: the processes started at different times, and ran alone at first.
-    const before = survivors.map((w) => Number(JSON.parse(w.lines.at(-1) ?? '{}').completed ?? 0));
-    const finals = await Promise.all(
-      survivors.map((w) => w.json<Record<string, unknown>>((line) => line.done === true, 30_000)),
-    );
-    const totals = finals.map((line, i) => Number(line.completed) - (before[i] as number));
-    console.info('critical sections per surviving process after the kill', totals);
+    // Counted over one window that both survivors spend running (each prints its count every
+    // 100 ms): they started at different times, so their totals cover different spans.
+    const latest = (w: (typeof workers)[number]) => {
+      const line = JSON.parse(w.lines.at(-1) ?? '{}') as { completed?: number; done?: boolean };
+      if (line.done === true) throw new Error('a survivor finished inside the measured window');
+      return Number(line.completed ?? 0);
+    };
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const before = survivors.map(latest);
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    const totals = survivors.map((w, i) => latest(w) - (before[i] as number));
+    console.info('critical sections per surviving process in 2.5 s after the kill', totals);
     expect(Math.min(...totals)).toBeGreaterThan(0);
     expect(Math.max(...totals) / Math.min(...totals)).toBeLessThanOrEqual(2);
+    await Promise.all(
+      survivors.map((w) => w.json<Record<string, unknown>>((line) => line.done === true, 30_000)),
+    );
   });
 
   it('grants a fair lock in arrival order across processes, skipping a waiter whose process died', async () => {
