@@ -1,11 +1,13 @@
 import fastifyCookie from '@fastify/cookie';
 import fastifySession from '@fastify/session';
+import { connect, type RedisConnection } from '@redis-patterns/connection';
 import type { Topology } from '@redis-patterns/testing';
 import { RedisStore } from 'connect-redis';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import session, { type Store } from 'express-session';
 import Fastify from 'fastify';
 import { createClient, createCluster } from 'redis';
+import { afterAll, beforeAll } from 'vitest';
 import { listen } from './express-app.ts';
 import { sleep } from './helpers.ts';
 
@@ -153,7 +155,29 @@ export async function nodeRedisClient(topology: Topology) {
   return client;
 }
 
+/** The node-redis client connect-redis is given (a cluster client on Cluster). */
+export type NodeRedisClient = Awaited<ReturnType<typeof nodeRedisClient>>;
+
+/**
+ * Opens our connection and connect-redis's node-redis client on `topology` before a suite's tests
+ * (handing both to `use`) and closes them after.
+ */
+export function withClients(
+  topology: Topology,
+  use: (redis: RedisConnection, client: NodeRedisClient) => void,
+): void {
+  let opened: { redis: RedisConnection; client: NodeRedisClient } | undefined;
+  beforeAll(async () => {
+    opened = { redis: await connect({ url: topology.url }), client: await nodeRedisClient(topology) };
+    use(opened.redis, opened.client);
+  });
+  afterAll(async () => {
+    await opened?.client.close();
+    await opened?.redis.close();
+  });
+}
+
 /** connect-redis 9 under `prefix`, with its defaults otherwise (one day for a cookie without expiry). */
-export function connectRedisStore(client: Awaited<ReturnType<typeof nodeRedisClient>>, prefix: string) {
+export function connectRedisStore(client: NodeRedisClient, prefix: string) {
   return new RedisStore({ client, prefix });
 }

@@ -1,7 +1,7 @@
 import * as http from 'node:http';
-import { connect, type RedisConnection } from '@redis-patterns/connection';
+import type { RedisConnection } from '@redis-patterns/connection';
 import { type Topology, topologies, uniquePrefix } from '@redis-patterns/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createExpressStore } from '../src/express.ts';
 import { createFastifyStore } from '../src/fastify.ts';
 import { createSessionStore, type SessionStoreOptions } from '../src/index.ts';
@@ -10,10 +10,11 @@ import {
   connectRedisStore,
   type FastifyStore,
   type LoginAppOptions,
-  nodeRedisClient,
+  type NodeRedisClient,
   type RunningApp,
   startExpressApp,
   startFastifyApp,
+  withClients,
 } from './http-apps.ts';
 
 // Every scenario runs at once on four apps: Express and Fastify, each on our store and on
@@ -60,15 +61,10 @@ function loginThenPeek(base: string, user: string): Promise<boolean> {
 
 describe.each(topologies())('session lifetimes over HTTP on $name', (topology: Topology) => {
   let redis: RedisConnection;
-  let client: Awaited<ReturnType<typeof nodeRedisClient>>;
-
-  beforeAll(async () => {
-    redis = await connect({ url: topology.url });
-    client = await nodeRedisClient(topology);
-  });
-  afterAll(async () => {
-    await client?.close();
-    await redis?.close();
+  let client: NodeRedisClient;
+  withClients(topology, (opened, legacyClient) => {
+    redis = opened;
+    client = legacyClient;
   });
 
   async function startSite(name: SiteName, app: LoginAppOptions, store: Partial<SessionStoreOptions>) {

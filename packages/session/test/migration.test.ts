@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { connect, type RedisConnection } from '@redis-patterns/connection';
+import type { RedisConnection } from '@redis-patterns/connection';
 import { type Topology, topologies, uniquePrefix } from '@redis-patterns/testing';
 import { RedisStore } from 'connect-redis';
 import { Cookie, type SessionData as ExpressSessionData } from 'express-session';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createExpressStore } from '../src/express.ts';
 import { createSessionStore, handleOf } from '../src/index.ts';
 import { Browser, keyOf, pttl, sleep } from './helpers.ts';
-import { connectRedisStore, nodeRedisClient, startExpressApp } from './http-apps.ts';
+import { connectRedisStore, type NodeRedisClient, startExpressApp, withClients } from './http-apps.ts';
 
 const userIdOf = (session: object) => (session as { userId?: string }).userId;
 
@@ -27,15 +27,10 @@ const asStored = (session: ExpressSessionData) => JSON.parse(JSON.stringify(sess
 
 describe.each(topologies())('migration from connect-redis 9 on $name', (topology: Topology) => {
   let redis: RedisConnection;
-  let client: Awaited<ReturnType<typeof nodeRedisClient>>;
-
-  beforeAll(async () => {
-    redis = await connect({ url: topology.url });
-    client = await nodeRedisClient(topology);
-  });
-  afterAll(async () => {
-    await client?.close();
-    await redis?.close();
+  let client: NodeRedisClient;
+  withClients(topology, (opened, legacyClient) => {
+    redis = opened;
+    client = legacyClient;
   });
 
   /** connect-redis under a prefix of its own, and our store reading it (or not, `migrate: false`). */
