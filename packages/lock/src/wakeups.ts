@@ -85,18 +85,21 @@ export class ReleaseWakeups {
   async close(): Promise<void> {
     this.#closed = true;
     clearTimeout(this.#idleTimer);
+    // Subscriptions still on their way are waited for below, like unsubscriptions.
+    const subscribing = [...this.#channels.values()].map((entry) => entry.ready);
     this.#channels.clear();
-    await this.#dropSubscriber();
+    await this.#dropSubscriber(subscribing);
   }
 
-  async #dropSubscriber(): Promise<void> {
+  async #dropSubscriber(subscribing: Promise<boolean>[] = []): Promise<void> {
     const opening = this.#subscriber;
     this.#subscriber = undefined; // the next wait opens a fresh one
     const subscriber = await opening;
     if (subscriber === undefined) return;
-    // A Cluster closed while an SUNSUBSCRIBE is on its way can open a shard connection that
-    // nothing closes (the process never exits): let those finish first (each is bounded).
-    await Promise.all([...this.#unsubscribing]);
+    // A Cluster closed while an SSUBSCRIBE or SUNSUBSCRIBE is on its way (its shard connection
+    // still connecting) leaves that connection open, and the process never exits: let those finish
+    // first (each is bounded).
+    await Promise.all([...subscribing, ...this.#unsubscribing]);
     await closeSubscriber(this.#conn, subscriber);
   }
 
