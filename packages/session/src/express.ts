@@ -16,8 +16,9 @@ export interface ExpressStoreOptions extends AdapterOptions {}
 
 /**
  * An express-session `Store` over a {@link SessionStore}. Pass `genid: store.genid` to
- * `session()`: ids must be the store's 256-bit ones (others are refused on save). Redis failures
- * reach express-session as typed errors, which it passes to `next(err)`.
+ * `session()` for 256-bit ids; other ids must hold a random part (the rule of `isFrameworkId`) or
+ * are refused on save. Redis failures reach express-session as typed errors, which it passes to
+ * `next(err)`.
  *
  * Every method takes a callback, as express-session passes one, or, without one, returns a
  * promise (as connect-redis does) that rejects with the typed error.
