@@ -110,6 +110,9 @@ export class FrameworkBridge {
         user: userOp,
         knownUserId: snapshot.userId,
         lifetime: relife,
+        // A binding scores the user's index entry past the session's end, also when its lifetime
+        // did not change: a cookie-driven session may outlive the store's absoluteTtlMs.
+        capMs: lifetime?.capMs,
       });
       if (result.status === 'too-large') checkSize(result.size, maxSizeBytes);
       // A second save of the same object in this request diffs against what this one stored.

@@ -4,7 +4,7 @@ import type { SessionData as ExpressSessionData } from 'express-session';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createExpressStore, type ExpressStoreOptions } from '../src/express.ts';
 import { createFastifyStore } from '../src/fastify.ts';
-import { createSessionStore, type SessionStore } from '../src/index.ts';
+import { createSessionStore, handleOf, type SessionStore } from '../src/index.ts';
 import { hash, keyOf, pttl } from './helpers.ts';
 
 // The adapters' lifetime rules (src/cookie.ts, src/lua/lib/window.lua), called as the frameworks
@@ -101,6 +101,19 @@ describe.each(topologies())('cookie-driven session lifetimes on $name', ({ url }
     await open({ absoluteTtlMs: 5_000 }).set(capped, withMaxAge(600_000));
     expect(await ttlOf(capped)).toBeLessThanOrEqual(5_000);
     expect(await ttlOf(capped)).toBeGreaterThan(3_000);
+  });
+
+  it("scores a user's index entry past the session's end when a later save binds the user", async () => {
+    // As @fastify/session logs in: the new session is saved anonymous, then again with its user.
+    const store = open({ userIdOf: (s) => (s as { userId?: string }).userId });
+    const sid = newId();
+    await store.set(sid, withMaxAge(30 * DAY_MS));
+    const read = await store.get(sid);
+    await store.set(sid, { ...read, userId: 'bound-later' } as ExpressSessionData);
+    const { a } = await hash(redis, keyOf(prefix, sid));
+    const index = `${prefix}{user:bound-later}`;
+    const score = await redis.send<string | null>(['ZSCORE', index, handleOf(sid)], { key: index });
+    expect(Number(score)).toBeGreaterThanOrEqual(Number(a));
   });
 
   it('destroys the session on a save or touch whose cookie has expired or has a maxAge of 0', async () => {

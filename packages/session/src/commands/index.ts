@@ -173,10 +173,13 @@ export class SessionCommands {
       knownUserId?: string | undefined;
       expectVersion?: string;
       lifetime?: Lifetime | undefined;
+      /** The session's lifetime cap (ms) when it follows a cookie, for its index entry's score. */
+      capMs?: number | undefined;
     },
   ): Promise<WriteResult> {
     const { user, lifetime } = options;
-    const cap = lifetime === undefined ? undefined : String(lifetime.capMs);
+    const capMs = options.capMs ?? lifetime?.capMs;
+    const cap = capMs === undefined ? undefined : String(capMs);
     const binding = user.op === 'set' && user.userId !== options.knownUserId ? user.userId : undefined;
     // The index entry goes out with the write (see create), and is checked again after it.
     const indexed = binding === undefined ? undefined : this.index.add(binding, handle, undefined, cap);
