@@ -8,7 +8,11 @@
 // loads them exactly on Node versions that load ES modules synchronously, and TypeScript accepts a
 // static import in a .cts file under --module nodenext but not node16, where `await import()` is the
 // way; and the import smoke runs again on the lowest Node that `engines` claims.
-import { execFileSync } from 'node:child_process';
+//
+// Usage: node scripts/pack-check.mjs [package-dir...]   (after a build; no dir: every public package)
+// The packages are checked in LANES child processes at once (each its own redis-server and its
+// packages one after another): the check is mostly npm installs and tsc runs, which overlap well.
+import { execFileSync, spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -17,8 +21,12 @@ import { runFirstBlock } from './snippets/first-block.mjs';
 import { startRedisServer } from './snippets/redis-server.mjs';
 
 const root = resolve(import.meta.dirname, '..');
-const only = process.argv.slice(2);
-const work = mkdtempSync(join(tmpdir(), 'redis-patterns-pack-'));
+/** How many packages are checked at once. */
+const LANES = 2;
+// A lane is this script run by the parent with `--lane <old node> <tarballs as JSON> <dir...>`.
+const lane =
+  process.argv[2] === '--lane' ? { oldNode: process.argv[3], tarballs: JSON.parse(process.argv[4]) } : null;
+const only = process.argv.slice(lane ? 5 : 2);
 
 const npmEnv = npmEnvironment();
 const run = (cmd, args, cwd, env = npmEnv) =>
@@ -26,7 +34,6 @@ const run = (cmd, args, cwd, env = npmEnv) =>
 // The consumer's own TypeScript, run directly rather than through npx, which looks it up on every call.
 const tsc = join('node_modules', 'typescript', 'bin', 'tsc');
 
-const packages = publicPackages(only);
 const npmInstall = (project, deps) =>
   run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...deps], project);
 
@@ -147,91 +154,129 @@ function expectNode16Refusal(project, count) {
     );
 }
 
-const server = await startRedisServer();
-
-const lowest = lowestNodeOf(packages.map(({ manifest }) => manifest));
-let failed = 0;
-try {
-  // The `node` package on the npm registry carries Node's own binaries, so the lowest Node the
-  // packages claim is one download away wherever npm install works. Its path is asked once.
-  process.stdout.write(`Fetching Node ${lowest}, the lowest that engines.node claims... `);
-  const oldNode = run('npx', ['-y', `node@${lowest}`, '-p', 'process.execPath'], work).trim();
-  console.log(oldNode);
-  const withConnection = packages.some((p) => p.dir === 'connection') ? [] : publicPackages(['connection']);
-  const tarballs = packAll([...packages, ...withConnection], { env: npmEnv });
-  for (const { dir, manifest } of packages) {
-    const project = join(work, `consumer-${dir}`);
-    mkdirSync(project, { recursive: true });
-    const smoke = join(root, 'scripts', 'pack-smoke', `${dir}.mjs`);
-    if (!existsSync(smoke))
-      throw new Error(`${manifest.name} has no smoke script: write scripts/pack-smoke/${dir}.mjs`);
-    // What a user installs is the pattern and `redis`: under pnpm's strict layout the connection
-    // package is not importable from their code, so a pattern's smoke script imports only the pattern.
-    if (dir !== 'connection' && readFileSync(smoke, 'utf8').includes("from '@redis-patterns/connection'"))
-      throw new Error(
-        `scripts/pack-smoke/${dir}.mjs imports @redis-patterns/connection: import from ${manifest.name}`,
-      );
-    cpSync(smoke, join(project, `${dir}.mjs`));
-    writeFileSync(
-      join(project, 'package.json'),
-      JSON.stringify({ name: `consumer-${dir}`, private: true, type: 'module' }),
+/** Installs and checks one package in fresh projects under `work`; false when it failed. */
+async function checkPackage({ dir, manifest, tarballs, oldNode, lowest, work, server }) {
+  const project = join(work, `consumer-${dir}`);
+  mkdirSync(project, { recursive: true });
+  const smoke = join(root, 'scripts', 'pack-smoke', `${dir}.mjs`);
+  if (!existsSync(smoke))
+    throw new Error(`${manifest.name} has no smoke script: write scripts/pack-smoke/${dir}.mjs`);
+  // What a user installs is the pattern and `redis`: under pnpm's strict layout the connection
+  // package is not importable from their code, so a pattern's smoke script imports only the pattern.
+  if (dir !== 'connection' && readFileSync(smoke, 'utf8').includes("from '@redis-patterns/connection'"))
+    throw new Error(
+      `scripts/pack-smoke/${dir}.mjs imports @redis-patterns/connection: import from ${manifest.name}`,
     );
-    const deps = [...new Set([tarballs.connection, tarballs[dir]])];
-    // Optional peers (express-session for the session store's ./express entry) and their types, as a
-    // user of that entry would have them.
-    const peers = Object.keys(manifest.peerDependencies ?? {}).filter((name) => name !== 'redis');
-    const typings = Object.keys(manifest.devDependencies ?? {}).filter((name) => name.startsWith('@types/'));
-    deps.push(
-      ...[...peers, ...typings].map(
-        (name) => `${name}@${manifest.devDependencies?.[name] ?? manifest.peerDependencies[name]}`,
-      ),
+  cpSync(smoke, join(project, `${dir}.mjs`));
+  writeFileSync(
+    join(project, 'package.json'),
+    JSON.stringify({ name: `consumer-${dir}`, private: true, type: 'module' }),
+  );
+  const deps = [...new Set([tarballs.connection, tarballs[dir]])];
+  // Optional peers (express-session for the session store's ./express entry) and their types, as a
+  // user of that entry would have them.
+  const peers = Object.keys(manifest.peerDependencies ?? {}).filter((name) => name !== 'redis');
+  const typings = Object.keys(manifest.devDependencies ?? {}).filter((name) => name.startsWith('@types/'));
+  deps.push(
+    ...[...peers, ...typings].map(
+      (name) => `${name}@${manifest.devDependencies?.[name] ?? manifest.peerDependencies[name]}`,
+    ),
+  );
+  process.stdout.write(
+    `• ${manifest.name}: installing ${deps.length} tarball(s) + redis in a fresh project... `,
+  );
+  npmInstall(project, [...deps, 'redis@6.3.1', 'typescript@6.0.3', '@types/node@^20.19.0']);
+  // Every entry of `exports` (subpaths too) must resolve with its types from a plain NodeNext project.
+  const specifiers = Object.keys(manifest.exports)
+    .filter((e) => e !== './package.json')
+    .map((e) => `${manifest.name}${e.slice(1)}`);
+  writeTypeChecks(project, specifiers);
+  writeRuntimeChecks(project, manifest.name, specifiers);
+  try {
+    run('node', [tsc, '-p', 'tsconfig.json'], project);
+    expectNode16Refusal(project, specifiers.length);
+    const env = { ...process.env, REDIS_URL: server.url };
+    const out = run('node', [`${dir}.mjs`], project, env);
+    const required = run('node', ['require.cjs'], project).trim();
+    // Database 1: a smoke script may leave keys behind that would change its second run.
+    const oldEnv = { ...process.env, REDIS_URL: `${server.url}/1` };
+    run(oldNode, [`${dir}.mjs`], project, oldEnv);
+    run(oldNode, ['entries.mjs'], project, oldEnv);
+    const oldRequired = run(oldNode, ['require.cjs'], project).trim();
+    const readme = await runFirstBlock({
+      project: join(work, `readme-${dir}`),
+      readmePath: join(root, 'packages', dir, 'README.md'),
+      label: `packages/${dir}/README.md`,
+      tarballs: [tarballs.connection, tarballs[dir]],
+      server,
+      install: npmInstall,
+    });
+    console.log(
+      `ok (types resolve; .cts: static import under nodenext, TS1479 under node16, import() under both; ` +
+        `smoke: ${out.trim().split('\n').pop()}; require() on ${process.version}: ${required}; ` +
+        `on v${lowest}: smoke ok, require() ${oldRequired}; README: ${readme} with only the tarballs and redis)`,
     );
-    process.stdout.write(
-      `• ${manifest.name}: installing ${deps.length} tarball(s) + redis in a fresh project... `,
-    );
-    npmInstall(project, [...deps, 'redis@6.3.1', 'typescript@6.0.3', '@types/node@^20.19.0']);
-    // Every entry of `exports` (subpaths too) must resolve with its types from a plain NodeNext project.
-    const specifiers = Object.keys(manifest.exports)
-      .filter((e) => e !== './package.json')
-      .map((e) => `${manifest.name}${e.slice(1)}`);
-    writeTypeChecks(project, specifiers);
-    writeRuntimeChecks(project, manifest.name, specifiers);
-    try {
-      run('node', [tsc, '-p', 'tsconfig.json'], project);
-      expectNode16Refusal(project, specifiers.length);
-      const env = { ...process.env, REDIS_URL: server.url };
-      const out = run('node', [`${dir}.mjs`], project, env);
-      const required = run('node', ['require.cjs'], project).trim();
-      // Database 1: a smoke script may leave keys behind that would change its second run.
-      const oldEnv = { ...process.env, REDIS_URL: `${server.url}/1` };
-      run(oldNode, [`${dir}.mjs`], project, oldEnv);
-      run(oldNode, ['entries.mjs'], project, oldEnv);
-      const oldRequired = run(oldNode, ['require.cjs'], project).trim();
-      const readme = await runFirstBlock({
-        project: join(work, `readme-${dir}`),
-        readmePath: join(root, 'packages', dir, 'README.md'),
-        label: `packages/${dir}/README.md`,
-        tarballs: [tarballs.connection, tarballs[dir]],
-        server,
-        install: npmInstall,
-      });
-      console.log(
-        `ok (types resolve; .cts: static import under nodenext, TS1479 under node16, import() under both; ` +
-          `smoke: ${out.trim().split('\n').pop()}; require() on ${process.version}: ${required}; ` +
-          `on v${lowest}: smoke ok, require() ${oldRequired}; README: ${readme} with only the tarballs and redis)`,
-      );
-    } catch (err) {
-      failed++;
-      console.log(`FAILED\n${err.stdout ?? ''}${err.message}`);
-    }
+  } catch (err) {
+    console.log(`FAILED\n${err.stdout ?? ''}${err.message}`);
+    return false;
   }
-} finally {
-  await server.stop();
-  rmSync(work, { recursive: true, force: true });
+  return true;
 }
-console.log(
-  failed === 0
-    ? `\nAll ${packages.length} packages install and run alone.`
-    : `\n${failed} package(s) failed.`,
+
+/** Checks `packages` one after another against a redis-server of its own; returns how many failed. */
+async function checkPackages(packages, tarballs, oldNode, lowest) {
+  const work = mkdtempSync(join(tmpdir(), 'redis-patterns-pack-'));
+  const server = await startRedisServer();
+  let failed = 0;
+  try {
+    for (const { dir, manifest } of packages) {
+      failed += (await checkPackage({ dir, manifest, tarballs, oldNode, lowest, work, server })) ? 0 : 1;
+    }
+  } finally {
+    await server.stop();
+    rmSync(work, { recursive: true, force: true });
+  }
+  return failed;
+}
+
+/** Runs this script as a lane over `packages`; resolves with its exit code once its output is printed. */
+function runLane(packages, oldNode, tarballs) {
+  const args = ['--lane', oldNode, JSON.stringify(tarballs), ...packages.map(({ dir }) => dir)];
+  const child = spawn(process.execPath, [import.meta.filename, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk) => (output += chunk));
+  child.stderr.on('data', (chunk) => (output += chunk));
+  return new Promise((resolve) =>
+    child.on('close', (code) => {
+      // A lane's lines are printed together, so the two lanes' lines never interleave.
+      process.stdout.write(output);
+      resolve(code ?? 1);
+    }),
+  );
+}
+
+const packages = publicPackages(only);
+const lowest = lowestNodeOf(packages.map(({ manifest }) => manifest));
+if (lane) {
+  process.exit((await checkPackages(packages, lane.tarballs, lane.oldNode, lowest)) === 0 ? 0 : 1);
+}
+// The `node` package on the npm registry carries Node's own binaries, so the lowest Node the
+// packages claim is one download away wherever npm install works. Its path is asked once.
+process.stdout.write(`Fetching Node ${lowest}, the lowest that engines.node claims... `);
+const oldNode = run('npx', ['-y', `node@${lowest}`, '-p', 'process.execPath'], tmpdir()).trim();
+console.log(oldNode);
+const withConnection = packages.some((p) => p.dir === 'connection') ? [] : publicPackages(['connection']);
+const tarballs = packAll([...packages, ...withConnection], { env: npmEnv });
+const lanes = Array.from({ length: Math.min(LANES, packages.length) }, (_, i) =>
+  packages.filter((_, j) => j % LANES === i),
 );
-process.exit(failed === 0 ? 0 : 1);
+const codes = await Promise.all(lanes.map((share) => runLane(share, oldNode, tarballs)));
+const failedLanes = codes.filter((code) => code !== 0).length;
+console.log(
+  failedLanes === 0
+    ? `\nAll ${packages.length} packages install and run alone.`
+    : `\nA package failed in ${failedLanes} of ${lanes.length} lanes: see FAILED above.`,
+);
+process.exit(failedLanes === 0 ? 0 : 1);
