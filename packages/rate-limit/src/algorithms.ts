@@ -80,7 +80,7 @@ function checkWindow(options: WindowOptions): void {
 const MAX_WINDOW_MS = 366 * 24 * 3600 * 1000;
 
 /** Largest sliding-log limit: one list entry per unit, so memory and the cost of one call grow with it. */
-const MAX_LOG_LIMIT = 100_000;
+export const MAX_LOG_LIMIT = 100_000;
 
 /**
  * Exact sliding window: at most `limit` units in any `windowMs`, counted from the server's clock.

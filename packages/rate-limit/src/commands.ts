@@ -15,8 +15,9 @@ import type { RateLimitResult } from './result.js';
  * are all checked before any is charged (no partial consumption). Time is the server's (TIME), so
  * callers' clocks never matter.
  *
- * A check's reply is the server time, then four numbers per limit (allowed, remaining, then reset
- * and retry in µs); decide.ts turns them into a RateLimitResult.
+ * A check's reply is the server time, then five numbers per limit (allowed, remaining, then reset,
+ * retry and next in µs; src/lua/all.lua adds the µs left of a block); decide.ts turns them into a
+ * RateLimitResult.
  */
 
 /** The single-limit script of each algorithm. */
@@ -45,7 +46,7 @@ export interface CheckSpec {
   b: string;
   /** Checks of one group (algorithm, time budget and numbers) can share a batch script call. */
   group: string;
-  /** The check's result from a reply, its four numbers starting at `reply[at]`. */
+  /** The check's result from a reply, its five numbers starting at `reply[at]`. */
   decide(reply: number[], at: number): RateLimitResult;
 }
 
@@ -70,20 +71,24 @@ export function singleLimitCheck(conn: RedisConnection, spec: CheckSpec): RunChe
     batcher.call({ spec, key: keys[0] as string, op: String(consume ? cost : -cost) });
 }
 
+/** What src/lua/all.lua does: '1' charge, '0' peek, '+' penalty, '-' reward. */
+export type GeneralOp = '1' | '0' | '+' | '-';
+
 /**
- * The checks of a limiter with several limits, one key each: the script that checks all, then
- * charges all (src/lua/all.lua), bounded by `timeoutMs`. Resolves to the raw reply.
+ * One call of src/lua/all.lua, the script for several limits, blocks, penalties and rewards: `keys`
+ * one per limit (then the block key when `blockUs` is not '0'), `tail` the code and two numbers of
+ * each limit. Resolves to the raw reply.
  */
-export function multiLimitCheck(
+export function generalCheck(
   conn: RedisConnection,
-  limits: readonly AlgorithmArgs[],
+  keys: string[],
+  op: GeneralOp,
+  cost: number,
+  blockUs: string,
+  tail: readonly string[],
   timeoutMs: number,
-): RunCheck<number[]> {
-  const tail = limits.flatMap(({ code, a, b }) => [code, String(a), String(b)]);
-  return (keys, cost, consume) =>
-    conn.runScript<number[]>(scripts.all, keys, [consume ? '1' : '0', String(cost), ...tail], {
-      timeoutMs,
-    });
+): Promise<number[]> {
+  return conn.runScript<number[]>(scripts.all, keys, [op, String(cost), blockUs, ...tail], { timeoutMs });
 }
 
 /** Deletes the keys of every limit of one identifier. */
@@ -124,7 +129,7 @@ function batcherOf(
       // checks of one tick decided out of call order.
       groupOf: (check) => check.spec.group,
       argsOf: checkArgs,
-      layout: { first: 1, slots: 4 },
+      layout: { first: 1, slots: 5 },
       decode: (reply, at, check) => check.spec.decide(reply as number[], at),
       timeoutMs: (checks) => (checks[0] as Check).spec.timeoutMs,
     });

@@ -1,5 +1,6 @@
-import type { IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { createHttpGuard, type HttpRateLimitOptions } from './http.js';
+import { whenFinished } from './node.js';
 
 /**
  * The part of a Fastify request the hook reads (`ip` honours Fastify's `trustProxy`), plus what key
@@ -24,6 +25,8 @@ export interface FastifyLikeReply {
   code(statusCode: number): unknown;
   /** Sends the response. */
   send(payload?: unknown): unknown;
+  /** The node:http response, watched for its status with `skipSuccessfulRequests` / `skipFailedRequests`. */
+  raw?: Pick<ServerResponse, 'once' | 'statusCode' | 'writableFinished'>;
 }
 
 /**
@@ -47,7 +50,11 @@ export function createFastifyRateLimit<
   return async (request, reply) => {
     const decision = await guard(request);
     for (const [name, value] of Object.entries(decision.headers)) reply.header(name, value);
-    if (!decision.respond) return undefined;
+    if (!decision.respond) {
+      if (decision.onResponse !== undefined && reply.raw !== undefined)
+        whenFinished(reply.raw, decision.onResponse);
+      return undefined;
+    }
     reply.code(decision.status);
     reply.send(decision.body);
     // An async hook that has sent the reply returns it, so Fastify stops the request there.

@@ -16,8 +16,9 @@ export const HEADER = {
 /**
  * The response headers of a decision, per {@link RATELIMIT_HEADERS_DRAFT}:
  * - `RateLimit-Policy: "name";q=<limit>;w=<window s>` for every limit;
- * - `RateLimit: "name";r=<remaining>;t=<s>`, where t is the seconds until the limit refills
- *   (fully, after an admitted call; enough for the call, after a refused one);
+ * - `RateLimit: "name";r=<remaining>;t=<s>`, where t is the seconds until more quota is available:
+ *   one more unit after an admitted call (`nextUnitMs`: the bucket's next token, not a full
+ *   refill), enough for the call after a refused one (`retryAfterMs`);
  * - `Retry-After: <s>` on a refused call, never earlier than any refusing limit's `t`.
  * Seconds are rounded up, so a client that waits them out is never early. When Redis failed
  * (`result.error`) the counts are unknown: only `Retry-After` is set, on a fail-closed refusal.
@@ -34,7 +35,9 @@ export function rateLimitHeaders(result: RateLimitResult): Record<string, string
       .map((p) => `${sfString(p.name)};q=${p.limit};w=${Math.max(1, seconds(p.windowMs))}`)
       .join(', ');
     headers[HEADER.limit] = result.policies
-      .map((p) => `${sfString(p.name)};r=${p.remaining};t=${seconds(p.allowed ? p.resetMs : p.retryAfterMs)}`)
+      .map(
+        (p) => `${sfString(p.name)};r=${p.remaining};t=${seconds(p.allowed ? p.nextUnitMs : p.retryAfterMs)}`,
+      )
       .join(', ');
   }
   if (!result.allowed) headers[HEADER.retryAfter] = String(Math.max(1, seconds(result.retryAfterMs)));

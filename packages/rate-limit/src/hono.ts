@@ -18,6 +18,8 @@ export interface HonoLikeContext {
   };
   /** Sets a response header. */
   header(name: string, value: string): void;
+  /** The response, once the handler has run: its status decides `skipSuccessfulRequests` / `skipFailedRequests`. */
+  res?: { status: number };
 }
 
 /**
@@ -39,7 +41,16 @@ export function createHonoRateLimit<Context extends HonoLikeContext = HonoLikeCo
     if (decision.respond) {
       return new Response(decision.body, { status: decision.status, headers: decision.headers });
     }
-    await next();
+    if (decision.onResponse !== undefined) {
+      const settle = decision.onResponse;
+      try {
+        await next();
+      } catch (err) {
+        settle(undefined);
+        throw err;
+      }
+      settle(c.res?.status);
+    } else await next();
     // Set after the handler: Hono copies a finalized response before changing its headers.
     for (const [name, value] of Object.entries(decision.headers)) c.header(name, value);
     return undefined;

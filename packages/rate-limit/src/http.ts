@@ -13,6 +13,23 @@ export interface HttpRateLimitOptions<Req> {
   key?: (req: Req) => string | Promise<string>;
   /** Units a request uses. @default 1 */
   cost?: (req: Req) => number | Promise<number>;
+  /**
+   * The request's limit, e.g. from the caller's plan (`limit` of `LimitOptions`: a number, or
+   * one per limiter for `all()`). A caller moving to another limit keeps what it has used.
+   * @default the algorithm's limit
+   */
+  limit?: (req: Req) => number | readonly number[] | Promise<number | readonly number[]>;
+  /**
+   * Give back an admitted request once its response finishes with a status below 400, so only
+   * failures count (e.g. failed logins). The request is counted before the handler runs, so a
+   * concurrent burst never gets past the limit. @default false
+   */
+  skipSuccessfulRequests?: boolean;
+  /**
+   * Give back an admitted request once its response finishes with a status of 400 or more, or the
+   * connection closes before it finishes. Counted first, as for `skipSuccessfulRequests`. @default false
+   */
+  skipFailedRequests?: boolean;
   /** Requests for which this returns true pass untouched: not counted, no headers. @default none */
   skip?: (req: Req) => boolean | Promise<boolean>;
   /**
@@ -39,6 +56,13 @@ export type HttpDecision =
       respond: false;
       /** Headers to add to the eventual response. */
       headers: Record<string, string>;
+      /**
+       * With `skipSuccessfulRequests` or `skipFailedRequests`: call it once, when the response has
+       * finished, with its status (undefined if the connection closed first, which counts as a
+       * failure); it refunds the request when it should not count. A refund that fails leaves the
+       * request counted.
+       */
+      onResponse?: (statusCode: number | undefined) => void;
     }
   | {
       /** Answer the request now. */
@@ -61,33 +85,13 @@ export function createHttpGuard<Req>(
   options: HttpRateLimitOptions<Req>,
   ipOf: (req: Req) => string | undefined,
 ): (req: Req) => Promise<HttpDecision> {
-  checkOptions('options', options, '{ limiter, key?, cost?, skip?, ... }');
-  if (typeof options?.limiter?.limit !== 'function') {
-    throw new InvalidArgumentError('limiter', 'expected a rate limiter from createRateLimiter() or all().');
-  }
-  for (const hook of ['key', 'cost', 'skip', 'body'] as const) {
-    if (options[hook] !== undefined && typeof options[hook] !== 'function')
-      throw new InvalidArgumentError(hook, 'expected a function of the request.');
-  }
-  if (
-    options.allowList !== undefined &&
-    (typeof options.allowList !== 'object' || !(Symbol.iterator in options.allowList))
-  )
-    throw new InvalidArgumentError('allowList', 'expected an array (or other iterable) of IP addresses.');
-  checkBoolean('headers', options.headers);
-  const subnet = options.ipv6Subnet ?? 56;
-  checkSubnet(subnet);
-  const status = options.statusCode ?? 429;
-  if (!Number.isInteger(status) || status < 400 || status > 599) {
-    throw new InvalidArgumentError(
-      'statusCode',
-      `expected an HTTP error status (400-599), got ${String(status)}.`,
-    );
-  }
+  const { subnet, status } = checkHttpOptions(options);
+  const skipOk = options.skipSuccessfulRequests === true;
+  const skipFailed = options.skipFailedRequests === true;
   // Normalized (IPv4-mapped IPv6 as IPv4) but not masked: an entry allows that address, not its subnet.
   const allowed = new Set([...(options.allowList ?? [])].map((entry) => ipKey(String(entry), false)));
   const sendHeaders = options.headers ?? true;
-  const { limiter, skip, cost, body } = options;
+  const { limiter, skip, cost, body, limit } = options;
   const keyOf =
     options.key ??
     ((req: Req) => {
@@ -110,9 +114,22 @@ export function createHttpGuard<Req>(
     }
     const key = await keyOf(req);
     if (allowed.has(key)) return { respond: false, headers: {} };
-    const result = await limiter.limit(key, { cost: cost === undefined ? 1 : await cost(req) });
+    const units = cost === undefined ? 1 : await cost(req);
+    const call = limit === undefined ? { cost: units } : { cost: units, limit: await limit(req) };
+    const result = await limiter.limit(key, call);
     const headers = rateLimitHeaders(result);
-    if (result.allowed) return { respond: false, headers: sendHeaders ? headers : {} };
+    if (result.allowed) {
+      const pass: HttpDecision = { respond: false, headers: sendHeaders ? headers : {} };
+      // Counted now, before the handler runs; given back when the response says it should not count.
+      if ((skipOk || skipFailed) && result.error === undefined) {
+        pass.onResponse = (status) => {
+          const ok = status !== undefined && status < 400;
+          // A refund that fails leaves the request counted: the safe side.
+          if (ok ? skipOk : skipFailed) limiter.refund(key, units).catch(() => {});
+        };
+      }
+      return pass;
+    }
     // Fail-closed because Redis is down is not the caller's fault: 503, as the draft's problem type says.
     const unavailable = result.error !== undefined;
     const code = unavailable ? 503 : status;
@@ -125,6 +142,39 @@ export function createHttpGuard<Req>(
         : 'application/problem+json';
     return { respond: true, status: code, headers, body: isText ? payload : JSON.stringify(payload) };
   };
+}
+
+/** Checks the middleware options before anything runs; the subnet and refusal status to use. */
+function checkHttpOptions<Req>(options: HttpRateLimitOptions<Req>): {
+  subnet: number | false;
+  status: number;
+} {
+  checkOptions('options', options, '{ limiter, key?, cost?, skip?, ... }');
+  if (typeof options?.limiter?.limit !== 'function') {
+    throw new InvalidArgumentError('limiter', 'expected a rate limiter from createRateLimiter() or all().');
+  }
+  for (const hook of ['key', 'cost', 'limit', 'skip', 'body'] as const) {
+    if (options[hook] !== undefined && typeof options[hook] !== 'function')
+      throw new InvalidArgumentError(hook, 'expected a function of the request.');
+  }
+  if (
+    options.allowList !== undefined &&
+    (typeof options.allowList !== 'object' || !(Symbol.iterator in options.allowList))
+  )
+    throw new InvalidArgumentError('allowList', 'expected an array (or other iterable) of IP addresses.');
+  checkBoolean('headers', options.headers);
+  checkBoolean('skipSuccessfulRequests', options.skipSuccessfulRequests);
+  checkBoolean('skipFailedRequests', options.skipFailedRequests);
+  const subnet = options.ipv6Subnet ?? 56;
+  checkSubnet(subnet);
+  const status = options.statusCode ?? 429;
+  if (!Number.isInteger(status) || status < 400 || status > 599) {
+    throw new InvalidArgumentError(
+      'statusCode',
+      `expected an HTTP error status (400-599), got ${String(status)}.`,
+    );
+  }
+  return { subnet, status };
 }
 
 function problem(result: RateLimitResult, status: number, unavailable: boolean): object {

@@ -23,6 +23,7 @@ export {
   tokenBucket,
   type WindowOptions,
 } from './algorithms.js';
+export type { LocalBlockCacheOptions } from './block-cache.js';
 export { createExpressRateLimit, type ExpressLikeRequest, rateLimitExpress } from './express.js';
 export {
   createFastifyRateLimit,
@@ -35,6 +36,7 @@ export { createHonoRateLimit, type HonoLikeContext, rateLimitHono } from './hono
 export { createHttpGuard, type HttpDecision, type HttpRateLimitOptions } from './http.js';
 export { ipKey } from './ip.js';
 export {
+  type AdjustOptions,
   type AllOptions,
   all,
   createRateLimiter,

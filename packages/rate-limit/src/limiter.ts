@@ -4,8 +4,9 @@ import {
   type RedisLike,
   toConnection,
 } from '@redis-patterns/connection';
-import { checkDuration, checkOptions, checkRenamed } from '@redis-patterns/connection/internal';
+import { checkDuration, checkInteger, checkOptions, checkRenamed } from '@redis-patterns/connection/internal';
 import { type Algorithm, argsOf } from './algorithms.js';
+import type { LocalBlockCacheOptions } from './block-cache.js';
 import { buildLimiter, type LimiterState, stateOf } from './decide.js';
 import type { Policy, RateLimitResult } from './result.js';
 
@@ -26,12 +27,37 @@ export interface RateLimiterOptions {
   failMode?: FailMode;
   /** The longest `limit()` waits for Redis before the fail mode decides. @default 500 */
   commandTimeoutMs?: number;
+  /**
+   * Block an identifier for this long once a call of it is refused: every call is refused (and
+   * charged nothing) until the block ends, whatever its limits hold. Set in the same script call
+   * as the refusal. 0 for no blocks. @default 0
+   */
+  blockDurationMs?: number;
+  /**
+   * Remember blocked identifiers in this process, so a blocked caller's calls cost no round trip
+   * until its block ends (on Redis's clock, reached up to one reply's travel time later here, never
+   * earlier). Needs `blockDurationMs`. A `reset()` elsewhere does not lift a block remembered here.
+   * @default false
+   */
+  localBlockCache?: boolean | LocalBlockCacheOptions;
 }
 
 /** Options of one call. */
 export interface LimitOptions {
   /** Units this call uses (a whole number from 1 to the smallest limit). @default 1 */
   cost?: number;
+  /**
+   * This call's limit (the bucket's burst), e.g. from the caller's plan: a whole number, or for a
+   * limiter from `all()` an array with one per limiter. The state stored for the identifier is kept:
+   * a caller moving to another limit keeps what it has used. @default the algorithm's limit
+   */
+  limit?: number | readonly number[];
+}
+
+/** Options of {@link RateLimiter.penalty}, {@link RateLimiter.reward} and {@link RateLimiter.refund}. */
+export interface AdjustOptions {
+  /** The limit the returned result is decided against, as in {@link LimitOptions.limit}. @default the algorithm's limit */
+  limit?: number | readonly number[];
 }
 
 /** Options of {@link all}. */
@@ -40,6 +66,14 @@ export interface AllOptions {
   failMode?: FailMode;
   /** Bound of the combined check. @default the smallest of the limiters' commandTimeoutMs */
   commandTimeoutMs?: number;
+  /**
+   * Block an identifier for this long once the combined check refuses it (the limiters' own
+   * `blockDurationMs` applies to their own calls only); the block key is the first limiter's.
+   * @default 0
+   */
+  blockDurationMs?: number;
+  /** As {@link RateLimiterOptions.localBlockCache}, for the combined check. @default false */
+  localBlockCache?: boolean | LocalBlockCacheOptions;
 }
 
 /** A rate limiter: one limit from {@link createRateLimiter}, or several checked together by {@link all}. */
@@ -55,7 +89,35 @@ export interface RateLimiter {
   limit(identifier: string, options?: LimitOptions): Promise<RateLimitResult>;
   /** Reports whether a call of `cost` would be admitted now, without charging anything. Rejects on Redis failures. */
   peek(identifier: string, options?: LimitOptions): Promise<RateLimitResult>;
-  /** Forgets everything recorded for `identifier` under every limit. */
+  /**
+   * Adds `points` units (1 to 1,000,000) to the identifier's count under every limit, without a
+   * check: it may go above the limit, and calls are then refused until enough has expired. Does not
+   * block by itself (the next refused call does). Resolves to a peek of cost 1 after it; rejects on
+   * Redis failures.
+   *
+   * @example
+   * ```ts
+   * if (!passwordMatches) await loginLimiter.penalty(username, 5);
+   * ```
+   */
+  penalty(identifier: string, points: number, options?: AdjustOptions): Promise<RateLimitResult>;
+  /**
+   * Gives back `points` units (1 to 1,000,000) under every limit, never below zero (the log drops
+   * its newest entries). Does not lift a block. Resolves to a peek of cost 1 after it.
+   */
+  reward(identifier: string, points: number, options?: AdjustOptions): Promise<RateLimitResult>;
+  /**
+   * Gives back the cost of an admitted call that should not count after all (it failed, say): the
+   * same as `reward(identifier, cost)`. Call it only for a call that was charged.
+   *
+   * @example
+   * ```ts
+   * const result = await limiter.limit(userId, { cost: 3 });
+   * if (result.allowed && !(await doWork())) await limiter.refund(userId, 3);
+   * ```
+   */
+  refund(identifier: string, cost?: number, options?: AdjustOptions): Promise<RateLimitResult>;
+  /** Forgets everything recorded for `identifier` under every limit, its block included. */
   reset(identifier: string): Promise<void>;
   /**
    * Refuses later calls with `ClosedError`; calls already made finish on their own. The connection
@@ -102,6 +164,7 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
     parts: [{ keyspace, args, policy: Object.freeze({ name, algorithm: kind, limit, windowMs }) }],
     failMode,
     timeoutMs,
+    ...blocking(options),
   });
 }
 
@@ -155,8 +218,30 @@ export function all(limiters: readonly RateLimiter[], given?: AllOptions): RateL
       options.failMode ?? (inner.some((i) => i.failMode === 'closed') ? 'closed' : 'open'),
     ),
     timeoutMs: checkTimeout(options.commandTimeoutMs ?? Math.min(...inner.map((i) => i.timeoutMs))),
+    ...blocking(options),
   });
 }
+
+/** The block options, checked: the block in ms (0 for none) and the local cache's size (0 for none). */
+function blocking(options: {
+  blockDurationMs?: number;
+  localBlockCache?: boolean | LocalBlockCacheOptions;
+}): { blockMs: number; blockCacheEntries: number } {
+  const blockMs = options.blockDurationMs ?? 0;
+  checkDuration('blockDurationMs', blockMs, { allowZero: true });
+  if (blockMs > MAX_BLOCK_MS) throw new InvalidArgumentError('blockDurationMs', 'is longer than a year.');
+  const cache = options.localBlockCache ?? false;
+  if (cache === false) return { blockMs, blockCacheEntries: 0 };
+  if (cache !== true) checkOptions('localBlockCache', cache, 'true, false or { maxEntries? }');
+  const entries = cache === true ? 10_000 : (cache.maxEntries ?? 10_000);
+  checkInteger('localBlockCache.maxEntries', entries, 1);
+  if (blockMs === 0) {
+    throw new InvalidArgumentError('localBlockCache', 'caches blocks: set blockDurationMs too.');
+  }
+  return { blockMs, blockCacheEntries: entries };
+}
+
+const MAX_BLOCK_MS = 366 * 24 * 3600 * 1000;
 
 function checkFailMode(mode: unknown): FailMode {
   if (mode !== 'open' && mode !== 'closed') {

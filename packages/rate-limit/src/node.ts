@@ -25,7 +25,10 @@ export function createNodeRateLimit(
 /** Writes a decision to a node:http response; true when the request should go on. */
 export function apply(decision: HttpDecision, res: ServerResponse): boolean {
   for (const [name, value] of Object.entries(decision.headers)) res.setHeader(name, value);
-  if (!decision.respond) return true;
+  if (!decision.respond) {
+    if (decision.onResponse !== undefined) whenFinished(res, decision.onResponse);
+    return true;
+  }
   res.statusCode = decision.status;
   res.end(decision.body);
   return false;
@@ -33,3 +36,18 @@ export function apply(decision: HttpDecision, res: ServerResponse): boolean {
 
 /** @deprecated Renamed {@link createNodeRateLimit} (one naming scheme for every framework adapter: `create<Framework><Thing>`). */
 export const rateLimitNode = createNodeRateLimit;
+
+/** Calls `settle` once with the response's status when it finishes, or undefined if it closes first. */
+export function whenFinished(
+  res: Pick<ServerResponse, 'once' | 'statusCode' | 'writableFinished'>,
+  settle: (statusCode: number | undefined) => void,
+): void {
+  let done = false;
+  const once = (status: number | undefined) => {
+    if (done) return;
+    done = true;
+    settle(status);
+  };
+  res.once('finish', () => once(res.statusCode));
+  res.once('close', () => once(res.writableFinished ? res.statusCode : undefined));
+}

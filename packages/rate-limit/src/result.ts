@@ -22,6 +22,12 @@ export interface PolicyResult extends Policy {
   resetMs: number;
   /** Milliseconds until a call of the same cost would fit; 0 when it fits now. */
   retryAfterMs: number;
+  /**
+   * Milliseconds until at least one more unit is available (`remaining` grows): the next token of
+   * the bucket, the oldest entry leaving the log, the window's end for the fixed window. 0 when
+   * nothing is used. The `t` of the `RateLimit` header after an admitted call.
+   */
+  nextUnitMs: number;
 }
 
 /** What `limit()` and `peek()` return. */
@@ -38,6 +44,11 @@ export interface RateLimitResult {
   retryAfterMs: number;
   /** Each limit's own decision, in the order the limits were given. */
   policies: PolicyResult[];
+  /**
+   * Set when the identifier is blocked (`blockDurationMs`): milliseconds until the block ends. A
+   * blocked call is refused and charged nothing, whatever its limits hold.
+   */
+  blockedMs?: number;
   /** The Redis server time of the decision, in whole ms since 1970 like `Date.now()` (local time if Redis failed). */
   serverTimeMs: number;
   /**
@@ -88,6 +99,7 @@ export function failed(policies: readonly Policy[], open: boolean, error: Error)
     remaining: open ? p.limit : 0,
     resetMs: 0,
     retryAfterMs: open ? 0 : FAIL_CLOSED_RETRY_MS,
+    nextUnitMs: 0,
   }));
   return { ...combine(decided, Date.now()), error };
 }

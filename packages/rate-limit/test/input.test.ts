@@ -117,7 +117,7 @@ describe('header values and client keys', () => {
     resetMs: 1001,
     retryAfterMs: 0,
     serverTimeMs: 0,
-    policies: [{ ...policy, allowed: true, remaining: 4, resetMs: 1001, retryAfterMs: 0 }],
+    policies: [{ ...policy, allowed: true, remaining: 4, resetMs: 1001, retryAfterMs: 0, nextUnitMs: 1001 }],
     ...over,
   });
 
@@ -131,7 +131,15 @@ describe('header values and client keys', () => {
       remaining: 0,
       retryAfterMs: 250,
       policies: [
-        { ...policy, name: 'say "hi"\\', allowed: false, remaining: 0, resetMs: 900, retryAfterMs: 250 },
+        {
+          ...policy,
+          name: 'say "hi"\\',
+          allowed: false,
+          remaining: 0,
+          resetMs: 900,
+          retryAfterMs: 250,
+          nextUnitMs: 100,
+        },
       ],
     });
     expect(rateLimitHeaders(refused)).toEqual({

@@ -6,7 +6,7 @@
 -- burst of 500 calls still admits exactly the limit. At 50 calls in flight this saves Redis a
 -- script call, a TIME and the function set-up per check, which is most of what a check costs it.
 --
--- Reply: one flat array, the server time then allowed, remaining, reset, retry per check (a table
+-- Reply: one flat array, the server time then allowed, remaining, reset, retry, next per check (a table
 -- per check costs Redis about 0.35 µs each to convert, a sixth of the whole call). A check whose
 -- key Redis refused (a key of the wrong type) gets an error reply in its first slot and zeros:
 -- under pcall, one bad key fails its own check only, and the others are decided and charged as
@@ -24,12 +24,14 @@ for i = 1, #KEYS do
     cost = tonumber(costArg)
     if cost < 0 then cost, apply = -cost, false end
   end
-  local ok, allowed, remaining, reset, retry = pcall(check, KEYS[i], a, b, apply)
-  local at = 4 * i - 2
-  if ok then replies[at], replies[at + 1], replies[at + 2], replies[at + 3] = allowed, remaining, reset, retry
+  local ok, allowed, remaining, reset, retry, nextUnit = pcall(check, KEYS[i], a, b, apply)
+  local at = 5 * i - 3
+  if ok then
+    replies[at], replies[at + 1], replies[at + 2], replies[at + 3], replies[at + 4] =
+      allowed, remaining, reset, retry, nextUnit
   else
     replies[at] = { err = type(allowed) == 'table' and allowed.err or tostring(allowed) }
-    replies[at + 1], replies[at + 2], replies[at + 3] = 0, 0, 0
+    replies[at + 1], replies[at + 2], replies[at + 3], replies[at + 4] = 0, 0, 0, 0
   end
 end
 return replies

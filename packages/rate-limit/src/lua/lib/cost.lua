@@ -3,8 +3,9 @@
 -- the algorithms read (a batch sets them per check instead: lib/batch-cost).
 --
 -- Each algorithm (lib/log, lib/counter, lib/fixed, lib/gcra) is a function (key, a, b, apply)
--- returning allowed (1/0), remaining, reset (µs until fully restored) and retry (µs until this
--- cost would fit; 0 if it fits now); it writes only when `apply` is set and the cost fits.
+-- returning allowed (1/0), remaining, reset (µs until fully restored), retry (µs until this cost
+-- would fit; 0 if it fits now) and next (µs until one more unit is available, 0 when none is used:
+-- the `t` of the RateLimit header); it writes only when `apply` is set and the cost fits.
 --!include clock
 -- Parsing a number costs Redis more than comparing a string: most calls cost 1. The cost also goes
 -- to HINCRBY as the caller's string (costArg): Redis formats a Lua number with printf.

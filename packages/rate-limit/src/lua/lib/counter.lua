@@ -6,6 +6,17 @@
 -- split or build, which costs Redis about a fifth less per check.
 --!include clock
 --!include expires-at
+-- Until remaining grows by one: the estimate falls while the previous window's weight shrinks, to
+-- the current count at the edge, then with that count's weight through the next window.
+local function counterNext(estimate, current, previous, elapsed, window, limit)
+  local remaining = math.max(0, math.floor(limit - estimate))
+  if estimate <= 0 or remaining >= limit then return 0 end
+  local target = limit - remaining - 1
+  local left = window - elapsed
+  if current <= target then return math.ceil(math.max(0, left - (target - current) * window / previous)) end
+  return math.ceil(left + window * (1 - target / current))
+end
+
 local function counter(key, limit, window, apply)
   local index = math.floor(now / window)
   local elapsed = now - index * window
@@ -41,7 +52,8 @@ local function counter(key, limit, window, apply)
   local remaining = math.max(0, math.floor(limit - estimate))
   local reset = 0
   if current > 0 then reset = 2 * window - elapsed elseif previous > 0 then reset = window - elapsed end
-  if fits then return 1, remaining, math.ceil(reset), 0 end
+  local nextUnit = counterNext(estimate, current, previous, elapsed, window, limit)
+  if fits then return 1, remaining, math.ceil(reset), 0, nextUnit end
   local retry
   if current + cost <= limit then
     -- Wait in this window until the previous window's weight has shrunk enough.
@@ -52,5 +64,5 @@ local function counter(key, limit, window, apply)
     if current > limit - cost then share = 1 - (limit - cost) / current end
     retry = window - elapsed + share * window
   end
-  return 0, remaining, math.ceil(reset), math.ceil(retry)
+  return 0, remaining, math.ceil(reset), math.ceil(retry), nextUnit
 end

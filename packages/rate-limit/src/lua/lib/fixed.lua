@@ -14,7 +14,7 @@ local function fixed(key, limit, window, apply)
     if now < s + window then start, count = s, tonumber(redis.call('HGET', key, 'c')) end
   end
   local left = start + window - now
-  if count + cost > limit then return 0, limit - count, math.ceil(left), math.ceil(left) end
+  if count + cost > limit then return 0, limit - count, math.ceil(left), math.ceil(left), math.ceil(left) end
   if apply then
     if count > 0 then
       count = redis.call('HINCRBY', key, 'c', costArg)
@@ -24,5 +24,6 @@ local function fixed(key, limit, window, apply)
       redis.call('PEXPIREAT', key, expiresAt(start + window))
     end
   elseif count == 0 then left = 0 end
-  return 1, limit - count, math.ceil(left), 0
+  -- The whole window's units come back at once, when it ends.
+  return 1, limit - count, math.ceil(left), 0, math.ceil(left)
 end

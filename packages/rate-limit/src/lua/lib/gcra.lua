@@ -19,7 +19,11 @@ local function gcra(key, burst, interval, apply)
     redis.call('SET', key, after, 'PX', string.format('%d', math.ceil((after - now) / 1000) + 1))
     tat = after
   end
-  local remaining = math.floor((capacity - (tat - now) + 0.5) / interval)
-  if fits then return 1, remaining, math.ceil(tat - now), 0 end
-  return 0, remaining, math.ceil(tat - now), math.ceil(after - now - capacity)
+  local used = tat - now
+  local remaining = math.floor((capacity - used + 0.5) / interval)
+  -- Until the next token: the time for `used` to fall to what leaves one more token than now.
+  local nextUnit = 0
+  if used > 0 then nextUnit = math.ceil(math.max(0, used - capacity + (math.max(0, remaining) + 1) * interval)) end
+  if fits then return 1, remaining, math.ceil(used), 0, nextUnit end
+  return 0, remaining, math.ceil(used), math.ceil(after - now - capacity), nextUnit
 end

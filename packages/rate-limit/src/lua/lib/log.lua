@@ -16,13 +16,14 @@ local logMember = string.format('%d', now)
 local logExpireAt, logExpireWindow
 
 -- Drops the expired entries at the tail (the oldest). Peeks drop them too: that changes no
--- decision, and a peek that left them would read them all again next time.
+-- decision, and a peek that left them would read them all again next time. Returns the oldest live
+-- entry (nil when none), whose leaving gives back the next unit.
 local function logExpire(key, edge)
   local tail = redis.call('LINDEX', key, '-1')
-  if not tail or tonumber(tail) > edge then return end
+  if not tail or tonumber(tail) > edge then return tail end
   redis.call('RPOP', key)
   tail = redis.call('LINDEX', key, '-1')
-  if not tail or tonumber(tail) > edge then return end
+  if not tail or tonumber(tail) > edge then return tail end
   -- More than one expired (the key was idle): look at 2, 4, 8... entries at a time.
   local k = 2
   while true do
@@ -31,7 +32,7 @@ local function logExpire(key, edge)
     while e < n and tonumber(entries[n - e]) <= edge do e = e + 1 end
     -- LTRIM rather than RPOP with a count, which needs Redis 6.2.
     if e > 0 then redis.call('LTRIM', key, 0, -(e + 1)) end
-    if e < k then return end
+    if e < k then return entries[n - e] end
     k = k * 2
   end
 end
@@ -46,14 +47,16 @@ local function logTouch(key, window)
 end
 
 local function log(key, limit, window, apply)
-  logExpire(key, now - window)
+  local oldest = logExpire(key, now - window)
+  -- Until the next unit: when the oldest live entry leaves (0 with none).
+  local nextUnit = oldest and math.ceil(math.max(1, oldest + window - now)) or 0
   local count
   if apply and cost == 1 then
     -- Push first: LPUSH replies with the count, which saves an LLEN; a refused push is popped again.
     count = redis.call('LPUSH', key, logMember)
     if count <= limit then
       logTouch(key, window)
-      return 1, limit - count, window, 0
+      return 1, limit - count, window, 0, oldest and nextUnit or window
     end
     redis.call('LPOP', key)
     count = count - 1
@@ -64,7 +67,7 @@ local function log(key, limit, window, apply)
     if not apply then
       local reset = 0
       if count > 0 then reset = math.max(0, redis.call('LINDEX', key, '0') + window - now) end
-      return 1, limit - count, math.ceil(reset), 0
+      return 1, limit - count, math.ceil(reset), 0, nextUnit
     end
     -- In chunks of 500: unpack() of one huge argument list overflows Lua's C stack.
     local args = { 'LPUSH', key }
@@ -77,12 +80,17 @@ local function log(key, limit, window, apply)
     end
     if #args > 2 then redis.call(unpack(args)) end
     logTouch(key, window)
-    return 1, limit - count - cost, window, 0
+    return 1, limit - count - cost, window, 0, oldest and nextUnit or window
   end
   -- Refused and not recorded: live entries are the first 'count', newest first, so the one that
   -- must leave before 'cost' fits is at index limit - cost.
   local leaves = redis.call('LINDEX', key, limit - cost)
   local newest = redis.call('LINDEX', key, '0')
+  -- Over the limit (after a penalty, or under a lower limit): a unit is back when the entry at
+  -- index limit - 1 leaves, not the oldest.
+  if count > limit then
+    nextUnit = math.ceil(math.max(1, redis.call('LINDEX', key, limit - 1) + window - now))
+  end
   return 0, math.max(0, limit - count), math.ceil(math.max(1, newest + window - now)),
-    math.ceil(math.max(1, leaves + window - now))
+    math.ceil(math.max(1, leaves + window - now)), nextUnit
 end
