@@ -3,8 +3,14 @@ import { checkBoolean, checkOptions } from '@redis-patterns/connection/internal'
 import { checkCount, checkIncrement, checkMember, checkScore, fromStored, storedBounds } from './codec.js';
 import { boardCommands } from './commands.js';
 import type { BoardSettings } from './options.js';
-import { entriesFromLookup, entriesFromRange, entriesFromZrange, type RangeReply } from './replies.js';
-import type { Leaderboard, ReadOptions, Submission } from './types.js';
+import {
+  entriesFromLookup,
+  entriesFromRange,
+  entriesFromZrange,
+  type RangeReply,
+  standingFromAmong,
+} from './replies.js';
+import type { AmongOptions, Leaderboard, ReadOptions, Submission } from './types.js';
 import { pending, write } from './writes.js';
 
 /** The Redis keys of one board; all share one hash tag. */
@@ -13,6 +19,9 @@ export interface BoardKeys {
   data: string;
   distinct: string;
 }
+
+/** The most members one `among` call ranks: the script that sorts them runs alone on Redis. */
+export const MAX_AMONG = 10_000;
 
 /** Everything a board needs; periodic boards add the expiry of their cycle. */
 export interface BoardContext {
@@ -162,6 +171,24 @@ export function createBoard<TData>(ctx: BoardContext): Leaderboard<TData> {
       for (const [i, m] of members.entries()) checkMember(`members[${i}]`, m);
       return (await lookup(members, options?.withData === true, false)).map((found) => found?.entry ?? null);
     },
+    async among(members, options) {
+      open();
+      const checked = readOptions<AmongOptions>(options);
+      const distinct = amongMembers(members, checked.member);
+      const radius = checked.radius ?? 0;
+      const top = checked.top ?? 10;
+      checkCount('radius', radius, 0);
+      checkCount('top', top, 0);
+      const reply = await commands.among(
+        distinct,
+        checked.member ?? '',
+        radius,
+        checked.fillBorders === true,
+        top,
+        checked.withData === true,
+      );
+      return standingFromAmong<TData>(settings, checked.member, reply);
+    },
     async percentile(member) {
       open();
       checkMember('member', member);
@@ -212,4 +239,23 @@ export function createBoard<TData>(ctx: BoardContext): Leaderboard<TData> {
     },
   };
   return board;
+}
+
+/** The set of an `among` call, checked and without repeats, `member` added when not listed. */
+function amongMembers(members: unknown, member: string | undefined): string[] {
+  if (!Array.isArray(members)) throw new InvalidArgumentError('members', 'expected an array of members.');
+  if (member !== undefined) checkMember('member', member);
+  const set = new Set<string>();
+  for (const [i, m] of members.entries()) {
+    checkMember(`members[${i}]`, m);
+    set.add(m);
+  }
+  if (member !== undefined) set.add(member);
+  if (set.size > MAX_AMONG) {
+    throw new InvalidArgumentError(
+      'members',
+      `${set.size} distinct members; among() ranks at most ${MAX_AMONG} per call (it sorts them in one script, which Redis runs alone).`,
+    );
+  }
+  return [...set];
 }

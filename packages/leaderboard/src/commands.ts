@@ -3,7 +3,13 @@ import { ScriptBatcher } from '@redis-patterns/connection/internal';
 import type { BoardKeys } from './board.js';
 import { scripts } from './lua.generated.js';
 import type { BoardSettings, UpdatePolicy } from './options.js';
-import { LOOKUP_BATCH, type LookupReply, type RangeReply } from './replies.js';
+import {
+  type AmongReply,
+  LOOKUP_BATCH,
+  type LookupReply,
+  type MatrixLookupReply,
+  type RangeReply,
+} from './replies.js';
 import type { PendingWrite } from './writes.js';
 
 /*
@@ -129,11 +135,83 @@ export function boardCommands(conn: RedisConnection, keys: BoardKeys, settings: 
       return run<RangeReply>(scripts.atRank, [flag(withData), String(rank)]);
     },
 
+    /** The board over `members` (distinct): the set's best `top` and the window around `member` ('' = none). */
+    among(
+      members: readonly string[],
+      member: string,
+      radius: number,
+      fillBorders: boolean,
+      top: number,
+      withData: boolean,
+    ): Promise<AmongReply> {
+      const args = [flag(withData), member, String(radius), flag(fillBorders), String(top), ...members];
+      return run<AmongReply>(scripts.among, args);
+    },
+
     /** Entries between two stored bounds (ZRANGE BYSCORE syntax); `limit` -1 for all. */
     scoreRange(bounds: readonly string[], limit: number, withData: boolean): Promise<RangeReply> {
       return run<RangeReply>(scripts.scoreRange, [flag(withData), ...bounds, String(limit)]);
     },
   };
+}
+
+/** One board of a matrix call: its keys and format, the raw value to write, its cycle's expiry. */
+export interface MatrixTarget {
+  keys: BoardKeys;
+  settings: BoardSettings;
+  /** The value under the board's order ("lower is better"); unused by reads. */
+  raw: number;
+  /** PEXPIREAT of the board's keys on writes (ms), 0 for none. */
+  expireAtMs: number;
+}
+
+const matrixKeys = (targets: readonly MatrixTarget[]) =>
+  targets.flatMap(({ keys }) => [keys.scores, keys.data, keys.distinct]);
+
+/**
+ * One member's score written to several boards of a matrix in one script (their keys share one hash
+ * tag). Replies as src/lua/matrix-write.lua says.
+ */
+export function matrixWrite(
+  conn: RedisConnection,
+  targets: readonly MatrixTarget[],
+  member: string,
+  data: string | undefined,
+): Promise<WriteReply> {
+  const args = ['', '', member, data === undefined ? '0' : '1', data ?? ''];
+  for (const { settings, raw, expireAtMs } of targets) {
+    args.push(
+      String(settings.shift),
+      settings.ties,
+      settings.updatePolicy,
+      String(raw),
+      settings.shift > 1 ? String(settings.maxScore) : '0',
+      String(settings.keepTop),
+      String(expireAtMs),
+    );
+  }
+  return conn.runScript<WriteReply>(scripts.matrixWrite, matrixKeys(targets), args);
+}
+
+/**
+ * Members' places on several boards of a matrix, read in one script: the `members` given, or the best
+ * `top` of board `sortBoard` (0-based in `targets`).
+ */
+export function matrixLookup(
+  conn: RedisConnection,
+  targets: readonly MatrixTarget[],
+  read:
+    | { members: readonly string[]; withData: boolean }
+    | { sortBoard: number; top: number; withData: boolean },
+): Promise<MatrixLookupReply> {
+  const sorted = 'sortBoard' in read;
+  const args = ['', '', read.withData ? '1' : '0', sorted ? String(read.sortBoard + 1) : '0'];
+  args.push(sorted ? String(read.top) : '0');
+  for (const { settings } of targets) args.push(String(settings.shift), settings.ties);
+  if (!sorted) args.push(...read.members);
+  return conn.runScript<MatrixLookupReply>(scripts.matrixLookup, matrixKeys(targets), args, {
+    readonly: true,
+  });
 }
 
 /** How {@link aggregateBoards} combines its sources. */

@@ -87,3 +87,34 @@ export function checkDate(argument: string, date: unknown): asserts date is Date
     throw new InvalidArgumentError(argument, `expected a valid Date, got ${String(date)}.`);
   }
 }
+
+/** The cycle of a date with the expiry of its keys, and the check every write to it makes. */
+export interface CycleWindow {
+  cycle: Cycle;
+  /** The end of the cycle plus `keepCycles` more cycles. */
+  expiresAt: Date;
+  /** The PEXPIREAT (ms) of a write; throws InvalidArgumentError once `now()` has reached it. */
+  expireAt: () => number;
+}
+
+/** The window of the cycle containing `date` (keys expire `keepCycles` cycles after its end). */
+export function cycleWindow(
+  cycleOf: CycleFunction,
+  keepCycles: number,
+  now: () => Date,
+  date: Date,
+): CycleWindow {
+  const cycle = cycleOf(date);
+  let expiresAt = cycle.end;
+  for (let i = 0; i < keepCycles; i++) expiresAt = cycleOf(expiresAt).end;
+  const expireAt = () => {
+    if (expiresAt.getTime() <= now().getTime()) {
+      throw new InvalidArgumentError(
+        'date',
+        `cycle ${cycle.id} expired at ${expiresAt.toISOString()}; nothing was written.`,
+      );
+    }
+    return expiresAt.getTime();
+  };
+  return { cycle, expiresAt, expireAt };
+}

@@ -14,6 +14,14 @@ export {
 } from '@redis-patterns/connection';
 export { type Cycle, type CycleFunction, type CycleName, utcCycles } from './cycles.js';
 export { createLeaderboard } from './leaderboard.js';
+export { createLeaderboardMatrix } from './matrix.js';
+export type {
+  LeaderboardMatrix,
+  LeaderboardMatrixOptions,
+  MatrixBoardOptions,
+  MatrixReadOptions,
+  MatrixWriteOptions,
+} from './matrix-types.js';
 export type {
   LeaderboardOptions,
   LeaderboardOrder,
@@ -29,6 +37,7 @@ export {
   type PeriodicLeaderboardOptions,
 } from './periodic.js';
 export type {
+  AmongOptions,
   AroundOptions,
   IterateOptions,
   Leaderboard,
@@ -36,5 +45,6 @@ export type {
   ReadOptions,
   ScoreRangeOptions,
   Submission,
+  SubsetStanding,
   WriteOptions,
 } from './types.js';

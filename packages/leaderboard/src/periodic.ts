@@ -2,7 +2,14 @@ import { ClosedError, createKeyspace, InvalidArgumentError, toConnection } from 
 import { checkDuration, checkInteger, checkOptions } from '@redis-patterns/connection/internal';
 import { createBoard } from './board.js';
 import { aggregateBoards } from './commands.js';
-import { type Cycle, type CycleFunction, type CycleName, checkDate, cycleFunction } from './cycles.js';
+import {
+  type Cycle,
+  type CycleFunction,
+  type CycleName,
+  checkDate,
+  cycleFunction,
+  cycleWindow,
+} from './cycles.js';
 import { boardKeys } from './leaderboard.js';
 import { type LeaderboardOptions, resolveSettings } from './options.js';
 import type { Leaderboard, Submission, WriteOptions } from './types.js';
@@ -112,18 +119,7 @@ export function createPeriodicLeaderboard<TData = unknown>(
   const at = (date: Date): CycleLeaderboard<TData> => {
     open();
     checkDate('date', date);
-    const cycle = cycleOf(date);
-    let expiresAt = cycle.end;
-    for (let i = 0; i < keepCycles; i++) expiresAt = cycleOf(expiresAt).end;
-    const expireAt = () => {
-      if (expiresAt.getTime() <= now().getTime()) {
-        throw new InvalidArgumentError(
-          'date',
-          `cycle ${cycle.id} expired at ${expiresAt.toISOString()}; nothing was written.`,
-        );
-      }
-      return expiresAt.getTime();
-    };
+    const { cycle, expiresAt, expireAt } = cycleWindow(cycleOf, keepCycles, now, date);
     const keys = boardKeys(keyspace, name, ['cycle', cycle.id]);
     return Object.assign(createBoard<TData>({ conn, name, keys, settings, expireAt, parentClosed }), {
       cycle,

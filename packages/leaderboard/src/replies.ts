@@ -1,6 +1,6 @@
 import { assignRanks, fromStored, parseData } from './codec.js';
 import type { BoardSettings } from './options.js';
-import type { LeaderboardEntry } from './types.js';
+import type { LeaderboardEntry, SubsetStanding } from './types.js';
 
 /** What the range scripts return: first ordinal index, tie base (or -1), [member, stored, ...], data. */
 export type RangeReply = [number, number, Array<string | number>, Array<string | null> | null] | null;
@@ -85,5 +85,49 @@ export function entriesFromLookup<TData>(settings: BoardSettings, members: strin
     const entry: LeaderboardEntry<TData> = { member, score: fromStored(settings, stored), rank };
     if (data !== null) entry.data = parseData<TData>(data[i % LOOKUP_BATCH]);
     return { entry, card, below: out[at + 3] as number };
+  });
+}
+
+/** What the among script returns: the set's size on the board, its best entries, the window around the member. */
+export type AmongReply = [number, NonNullable<RangeReply>, RangeReply];
+
+/** The standing of a set from the among script's reply; ranks count within the set. */
+export function standingFromAmong<TData>(
+  settings: BoardSettings,
+  member: string | undefined,
+  [count, top, around]: AmongReply,
+): SubsetStanding<TData> {
+  const window = entriesFromRange<TData>(settings, around);
+  return {
+    count,
+    top: entriesFromRange<TData>(settings, top),
+    entry: window.find((e) => e.member === member) ?? null,
+    around: window,
+  };
+}
+
+/** What the matrix lookup script returns: members, [stored, ordinal index, tie base] per member per board, data. */
+export type MatrixLookupReply = [string[], Array<string | number | null>, Array<string | null> | null];
+
+/** Each member's entry per board (null when absent) from a matrix lookup, boards in the order sent. */
+export function entriesFromMatrixLookup<TData>(
+  boards: ReadonlyArray<{ id: string; settings: BoardSettings }>,
+  [members, flat, data]: MatrixLookupReply,
+): Array<Record<string, LeaderboardEntry<TData> | null>> {
+  return members.map((member, m) => {
+    const row: Record<string, LeaderboardEntry<TData> | null> = {};
+    boards.forEach(({ id, settings }, b) => {
+      const at = m * boards.length + b;
+      const stored = flat[3 * at] as string | null;
+      if (stored === null) {
+        row[id] = null;
+        return;
+      }
+      const rank = (flat[settings.ties === 'ordinal' ? 3 * at + 1 : 3 * at + 2] as number) + 1;
+      const entry: LeaderboardEntry<TData> = { member, score: fromStored(settings, stored), rank };
+      if (data !== null) entry.data = parseData<TData>(data[at]);
+      row[id] = entry;
+    });
+    return row;
   });
 }

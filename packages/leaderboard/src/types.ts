@@ -38,6 +38,31 @@ export interface IterateOptions extends ReadOptions {
   batch?: number;
 }
 
+/** Options of {@link Leaderboard.among}. */
+export interface AmongOptions extends AroundOptions {
+  /**
+   * The member to locate among the set (e.g. the player whose friends these are). It is ranked
+   * with the set even when `members` does not list it. @default undefined (no `entry`, no `around`)
+   */
+  member?: string;
+  /** Neighbours of `member` on each side, within the set. @default 0 */
+  radius?: number;
+  /** How many of the set's best entries to return in `top` (0 for none). @default 10 */
+  top?: number;
+}
+
+/** What {@link Leaderboard.among} returns: a board restricted to a set of members. */
+export interface SubsetStanding<TData = unknown> {
+  /** How many members of the set are on the board (members without a score are left out). */
+  count: number;
+  /** The set's best `top` entries, best first; ranks count within the set. */
+  top: LeaderboardEntry<TData>[];
+  /** `member`'s entry within the set, or null when it was not asked for or is not on the board. */
+  entry: LeaderboardEntry<TData> | null;
+  /** `member` and up to `radius` neighbours on each side within the set; empty when `entry` is null. */
+  around: LeaderboardEntry<TData>[];
+}
+
 /** Options of a write. */
 export interface WriteOptions<TData> {
   /** Member data stored with the score (JSON), in the same atomic step. @default undefined (data untouched) */
@@ -104,6 +129,20 @@ export interface Leaderboard<TData = unknown> {
   atRank(rank: number, options?: ReadOptions): Promise<LeaderboardEntry<TData> | null>;
   /** Entries of the given members (e.g. friends), in the given order; null for absent ones. O(m log n). */
   rankedList(members: string[], options?: ReadOptions): Promise<Array<LeaderboardEntry<TData> | null>>;
+  /**
+   * The board restricted to `members` (friends, a country): the set's top entries, and `member`'s
+   * rank and neighbours within the set, ordered and ranked exactly as the full board orders them
+   * (tie rule and tie-break included), in one round trip. Members not on the board are left out.
+   * Nothing is copied: one script reads the k members' scores and sorts them, O(k log k) (plus
+   * O(log n) per member tied with another on a board without tie-break). At most 10,000 members.
+   *
+   * @example
+   * ```ts
+   * const friends = await board.among(['u7', 'u9', 'u12'], { member: 'u42', radius: 1, top: 3 });
+   * // friends.entry: u42's rank among u42 and its friends; friends.top: the best 3 of them
+   * ```
+   */
+  among(members: string[], options?: AmongOptions): Promise<SubsetStanding<TData>>;
   /**
    * The share of the board ranked strictly below the member, in percent (0-100): "better than X%".
    * Under dense and competition ties, members with an equal score are not below. Null if absent. O(log n).

@@ -1,7 +1,7 @@
 import { InvalidArgumentError } from '@redis-patterns/connection';
 import type { BoardContext } from './board.js';
 import { fromStored, serializeData, toRaw } from './codec.js';
-import type { BoardCommands } from './commands.js';
+import type { BoardCommands, WriteReply } from './commands.js';
 import type { BoardSettings, UpdatePolicy } from './options.js';
 
 /** One validated write, ready for the script: the raw ("lower is better") value and JSON data. */
@@ -47,31 +47,47 @@ export async function write(
   const results: Array<number | null> = [];
   for (let i = 0; i < entries.length; i += WRITE_BATCH) {
     const reply = await commands.write(policy, expireAt, entries.slice(i, i + WRITE_BATCH));
-    if (reply[0] === -2) {
-      throw new InvalidArgumentError(
-        'date',
-        `the cycle's keys would expire at ${new Date(expireAt).toISOString()}, which has passed on the Redis server's clock; nothing was written.`,
-      );
-    }
-    if (reply[0] === -1) {
-      throw new InvalidArgumentError(
-        'tieBreakBits',
-        `${reply[2]} members share one score (at ${argument(i + (reply[1] as number) - 1)}); raise tieBreakBits. The entries before it were written.`,
-      );
-    }
-    if (reply[0] === 0) {
-      // Lua formats an overflow as "inf" / "-inf" (and NaN as "nan" or "-nan").
-      const text = String(reply[2]);
-      const raw = /^-?inf$/.test(text) ? Number(text.replace('inf', 'Infinity')) : Number(text);
-      const value = settings.order === 'high-to-low' ? 0 - raw : raw;
-      throw new InvalidArgumentError(
-        argument(i + (reply[1] as number) - 1),
-        Number.isFinite(value)
-          ? `the score would become ${value}, outside the board's range ±${settings.maxScore}; nothing was written.`
-          : `the score would overflow to ${value}; nothing was written.`,
-      );
+    if (reply[0] !== 1) {
+      const at = i + (reply[1] as number) - 1;
+      throw writeFailure(settings, reply, argument(at), expireAt, 'The entries before it were written.');
     }
     for (const s of reply.slice(1)) results.push(s === null ? null : fromStored(settings, s as string));
   }
   return results;
+}
+
+/**
+ * The error of a write script's refusal: {-2} a cycle past its expiry, {-1, at, size} a full score
+ * group, {0, at, value} an increment out of range. `argument` names the value at fault; `partial`
+ * says what a full group left written.
+ */
+export function writeFailure(
+  settings: BoardSettings,
+  reply: WriteReply,
+  argument: string,
+  expireAt: number,
+  partial: string,
+): InvalidArgumentError {
+  if (reply[0] === -2) {
+    return new InvalidArgumentError(
+      'date',
+      `the cycle's keys would expire at ${new Date(expireAt).toISOString()}, which has passed on the Redis server's clock; nothing was written.`,
+    );
+  }
+  if (reply[0] === -1) {
+    return new InvalidArgumentError(
+      'tieBreakBits',
+      `${reply[2]} members share one score (at ${argument}); raise tieBreakBits. ${partial}`,
+    );
+  }
+  // Lua formats an overflow as "inf" / "-inf" (and NaN as "nan" or "-nan").
+  const text = String(reply[2]);
+  const raw = /^-?inf$/.test(text) ? Number(text.replace('inf', 'Infinity')) : Number(text);
+  const value = settings.order === 'high-to-low' ? 0 - raw : raw;
+  return new InvalidArgumentError(
+    argument,
+    Number.isFinite(value)
+      ? `the score would become ${value}, outside the board's range ±${settings.maxScore}; nothing was written.`
+      : `the score would overflow to ${value}; nothing was written.`,
+  );
 }

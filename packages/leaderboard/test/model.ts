@@ -1,5 +1,12 @@
 import { seededRandom } from '@redis-patterns/testing';
-import type { LeaderboardEntry, LeaderboardOrder, TieBreak, TieRule, UpdatePolicy } from '../src/index.ts';
+import type {
+  LeaderboardEntry,
+  LeaderboardOrder,
+  SubsetStanding,
+  TieBreak,
+  TieRule,
+  UpdatePolicy,
+} from '../src/index.ts';
 
 export interface ModelOptions {
   order: LeaderboardOrder;
@@ -97,13 +104,19 @@ export class BoardModel {
   }
 
   private compute(): LeaderboardEntry[] {
-    const sorted = this.sorted();
+    return this.rankInOrder(
+      this.sorted().map(([member, held]) => ({ member, score: held.score, data: held.data })),
+    );
+  }
+
+  /** Ranks entries already in board order by the definitions: ordinal position, dense, competition. */
+  private rankInOrder(list: Array<{ member: string; score: number; data?: unknown }>): LeaderboardEntry[] {
     const out: LeaderboardEntry[] = [];
     let distinctAbove = 0;
     let groupStart = 0;
-    sorted.forEach(([member, held], i) => {
-      const prev = sorted[i - 1]?.[1];
-      if (prev !== undefined && prev.score !== held.score) {
+    list.forEach(({ member, score, data }, i) => {
+      const prev = list[i - 1];
+      if (prev !== undefined && prev.score !== score) {
         distinctAbove++;
         groupStart = i; // everyone before the group has a strictly better score
       }
@@ -113,9 +126,35 @@ export class BoardModel {
           : this.options.ties === 'competition'
             ? groupStart + 1
             : distinctAbove + 1;
-      out.push({ member, score: held.score, rank, data: held.data });
+      out.push({ member, score, rank, data });
     });
     return out;
+  }
+
+  /**
+   * The board restricted to a set (and `member`): its entries in board order, ranked by the same
+   * definitions among the set only; the best `top` and the window around `member`.
+   */
+  among(
+    members: string[],
+    options: { member?: string; radius?: number; fillBorders?: boolean; top?: number; withData?: boolean },
+  ): SubsetStanding {
+    const set = new Set(members);
+    if (options.member !== undefined) set.add(options.member);
+    const inSet = this.entries(true).filter((e) => set.has(e.member));
+    const ranked = this.rankInOrder(inSet);
+    const strip = (list: LeaderboardEntry[]) =>
+      options.withData === true ? list : list.map(({ data: _, ...e }) => e);
+    const window =
+      options.member === undefined
+        ? []
+        : windowOf(ranked, options.member, options.radius ?? 0, options.fillBorders === true);
+    return {
+      count: ranked.length,
+      top: strip(ranked.slice(0, options.top ?? 10)),
+      entry: strip(window).find((e) => e.member === options.member) ?? null,
+      around: strip(window),
+    };
   }
 
   /** member -> the share of the board ranked strictly below it, in percent. */
@@ -136,19 +175,7 @@ export class BoardModel {
   }
 
   around(member: string, radius: number, fillBorders: boolean, withData = false): LeaderboardEntry[] {
-    const all = this.entries(withData);
-    const index = all.findIndex((e) => e.member === member);
-    if (index === -1) return [];
-    let lo = Math.max(0, index - radius);
-    let hi = Math.min(all.length - 1, index + radius);
-    if (fillBorders) {
-      hi = lo + 2 * radius;
-      if (hi > all.length - 1) {
-        hi = all.length - 1;
-        lo = Math.max(0, hi - 2 * radius);
-      }
-    }
-    return all.slice(lo, hi + 1);
+    return windowOf(this.entries(withData), member, radius, fillBorders);
   }
 
   atRank(rank: number): LeaderboardEntry | null {
@@ -159,6 +186,27 @@ export class BoardModel {
     const found = this.entries().filter((e) => e.score >= min && e.score <= max);
     return limit === undefined ? found : found.slice(0, limit);
   }
+}
+
+/** `member` and up to `radius` entries each side of it in `all`; with fillBorders, 2 * radius + 1 when `all` has them. */
+function windowOf(
+  all: LeaderboardEntry[],
+  member: string,
+  radius: number,
+  fillBorders: boolean,
+): LeaderboardEntry[] {
+  const index = all.findIndex((e) => e.member === member);
+  if (index === -1) return [];
+  let lo = Math.max(0, index - radius);
+  let hi = Math.min(all.length - 1, index + radius);
+  if (fillBorders) {
+    hi = lo + 2 * radius;
+    if (hi > all.length - 1) {
+      hi = all.length - 1;
+      lo = Math.max(0, hi - 2 * radius);
+    }
+  }
+  return all.slice(lo, hi + 1);
 }
 
 /** A small seeded PRNG so a failing combination can be replayed. */

@@ -14,7 +14,8 @@
 --!include fmt
 --!include raw-of
 --!include leave
---!include chunked
+--!include next-seq
+--!include trim
 local policy, maxRaw, keepTop = ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
 local expireAt = ARGV[6]
 local count = (#ARGV - 6) / 4
@@ -40,21 +41,6 @@ if policy == 'increment' then
     end
     totals[member] = total
   end
-end
-
--- The arrival number of a member joining the group of raw: one after the group's last member.
-local function nextSeq(raw)
-  local lo, hi = fmt(raw * shift), '(' .. fmt((raw + 1) * shift)
-  local last = redis.call('ZRANGE', scoresKey, hi, lo, 'BYSCORE', 'REV', 'LIMIT', 0, 1, 'WITHSCORES')
-  if #last == 0 then return 0 end
-  local seq = tonumber(last[2]) - raw * shift + 1
-  if seq < shift then return seq end
-  -- The group used all 2^bits numbers: renumber it 0, 1, 2... in its order (O(g log n) for its g
-  -- members; each member moves down, never past the one before it), then continue after it.
-  local group = redis.call('ZRANGE', scoresKey, lo, hi, 'BYSCORE')
-  if #group >= shift then return nil, #group end
-  for i = 1, #group do redis.call('ZADD', scoresKey, fmt(raw * shift + i - 1), group[i]) end
-  return #group
 end
 
 local finals, full, fullCount = {}, nil, 0
@@ -91,14 +77,7 @@ for i = 1, count do
   finals[member] = s
 end
 
-if keepTop > 0 and redis.call('ZCARD', scoresKey) > keepTop then
-  local gone = redis.call('ZRANGE', scoresKey, keepTop, -1, 'WITHSCORES')
-  redis.call('ZREMRANGEBYRANK', scoresKey, keepTop, -1)
-  local members = {}
-  for j = 1, #gone, 2 do members[#members + 1] = gone[j] end
-  chunked('HDEL', dataKey, members)
-  for j = 2, #gone, 2 do leave(rawOf(tonumber(gone[j]))) end
-end
+trim(keepTop)
 
 if expireAt ~= '0' then
   for _, key in ipairs(KEYS) do redis.call('PEXPIREAT', key, expireAt) end
