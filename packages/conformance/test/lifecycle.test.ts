@@ -81,6 +81,16 @@ describe('close() on every top-level object', () => {
         leaderboard.createPeriodicLeaderboard({ redis, prefix: `${p}pb:`, name: 'pb', cycle: 'daily' }),
         (b: leaderboard.PeriodicLeaderboard) => b.submit('a', 1),
       ],
+      [
+        'leaderboard matrix',
+        leaderboard.createLeaderboardMatrix({
+          redis,
+          prefix: `${p}m:`,
+          name: 'm',
+          boards: { all: {}, daily: { cycle: 'daily' } },
+        }),
+        (m: leaderboard.LeaderboardMatrix) => m.submit('a', 1),
+      ],
     ] as never;
   };
 
