@@ -1,17 +1,10 @@
 import { ClosedError, InvalidArgumentError, toConnection } from '@redis-patterns/connection';
+import type { ManyLoader } from './batch-loader.js';
 import { createStore } from './commands.js';
-import {
-  checkFits,
-  type Engine,
-  examine,
-  type Found,
-  frame,
-  type Loader,
-  lookup,
-  tagsCurrent,
-  tagTtl,
-} from './entries.js';
-import { decodeEnvelope, decodeValue, type SerializedValue, serializeValue, stateOf } from './envelope.js';
+import { checkFits, type Engine, type Found, frame, type Loader, lookup, tagTtl } from './entries.js';
+import { type SerializedValue, serializeValue } from './envelope.js';
+import { inspectEntry } from './inspect.js';
+import { getManyOrLoad } from './load-many.js';
 import { NearCache } from './near-cache.js';
 import {
   type CacheOptions,
@@ -21,10 +14,12 @@ import {
   resolveCacheOptions,
   resolveEntryOptions,
 } from './options.js';
+import { checkKeys, countRead, readMany } from './read-many.js';
 import { getOrLoad, warm } from './read-through.js';
 import { Telemetry } from './stats.js';
 import { startTracking, type Tracking } from './tracking.js';
 import type { Cache, EntryInfo, ReadOptions } from './types.js';
+import { checkLoaded } from './validation.js';
 import { wrapFunction } from './wrap.js';
 
 /**
@@ -88,20 +83,14 @@ export function createCache(options: CacheOptions): Cache {
     forget(key); // a read that raced the write may have kept the old value
   };
 
-  /** Counts a plain read as a hit or a miss; true when the value is usable. */
-  const count = (key: string, found: Found | undefined, allowStale: boolean | undefined): boolean => {
-    const ok = found?.state === 'fresh' || (allowStale === true && found?.state === 'stale');
-    if (ok && found !== undefined) telemetry.hit(key, found.tier, found.state === 'stale', 'allow-stale');
-    else telemetry.miss(key);
-    return ok;
-  };
   /** One key for `get` and `has`; a read that Redis failed is a miss too, so every read counts once. */
   const readOne = async (key: string, opts: ReadOptions | undefined): Promise<Found | undefined> => {
-    const found = await lookup(e, key, resolveEntryOptions(opts, defaults).timeoutMs).catch((err) => {
+    const o = resolveEntryOptions(opts, defaults);
+    const found = await lookup(e, key, o.timeoutMs, o.validate).catch((err) => {
       telemetry.miss(key);
       throw err;
     });
-    return count(key, found, opts?.allowStale) ? found : undefined;
+    return countRead(e, key, found, opts?.allowStale) ? found : undefined;
   };
 
   const cache: Cache = {
@@ -135,6 +124,7 @@ export function createCache(options: CacheOptions): Cache {
       const o = resolveEntryOptions(opts, defaults);
       const serialized = serializeValue(value, opts?.metadata, resolved.serializer);
       checkFits(e, serialized, o);
+      await checkLoaded(o.validate, key, value);
       await put(key, value, serialized, o);
     },
 
@@ -148,31 +138,25 @@ export function createCache(options: CacheOptions): Cache {
 
     async getMany<T>(keys: readonly string[], opts?: ReadOptions): Promise<Array<T | undefined>> {
       open();
-      if (!Array.isArray(keys)) throw new InvalidArgumentError('keys', 'expected an array of keys.');
-      for (const key of keys) checkCacheKey(key);
-      const timeoutMs = resolveEntryOptions(opts, defaults).timeoutMs;
-      const now = Date.now();
-      const out = new Map<string, Found | undefined>();
-      const remote: string[] = [];
-      for (const key of new Set(keys)) {
-        const hit = near?.get(store.entryKey(key), now);
-        // A tagged near-cache copy must have its tags checked in Redis like any other read.
-        if (hit === undefined || hit.envelope.tags !== undefined) remote.push(key);
-        else out.set(key, { envelope: hit.envelope, state: 'fresh', value: hit.value, tier: 'near' });
-      }
+      checkKeys(keys);
+      return readMany<T>(e, keys, resolveEntryOptions(opts, defaults), opts?.allowStale);
+    },
+
+    getManyOrLoad<T>(keys: readonly string[], loadMany: ManyLoader<T>, opts?: EntryOptions): Promise<T[]> {
       try {
-        const raws = await store.readMany(remote, timeoutMs);
-        await Promise.all(
-          remote.map(async (k) => out.set(k, await examine(e, k, raws.get(k) ?? null, timeoutMs, now))),
+        open();
+        checkKeys(keys);
+        if (typeof loadMany !== 'function')
+          throw new InvalidArgumentError('loadMany', 'expected a function.');
+        return getManyOrLoad(
+          e,
+          keys,
+          loadMany,
+          opts === undefined ? defaults : resolveEntryOptions(opts, defaults),
         );
       } catch (err) {
-        for (const key of keys) telemetry.miss(key);
-        throw err;
+        return Promise.reject(err);
       }
-      return keys.map((k) => {
-        const found = out.get(k);
-        return count(k, found, opts?.allowStale) ? (found?.value as T) : undefined;
-      });
     },
 
     async setMany(entries) {
@@ -185,6 +169,7 @@ export function createCache(options: CacheOptions): Cache {
         checkFits(e, serialized, o);
         return { entry, o, serialized };
       });
+      await Promise.all(prepared.map(({ entry, o }) => checkLoaded(o.validate, entry.key, entry.value)));
       await Promise.all(
         prepared.map(({ entry, o, serialized }) => put(entry.key, entry.value, serialized, o)),
       );
@@ -192,8 +177,7 @@ export function createCache(options: CacheOptions): Cache {
 
     async deleteMany(keys) {
       open();
-      if (!Array.isArray(keys)) throw new InvalidArgumentError('keys', 'expected an array of keys.');
-      for (const key of keys) checkCacheKey(key);
+      checkKeys(keys);
       for (const key of keys) forget(key);
       const removed = keys.length === 0 ? 0 : await store.remove([...new Set(keys)], defaults.timeoutMs);
       for (const key of keys) forget(key);
@@ -202,33 +186,7 @@ export function createCache(options: CacheOptions): Cache {
 
     async inspect<T>(key: string, opts?: { commandTimeoutMs?: number }): Promise<EntryInfo<T> | undefined> {
       checked(key);
-      const timeoutMs = resolveEntryOptions(opts, defaults).timeoutMs;
-      // Read as bytes: inspect is not a hot path, and this way binary entries need one read only.
-      const [raw, remainingTtlMs] = await Promise.all([
-        store.readBinary(key, timeoutMs),
-        store.pttl(key, timeoutMs),
-      ]);
-      const envelope = raw === null ? undefined : decodeEnvelope(raw);
-      if (envelope === undefined) return undefined;
-      let value: unknown;
-      try {
-        value = decodeValue(envelope, resolved.serializer);
-      } catch {
-        return undefined;
-      }
-      const state = (await tagsCurrent(e, envelope, timeoutMs))
-        ? stateOf(envelope, Date.now())
-        : 'invalidated';
-      return {
-        value: value as T,
-        metadata: envelope.metadata,
-        createdAt: new Date(envelope.createdMs),
-        freshUntil: new Date(envelope.createdMs + envelope.freshMs),
-        remainingTtlMs,
-        state,
-        tags: (envelope.tags ?? []).map(([t]) => t),
-        bytes: envelope.bytes,
-      };
+      return inspectEntry<T>(e, key, resolveEntryOptions(opts, defaults).timeoutMs);
     },
 
     async invalidateTag(tags) {

@@ -39,6 +39,21 @@ export function createStore(conn: RedisConnection, prefix: string) {
     return conn.send<Text>(['GET', k], { key: k, readonly: true, timeoutMs });
   };
 
+  /** Runs `send` once per slot (per socket lane on a standalone server), in parallel. */
+  const perSlot = (keys: string[], send: (group: string[], pairs: string[], leases: string[]) => unknown) =>
+    Promise.all(
+      conn
+        .groupBySlot(keys, (k) => entries.key(k))
+        .map((group) => {
+          const leaseKeys = group.map((k) => leases.key(k));
+          return send(
+            group,
+            group.flatMap((k, i) => [entries.key(k), leaseKeys[i] as string]),
+            leaseKeys,
+          );
+        }),
+    );
+
   return {
     prefix,
     entryKey: (key: string) => entries.key(key),
@@ -124,6 +139,52 @@ export function createStore(conn: RedisConnection, prefix: string) {
 
     release(key: string, token: string, timeoutMs: number): Promise<unknown> {
       return conn.runScript(scripts.releaseLease, [leases.key(key)], [token], { timeoutMs });
+    },
+
+    /** Batch {@link acquire}: one script per slot, in parallel; each key's lease taken and entry re-read. */
+    async acquireMany(keys: string[], token: string, leaseMs: number, timeoutMs: number) {
+      const out = new Map<string, { won: boolean; raw: Text }>();
+      await perSlot(keys, async (group, redisKeys) => {
+        const reply = await conn.runScript<Array<string | number>>(
+          scripts.acquireLeases,
+          redisKeys,
+          [token, String(leaseMs)],
+          { timeoutMs },
+        );
+        for (const [i, k] of group.entries()) {
+          const item = reply[i];
+          out.set(k, { won: item !== 0, raw: typeof item === 'string' ? item : null });
+        }
+      });
+      return out;
+    },
+
+    /** Batch {@link commit}: writes each entry whose lease is still `token`'s, one script per slot. */
+    async commitMany(
+      writes: Array<{ key: string; bytes: Buffer; pxMs: number }>,
+      token: string,
+      timeoutMs: number,
+    ) {
+      const byKey = new Map(writes.map((w) => [w.key, w]));
+      await perSlot([...byKey.keys()], (group, redisKeys) => {
+        const args: Array<string | Buffer> = [token];
+        for (const k of group) {
+          const w = byKey.get(k) as { bytes: Buffer; pxMs: number };
+          args.push(w.bytes, String(w.pxMs));
+        }
+        return conn.runScript(scripts.commitLoads, redisKeys, args, { timeoutMs });
+      });
+    },
+
+    /** Batch {@link extend} (the heartbeat of a batch load), one script per slot. */
+    extendMany(keys: string[], token: string, leaseMs: number, timeoutMs: number): Promise<unknown> {
+      const args = [token, String(leaseMs)];
+      return perSlot(keys, (_, __, l) => conn.runScript(scripts.extendLeases, l, args, { timeoutMs }));
+    },
+
+    /** Batch {@link release}, one script per slot. */
+    releaseMany(keys: string[], token: string, timeoutMs: number): Promise<unknown> {
+      return perSlot(keys, (_, __, l) => conn.runScript(scripts.releaseLeases, l, [token], { timeoutMs }));
     },
 
     /** Deletes entries and their leases (a load in flight then cannot commit its older value). */

@@ -9,16 +9,42 @@ import {
   type SerializedValue,
   stateOf,
 } from './envelope.js';
+import type { LoaderWindows } from './loader-context.js';
 import type { NearCache } from './near-cache.js';
 import type { ResolvedCacheOptions, ResolvedEntryOptions } from './options.js';
 import type { Telemetry } from './stats.js';
+import { type Check, usable } from './validation.js';
 
-/** What the loader gets: the key, and the stale value when one exists (for conditional refreshes). */
+/**
+ * What the loader gets: the key, the stale value when one exists (for conditional refreshes), and
+ * two calls that decide, from the value loaded, how it is cached. A loader that ignores them caches
+ * with the call's options.
+ */
 export interface LoaderContext<T> {
   /** The cache key being loaded. */
   key: string;
   /** The expired value still held in the cache, if any. */
   staleValue: T | undefined;
+  /**
+   * Caches this value for `ttlMs` (instead of `ttlMs`, or `negativeTtlMs` for `null`), and with these
+   * stale windows if given; `jitter` still applies. A bad duration throws `InvalidArgumentError`, and
+   * the load then fails with it (nothing is written) even if the loader catches it.
+   *
+   * @example
+   * ```ts
+   * const user = await cache.getOrLoad(`user:${id}`, async (ctx) => {
+   *   const row = await db.users.find(id);
+   *   ctx.setTtl(row === null ? 5_000 : 3_600_000); // retry a missing user soon, keep a real one an hour
+   *   return row;
+   * });
+   * ```
+   */
+  setTtl(ttlMs: number, windows?: LoaderWindows): void;
+  /**
+   * Returns this value without caching it: every caller sharing this load gets it, nothing is
+   * written, and the load lease is released (the next miss loads again).
+   */
+  skipCache(): void;
 }
 
 /** Computes a value on a miss. */
@@ -135,30 +161,44 @@ export async function tagsCurrent(e: Engine, envelope: Envelope, timeoutMs: numb
   return tags.every(([tag, version]) => !current.has(tag) || current.get(tag) === version);
 }
 
-/** Reads one key through the near cache and Redis; Redis errors propagate. */
-export async function lookup(e: Engine, key: string, timeoutMs: number): Promise<Found | undefined> {
+/**
+ * Reads one key through the near cache and Redis, keeping only entries that pass `check` (an invalid
+ * one is a miss, also when the near cache held it); Redis errors propagate.
+ */
+export async function lookup(
+  e: Engine,
+  key: string,
+  timeoutMs: number,
+  check?: Check,
+): Promise<Found | undefined> {
   const now = Date.now();
   const redisKey = e.store.entryKey(key);
   const near = e.near?.get(redisKey, now);
   if (near !== undefined && (await tagsCurrent(e, near.envelope, timeoutMs))) {
-    return { envelope: near.envelope, state: 'fresh', value: near.value, tier: 'near' };
+    const found: Found = { envelope: near.envelope, state: 'fresh', value: near.value, tier: 'near' };
+    const valid = await usable(e, key, found, check, false); // counted once, by the read below
+    if (valid !== undefined) return valid;
   }
   const ticket = e.near?.begin(redisKey);
   let found: Found | undefined;
+  let valid: Found | undefined;
   try {
     const examined = examine(e, key, await e.store.read(key, timeoutMs), timeoutMs, now);
     found = examined instanceof Promise ? await examined : examined;
+    // Checked before it is kept: an invalid value never reaches the near cache.
+    valid = check === undefined ? found : await usable(e, key, found, check);
   } catch (err) {
     if (ticket !== undefined) e.near?.end(ticket);
     throw err;
   }
   if (ticket !== undefined) {
-    if (found?.state === 'fresh') {
+    if (found !== undefined && valid !== undefined && found.state === 'fresh') {
+      // The decoded value, not the check's output: every read checks (and transforms) it again.
       const freshUntil = found.envelope.createdMs + found.envelope.freshMs;
       e.near?.keep(ticket, found.envelope, found.value, freshUntil, now);
     } else e.near?.end(ticket);
   }
-  return found;
+  return valid;
 }
 
 /** The stored bytes and Redis TTL of a serialized value; throws InvalidArgumentError when too big. */

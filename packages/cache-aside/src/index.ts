@@ -13,8 +13,10 @@ export {
   TimeoutError,
   toConnection,
 } from '@redis-patterns/connection';
+export type { ManyLoader, ManyLoaderContext } from './batch-loader.js';
 export { createCache } from './cache.js';
 export type { Loader, LoaderContext } from './entries.js';
+export type { LoaderWindows } from './loader-context.js';
 export type {
   CacheOptions,
   EntryOptions,
@@ -34,4 +36,5 @@ export type {
   StaleEvent,
 } from './stats.js';
 export type { Cache, EntryInfo, ReadOptions, WarmEntry, WarmResult } from './types.js';
+export type { StandardIssue, StandardResult, StandardSchemaLike, ValueCheck } from './validation.js';
 export { type CachedMethod, type CachedOptions, cached, type WrapOptions } from './wrap.js';

@@ -7,9 +7,13 @@ import { defineScript } from '@redis-patterns/connection';
  * written at the top of its file.
  */
 export const scripts = {
+  acquireLeases: defineScript("cacheAside:acquireLeases", "local out = {}\nfor i = 1, #KEYS, 2 do\n  if redis.call('SET', KEYS[i + 1], ARGV[1], 'NX', 'PX', ARGV[2]) then\n    out[#out + 1] = redis.call('GET', KEYS[i]) or 1\n  else\n    out[#out + 1] = 0\n  end\nend\nreturn out\n"),
   commitLoad: defineScript("cacheAside:commitLoad", "if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end\nredis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])\nredis.call('DEL', KEYS[2])\nreturn 1\n"),
+  commitLoads: defineScript("cacheAside:commitLoads", "local written = 0\nfor i = 1, #KEYS, 2 do\n  if redis.call('GET', KEYS[i + 1]) == ARGV[1] then\n    redis.call('SET', KEYS[i], ARGV[i + 1], 'PX', ARGV[i + 2])\n    redis.call('DEL', KEYS[i + 1])\n    written = written + 1\n  end\nend\nreturn written\n"),
   ensureTags: defineScript("cacheAside:ensureTags", "local out = {}\nlocal ttl = tonumber(ARGV[2])\nfor i, key in ipairs(KEYS) do\n  local v = redis.call('GET', key)\n  if not v then\n    v = ARGV[1] .. ':' .. i\n    redis.call('SET', key, v, 'PX', ttl)\n  else\n    local left = redis.call('PTTL', key)\n    if left >= 0 and left < ttl then redis.call('PEXPIRE', key, ttl) end\n  end\n  out[i] = v\nend\nreturn out\n"),
   extendLease: defineScript("cacheAside:extendLease", "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end\nreturn 0\n"),
+  extendLeases: defineScript("cacheAside:extendLeases", "local extended = 0\nfor _, lease in ipairs(KEYS) do\n  if redis.call('GET', lease) == ARGV[1] then\n    redis.call('PEXPIRE', lease, ARGV[2])\n    extended = extended + 1\n  end\nend\nreturn extended\n"),
   releaseLease: defineScript("cacheAside:releaseLease", "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end\nreturn 0\n"),
+  releaseLeases: defineScript("cacheAside:releaseLeases", "local released = 0\nfor _, lease in ipairs(KEYS) do\n  if redis.call('GET', lease) == ARGV[1] then\n    redis.call('DEL', lease)\n    released = released + 1\n  end\nend\nreturn released\n"),
   writeEntry: defineScript("cacheAside:writeEntry", "redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])\nredis.call('DEL', KEYS[2])\nreturn 1\n"),
 } as const;

@@ -13,6 +13,7 @@ import {
   checkSerializer,
 } from '@redis-patterns/connection/internal';
 import { losslessJson, type NamedSerializer } from './serializer.js';
+import { type Check, resolveCheck, type ValueCheck } from './validation.js';
 
 /** Per-entry options, accepted by the cache (as defaults) and by every read-through or write call. */
 export interface EntryOptions {
@@ -32,6 +33,15 @@ export interface EntryOptions {
   negativeTtlMs?: number;
   /** The most any Redis call of this operation waits; past it, reads fail open to the loader. @default 1000 */
   commandTimeoutMs?: number;
+  /**
+   * Checks every value read from the cache and every value loaded or set: a function returning `true`
+   * for a usable value, or a Standard Schema object (Zod, Valibot, ArkType...; its output is what
+   * callers get). A cached value that fails is a miss (reloaded, counted in `stats().invalid`, never
+   * served from the near cache); a loaded or set value that fails rejects with `InvalidArgumentError`
+   * and is not cached. Given on the cache it also applies to `get`, `has` and `getMany`.
+   * @default undefined (no check)
+   */
+  validate?: ValueCheck;
 }
 
 /** Options of {@link Cache.set} and {@link Cache.setMany}. */
@@ -81,6 +91,7 @@ export interface ResolvedEntryOptions {
   cacheNull: boolean;
   negativeTtlMs: number | undefined;
   timeoutMs: number;
+  validate: Check | undefined;
 }
 
 export interface ResolvedCacheOptions {
@@ -121,6 +132,7 @@ export function resolveCacheOptions(options: CacheOptions): ResolvedCacheOptions
     cacheNull: true,
     negativeTtlMs: undefined,
     timeoutMs: 1_000,
+    validate: undefined,
   };
   return {
     prefix: options.prefix ?? 'cache:',
@@ -174,6 +186,7 @@ export function resolveEntryOptions(
     cacheNull: options.cacheNull ?? base.cacheNull,
     negativeTtlMs: options.negativeTtlMs ?? base.negativeTtlMs,
     timeoutMs: options.commandTimeoutMs ?? base.timeoutMs,
+    validate: options.validate === undefined ? base.validate : resolveCheck(options.validate),
   };
 }
 

@@ -13,6 +13,7 @@ import {
 import { lead, loadAlone, refreshInBackground } from './load.js';
 import type { ResolvedEntryOptions } from './options.js';
 import type { Cache, WarmEntry, WarmResult } from './types.js';
+import { usable } from './validation.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -22,7 +23,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * Redis trouble never fails the call (the loader answers and the error is counted).
  */
 export function getOrLoad<T>(e: Engine, key: string, loader: Loader<T>, o: ResolvedEntryOptions): Promise<T> {
-  const near = e.near?.get(e.store.entryKey(key), Date.now());
+  // With a check, near-cache copies are checked by lookup() on the way through (never served unchecked).
+  const near = o.validate === undefined ? e.near?.get(e.store.entryKey(key), Date.now()) : undefined;
   if (near !== undefined && near.envelope.tags === undefined) {
     e.telemetry.hit(key, 'near');
     return Promise.resolve(near.value as T);
@@ -44,7 +46,7 @@ export function getOrLoad<T>(e: Engine, key: string, loader: Loader<T>, o: Resol
  * A call that shares a read in flight counts as what that read found: a hit when it was one, else
  * `joined` (the read loaded, or got another process's load), whether the value or an error comes back.
  */
-function join(e: Engine, key: string, flight: Flight): Promise<unknown> {
+export function join(e: Engine, key: string, flight: Flight): Promise<unknown> {
   const count = () => {
     const found = flight.answer.hit;
     if (found === undefined) e.telemetry.joined(key, 'flight');
@@ -64,7 +66,7 @@ function join(e: Engine, key: string, flight: Flight): Promise<unknown> {
 }
 
 /** Counts a hit, and notes it for the calls sharing this read. */
-function hit(e: Engine, answer: Answer, key: string, tier: 'near' | 'redis', stale = false): void {
+export function hit(e: Engine, answer: Answer, key: string, tier: 'near' | 'redis', stale = false): void {
   answer.hit = { tier, stale };
   e.telemetry.hit(key, tier, stale);
 }
@@ -86,7 +88,7 @@ async function readThrough<T>(
     // On a later turn of the event loop: with a loader that answers at once, a caller reading in a
     // loop would otherwise run on microtasks alone and starve the socket I/O that reconnects.
     await new Promise((resolve) => setImmediate(resolve));
-    return await loadAlone(e, key, loader, undefined, o.timeoutMs, answer);
+    return await loadAlone(e, key, loader, undefined, o, answer);
   }
   let found: Found | undefined;
   try {
@@ -94,10 +96,11 @@ async function readThrough<T>(
       // The hit path without a near cache: one GET, decoded in place (one async step fewer).
       const examined = examine(e, key, await e.store.read(key, o.timeoutMs), o.timeoutMs);
       found = examined instanceof Promise ? await examined : examined;
-    } else found = await lookup(e, key, o.timeoutMs);
+      if (o.validate !== undefined) found = await usable(e, key, found, o.validate);
+    } else found = await lookup(e, key, o.timeoutMs, o.validate);
   } catch (err) {
     e.telemetry.failure('read', err, key);
-    return await loadAlone(e, key, loader, undefined, o.timeoutMs, answer);
+    return await loadAlone(e, key, loader, undefined, o, answer);
   }
   if (found?.state === 'fresh') {
     hit(e, answer, key, found.tier);
@@ -116,7 +119,7 @@ async function readThrough<T>(
  * `deadline` (`performance.now()`: the call's start plus leaseWaitMs), then load alone. A value
  * found before any wait is a hit; one found after waiting came from another process's load: joined.
  */
-async function loadOnce<T>(
+export async function loadOnce<T>(
   e: Engine,
   key: string,
   loader: Loader<T>,
@@ -134,7 +137,8 @@ async function loadOnce<T>(
     let attempt: { won: boolean; raw: string | null };
     try {
       attempt = await e.store.acquire(key, token, e.options.leaseTtlMs, o.timeoutMs);
-      const current = await examine(e, key, attempt.raw, o.timeoutMs, Date.now(), false);
+      const read = await examine(e, key, attempt.raw, o.timeoutMs, Date.now(), false);
+      const current = await usable(e, key, read, o.validate, false);
       if (current?.state === 'fresh') {
         // Another process committed since our last read (before the lease, or during our wait).
         if (attempt.won) track(e, e.store.release(key, token, o.timeoutMs));
@@ -144,7 +148,7 @@ async function loadOnce<T>(
       }
     } catch (err) {
       e.telemetry.failure('lease', err, key);
-      return loadAlone(e, key, loader, fallback, o.timeoutMs, answer);
+      return loadAlone(e, key, loader, fallback, o, answer);
     }
     if (attempt.won) {
       e.telemetry.miss(key);
@@ -152,22 +156,23 @@ async function loadOnce<T>(
     }
     // Someone else loads: poll until their value lands, their lease disappears, or we run out of patience.
     for (;;) {
-      if (performance.now() >= deadline) return loadAlone(e, key, loader, fallback, o.timeoutMs, answer);
+      if (performance.now() >= deadline) return loadAlone(e, key, loader, fallback, o, answer);
       await sleep(Math.min(delayMs + Math.random() * delayMs, Math.max(0, deadline - performance.now())));
       delayMs = Math.min(delayMs * 2, 100);
       waited = true;
-      if (performance.now() >= deadline) return loadAlone(e, key, loader, fallback, o.timeoutMs, answer);
+      if (performance.now() >= deadline) return loadAlone(e, key, loader, fallback, o, answer);
       let polled: { leaseAlive: boolean; raw: string | null };
       try {
         polled = await e.store.poll(key, bound());
-        const current = await examine(e, key, polled.raw, bound(), Date.now(), false);
+        const read = await examine(e, key, polled.raw, bound(), Date.now(), false);
+        const current = await usable(e, key, read, o.validate, false);
         if (current?.state === 'fresh') {
           e.telemetry.joined(key, 'lease');
           return current.value as T;
         }
       } catch (err) {
         e.telemetry.failure('lease', err, key);
-        return loadAlone(e, key, loader, fallback, o.timeoutMs, answer);
+        return loadAlone(e, key, loader, fallback, o, answer);
       }
       if (!polled.leaseAlive) break; // the holder died or gave up: compete for the lease again
     }

@@ -47,6 +47,11 @@ export interface CacheStats {
   staleServed: number;
   /** Entries that could not be decoded (read as absent, and replaced by the next load). */
   corrupt: number;
+  /**
+   * Cached values that failed the `validate` check (read as a miss, and replaced by the next load).
+   * Each such read counts here once, besides its hit/miss/joined outcome.
+   */
+  invalid: number;
   /** Redis failures and timeouts absorbed by failing open, plus failed background refreshes. */
   errors: number;
   /** The near cache, when enabled. */
@@ -83,8 +88,10 @@ export interface JoinEvent {
 
 /** Payload of the `load` event. */
 export interface LoadEvent {
-  /** The cache key. */
+  /** The cache key (the first of `keys` for a batch load). */
   key: string;
+  /** Every key a batch loader (`getManyOrLoad`) was called with; absent for a single-key load. */
+  keys?: readonly string[];
   /** How long the loader ran. */
   durationMs: number;
   /** What the loader threw, if it did. */
@@ -145,6 +152,7 @@ export class Telemetry extends EventEmitter<CacheEvents> {
     loads: 0,
     staleServed: 0,
     corrupt: 0,
+    invalid: 0,
     errors: 0,
   };
 
@@ -166,10 +174,12 @@ export class Telemetry extends EventEmitter<CacheEvents> {
     if (this.listenerCount('join') > 0) this.emit('join', { key, via });
   }
 
-  load(key: string, durationMs: number, error?: unknown): void {
+  load(key: string, durationMs: number, error?: unknown, keys?: readonly string[]): void {
     this.counts.loads++;
     if (this.listenerCount('load') > 0) {
-      this.emit('load', error === undefined ? { key, durationMs } : { key, durationMs, error });
+      const event: LoadEvent = error === undefined ? { key, durationMs } : { key, durationMs, error };
+      if (keys !== undefined) event.keys = keys;
+      this.emit('load', event);
     }
   }
 

@@ -1,3 +1,4 @@
+import type { ManyLoader } from './batch-loader.js';
 import type { Loader } from './entries.js';
 import type { EntryOptions, SetOptions } from './options.js';
 import type { CacheEvents, CacheStats } from './stats.js';
@@ -64,6 +65,26 @@ export interface Cache extends AsyncDisposable {
   has(key: string, options?: ReadOptions): Promise<boolean>;
   /** Values in the order of `keys` (undefined for misses): one MGET per node (per slot on Cluster). */
   getMany<T = unknown>(keys: readonly string[], options?: ReadOptions): Promise<Array<T | undefined>>;
+  /**
+   * The batch cache-aside read: values in the order of `keys`. Reads every key at once (one `MGET`
+   * per slot, in parallel), then calls `loadMany` once with only the keys that are missing and that no
+   * other caller is loading, and writes their values (one script per slot). Each key keeps the
+   * single-key guarantees: a key already loading in this process (by `getOrLoad` or another
+   * `getManyOrLoad`) is joined, a key leased by another process is waited for, stale values are
+   * served while refreshed, and fail-open applies. `loadMany` returns an array in the order of the
+   * keys it got, or a Map from key to value; its context sets a TTL or skips caching per key, and
+   * `validate` checks each value.
+   *
+   * @example
+   * ```ts
+   * const users = await cache.getManyOrLoad(ids.map((id) => `user:${id}`), async (keys, ctx) => {
+   *   const rows: Map<string, User> = await db.users.findByCacheKeys(keys); // one query
+   *   for (const key of keys) if (!rows.has(key)) ctx.setTtl(key, 5_000); // absent: ask again soon
+   *   return rows; // a key the Map lacks is cached as undefined
+   * });
+   * ```
+   */
+  getManyOrLoad<T>(keys: readonly string[], loadMany: ManyLoader<T>, options?: EntryOptions): Promise<T[]>;
   /** Writes several entries; all are validated before the first write. */
   setMany(entries: ReadonlyArray<SetOptions & { key: string; value: unknown }>): Promise<void>;
   /** Deletes several entries: one DEL per node (per slot on Cluster); returns how many existed. */
