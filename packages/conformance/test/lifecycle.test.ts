@@ -69,6 +69,16 @@ describe('close() on every top-level object', () => {
         (l: rateLimit.RateLimiter) => l.limit('a'),
       ],
       ['lock', lock.createLock({ redis, prefix: `${p}l:` }), (l: lock.DistributedLock) => l.acquire('a')],
+      [
+        'semaphore',
+        lock.createSemaphore({ redis, prefix: `${p}sem:`, permits: 2 }),
+        (s: lock.DistributedSemaphore) => s.acquire('a'),
+      ],
+      [
+        'read/write lock',
+        lock.createReadWriteLock({ redis, prefix: `${p}rw:` }),
+        (l: lock.DistributedReadWriteLock) => l.acquireWrite('a'),
+      ],
       ['queue', q, (x: queue.Queue<number>) => x.add(1)],
       ['worker', queue.createWorker(q, () => {}), async (w: queue.Worker<number>) => w.start()],
       [
@@ -120,7 +130,7 @@ describe('close() on every top-level object', () => {
 });
 
 const fixture = new URL('./fixtures/plain-client.mjs', import.meta.url).pathname;
-const names = ['lock', 'cache', 'session', 'rate-limit', 'queue', 'leaderboard'];
+const names = ['lock', 'semaphore', 'cache', 'session', 'rate-limit', 'queue', 'leaderboard'];
 
 describe.each(topologies())('a script over a plain node-redis client on $name', ({ url }) => {
   const p = uniquePrefix('exit');

@@ -15,5 +15,21 @@ export {
 } from '@redis-patterns/connection';
 export { type LockLossReason, LockLostError, NotReplicatedError } from './errors.js';
 export type { LockHandle } from './handle.js';
+export type { LeaseHandle } from './lease.js';
 export { createLock, type DistributedLock } from './lock.js';
+export type { MultiLockHandle } from './multi-handle.js';
 export type { AcquireOptions, LockOptions, RetryOptions } from './options.js';
+export {
+  createReadWriteLock,
+  type DistributedReadWriteLock,
+  type ReadWriteHandle,
+  type ReadWriteLockOptions,
+  type ReadWriteState,
+} from './rw-lock.js';
+export {
+  createSemaphore,
+  type DistributedSemaphore,
+  type PermitOptions,
+  type SemaphoreOptions,
+  type SemaphorePermit,
+} from './semaphore.js';

@@ -11,6 +11,8 @@ import { LockLostError } from './errors.js';
 import { acquireFair } from './fair.js';
 import { Grants } from './grants.js';
 import type { LockHandle } from './handle.js';
+import { MultiLocks } from './multi.js';
+import type { MultiLockHandle } from './multi-handle.js';
 import { type AcquireOptions, type LockOptions, resolveAcquire, resolveOptions } from './options.js';
 import { notAcquired } from './waiting.js';
 
@@ -18,7 +20,7 @@ import { notAcquired } from './waiting.js';
  * The first attempt, or the signal's reason as soon as it aborts. A grant that arrives after the
  * abort is released, not leaked.
  */
-function untilAborted<H extends { release(): Promise<void> }>(
+export function untilAborted<H extends { release(): Promise<void> }>(
   attempt: Promise<H | undefined>,
   signal: AbortSignal | undefined,
 ): Promise<H | undefined> {
@@ -67,6 +69,37 @@ export interface DistributedLock extends AsyncDisposable {
     fn: (signal: AbortSignal, handle: LockHandle) => Promise<T> | T,
     options?: AcquireOptions,
   ): Promise<T>;
+  /**
+   * Waits until every one of `names` is free and takes them all as one hold: all or none, whatever
+   * order other callers list their names in (no deadlock; see the README for how and what it
+   * costs on Cluster). Each name gets its own fencing token; the hold is extended, signals the
+   * loss of any name, and releases them all. Rejects like `acquire()`, and leaves nothing held
+   * when it does. Duplicate names are taken once. Not available with `fair` or `durability`
+   * (`InvalidArgumentError`).
+   *
+   * @example
+   * ```ts
+   * // Move money between two accounts: both rows locked, or neither.
+   * await using held = await locks.acquireAll([`account:${from}`, `account:${to}`]);
+   * await transfer(from, to, amount, { fence: held.fencingToken(`account:${from}`) });
+   * ```
+   */
+  acquireAll(names: readonly string[], options?: AcquireOptions): Promise<MultiLockHandle>;
+  /** Takes every one of `names` if all are free right now; null (and nothing held) otherwise. */
+  tryAcquireAll(
+    names: readonly string[],
+    options?: Pick<AcquireOptions, 'ttlMs' | 'autoExtend'>,
+  ): Promise<MultiLockHandle | null>;
+  /**
+   * Runs `fn` while holding every one of `names`, as `withLock` does for one: acquires all,
+   * extends while `fn` runs (unless `autoExtend: false` is passed here), releases all afterwards,
+   * also when `fn` throws. Rejects with {@link LockLostError} if a name was lost before `fn` finished.
+   */
+  withLocks<T>(
+    names: readonly string[],
+    fn: (signal: AbortSignal, handle: MultiLockHandle) => Promise<T> | T,
+    options?: AcquireOptions,
+  ): Promise<T>;
   /** True while anyone holds `name`. */
   isLocked(name: string): Promise<boolean>;
   /**
@@ -105,6 +138,21 @@ export function createLock(options: LockOptions): DistributedLock {
   const keyspace = createKeyspace(settings.prefix);
   const conn: RedisConnection = toConnection(options.redis);
   const grants = new Grants(conn, settings);
+  const multi = new MultiLocks(conn, settings, keyspace, grants.wakeups);
+  // A grant of several names cannot wait for replicas nor join the queues of a fair lock.
+  const multiAllowed = () => {
+    if (settings.fair)
+      throw new InvalidArgumentError(
+        'fair',
+        'acquireAll() cannot join the FIFO queues of a fair lock; use a lock created without fair: true.',
+      );
+    if (settings.durability !== undefined) {
+      throw new InvalidArgumentError(
+        'durability',
+        'acquireAll() does not wait for replicas; use a lock created without durability.',
+      );
+    }
+  };
   let closed = false;
 
   const open = () => {
@@ -179,6 +227,24 @@ export function createLock(options: LockOptions): DistributedLock {
       return result;
     },
 
+    async acquireAll(names, acquireOptions) {
+      multiAllowed();
+      return (await multi.acquire(names, acquireOptions, false)) as MultiLockHandle;
+    },
+
+    async tryAcquireAll(names, tryOptions) {
+      multiAllowed();
+      return (
+        (await multi.acquire(names, checkOptions('options', tryOptions, '{ ttlMs?, autoExtend? }'), true)) ??
+        null
+      );
+    },
+
+    async withLocks(names, fn, given) {
+      multiAllowed();
+      return multi.withLocks(names, fn, given);
+    },
+
     async isLocked(name) {
       return exists(conn, lockKeys(keyspace, name));
     },
@@ -190,6 +256,7 @@ export function createLock(options: LockOptions): DistributedLock {
     async close() {
       if (closed) return;
       closed = true;
+      multi.close();
       await grants.close();
     },
 

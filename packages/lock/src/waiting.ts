@@ -88,12 +88,14 @@ export interface WaitOptions {
 
 /**
  * Creates a waiter that rejects with the signal's reason on abort and with {@link TimeoutError} at
- * its deadline, removing itself from `queue` either way.
+ * its deadline (`timedOut`, for a semaphore's or a read/write lock's wording), removing itself from
+ * `queue` either way.
  */
 export function createWaiter<H>(
   queue: WaitQueue<H>,
   name: string,
   opts: WaitOptions,
+  timedOut: (name: string, timeoutMs: number) => TimeoutError = notAcquired,
 ): { waiter: Waiter<H>; promise: Promise<H> } {
   let resolve!: (handle: H) => void;
   let reject!: (err: unknown) => void;
@@ -104,7 +106,7 @@ export function createWaiter<H>(
   const { signal, timeoutMs } = opts;
   const onAbort = () => waiter.fail(signal?.reason);
   const deadline = setTimeout(
-    () => waiter.fail(notAcquired(name, timeoutMs)),
+    () => waiter.fail(timedOut(name, timeoutMs)),
     Math.max(0, opts.deadline - performance.now()),
   );
   const settle = () => {

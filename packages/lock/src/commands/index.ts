@@ -1,7 +1,8 @@
 /**
  * Every Redis command of the lock is sent from this module (src/commands/): acquisition attempts in
  * attempts.ts, a holder's WATCH + MULTI/EXEC in holder.ts, the release channel's subscriber in
- * subscriber.ts, and the single commands below. `scripts.<name>` is src/lua/<name>.lua.
+ * subscriber.ts, the scripts of `acquireAll()` (one call per hash slot of the names) in multi.ts,
+ * and the single commands below. `scripts.<name>` is src/lua/<name>.lua.
  *
  * Keys of one lock name share the hash tag `{name}`, so they live in one Cluster slot and one
  * script or MULTI can touch them all:
@@ -44,6 +45,14 @@ export {
   releaseMany,
   type WatchLease,
 } from './holder.js';
+export {
+  attemptGroup,
+  extendGroup,
+  type MultiAttempt,
+  type MultiGroup,
+  type NameState,
+  releaseGroup,
+} from './multi.js';
 export {
   closeSubscriber,
   openSubscriber,
