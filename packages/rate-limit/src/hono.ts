@@ -19,7 +19,10 @@ export interface HonoLikeContext {
   /** Sets a response header. */
   header(name: string, value: string): void;
   /** The response, once the handler has run: its status decides `skipSuccessfulRequests` / `skipFailedRequests`. */
-  res?: { status: number };
+  res?: {
+    /** The response's HTTP status code. */
+    status: number;
+  };
 }
 
 /**
