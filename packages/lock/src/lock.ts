@@ -15,6 +15,7 @@ import { MultiLocks } from './multi.js';
 import type { MultiLockHandle } from './multi-handle.js';
 import { type AcquireOptions, type LockOptions, resolveAcquire, resolveOptions } from './options.js';
 import { notAcquired } from './waiting.js';
+import { runUnderHold } from './with-lease.js';
 
 /**
  * The first attempt, or the signal's reason as soon as it aborts. A grant that arrives after the
@@ -205,26 +206,8 @@ export function createLock(options: LockOptions): DistributedLock {
         throw new InvalidArgumentError('fn', 'expected a function to run under the lock.');
       }
       // withLock extends while fn runs unless this call says otherwise (the lock's default aside).
-      const handle = await lock.acquire(name, {
-        ...withOptions,
-        autoExtend: withOptions.autoExtend ?? true,
-      });
-      let result: Awaited<ReturnType<typeof fn>>;
-      try {
-        result = await fn(handle.signal, handle);
-      } catch (err) {
-        await handle.release().catch(() => {});
-        throw err;
-      }
-      // Lost while fn ran (e.g. unconfirmed: Redis unreachable past the TTL): fn's work was not exclusive.
-      const lostDuringFn = handle.signal.aborted;
-      try {
-        await handle.release();
-      } catch (err) {
-        if (err instanceof LockLostError) throw err;
-        if (lostDuringFn) throw handle.signal.reason;
-      }
-      return result;
+      const held = await lock.acquire(name, { ...withOptions, autoExtend: withOptions.autoExtend ?? true });
+      return runUnderHold(held, fn);
     },
 
     async acquireAll(names, acquireOptions) {

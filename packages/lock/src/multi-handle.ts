@@ -3,6 +3,7 @@ import { extendGroup, type MultiGroup, type NameState, releaseGroup } from './co
 import { type LockLossReason, LockLostError } from './errors.js';
 import type { GiveBacks } from './give-backs.js';
 import { checkMs } from './options.js';
+import { runUnderHold } from './with-lease.js';
 
 /**
  * Several lock names held as one (from `acquireAll()`): every name was free and is ours, each with
@@ -255,30 +256,10 @@ export class MultiHold implements MultiLockHandle {
   }
 }
 
-/**
- * `withLocks`, as `withLock` does it for one name: runs `fn` once every name is held, releases
- * them all afterwards (also when `fn` throws), and rejects with {@link LockLostError} if a name
- * was lost before `fn` finished. A release that fails only because Redis is unreachable does not
- * fail the call (the names are given back in the background, or expire by their TTL).
- */
+/** `withLocks`, as `withLock` does it for one name: see {@link runUnderHold}. */
 export async function runWithHold<T>(
   acquiring: Promise<MultiHold>,
   fn: (signal: AbortSignal, handle: MultiLockHandle) => Promise<T> | T,
 ): Promise<T> {
-  const hold = await acquiring;
-  let result: T;
-  try {
-    result = await fn(hold.signal, hold);
-  } catch (err) {
-    await hold.release().catch(() => {});
-    throw err;
-  }
-  const lostDuringFn = hold.signal.aborted;
-  try {
-    await hold.release();
-  } catch (err) {
-    if (err instanceof LockLostError) throw err;
-    if (lostDuringFn) throw hold.signal.reason;
-  }
-  return result;
+  return runUnderHold<MultiLockHandle, T>(await acquiring, fn);
 }
