@@ -72,7 +72,8 @@ export function singleLimitCheck(conn: RedisConnection, spec: CheckSpec): RunChe
 }
 
 /** What src/lua/all.lua does: '1' charge, '0' peek, '+' penalty, '-' reward. */
-export type GeneralOp = '1' | '0' | '+' | '-';
+/** src/lua/all.lua's operation: charge, peek, penalty, reward, or refund of the call charged at a server time (µs). */
+export type GeneralOp = '1' | '0' | '+' | '-' | `r${number}`;
 
 /**
  * One call of src/lua/all.lua, the script for several limits, blocks, penalties and rewards: `keys`

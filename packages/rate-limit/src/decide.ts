@@ -42,6 +42,9 @@ export function stateOf(limiter: RateLimiter): LimiterState | undefined {
 /** Most penalty or reward points in one call. */
 const MAX_POINTS = 1_000_000;
 
+/** The server time (µs, the scripts' clock) each result was decided at: what a refund of it names. */
+const decidedAt = new WeakMap<RateLimitResult, number>();
+
 /** Distinct per-call limits whose batched check is kept, per limiter; more are built per call. */
 const MAX_SIZED_SPECS = 64;
 
@@ -72,6 +75,7 @@ function decide(reply: number[], at: number, policies: readonly Policy[], block:
   const result = combine(decided, ((reply[0] as number) + EPOCH_SECONDS * 1e6) / 1000);
   const blockedUs = block ? (reply[at + 5 * policies.length] as number) : 0;
   if (blockedUs > 0) result.blockedMs = Math.ceil(blockedUs / 1000);
+  decidedAt.set(result, reply[0] as number);
   return result;
 }
 
@@ -93,6 +97,8 @@ function checksOf(state: LimiterState, configured: CallPlan): Checks {
   const budgetMs = Math.max(1, Math.floor(timeoutMs * 0.9));
   const blockUs = blockMs > 0 ? String(Math.round(blockMs * 1000)) : '0';
   const first = parts[0] as LimitPart;
+  const blockParts =
+    parts.length === 1 ? [first.args.suffix, 'block'] : ['all', ...parts.map((p) => p.args.suffix), 'block'];
   const tailOf = (plan: CallPlan) =>
     parts.flatMap(({ args: { code, b } }, i) => [code, String(plan.limits[i]), String(b)]);
   const configuredTail = tailOf(configured);
@@ -125,7 +131,8 @@ function checksOf(state: LimiterState, configured: CallPlan): Checks {
     keysOf(identifier) {
       const keys = parts.map((p) => p.keyspace.key(identifier, p.args.suffix));
       // A block belongs to the limiter's state, as its counts do: under its first limit's key suffix.
-      if (blockMs > 0) keys.push(first.keyspace.key(identifier, first.args.suffix, 'block'));
+      // all()'s block is its own, not its first limiter's.
+      if (blockMs > 0) keys.push(first.keyspace.key(identifier, ...blockParts));
       return keys;
     },
     run(keys, plan, consume) {
@@ -149,14 +156,29 @@ export function buildLimiter(state: LimiterState): RateLimiter {
     if (closed) throw new ClosedError('This rate limiter was closed; create a new one.');
     checkKeyPart('identifier', identifier);
   };
+  /** reset() calls so far: a check sent before one does not put its block in the local cache. */
+  let resets = 0;
   const adjust = async (identifier: string, op: GeneralOp, points: number, options: unknown) => {
     open(identifier);
     const name = op === '+' ? 'points' : 'cost';
     checkInteger(name, points, 1);
     if (points > MAX_POINTS) throw new InvalidArgumentError(name, `${points} is above ${MAX_POINTS}.`);
-    const plan = planCall(parts, configured, options as CallOptions | undefined, '{ limit? }');
-    const result = await general(keysOf(identifier), op, { ...plan, cost: points });
-    cache?.remember(identifier, result);
+    let callOptions = options as (CallOptions & { charge?: unknown }) | undefined;
+    let charge: unknown;
+    if (callOptions !== null && typeof callOptions === 'object' && 'charge' in callOptions)
+      ({ charge, ...callOptions } = callOptions);
+    const plan = planCall(parts, configured, callOptions, '{ limit?, charge? }');
+    let sent: GeneralOp = op;
+    if (charge !== undefined) {
+      const at =
+        typeof charge === 'object' && charge !== null ? decidedAt.get(charge as RateLimitResult) : undefined;
+      if (at === undefined)
+        throw new InvalidArgumentError('charge', 'expected the result of a limit() call of this package.');
+      sent = `r${at}`;
+    }
+    const resetsBefore = resets;
+    const result = await general(keysOf(identifier), sent, { ...plan, cost: points });
+    if (resets === resetsBefore) cache?.remember(identifier, result);
     return result;
   };
 
@@ -167,9 +189,11 @@ export function buildLimiter(state: LimiterState): RateLimiter {
       const plan = planCall(parts, configured, options);
       const known = cache?.get(identifier);
       if (known !== undefined) return known;
+      const resetsBefore = resets;
       try {
         const result = await run(keysOf(identifier), plan, true);
-        cache?.remember(identifier, result);
+        // A reset() since the call was sent may have lifted the block this reply reports.
+        if (resets === resetsBefore) cache?.remember(identifier, result);
         return result;
       } catch (err) {
         return failed(
@@ -185,10 +209,15 @@ export function buildLimiter(state: LimiterState): RateLimiter {
       return cache?.get(identifier) ?? run(keysOf(identifier), plan, false);
     },
     penalty: (identifier, points, options) => adjust(identifier, '+', points, options),
-    reward: (identifier, points, options) => adjust(identifier, '-', points, options),
+    reward: async (identifier, points, options) => {
+      if (options !== undefined && options !== null && 'charge' in options)
+        throw new InvalidArgumentError('charge', 'is an option of refund(), not of reward().');
+      return adjust(identifier, '-', points, options);
+    },
     refund: (identifier, cost = 1, options = undefined) => adjust(identifier, '-', cost, options),
     async reset(identifier) {
       open(identifier);
+      resets++;
       cache?.forget(identifier);
       await resetLimits(conn, keysOf(identifier), timeoutMs);
     },

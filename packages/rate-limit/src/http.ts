@@ -125,7 +125,7 @@ export function createHttpGuard<Req>(
         pass.onResponse = (status) => {
           const ok = status !== undefined && status < 400;
           // A refund that fails leaves the request counted: the safe side.
-          if (ok ? skipOk : skipFailed) limiter.refund(key, units).catch(() => {});
+          if (ok ? skipOk : skipFailed) limiter.refund(key, units, { charge: result }).catch(() => {});
         };
       }
       return pass;

@@ -44,6 +44,7 @@ export {
   type LimitOptions,
   type RateLimiter,
   type RateLimiterOptions,
+  type RefundOptions,
 } from './limiter.js';
 export { createNodeRateLimit, rateLimitNode } from './node.js';
 export {

@@ -60,6 +60,19 @@ export interface AdjustOptions {
   limit?: number | readonly number[];
 }
 
+/** Options of {@link RateLimiter.refund}. */
+export interface RefundOptions extends AdjustOptions {
+  /**
+   * The result of the `limit()` call being refunded. The refund then gives back only what that
+   * call was charged in the window it was charged to: nothing once that window has passed (fixed
+   * window, sliding counter) or its log entries have expired, so a late refund never raises a
+   * later window's quota; the log drops that call's own entries. Without it, a refund is a
+   * `reward`. The token bucket gives back the units either way.
+   * @default undefined
+   */
+  charge?: RateLimitResult;
+}
+
 /** Options of {@link all}. */
 export interface AllOptions {
   /** Fail mode of the combined check. @default 'closed' if any limiter fails closed, else 'open' */
@@ -107,16 +120,18 @@ export interface RateLimiter {
    */
   reward(identifier: string, points: number, options?: AdjustOptions): Promise<RateLimitResult>;
   /**
-   * Gives back the cost of an admitted call that should not count after all (it failed, say): the
-   * same as `reward(identifier, cost)`. Call it only for a call that was charged.
+   * Gives back the cost of an admitted call that should not count after all (it failed, say). Pass
+   * the call's result as `charge` so that the refund goes to the window it was charged to (see
+   * {@link RefundOptions.charge}); without it, the same as `reward(identifier, cost)`. Call it only
+   * for a call that was charged.
    *
    * @example
    * ```ts
    * const result = await limiter.limit(userId, { cost: 3 });
-   * if (result.allowed && !(await doWork())) await limiter.refund(userId, 3);
+   * if (result.allowed && !(await doWork())) await limiter.refund(userId, 3, { charge: result });
    * ```
    */
-  refund(identifier: string, cost?: number, options?: AdjustOptions): Promise<RateLimitResult>;
+  refund(identifier: string, cost?: number, options?: RefundOptions): Promise<RateLimitResult>;
   /** Forgets everything recorded for `identifier` under every limit, its block included. */
   reset(identifier: string): Promise<void>;
   /**

@@ -1,8 +1,8 @@
 -- Several limits of one identifier, or one limit with what the batched scripts leave out (a block,
 -- a penalty, a reward) (rateLimit:all). KEYS: one per limit, sharing the identifier's hash tag (one
 -- slot on Cluster), then the identifier's block key when ARGV[3] is not '0'.
--- ARGV: the operation ('1' charge, '0' peek, '+' penalty, '-' reward), the cost (the units of a
--- penalty or reward), the block (µs an identifier is blocked for when a charge is refused; '0' for
+-- ARGV: the operation ('1' charge, '0' peek, '+' penalty, '-' reward, 'r<µs>' refund of the call
+-- charged at that server time), the cost (the units of a penalty, reward or refund), the block (µs an identifier is blocked for when a charge is refused; '0' for
 -- none), then per limit its code (L, C, F, G: lib/log, lib/counter, lib/fixed, lib/gcra) and the
 -- algorithm's two numbers. A charge checks every limit first and charges them only if every one
 -- admits the cost, so no limit is charged for a call another refuses. A penalty or reward changes
@@ -17,6 +17,8 @@
 --!include adjust
 local algorithms = { L = log, C = counter, F = fixed, G = gcra }
 local op, limits = ARGV[1], #KEYS
+local charged
+if string.sub(op, 1, 1) == 'r' then op, charged = '-', tonumber(string.sub(op, 2)) end
 local blockKey
 if ARGV[3] ~= '0' then blockKey, limits = KEYS[limits], limits - 1 end
 -- Checks every limit (and charges them when `apply`): the reply, and whether all admitted.
@@ -36,7 +38,7 @@ end
 if op == '+' or op == '-' then
   for i = 1, limits do
     local at = 4 + (i - 1) * 3
-    adjust[ARGV[at]](KEYS[i], tonumber(ARGV[at + 1]), tonumber(ARGV[at + 2]), op == '+')
+    adjust[ARGV[at]](KEYS[i], tonumber(ARGV[at + 1]), tonumber(ARGV[at + 2]), op == '+', charged)
   end
   cost, costArg = 1, '1'
 end
