@@ -165,6 +165,15 @@ async function leadMany<T>(
     );
   } catch (err) {
     e.telemetry.failure('lease', err, (slots[0] as Slot).key);
+    // Leases of the slots whose script did answer would hold other processes off: give them back.
+    track(
+      e,
+      e.store.releaseMany(
+        slots.map((s) => s.key),
+        token,
+        o.timeoutMs,
+      ),
+    );
     return loadWithoutCache(e, slots, loadMany, o);
   }
   const won: Slot[] = [];
@@ -262,6 +271,15 @@ async function loadAndCommit<T>(
       await e.store.commitMany(writes, token, o.timeoutMs);
     } catch (err) {
       e.telemetry.failure('write', err, keys[0]);
+      // A slot whose commit did not land still holds its lease: give the leases back.
+      track(
+        e,
+        e.store.releaseMany(
+          writes.map((w) => w.key),
+          token,
+          o.timeoutMs,
+        ),
+      );
     }
     for (const w of writes) e.near?.invalidate(e.store.entryKey(w.key));
   }

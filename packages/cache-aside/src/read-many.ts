@@ -39,7 +39,7 @@ export async function readMany<T>(
       if (hit === undefined || hit.envelope.tags !== undefined) remote.push(key);
       else {
         const found: Found = { envelope: hit.envelope, state: 'fresh', value: hit.value, tier: 'near' };
-        const valid = await usable(e, key, found, o.validate);
+        const valid = await usable(e, key, found, o.validate, false); // counted once, by the read below
         if (valid === undefined) remote.push(key);
         else out.set(key, valid);
       }
