@@ -59,12 +59,13 @@ export async function attemptLease<R extends LeaseReply>(
 ): Promise<{ lease: Lease; reply: R & { granted: true } } | { lease?: undefined; heldForMs: number }> {
   const sentAtMs = Date.now();
   const sentAtMono = performance.now();
-  const giveBack = () => void retryGiveBack(() => attempt.takeBack(), sentAtMono + attempt.ttlMs);
+  const giveBack = (untilMono = sentAtMono + attempt.ttlMs) =>
+    void retryGiveBack(() => attempt.takeBack(), untilMono);
   let reply: R;
   try {
     reply = await attempt.request();
   } catch (err) {
-    if (unanswered(err)) giveBack();
+    if (unanswered(err)) giveBack(); // retried until the attempt's grant would have expired
     throw err;
   }
   if (!reply.granted) return { heldForMs: reply.heldForMs };

@@ -34,8 +34,8 @@ export interface LeaseOps {
   extend(ttlMs: number, timeoutMs: number | undefined): Promise<boolean>;
   /** Releases the grant; false if Redis no longer had it live. */
   release(): Promise<boolean>;
-  /** Takes the grant back in the background after a release Redis did not confirm. */
-  giveBack(): void;
+  /** Takes the grant back in the background after a release Redis did not confirm, retrying until `untilMono`. */
+  giveBack(untilMono: number): void;
 }
 
 /** What a lease needs from the semaphore or lock that granted it. */
@@ -64,6 +64,8 @@ export class Lease implements LeaseHandle {
   readonly #grant: LeaseGrant;
   #expiresAt: number;
   #deadline: number;
+  /** The TTL last set on the grant (at the grant, or by the latest extension). */
+  #ttlMs: number;
   #state: 'held' | 'releasing' | 'released' = 'held';
   #controller: AbortController | undefined;
   #lost: LockLostError | undefined;
@@ -78,6 +80,7 @@ export class Lease implements LeaseHandle {
     this.fencingToken = grant.fencingToken;
     this.#expiresAt = grant.sentAtMs + grant.ttlMs;
     this.#deadline = grant.sentAtMono + grant.ttlMs;
+    this.#ttlMs = grant.ttlMs;
     // A slow grant reply leaves less of the TTL: extend sooner than ttl/3 then.
     if (grant.autoExtend) this.#arm(Math.min(grant.ttlMs / 3, this.#remaining() / 2));
   }
@@ -121,7 +124,8 @@ export class Lease implements LeaseHandle {
       if (!released) throw this.#lose('expired');
     } catch (err) {
       this.#state = 'released';
-      if (!(err instanceof LockLostError)) this.#grant.ops.giveBack();
+      // The grant may live for the last TTL set from any moment up to now: retry that long.
+      if (!(err instanceof LockLostError)) this.#grant.ops.giveBack(performance.now() + this.#ttlMs);
       throw err;
     }
   }
@@ -136,6 +140,7 @@ export class Lease implements LeaseHandle {
     if (!extended) throw this.#lose('expired');
     this.#expiresAt = sentAtMs + ttlMs;
     this.#deadline = sentAtMono + ttlMs;
+    this.#ttlMs = ttlMs;
     if (!this.#grant.autoExtend && this.#controller !== undefined) this.#arm(this.#remaining());
   }
 

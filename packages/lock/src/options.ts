@@ -99,6 +99,21 @@ function checkBoolean(name: string, value: unknown): boolean | undefined {
 }
 
 /** Applies the defaults, in one place, after validating every field. */
+/**
+ * Checks the options of a semaphore or read/write lock before they are read: present, and
+ * without `fair` or `durability`, which `what` does not support.
+ */
+export function checkLeaseOptions(options: object | undefined, what: string): void {
+  if (options === undefined)
+    throw new InvalidArgumentError('options', 'expected an object with at least { redis }.');
+  const given = checkOptions('options', options, 'an object with at least { redis }') as Record<
+    string,
+    unknown
+  >;
+  for (const option of ['fair', 'durability'])
+    if (given[option] !== undefined) throw new InvalidArgumentError(option, `is not supported by ${what}.`);
+}
+
 export function resolveOptions(options: LockOptions): ResolvedOptions {
   if (options === undefined)
     throw new InvalidArgumentError('options', 'expected an object with at least { redis }.');

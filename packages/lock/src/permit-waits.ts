@@ -34,6 +34,8 @@ export class PermitWaits<H extends { release(): Promise<void> }> {
   readonly #instance: string;
   readonly #queues = new Map<string, { queue: WaitQueue<H>; attempts: Map<Waiter<H>, WaitTarget<H>> }>();
   #closed = false;
+  /** The error given to close(): every wait still running ends with it. */
+  #closeError: ClosedError | undefined;
 
   constructor(wakeups: ReleaseWakeups, timing: { delayMs: number; jitterMs: number }, instance: string) {
     this.#wakeups = wakeups;
@@ -69,6 +71,7 @@ export class PermitWaits<H extends { release(): Promise<void> }> {
   /** Rejects every waiting call with `error`. */
   close(error: ClosedError): void {
     this.#closed = true;
+    this.#closeError = error;
     for (const { queue } of this.#queues.values()) for (const w of [...queue.waiters]) w.fail(error);
   }
 
@@ -116,7 +119,9 @@ export class PermitWaits<H extends { release(): Promise<void> }> {
       // Synchronous with the loop's last emptiness check: an acquire() cannot slip in between.
       if (this.#queues.get(target.queue) === entry) this.#queues.delete(target.queue);
       this.#wakeups.unlisten(target.channel, queue.released);
-      const error = new ClosedError(`"${target.name}" was closed while acquire() waited; create a new one.`);
+      const error =
+        this.#closeError ??
+        new ClosedError(`Waiting for "${target.name}" ended while acquire() waited; try again.`);
       for (const w of [...queue.waiters]) w.fail(error);
     }
   }

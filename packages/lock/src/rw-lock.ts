@@ -11,7 +11,13 @@ import { attemptRw, type RwKeys, rwKeys, withdrawIntent } from './commands/rw-lo
 import { countLive, extendHolder, releaseHolder } from './commands/semaphore.js';
 import type { LeaseHandle } from './lease.js';
 import { attemptLease } from './lease-attempt.js';
-import { type AcquireOptions, type LockOptions, resolveAcquire, resolveOptions } from './options.js';
+import {
+  type AcquireOptions,
+  checkLeaseOptions,
+  type LockOptions,
+  resolveAcquire,
+  resolveOptions,
+} from './options.js';
 import { acquireOrWait, type Outcome, PermitWaits } from './permit-waits.js';
 import { ReleaseWakeups } from './wakeups.js';
 import { runWithLease } from './with-lease.js';
@@ -140,6 +146,7 @@ async function attemptReadWrite(
  * ```
  */
 export function createReadWriteLock(options: ReadWriteLockOptions): DistributedReadWriteLock {
+  checkLeaseOptions(options, 'a read/write lock');
   const given = checkOptions('options', options, 'an object with at least { redis }');
   const settings = resolveOptions({ ...given, prefix: given.prefix ?? 'rwlock:' });
   const keyspace = createKeyspace(settings.prefix);
@@ -180,7 +187,8 @@ export function createReadWriteLock(options: ReadWriteLockOptions): DistributedR
     };
     const granted = acquireOrWait(waits, target, opts, conn.commandTimeoutMs);
     // A writer that gives up no longer holds readers back.
-    if (mode === 'write') granted.catch(() => withdrawIntent(conn, keys, call.intent).catch(() => {}));
+    if (mode === 'write')
+      granted.catch(() => withdrawIntent(conn, keys, call.intent, instance).catch(() => {}));
     return granted;
   };
 

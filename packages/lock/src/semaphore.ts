@@ -19,7 +19,13 @@ import {
 } from './commands/semaphore.js';
 import type { LeaseHandle } from './lease.js';
 import { attemptLease } from './lease-attempt.js';
-import { type AcquireOptions, type LockOptions, resolveAcquire, resolveOptions } from './options.js';
+import {
+  type AcquireOptions,
+  checkLeaseOptions,
+  type LockOptions,
+  resolveAcquire,
+  resolveOptions,
+} from './options.js';
 import { acquireOrWait, type Outcome, PermitWaits } from './permit-waits.js';
 import { ReleaseWakeups } from './wakeups.js';
 import { runWithLease } from './with-lease.js';
@@ -158,6 +164,7 @@ async function attemptSemaphore(
  * ```
  */
 export function createSemaphore(options: SemaphoreOptions): DistributedSemaphore {
+  checkLeaseOptions(options, 'a semaphore');
   const given = checkOptions('options', options, 'an object with at least { redis }');
   checkInteger('permits', given.permits, 1);
   const defaultPermits = given.permits;

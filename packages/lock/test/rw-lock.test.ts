@@ -50,6 +50,26 @@ describe.each(topologies())('read/write lock on $name', ({ url }) => {
     expect(await rw.state('shared')).toEqual({ readers: 0, writer: false, writersWaiting: 0 });
   });
 
+  it('wakes the readers a waiting writer held back as soon as it gives up', async () => {
+    const slow = { ttlMs: 5_000, retry: { acquireTimeoutMs: 10_000, delayMs: 5_000, jitterMs: 0 } };
+    const rw = make(slow);
+    const readers = make(slow);
+    const reader = await rw.acquireRead('withdrawn');
+    const controller = new AbortController();
+    const writing = rw.acquireWrite('withdrawn', { signal: controller.signal });
+    await sleep(100);
+    expect((await rw.state('withdrawn')).writersWaiting).toBe(1);
+    const reading = readers.acquireRead('withdrawn');
+    await sleep(100);
+    const abortedAt = performance.now();
+    controller.abort();
+    await writing.catch(() => {});
+    const next = await reading;
+    expect(performance.now() - abortedAt).toBeLessThan(1_000); // woken, not its 5 s poll
+    await next.release();
+    await reader.release();
+  });
+
   it('holds new readers back while a writer waits, and wakes the writer when the last reader leaves', async () => {
     const rw = make({ ttlMs: 5_000, retry: { acquireTimeoutMs: 10_000, delayMs: 5_000, jitterMs: 0 } });
     const reader = await rw.acquireRead('intent');
@@ -140,6 +160,11 @@ describe.each(topologies())('read/write lock on $name', ({ url }) => {
     await expect(rw.tryAcquireWrite('bad', null as never)).rejects.toBeInstanceOf(InvalidArgumentError);
     await expect(rw.withWriteLock('bad', 1 as never)).rejects.toBeInstanceOf(InvalidArgumentError);
     expect(() => createReadWriteLock({ redis, ttlMs: -5 })).toThrow(InvalidArgumentError);
+    expect(() => createReadWriteLock(undefined as never)).toThrow(InvalidArgumentError);
+    expect(() => createReadWriteLock({ redis, fair: false } as never)).toThrow(InvalidArgumentError);
+    expect(() => createReadWriteLock({ redis, durability: { replicas: 1 } } as never)).toThrow(
+      InvalidArgumentError,
+    );
     expect(await rw.state('bad')).toEqual({ readers: 0, writer: false, writersWaiting: 0 });
   });
 });

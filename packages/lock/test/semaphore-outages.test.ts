@@ -1,8 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { connect, type RedisConnection, slotOf } from '@redis-patterns/connection';
+import {
+  connect,
+  type RedisConnection,
+  TimeoutError as RedisTimeoutError,
+  slotOf,
+} from '@redis-patterns/connection';
 import { type RedisServer, startCluster, startRedis, uniquePrefix } from '@redis-patterns/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createReadWriteLock, createSemaphore, TimeoutError } from '../src/index.ts';
+import { attemptLease } from '../src/lease-attempt.ts';
 
 // Redis paused under the semaphore and the read/write lock, on servers of their own: a single
 // server, and a 3-master Cluster whose master owning the name's slot is the one paused.
@@ -113,5 +119,43 @@ describe.each(setups)('semaphore and read/write lock outages on $name', ({ start
     const reader = await rw.acquireRead('rw-paused', { acquireTimeoutMs: 1_000 });
     await reader.release();
     await rw.close();
+  });
+});
+
+describe('give-back after an unconfirmed release', () => {
+  it('takes back a grant held longer than its ttlMs, retrying from the release on', async () => {
+    let takeBacks = 0;
+    let answering = false;
+    const attempt = {
+      conn: {} as RedisConnection,
+      name: 'held-long',
+      owner: 'o1',
+      ttlMs: 100,
+      autoExtend: false,
+      request: async () => ({ granted: true as const, fencingToken: 1 }),
+      takeBack: async () => {
+        takeBacks++;
+        if (!answering) throw new RedisTimeoutError('paused', 10);
+      },
+      holding: () => ({
+        key: 'k',
+        extend: async () => true,
+        release: async (): Promise<boolean> => {
+          throw new RedisTimeoutError('paused', 10);
+        },
+      }),
+    };
+    const { lease } = await attemptLease(attempt);
+    if (lease === undefined) throw new Error('not granted');
+    await lease.extend(1_000); // held past the attempt's ttlMs: the last TTL set is 1 s
+    await sleep(150);
+    await expect(lease.release()).rejects.toBeInstanceOf(RedisTimeoutError);
+    await sleep(200); // Redis still "paused": the give-back keeps retrying
+    expect(takeBacks).toBeGreaterThan(1);
+    answering = true;
+    await sleep(500); // Redis answers again: taken back well before the 1 s TTL from the release
+    const done = takeBacks;
+    await sleep(300);
+    expect(takeBacks).toBe(done);
   });
 });

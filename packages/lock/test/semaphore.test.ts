@@ -145,6 +145,11 @@ describe.each(topologies())('semaphore on $name', ({ url }) => {
       InvalidArgumentError,
     );
     expect(() => createSemaphore({ redis, permits: -2 })).toThrow(InvalidArgumentError);
+    expect(() => createSemaphore(undefined as never)).toThrow(InvalidArgumentError);
+    expect(() => createSemaphore({ redis, fair: true } as never)).toThrow(InvalidArgumentError);
+    expect(() => createSemaphore({ redis, durability: { replicas: 1 } } as never)).toThrow(
+      InvalidArgumentError,
+    );
     expect(await members(name)).toEqual([]);
   });
 

@@ -86,7 +86,15 @@ export function attemptRw(conn: RedisConnection, request: RwRequest): Promise<Rw
   return batcher.call(request);
 }
 
-/** A writer stops waiting: its intent no longer holds readers back (best effort: it lapses anyway). */
-export async function withdrawIntent(conn: RedisConnection, keys: RwKeys, intent: string): Promise<void> {
-  await conn.send(['ZREM', keys.intents, intent], { key: keys.intents });
+/**
+ * A writer stops waiting: its intent no longer holds readers back, and they are woken at once
+ * (see scripts.rwWithdraw; best effort: the intent lapses anyway).
+ */
+export async function withdrawIntent(
+  conn: RedisConnection,
+  keys: RwKeys,
+  intent: string,
+  instance: string,
+): Promise<void> {
+  await conn.runScript(scripts.rwWithdraw, [keys.intents], [intent, keys.channel, instance]);
 }
