@@ -3,6 +3,7 @@ import type { Answer, Engine, Flight, Found, Loader } from './entries.js';
 import { servable, staleOnError } from './load.js';
 import { LoadDirectives, type LoaderWindows } from './loader-context.js';
 import type { ResolvedEntryOptions } from './options.js';
+import { checkLoaded } from './validation.js';
 
 // The batch loader's side of getManyOrLoad: its context, its result by key, and its single-key form.
 
@@ -169,4 +170,27 @@ export function openFlight(e: Engine, key: string): Slot {
   };
   promise.then(done, done);
   return { key, answer, promise, resolve, reject };
+}
+
+/** Fail-open: Redis is down or failing, so loadMany answers for every key and nothing is written. */
+export async function loadWithoutCache<T>(
+  e: Engine,
+  slots: Slot[],
+  loadMany: ManyLoader<T>,
+  o: ResolvedEntryOptions,
+): Promise<void> {
+  const keys = slots.map((s) => s.key);
+  for (const key of keys) e.telemetry.miss(key);
+  const batch = new BatchDirectives(keys);
+  let loaded: Map<string, unknown>;
+  try {
+    loaded = await callMany(e, keys, loadMany, batch);
+  } catch (err) {
+    return failAll(e, slots, err, batch, o);
+  }
+  for (const slot of slots) {
+    const refused = batch.error ?? batch.byKey.get(slot.key)?.error;
+    if (refused !== undefined) slot.reject(refused);
+    else checkLoaded(o.validate, slot.key, loaded.get(slot.key)).then(slot.resolve, slot.reject);
+  }
 }

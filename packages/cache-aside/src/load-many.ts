@@ -4,6 +4,7 @@ import {
   BatchDirectives,
   callMany,
   failAll,
+  loadWithoutCache,
   type ManyLoader,
   oneKey,
   openFlight,
@@ -166,13 +167,11 @@ async function leadMany<T>(
   } catch (err) {
     e.telemetry.failure('lease', err, (slots[0] as Slot).key);
     // Leases of the slots whose script did answer would hold other processes off: give them back.
-    track(
+    giveBack(
       e,
-      e.store.releaseMany(
-        slots.map((s) => s.key),
-        token,
-        o.timeoutMs,
-      ),
+      slots.map((s) => s.key),
+      token,
+      o,
     );
     return loadWithoutCache(e, slots, loadMany, o);
   }
@@ -235,7 +234,7 @@ async function loadAndCommit<T>(
       });
     loaded = await callMany(e, keys, loadMany, batch);
   } catch (err) {
-    track(e, e.store.releaseMany(keys, token, o.timeoutMs));
+    giveBack(e, keys, token, o);
     return failAll(e, slots, err, batch, o);
   } finally {
     clearInterval(heartbeat);
@@ -263,7 +262,7 @@ async function loadAndCommit<T>(
       slot.reject(err);
     }
   }
-  if (release.length > 0) track(e, e.store.releaseMany(release, token, o.timeoutMs));
+  if (release.length > 0) giveBack(e, release, token, o);
   if (writes.length > 0) {
     await extendTags(e, keys[0] as string, o, longest, tags);
     for (const w of writes) e.near?.invalidate(e.store.entryKey(w.key));
@@ -272,13 +271,11 @@ async function loadAndCommit<T>(
     } catch (err) {
       e.telemetry.failure('write', err, keys[0]);
       // A slot whose commit did not land still holds its lease: give the leases back.
-      track(
+      giveBack(
         e,
-        e.store.releaseMany(
-          writes.map((w) => w.key),
-          token,
-          o.timeoutMs,
-        ),
+        writes.map((w) => w.key),
+        token,
+        o,
       );
     }
     for (const w of writes) e.near?.invalidate(e.store.entryKey(w.key));
@@ -286,25 +283,7 @@ async function loadAndCommit<T>(
   for (const [slot, out] of answers) slot.resolve(out);
 }
 
-/** Fail-open: Redis is down or failing, so loadMany answers for every key and nothing is written. */
-async function loadWithoutCache<T>(
-  e: Engine,
-  slots: Slot[],
-  loadMany: ManyLoader<T>,
-  o: ResolvedEntryOptions,
-): Promise<void> {
-  const keys = slots.map((s) => s.key);
-  for (const key of keys) e.telemetry.miss(key);
-  const batch = new BatchDirectives(keys);
-  let loaded: Map<string, unknown>;
-  try {
-    loaded = await callMany(e, keys, loadMany, batch);
-  } catch (err) {
-    return failAll(e, slots, err, batch, o);
-  }
-  for (const slot of slots) {
-    const refused = batch.error ?? batch.byKey.get(slot.key)?.error;
-    if (refused !== undefined) slot.reject(refused);
-    else checkLoaded(o.validate, slot.key, loaded.get(slot.key)).then(slot.resolve, slot.reject);
-  }
+/** Gives the leases of `keys` taken with `token` back in the background (a no-op for any not ours). */
+function giveBack(e: Engine, keys: string[], token: string, o: ResolvedEntryOptions): void {
+  track(e, e.store.releaseMany(keys, token, o.timeoutMs));
 }
