@@ -173,7 +173,7 @@ export class FrameworkBridge {
     const { legacy } = this.#options;
     await Promise.all([
       commands.destroy(handleOf(sid)),
-      legacy === undefined ? undefined : commands.legacyDelete(legacy.prefix + sid),
+      legacy === undefined ? undefined : commands.deleteKey(legacy.prefix + sid),
     ]);
   }
 
@@ -228,7 +228,7 @@ export class FrameworkBridge {
       const userId = user.op === 'set' ? user.userId : undefined;
       await commands.create(handleOf(sid), fields, { userId, lifetime });
     }
-    await commands.legacyDelete(key);
+    await commands.deleteKey(key);
     return lifetime === 'ended' ? null : this.#read(sid);
   }
 

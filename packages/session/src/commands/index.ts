@@ -286,6 +286,7 @@ export class SessionCommands {
     return (await this.#conn.send<number>(['HEXISTS', key, 'a'], { key, readonly: true })) === 1;
   }
 
+  /** Deletes one key: a session's, or a legacy copy connect-redis wrote (`migrateFrom`). */
   async deleteKey(key: string): Promise<void> {
     await this.#conn.send(['DEL', key], { key });
   }
@@ -293,9 +294,5 @@ export class SessionCommands {
   /** A session connect-redis wrote (`migrateFrom`): its serialized text, or null. */
   legacyGet(key: string): Promise<string | null> {
     return this.#conn.send<string | null>(['GET', key], { key, readonly: true });
-  }
-
-  async legacyDelete(key: string): Promise<void> {
-    await this.#conn.send(['DEL', key], { key });
   }
 }
