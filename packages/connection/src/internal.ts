@@ -1,6 +1,6 @@
 /**
- * Building blocks the redis-patterns packages share: batching of script calls and the checks of
- * options. Not part of the public API of `@redis-patterns/connection`: they may change in any
+ * Building blocks the redis-patterns packages share: batching of script calls, the checks of
+ * options, and the resumable SCAN page of the inspectors. Not part of the public API of `@redis-patterns/connection`: they may change in any
  * release. Import them as `@redis-patterns/connection/internal`.
  *
  * @packageDocumentation
@@ -16,5 +16,6 @@ export {
   checkRenamed,
   describeValue,
 } from './options.js';
+export { checkPage, DEFAULT_PAGE, type KeyPage, MAX_PAGE, scanPage } from './scan-page.js';
 export { type ScriptBatch, ScriptBatcher } from './script-batcher.js';
 export { checkSerializer, serializeText } from './serializer.js';
