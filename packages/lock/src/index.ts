@@ -15,6 +15,17 @@ export {
 } from '@redis-patterns/connection';
 export { type LockLossReason, LockLostError, NotReplicatedError } from './errors.js';
 export type { LockHandle } from './handle.js';
+export {
+  createLockInspector,
+  type InspectedLock,
+  type LockHolder,
+  type LockInspector,
+  type LockInspectorOptions,
+  type LockKind,
+  type LockListOptions,
+  type LockPage,
+  type LockWaiter,
+} from './inspect.js';
 export type { LeaseHandle } from './lease.js';
 export { createLock, type DistributedLock } from './lock.js';
 export type { MultiLockHandle } from './multi-handle.js';
