@@ -1,5 +1,5 @@
 import type { RedisConnection, Script } from '@redis-patterns/connection';
-import { ScriptBatcher } from '@redis-patterns/connection/internal';
+import { type KeyPage, ScriptBatcher, scanPage } from '@redis-patterns/connection/internal';
 import type { AlgorithmArgs } from './algorithms.js';
 import { scripts } from './lua.generated.js';
 import type { RateLimitResult } from './result.js';
@@ -14,6 +14,9 @@ import type { RateLimitResult } from './result.js';
  * (the race that lets a burst through check-then-add limiters), and several limits of one identifier
  * are all checked before any is charged (no partial consumption). Time is the server's (TIME), so
  * callers' clocks never matter.
+ *
+ * The inspector (src/inspect.ts) reads with src/lua/inspect.lua, deletes with the reset script, and
+ * lists keys with the connection's resumable SCAN page (scanKeys below).
  *
  * A check's reply is the server time, then five numbers per limit (allowed, remaining, then reset,
  * retry and next in µs; src/lua/all.lua adds the µs left of a block); decide.ts turns them into a
@@ -92,9 +95,26 @@ export function generalCheck(
   return conn.runScript<number[]>(scripts.all, keys, [op, String(cost), blockUs, ...tail], { timeoutMs });
 }
 
-/** Deletes the keys of every limit of one identifier. */
-export async function resetLimits(conn: RedisConnection, keys: string[], timeoutMs: number): Promise<void> {
-  await conn.runScript(scripts.reset, keys, [], { timeoutMs });
+/** Round-trip time of a PING in ms. */
+export function pingServer(conn: RedisConnection): Promise<number> {
+  return conn.ping();
+}
+
+/** Deletes the keys of every limit of one identifier; resolves to how many existed. */
+export function resetLimits(conn: RedisConnection, keys: string[], timeoutMs: number): Promise<number> {
+  return conn.runScript<number>(scripts.reset, keys, [], { timeoutMs });
+}
+
+/**
+ * One read-only snapshot of an identifier's keys (src/lua/inspect.lua says which, and the reply):
+ * `logWindowUs` '0' to take the log's window from its key.
+ */
+export function readIdentifier(
+  conn: RedisConnection,
+  keys: string[],
+  logWindowUs: string,
+): Promise<Array<string | null>> {
+  return conn.runScript<Array<string | null>>(scripts.inspect, keys, [logWindowUs], { readonly: true });
 }
 
 /** The single-limit checks of each connection and algorithm, gathered per tick. */
@@ -158,4 +178,13 @@ function checkArgs(checks: readonly Check[], many: boolean): { keys: string[]; a
   const args = [a, b];
   if (!plain) for (const c of checks) args.push(c.op);
   return { keys, args };
+}
+
+/** One page of a cluster-wide SCAN of `pattern`, resumable from `cursor` in any process. */
+export function scanKeys(
+  conn: RedisConnection,
+  pattern: string,
+  page: { cursor: string | undefined; count: number },
+): Promise<KeyPage> {
+  return scanPage(conn, pattern, page);
 }

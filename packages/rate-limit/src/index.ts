@@ -34,6 +34,24 @@ export {
 export { RATELIMIT_HEADERS_DRAFT, rateLimitHeaders } from './headers.js';
 export { createHonoRateLimit, type HonoLikeContext, rateLimitHono } from './hono.js';
 export { createHttpGuard, type HttpDecision, type HttpRateLimitOptions } from './http.js';
+export {
+  createRateLimitInspector,
+  type RateLimitGetOptions,
+  type RateLimitInspector,
+  type RateLimitInspectorOptions,
+  type RateLimitKey,
+  type RateLimitPage,
+  type RateLimitPageOptions,
+} from './inspect.js';
+export type {
+  AlgorithmState,
+  BlockState,
+  CounterState,
+  FixedWindowState,
+  IdentifierState,
+  LogState,
+  TokenBucketState,
+} from './inspect-state.js';
 export { ipKey } from './ip.js';
 export {
   type AdjustOptions,
