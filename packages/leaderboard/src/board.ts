@@ -1,7 +1,7 @@
 import { ClosedError, InvalidArgumentError, type RedisConnection } from '@redis-patterns/connection';
 import { checkBoolean, checkOptions } from '@redis-patterns/connection/internal';
 import { checkCount, checkIncrement, checkMember, checkScore, fromStored, storedBounds } from './codec.js';
-import { boardCommands } from './commands.js';
+import { boardCommands } from './commands/index.js';
 import type { BoardSettings } from './options.js';
 import {
   entriesFromLookup,

@@ -13,6 +13,17 @@ export {
   toConnection,
 } from '@redis-patterns/connection';
 export { type Cycle, type CycleFunction, type CycleName, utcCycles } from './cycles.js';
+export {
+  type BoardFormat,
+  createLeaderboardInspector,
+  type InspectReadOptions,
+  type LeaderboardInspector,
+  type LeaderboardInspectorOptions,
+  type LeaderboardPage,
+  type LeaderboardPageOptions,
+  type MemberNeighbourhood,
+} from './inspect.js';
+export type { BoardLocation, BoardRef, InspectedBoard } from './inspect-layout.js';
 export { createLeaderboard } from './leaderboard.js';
 export { createLeaderboardMatrix } from './matrix.js';
 export type {

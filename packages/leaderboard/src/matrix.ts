@@ -16,7 +16,7 @@ import {
   serializeData,
   toRaw,
 } from './codec.js';
-import { type MatrixTarget, matrixLookup, matrixWrite } from './commands.js';
+import { type MatrixTarget, matrixLookup, matrixWrite } from './commands/index.js';
 import { type CycleFunction, checkDate, cycleFunction, cycleWindow } from './cycles.js';
 import { boardKeys } from './leaderboard.js';
 import type {

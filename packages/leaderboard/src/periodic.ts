@@ -1,7 +1,7 @@
 import { ClosedError, createKeyspace, InvalidArgumentError, toConnection } from '@redis-patterns/connection';
 import { checkDuration, checkInteger, checkOptions } from '@redis-patterns/connection/internal';
 import { createBoard } from './board.js';
-import { aggregateBoards } from './commands.js';
+import { aggregateBoards } from './commands/index.js';
 import {
   type Cycle,
   type CycleFunction,

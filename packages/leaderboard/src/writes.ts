@@ -1,7 +1,7 @@
 import { InvalidArgumentError } from '@redis-patterns/connection';
 import type { BoardContext } from './board.js';
 import { fromStored, serializeData, toRaw } from './codec.js';
-import type { BoardCommands, WriteReply } from './commands.js';
+import type { BoardCommands, WriteReply } from './commands/index.js';
 import type { BoardSettings, UpdatePolicy } from './options.js';
 
 /** One validated write, ready for the script: the raw ("lower is better") value and JSON data. */

@@ -1,19 +1,20 @@
 import type { RedisConnection, Script } from '@redis-patterns/connection';
 import { ScriptBatcher } from '@redis-patterns/connection/internal';
-import type { BoardKeys } from './board.js';
-import { scripts } from './lua.generated.js';
-import type { BoardSettings, UpdatePolicy } from './options.js';
+import type { BoardKeys } from '../board.js';
+import { scripts } from '../lua.generated.js';
+import type { BoardSettings, UpdatePolicy } from '../options.js';
 import {
   type AmongReply,
   LOOKUP_BATCH,
   type LookupReply,
   type MatrixLookupReply,
   type RangeReply,
-} from './replies.js';
-import type { PendingWrite } from './writes.js';
+} from '../replies.js';
+import type { PendingWrite } from '../writes.js';
 
 /*
- * Every Redis command of the leaderboard is sent from this module.
+ * Every Redis command of the leaderboard is sent from this folder: this module for boards, and
+ * inspect.ts for the inspector's listing of boards.
  *
  * A board is three keys in one hash tag (BoardKeys, laid out in src/lua/lib/keys.lua): every script
  * takes them as KEYS[1..3] and starts its ARGV with the board's shift and tie rule. Reads are sent
@@ -83,8 +84,9 @@ export function boardCommands(conn: RedisConnection, keys: BoardKeys, settings: 
       return removed;
     },
 
-    async clear(): Promise<void> {
-      await conn.send(['DEL', ...keyList], { key: keys.scores });
+    /** Deletes the board's keys; resolves to how many existed. */
+    clear(): Promise<number> {
+      return conn.send<number>(['DEL', ...keyList], { key: keys.scores });
     },
 
     /** The members' ranks (and data, and members below), one reply per LOOKUP_BATCH members. */
