@@ -17,6 +17,7 @@ import {
 import { SessionCommands } from './commands/index.js';
 import { generateId, handleOf, isWellFormedId } from './ids.js';
 import { resolveOptions, type SessionStoreOptions } from './options.js';
+import { destroyUserSessions } from './revocation.js';
 import type { Session, SessionData, SessionStore, SessionSummary } from './types.js';
 
 const commandsByStore = new WeakMap<object, SessionCommands>();
@@ -231,9 +232,7 @@ export function createSessionStore<Data extends object = SessionData>(
       checkUserId('userId', userId);
       const { except } = destroyOptions;
       const exceptHandle = except === undefined ? undefined : checkId('except', except);
-      const handles = await commands.index.take(userId, exceptHandle);
-      const results = await Promise.all(handles.map((handle) => commands.destroy(handle, true, userId)));
-      return results.filter((r) => r.existed).length;
+      return (await destroyUserSessions(commands, userId, exceptHandle)).length;
     },
 
     async revoke(handle) {
