@@ -1,6 +1,6 @@
 import { ClosedError, InvalidArgumentError, toConnection } from '@redis-patterns/connection';
 import type { ManyLoader } from './batch-loader.js';
-import { createStore } from './commands.js';
+import { createStore } from './commands/index.js';
 import { checkFits, type Engine, type Found, frame, type Loader, lookup, tagTtl } from './entries.js';
 import { type SerializedValue, serializeValue } from './envelope.js';
 import { inspectEntry } from './inspect.js';

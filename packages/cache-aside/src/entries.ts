@@ -1,5 +1,5 @@
 import type { RedisConnection } from '@redis-patterns/connection';
-import type { Store } from './commands.js';
+import type { Store } from './commands/index.js';
 import {
   decodeEnvelope,
   decodeValue,

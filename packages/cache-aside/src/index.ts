@@ -16,6 +16,20 @@ export {
 export type { ManyLoader, ManyLoaderContext } from './batch-loader.js';
 export { createCache } from './cache.js';
 export type { Loader, LoaderContext } from './entries.js';
+export { createCacheInspector } from './inspector.js';
+export type {
+  CacheInspector,
+  CacheInspectorOptions,
+  CacheKeyPage,
+  CachePageOptions,
+  DeletePage,
+  ListKeysOptions,
+  StoredCacheStats,
+  StoredEntry,
+  StoredStatsOptions,
+  TagState,
+  TagUsage,
+} from './inspector-types.js';
 export type { LoaderWindows } from './loader-context.js';
 export type {
   CacheOptions,

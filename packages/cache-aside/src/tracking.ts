@@ -1,6 +1,6 @@
 import type { RedisClient, RedisCluster, RedisConnection } from '@redis-patterns/connection';
 import { onceClosed } from '@redis-patterns/connection/internal';
-import { trackBroadcast } from './commands.js';
+import { trackBroadcast } from './commands/index.js';
 import type { NearCache } from './near-cache.js';
 
 /** Keeps the near cache coherent; `stop()` closes the tracking connections. */

@@ -1,12 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import {
-  createKeyspace,
-  escapeGlob,
-  type RedisClient,
-  type RedisConnection,
-} from '@redis-patterns/connection';
+import { createKeyspace, type RedisClient, type RedisConnection } from '@redis-patterns/connection';
 import { RESP_TYPES } from 'redis';
-import { scripts } from './lua.generated.js';
+import { scripts } from '../lua.generated.js';
+import { entryPattern } from './inspect.js';
 
 /*
  * Every Redis command of the cache, in one place.
@@ -248,15 +244,17 @@ export function createStore(conn: RedisConnection, prefix: string) {
       return tags.map((t) => [t, versions.get(t) as string]);
     },
 
-    async invalidateTags(tags: string[], timeoutMs: number): Promise<void> {
-      await Promise.all(
+    /** Deletes the tags' versions; returns how many tags had one. */
+    async invalidateTags(tags: string[], timeoutMs: number): Promise<number> {
+      const counts = await Promise.all(
         conn
           .groupBySlot(tags, (t) => tagSpace.key(t))
           .map((group) => {
             const keys = group.map((t) => tagSpace.key(t));
-            return conn.send(['DEL', ...keys], { key: keys[0] as string, keys, timeoutMs });
+            return conn.send<number>(['DEL', ...keys], { key: keys[0] as string, keys, timeoutMs });
           }),
       );
+      return counts.reduce((sum: number, n) => sum + Number(n), 0);
     },
 
     pttl(key: string, timeoutMs: number): Promise<number> {
@@ -266,9 +264,7 @@ export function createStore(conn: RedisConnection, prefix: string) {
 
     /** User keys matching a glob (user glob characters work; everything else is literal), on every master. */
     async *scanKeys(glob: string): AsyncGenerator<string> {
-      // The keyspace percent-encodes % { } inside hash tags; encode the glob the same way.
-      const encoded = glob.replace(/[%{}]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-      for await (const redisKey of conn.scan(`${escapeGlob(`${prefix}v:`)}{${encoded}}`)) {
+      for await (const redisKey of conn.scan(entryPattern(prefix, glob))) {
         const key = entries.tagOf(redisKey);
         if (key !== undefined && redisKey === entries.key(key)) yield key;
       }
