@@ -18,7 +18,10 @@ export type RedisPatternsErrorCode =
   | 'ERR_TIMEOUT'
   | 'ERR_INVALID_ARGUMENT'
   | 'ERR_OWNERSHIP_LOST'
-  | 'ERR_CLOSED';
+  | 'ERR_CLOSED'
+  | 'ERR_JOB_CANCELLED'
+  | 'ERR_JOB_TIMEOUT'
+  | 'ERR_JOB_FAILED';
 
 /**
  * Base class of every error thrown by `@redis-patterns/*`. Check `code` (stable) rather than the

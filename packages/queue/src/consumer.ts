@@ -3,28 +3,21 @@ import { EventEmitter } from 'node:events';
 import { ClosedError } from '@redis-patterns/connection';
 import { checkBoolean, checkDuration, checkOptions, checkRenamed } from '@redis-patterns/connection/internal';
 import { BlockingFetch } from './blocking-fetch.js';
+import { Cancellations } from './cancellations.js';
 import { type ExchangeReply, exchange, type LeasedJob, releaseJobs } from './commands/index.js';
+import { FetchGate } from './fetch-gate.js';
 import { Housekeeping } from './housekeeping.js';
 import { JobRuns } from './job-runs.js';
 import { decodeJobData } from './jobs.js';
 import type { QueueInternals } from './queue.js';
 import { type Run, toError } from './running-job.js';
 import { drainWorker, IdleWaiters } from './shutdown.js';
-import type { JobHandler, StopOptions, Worker, WorkerEvents, WorkerOptions } from './worker.js';
+import type { JobHandler, ResolvedWorkerOptions, StopOptions, Worker, WorkerEvents } from './worker.js';
 
 type State = 'idle' | 'running' | 'stopping' | 'stopped';
 
 /** Jobs per script call (settled or fetched): keeps Lua's unpack() and the replies small. */
 const BATCH = 1000;
-
-/** Worker options with every default applied. */
-export interface ResolvedWorkerOptions<T> {
-  concurrency: number;
-  leaseMs: number;
-  maxStalls: number;
-  pollIntervalMs: number;
-  backoff: WorkerOptions<T>['backoff'];
-}
 
 /**
  * The worker behind {@link createWorker}: its lifecycle and its fetch loop. One exchange at a time
@@ -42,6 +35,8 @@ export class QueueWorker<T> extends EventEmitter<WorkerEvents<T>> implements Wor
   readonly #idle = new IdleWaiters();
   #state: State = 'idle';
   #claim: string | undefined;
+  #eventsOn = false;
+  readonly #gate: FetchGate;
   #exchanging = false;
   #pumpScheduled = false;
   #faults = 0;
@@ -58,6 +53,8 @@ export class QueueWorker<T> extends EventEmitter<WorkerEvents<T>> implements Wor
       options: o,
       settleSoon: () => this.#schedulePump(),
       dueIn: (ms) => this.#housekeeping.dueIn(ms),
+      token: this.#token,
+      eventsOn: () => this.#eventsOn,
       emit: (name, ...args) => this.#emit(name, ...args),
       error: (error) => this.#emitError(error),
     });
@@ -79,9 +76,13 @@ export class QueueWorker<T> extends EventEmitter<WorkerEvents<T>> implements Wor
       pollIntervalMs: o.pollIntervalMs,
       runs: () => this.#runs.renewable(),
       lose: (run) => this.#runs.lose(run as Run<T>),
+      cancel: (id) => this.#runs.cancel(id),
       stalled: (id, stalls) => this.#emit('stalled', id, stalls),
       dead: (id, error) => this.#emit('dead', id, 'stalled', error),
       error: (error) => this.#emitError(error),
+    });
+    this.#gate = new FetchGate(o.pollIntervalMs, () => this.#schedulePump(), {
+      cancellations: new Cancellations(q.conn, q.keys, (id) => this.#runs.cancel(id)),
     });
   }
 
@@ -102,7 +103,7 @@ export class QueueWorker<T> extends EventEmitter<WorkerEvents<T>> implements Wor
     this.#stopping = undefined;
     this.#q.workers.add(this.#link);
     this.#housekeeping.start();
-    this.#schedulePump();
+    this.#gate.listen();
   }
 
   stop(given?: StopOptions): Promise<void> {
@@ -122,7 +123,7 @@ export class QueueWorker<T> extends EventEmitter<WorkerEvents<T>> implements Wor
         waitIdle: (ms) => this.#waitIdle(ms),
         abandonUnfinished: (reason) => this.#runs.abandonUnfinished(reason),
         release: (flat, ms) => this.#release(flat, ms),
-        close: () => this.#closeStopped(),
+        close: (ms) => this.#closeStopped(ms),
       },
       options.graceful ?? true,
       options.drainTimeoutMs ?? 30_000,
@@ -153,7 +154,8 @@ export class QueueWorker<T> extends EventEmitter<WorkerEvents<T>> implements Wor
   }
 
   async #pump(): Promise<void> {
-    if (this.#exchanging || this.#retryTimer !== undefined) return;
+    if (this.#exchanging || this.#retryTimer !== undefined || !this.#gate.open) return;
+    this.#gate.fetching();
     const settle = this.#runs.takeOutcomes(BATCH);
     const claim = this.#claim;
     this.#claim = undefined;
@@ -185,10 +187,14 @@ export class QueueWorker<T> extends EventEmitter<WorkerEvents<T>> implements Wor
     }
     this.#exchanging = false;
     this.#faults = 0;
+    this.#eventsOn = reply.events;
     this.#runs.settled(settle, new Set(reply.lost));
     this.#startJobs(reply.leased, sentAt);
-    if (want > 0 && reply.fetched < want) this.#fetch.block();
-    const more = want > 0 && reply.fetched === want && this.#freeSlots() > 0;
+    // Fewer than asked for: the queue is empty (block until a job comes), or holds jobs back.
+    const short = want > 0 && reply.leased.length < want + (claim ? 1 : 0);
+    if (short && reply.hold !== 0) this.#gate.holdOff(reply.hold);
+    else if (short) this.#fetch.block();
+    const more = want > 0 && !short && this.#freeSlots() > 0;
     if (this.#runs.unsettled > 0 || this.#claim !== undefined || more) this.#schedulePump();
     this.#checkIdle();
   }
@@ -200,9 +206,9 @@ export class QueueWorker<T> extends EventEmitter<WorkerEvents<T>> implements Wor
   /** Starts the handlers of the jobs just leased, or gives them back if the worker is stopping. */
   #startJobs(leased: LeasedJob[], sentAt: number): void {
     const giveBack: string[] = [];
-    for (const { id, data, failures } of leased) {
-      if (this.#state !== 'running') giveBack.push(id, '1');
-      else this.#runs.start(id, decodeJobData(data), failures, sentAt);
+    for (const job of leased) {
+      if (this.#state !== 'running') giveBack.push(job.id, '1');
+      else this.#runs.start(job, decodeJobData(job.data), job.failures, sentAt);
     }
     if (giveBack.length > 0) void this.#release(giveBack);
   }
@@ -231,14 +237,18 @@ export class QueueWorker<T> extends EventEmitter<WorkerEvents<T>> implements Wor
   }
 
   /** The end of a stop: whatever the drain left is the stalled-job check's now. */
-  #closeStopped(): void {
+  async #closeStopped(timeoutMs: number): Promise<void> {
     clearTimeout(this.#retryTimer);
     this.#retryTimer = undefined;
+    const closing = this.#gate.close();
     this.#housekeeping.stopRenewing();
     this.#fetch.close();
     this.#q.workers.delete(this.#link);
     this.#state = 'stopped';
     this.#stopping = undefined;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([closing, new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    clearTimeout(timer);
   }
 
   #isIdle(): boolean {

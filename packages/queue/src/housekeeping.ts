@@ -1,6 +1,7 @@
 import { promoteDelayed, renewLeases, rescueStalled } from './commands/index.js';
 import type { QueueInternals } from './queue.js';
 import { lostError, type Run, toError } from './running-job.js';
+import { ScheduleRunner } from './schedule-runner.js';
 
 /** What the housekeeping timers need from their worker. */
 export interface HousekeepingHost {
@@ -12,6 +13,8 @@ export interface HousekeepingHost {
   runs(): Array<Run<unknown>>;
   /** The server says another worker owns this run's job now. */
   lose(run: Run<unknown>): void;
+  /** A renewal says this job was cancelled (its message may not have arrived). */
+  cancel(id: string): void;
   stalled(id: string, stalls: number): void;
   dead(id: string, error: string): void;
   error(error: Error): void;
@@ -22,8 +25,8 @@ const BATCH = 1000;
 
 /**
  * The timers of one worker, so that no extra process is needed: lease renewal for its running jobs
- * (one script call per period for all of them), the stalled-job check any worker runs, and the
- * promotion of due delayed jobs.
+ * (one script call per period for all of them), the stalled-job check any worker runs, the
+ * promotion of due delayed jobs, and the firing of due schedules (schedule-runner.ts).
  */
 export class Housekeeping {
   readonly #q: QueueInternals;
@@ -34,10 +37,12 @@ export class Housekeeping {
   #promoteAt = Number.POSITIVE_INFINITY;
   #renewing = false;
   #checking = false;
+  readonly #schedules: ScheduleRunner;
 
   constructor(q: QueueInternals, host: HousekeepingHost) {
     this.#q = q;
     this.#host = host;
+    this.#schedules = new ScheduleRunner(q, { pollIntervalMs: host.pollIntervalMs, error: host.error });
   }
 
   start(): void {
@@ -48,11 +53,13 @@ export class Housekeeping {
     // A first check soon after start rescues the jobs of a crashed predecessor without a full period.
     this.#scheduleRescue(Math.min(leaseMs / 2, 100 + Math.random() * 400));
     this.dueIn(0);
+    this.#schedules.start();
   }
 
   /** Stops rescuing and promoting; leases are still renewed until {@link stopRenewing}. */
   stopChecking(): void {
     this.#checking = false;
+    void this.#schedules.stop();
     clearTimeout(this.#rescueTimer);
     clearTimeout(this.#promoteTimer);
     this.#promoteTimer = undefined;
@@ -88,7 +95,9 @@ export class Housekeeping {
         const sentAt = performance.now();
         try {
           const ids = chunk.map((r) => r.job.id);
-          const lost = new Set(await renewLeases(conn, keys, token, leaseMs, ids));
+          const renewed = await renewLeases(conn, keys, token, leaseMs, ids);
+          const lost = new Set(renewed.lost);
+          for (const id of renewed.cancelled) this.#host.cancel(id);
           for (const run of chunk) {
             // A run that finished meanwhile was acknowledged (or is being): the acknowledgement,
             // not this renewal, says whether its lease was lost.

@@ -1,5 +1,6 @@
 import { OwnershipLostError } from '@redis-patterns/connection';
-import type { ResolvedWorkerOptions } from './consumer.js';
+import { recordProgress } from './commands/index.js';
+import { JobCancelledError, JobTimeoutError } from './errors.js';
 import type { JobData } from './jobs.js';
 import { backoffDelay } from './options.js';
 import type { QueueInternals } from './queue.js';
@@ -12,7 +13,7 @@ import {
   serializeResult,
   toError,
 } from './running-job.js';
-import type { JobHandler } from './worker.js';
+import type { JobHandler, ResolvedWorkerOptions } from './worker.js';
 
 /** What the runs need from their worker. */
 export interface JobRunsHost<T> {
@@ -22,6 +23,10 @@ export interface JobRunsHost<T> {
   settleSoon(): void;
   /** A job retried with a delay is due in `ms`. */
   dueIn(ms: number): void;
+  /** The worker's lease token. */
+  readonly token: string;
+  /** Whether the queue's event stream is on (results then travel with `completed` events). */
+  eventsOn(): boolean;
   emit(name: 'completed' | 'failed' | 'dead', ...args: unknown[]): void;
   error(error: Error): void;
 }
@@ -68,7 +73,13 @@ export class JobRuns<T> {
   }
 
   /** Runs the handler of a job just leased (`sentAt`: when the lease was asked for). */
-  start(id: string, data: JobData, failures: number, sentAt: number): void {
+  start(
+    leased: { id: string; priority: string; group: string },
+    data: JobData,
+    failures: number,
+    sentAt: number,
+  ): void {
+    const { id } = leased;
     let payload: T;
     let decodeError: unknown;
     try {
@@ -77,10 +88,16 @@ export class JobRuns<T> {
       payload = undefined as T;
       decodeError = err ?? new Error('the payload could not be deserialized');
     }
-    const job = new RunningJob<T>(id, payload, failures + 1, data.attempts);
+    const job = new RunningJob<T>(id, payload, failures + 1, data.attempts, (value) =>
+      this.#progress(run, value),
+    );
     const run: Run<T> = {
       job,
       backoff: data.backoff,
+      priority: leased.priority,
+      group: leased.group,
+      timer: undefined,
+      stopped: undefined,
       leaseUntil: sentAt + this.#host.options.leaseMs,
       finished: false,
       lost: false,
@@ -98,6 +115,14 @@ export class JobRuns<T> {
       // A payload this serializer cannot read fails the same way every time: no retry.
       this.#finish(run, false, decodeError, true);
       return;
+    }
+    if (data.timeoutMs !== undefined) {
+      const timeoutMs = data.timeoutMs;
+      run.timer = setTimeout(() => {
+        if (run.finished || run.stopped) return;
+        run.stopped = new JobTimeoutError(id, timeoutMs);
+        job.abort(run.stopped);
+      }, timeoutMs);
     }
     Promise.resolve()
       .then(() => this.#host.handler(job))
@@ -125,11 +150,21 @@ export class JobRuns<T> {
       else if (s.outcome === 'retry') {
         this.#host.emit('failed', job, s.value, s.delayMs);
         if (s.delayMs > 0) this.#host.dueIn(s.delayMs);
+      } else if (s.outcome === 'cancel') {
+        this.#host.emit('dead', job.id, 'cancelled', s.text);
       } else {
         this.#host.emit('failed', job, s.value, undefined);
         this.#host.emit('dead', job.id, 'failed', s.text);
       }
     }
+  }
+
+  /** The job was cancelled: abort its handler; its outcome will be `cancel` (dead, no retry). */
+  cancel(id: string): void {
+    const run = this.#runs.get(id);
+    if (run === undefined || run.finished || run.stopped instanceof JobCancelledError) return;
+    run.stopped = new JobCancelledError(id);
+    run.job.abort(run.stopped);
   }
 
   /** The server says another worker owns this run's job now: abort its handler, drop its outcome. */
@@ -148,6 +183,7 @@ export class JobRuns<T> {
   abandonUnfinished(reason: Error): string[] {
     const unfinished = [...this.#runs.values()].filter((r) => !r.finished);
     for (const run of unfinished) {
+      clearTimeout(run.timer);
       run.released = true;
       run.job.abort(reason);
       this.#runs.delete(run.job.id);
@@ -155,8 +191,25 @@ export class JobRuns<T> {
     return unfinished.flatMap((r) => (r.lost ? [] : [r.job.id, '1']));
   }
 
+  async #progress(run: Run<T>, value: unknown): Promise<void> {
+    const { conn, keys, options } = this.#q;
+    const text = serializeResult(options.serializer, value);
+    const held = !run.lost && (await recordProgress(conn, keys, this.#host.token, run.job.id, text));
+    if (!held) throw lostError(run);
+  }
+
   #finish(run: Run<T>, ok: boolean, value: unknown, final: boolean): void {
     run.finished = true;
+    clearTimeout(run.timer);
+    if (run.stopped instanceof JobCancelledError) {
+      this.#settled.push({ run, outcome: 'cancel', text: describeError(run.stopped), delayMs: 0, value });
+      this.#host.settleSoon();
+      return;
+    }
+    if (run.stopped instanceof JobTimeoutError) {
+      ok = false;
+      value = run.stopped;
+    }
     if (run.released || this.#runs.get(run.job.id) !== run) return;
     if (run.lost) {
       this.#runs.delete(run.job.id);
@@ -165,7 +218,8 @@ export class JobRuns<T> {
     }
     const { options } = this.#q;
     if (ok) {
-      const text = options.keepCompleted.count === 0 ? '' : serializeResult(options.serializer, value);
+      const keep = options.keepCompleted.count !== 0 || this.#host.eventsOn();
+      const text = keep ? serializeResult(options.serializer, value) : '';
       this.#settled.push({ run, outcome: 'done', text, delayMs: 0, value });
     } else {
       const failures = run.job.attempt;

@@ -24,8 +24,14 @@ export interface QueueCounts {
   stalled: number;
   /** Jobs ever added (duplicates not counted). */
   added: number;
-  /** Jobs removed unfinished: purged, or dead jobs beyond `keepDead`. */
+  /** Jobs removed unfinished: purged, removed, or dead jobs beyond `keepDead`. */
   discarded: number;
+  /** Of the waiting jobs, those with a priority. */
+  prioritized: number;
+  /** Of the waiting jobs, those in a group. */
+  grouped: number;
+  /** Whether the queue is paused. */
+  paused: boolean;
 }
 
 /** A job as `get` and `peek` see it. Times are epoch milliseconds on the Redis server's clock. */
@@ -44,8 +50,18 @@ export interface JobInfo<T = unknown> {
   stalls: number;
   /** The last failure's `name: message`. */
   lastError?: string;
-  /** Why a dead job died: its attempts failed, or it stalled more than `maxStalls` times. */
-  deadReason?: 'failed' | 'stalled';
+  /** Why a dead job died: its attempts failed, it stalled more than `maxStalls` times, or it was cancelled. */
+  deadReason?: 'failed' | 'stalled' | 'cancelled';
+  /** Its priority, if above 0. */
+  priority?: number;
+  /** Its group, if any. */
+  group?: string;
+  /** The last progress its handler reported. */
+  progress?: unknown;
+  /** Each attempt's time limit, if set. */
+  timeoutMs?: number;
+  /** A cancellation was asked for while it ran. */
+  cancelRequested?: boolean;
   /** When a delayed job becomes due. */
   runAt?: number;
   /** When a dead or kept completed job finished. */
@@ -62,8 +78,8 @@ export interface AddResult {
   added: boolean;
 }
 
-/** One job's ARGV for the add script: id, data (see {@link decodeJobData}), delayMs. */
-export type EncodedJob = [string, string, string];
+/** One job's ARGV for the add script: id, data (see {@link decodeJobData}), delayMs, priority, group. */
+export type EncodedJob = [string, string, string, string, string];
 
 /** Validates and serializes one job; throws {@link InvalidArgumentError} before anything is sent. */
 export function encodeJob(
@@ -82,12 +98,18 @@ export function encodeJob(
   const attempts = opts.attempts ?? resolved.attempts;
   const backoff = attempts > 1 ? encodeBackoff(opts.backoff ?? resolved.backoff) : '';
   const delayMs = Math.ceil(opts.delayMs ?? resolved.delayMs);
-  return [id, `${attempts}|${backoff}|${text}`, String(delayMs)];
+  const timeoutMs = opts.timeoutMs ?? resolved.timeoutMs;
+  const head = timeoutMs === undefined ? String(attempts) : `${attempts}:${Math.ceil(timeoutMs)}`;
+  const priority = opts.group === undefined ? (opts.priority ?? resolved.priority) : 0;
+  const group = opts.group ?? '';
+  return [id, `${head}|${backoff}|${text}`, String(delayMs), String(priority), group];
 }
 
-/** The parts of a job's `d` field, written once at add: `attempts|backoff|payload`. */
+/** The parts of a job's `d` field, written once at add: `attempts[:timeoutMs]|backoff|payload`. */
 export interface JobData {
   attempts: number;
+  /** Each attempt's time limit, if any. */
+  timeoutMs: number | undefined;
   /** Encoded backoff (`f:<ms>` or `e:<ms>:<max>`), or null without retries. */
   backoff: string | null;
   payload: string;
@@ -98,8 +120,10 @@ export function decodeJobData(data: string): JobData {
   const first = data.indexOf('|');
   const second = data.indexOf('|', first + 1);
   const backoff = data.slice(first + 1, second);
+  const [attempts = '1', timeoutMs] = data.slice(0, first).split(':');
   return {
-    attempts: Number(data.slice(0, first)),
+    attempts: Number(attempts),
+    timeoutMs: timeoutMs === undefined ? undefined : Number(timeoutMs),
     backoff: backoff === '' ? null : backoff,
     payload: data.slice(second + 1),
   };
@@ -150,7 +174,17 @@ export function parseJobInfo<T>(
   const lastError = hash.get('e');
   if (lastError !== undefined) info.lastError = lastError;
   const deadReason = hash.get('dr');
-  if (deadReason === 'failed' || deadReason === 'stalled') info.deadReason = deadReason;
+  if (deadReason === 'failed' || deadReason === 'stalled' || deadReason === 'cancelled') {
+    info.deadReason = deadReason;
+  }
+  const priority = hash.get('p');
+  if (priority !== undefined) info.priority = Number(priority);
+  const group = hash.get('g');
+  if (group !== undefined) info.group = group;
+  const progress = hash.get('pg');
+  if (progress !== undefined) info.progress = deserialize(progress);
+  if (data.timeoutMs !== undefined) info.timeoutMs = data.timeoutMs;
+  if (hash.has('cx')) info.cancelRequested = true;
   if (state === 'delayed' && score !== null) info.runAt = Number(score);
   const finishedAt = hash.get('f');
   if (finishedAt !== undefined) info.finishedAt = Number(finishedAt);

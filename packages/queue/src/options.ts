@@ -1,4 +1,5 @@
 import {
+  checkKeyPart,
   InvalidArgumentError,
   jsonSerializer,
   type RedisLike,
@@ -45,6 +46,26 @@ export interface JobOptions {
   attempts?: number;
   /** Wait between attempts. @default { type: 'exponential', delayMs: 1000, maxDelayMs: 3_600_000 } */
   backoff?: Backoff;
+  /**
+   * An integer from 0 to 1,000,000: a job with a higher priority is taken before every job with a
+   * lower one, and jobs of one priority first in, first out. 0 is the plain FIFO list, taken after
+   * every prioritized job. Delayed, retried and rescued jobs keep their priority.
+   * @default 0
+   */
+  priority?: number;
+  /**
+   * The job's group (a tenant, a user, an account): the queue runs the jobs of one group first in,
+   * first out, takes one per group in turn, and holds a group at the per-group limits of
+   * `setLimits({ group })`. Not together with `priority`.
+   * @default none
+   */
+  group?: string;
+  /**
+   * Each attempt may run this long: then its handler's `signal` aborts with a `JobTimeoutError` and
+   * the attempt counts as failed (retried while attempts remain), whatever the handler returns.
+   * @default no limit
+   */
+  timeoutMs?: number;
 }
 
 /** How many finished jobs to keep: the newest `count`, none older than `ageMs`; omit a field for no limit on it. */
@@ -64,7 +85,7 @@ export interface QueueOptions {
   /** Prefix of every key. @default 'queue:' */
   prefix?: string;
   /** Options for jobs that do not set their own. @default { attempts: 3, backoff: exponential from 1 s } */
-  defaultJobOptions?: Omit<JobOptions, 'id'>;
+  defaultJobOptions?: Omit<JobOptions, 'id' | 'group'>;
   /**
    * Encodes payloads and kept results as text and decodes them (`deserialize` always gets the
    * string `serialize` returned). A serializer that returns bytes fails `add` with
@@ -92,6 +113,8 @@ export interface ResolvedQueueOptions {
   attempts: number;
   backoff: Backoff;
   delayMs: number;
+  priority: number;
+  timeoutMs: number | undefined;
   serializer: Serializer;
   maxPayloadBytes: number;
   keepCompleted: ResolvedRetention;
@@ -99,6 +122,8 @@ export interface ResolvedQueueOptions {
 }
 
 const DEFAULT_BACKOFF_MAX_MS = 3_600_000;
+/** The highest job priority: priority × 2^32 plus a sequence must stay exact in a double. */
+export const MAX_PRIORITY = 1_000_000;
 const DEFAULT_BACKOFF: Backoff = { type: 'exponential', delayMs: 1000, maxDelayMs: DEFAULT_BACKOFF_MAX_MS };
 
 /** Validates the queue options and applies the defaults (the one place they live). */
@@ -107,7 +132,7 @@ export function resolveQueueOptions(options: QueueOptions): ResolvedQueueOptions
   const defaults = checkOptions(
     'defaultJobOptions',
     options.defaultJobOptions,
-    '{ delayMs?, attempts?, backoff? }',
+    '{ delayMs?, attempts?, backoff?, priority?, group?, timeoutMs? }',
   );
   checkJobOptions('defaultJobOptions', defaults);
   checkInteger('maxPayloadBytes', options.maxPayloadBytes, 1);
@@ -117,6 +142,8 @@ export function resolveQueueOptions(options: QueueOptions): ResolvedQueueOptions
     attempts: defaults.attempts ?? 3,
     backoff: defaults.backoff ?? DEFAULT_BACKOFF,
     delayMs: defaults.delayMs ?? 0,
+    priority: defaults.priority ?? 0,
+    timeoutMs: defaults.timeoutMs,
     serializer,
     maxPayloadBytes: options.maxPayloadBytes ?? 524_288,
     keepCompleted: resolveRetention('keepCompleted', options.keepCompleted, { count: 0, ageMs: 0 }),
@@ -140,9 +167,26 @@ function resolveRetention(
 
 /** Throws {@link InvalidArgumentError} for a bad job option; `at` names the argument (e.g. `jobs[3].options`). */
 export function checkJobOptions(at: string, options: JobOptions): void {
-  checkOptions(at, options, '{ id?, delayMs?, attempts?, backoff? }');
+  checkOptions(at, options, '{ id?, delayMs?, attempts?, backoff?, priority?, group?, timeoutMs? }');
   checkDuration(`${at}.delayMs`, options.delayMs, { allowZero: true });
   checkInteger(`${at}.attempts`, options.attempts, 1);
+  checkInteger(`${at}.priority`, options.priority, 0);
+  if (options.priority !== undefined && options.priority > MAX_PRIORITY) {
+    throw new InvalidArgumentError(
+      `${at}.priority`,
+      `expected at most ${MAX_PRIORITY}, got ${options.priority}.`,
+    );
+  }
+  checkDuration(`${at}.timeoutMs`, options.timeoutMs);
+  if (options.group !== undefined) {
+    checkKeyPart(`${at}.group`, options.group);
+    if (options.priority !== undefined && options.priority > 0) {
+      throw new InvalidArgumentError(
+        `${at}.group`,
+        'cannot be combined with a priority: jobs of a group run in the order they were added.',
+      );
+    }
+  }
   const backoff = options.backoff;
   if (backoff === undefined) return;
   if (backoff === null || (backoff.type !== 'fixed' && backoff.type !== 'exponential')) {

@@ -12,7 +12,6 @@ import {
   countJobs,
   deleteQueueKeys,
   inspectJob,
-  peekJobs,
   purgeJobs,
   retryDeadJobs,
 } from './commands/index.js';
@@ -25,16 +24,25 @@ import {
   parseJobInfo,
   type QueueCounts,
 } from './jobs.js';
-import { peekSource, type QueueKeys, queueKeys } from './keys.js';
+import { type QueueKeys, queueKeys } from './keys.js';
 import {
   type JobOptions,
   type QueueOptions,
   type ResolvedQueueOptions,
   resolveQueueOptions,
 } from './options.js';
+import {
+  type CancelResult,
+  type JobPage,
+  type QueueLimits,
+  queueAdmin,
+  type RemoveResult,
+} from './queue-admin.js';
+import { type QueueSchedules, queueSchedules } from './schedules.js';
+import { type WaitOptions, waitUntilFinished } from './wait.js';
 
-/** A job queue; create workers for it with {@link createWorker}. */
-export interface Queue<T = unknown> {
+/** A job queue; create workers for it with {@link createWorker}. Repeatable jobs: {@link QueueSchedules}. */
+export interface Queue<T = unknown> extends QueueSchedules<T> {
   /** The queue's name (the hash tag of its keys). */
   readonly name: string;
   /** Adds a job; with `options.id` the add is idempotent (an existing id is left as it is). */
@@ -43,10 +51,60 @@ export interface Queue<T = unknown> {
   addBulk(jobs: ReadonlyArray<{ payload: T; options?: JobOptions }>): Promise<AddResult[]>;
   /** A job by id, or undefined once it is gone (completed jobs are deleted unless kept). */
   get(id: string): Promise<JobInfo<T> | undefined>;
+  /**
+   * Resolves with job `id`'s result once it completed (in any worker process), or rejects with
+   * `JobFailedError` (its dead reason and last error) once it went to the dead-letter set, with
+   * `TimeoutError` after `timeoutMs`, or with `InvalidArgumentError` when there is no such job and
+   * no outcome of it in the event history. It reads the queue's event stream, so it works when
+   * completed jobs are deleted at once; it switches the queue's event history on (10,000 events)
+   * if it is off, and a job that finished before that and was not kept cannot be found.
+   * @example
+   * ```ts
+   * const { id } = await queue.add({ n: 1 });
+   * const result = await queue.waitUntilFinished<{ sum: number }>(id, { timeoutMs: 10_000 });
+   * ```
+   */
+  waitUntilFinished<R = unknown>(id: string, options?: WaitOptions): Promise<R>;
   /** Sizes and counters, one consistent snapshot. */
   counts(): Promise<QueueCounts>;
   /** The first `count` jobs of a state: waiting next-first, active by lease deadline, delayed earliest-first, dead and completed newest-first. */
   peek(state: JobState, count?: number): Promise<Array<JobInfo<T>>>;
+  /** Pauses the queue: workers in every process stop taking jobs within their `pollIntervalMs`; running jobs finish. */
+  pause(): Promise<void>;
+  /** Resumes a paused queue. */
+  resume(): Promise<void>;
+  /** Whether the queue is paused. */
+  isPaused(): Promise<boolean>;
+  /**
+   * Sets the limits every worker obeys, in every process (replacing the previous ones; a limit left
+   * out is removed): queue-wide concurrency and rate, and per-group concurrency and rate.
+   * @example
+   * ```ts
+   * await queue.setLimits({ concurrency: 50, rate: { max: 100, intervalMs: 1000 }, group: { concurrency: 2 } });
+   * ```
+   */
+  setLimits(limits: QueueLimits): Promise<void>;
+  /** The limits set with {@link Queue.setLimits}. */
+  getLimits(): Promise<QueueLimits>;
+  /**
+   * Turns the queue's event stream on, keeping about `maxLen` events (`MAXLEN ~`), or off with 0.
+   * {@link createQueueEvents} turns it on by itself; while it is off, jobs cost no event writes.
+   */
+  setEventHistory(maxLen: number): Promise<void>;
+  /** Removes a waiting, delayed, dead or kept completed job; a running one is left (`'active'`: cancel it). */
+  remove(id: string): Promise<RemoveResult>;
+  /**
+   * Cancels a job: a running one's handler `signal` aborts with `JobCancelledError` in whatever
+   * process runs it (`'cancelling'`), one not started yet goes straight to the dead-letter set
+   * (`'cancelled'`); either way with dead reason `cancelled` and no retry.
+   */
+  cancel(id: string): Promise<CancelResult>;
+  /**
+   * One page of the jobs of a state: waiting in the order they would run (prioritized, plain, then
+   * grouped), active by lease deadline, delayed earliest first, dead and completed newest first.
+   * Offsets over a live queue may skip or repeat jobs that moved meanwhile.
+   */
+  list(state: JobState, page?: { offset?: number; count?: number }): Promise<JobPage<T>>;
   /** Moves dead jobs (the given ids, or all) to waiting with a fresh set of attempts; returns how many. */
   retryDead(ids?: readonly string[]): Promise<number>;
   /** Deletes the jobs of one state, or with no state every key of the queue (counters too); returns jobs/keys removed. */
@@ -129,6 +187,7 @@ export function createQueue<T = unknown>(options: QueueOptions): Queue<T> {
     return results;
   };
 
+  const admin = queueAdmin<T>(conn, keys, open, deserialize);
   const queue: Queue<T> = {
     name: options.name,
     async add(payload, jobOptions) {
@@ -166,19 +225,16 @@ export function createQueue<T = unknown>(options: QueueOptions): Queue<T> {
                 : 'waiting';
       return parseJobInfo<T>(id, state, fields, deserialize, delayedAt);
     },
+    waitUntilFinished: (id, waitOptions) => waitUntilFinished(queue, id, waitOptions),
     async counts() {
       open();
       return countJobs(conn, keys);
     },
+    ...admin,
+    ...queueSchedules<T>({ conn, keys, options: resolved }, open),
     async peek(state, count = 10) {
-      open();
       checkInteger('count', count, 1);
-      const jobs: Array<JobInfo<T>> = [];
-      for (const { id, fields, score } of await peekJobs(conn, keys, peekSource(keys, state), count)) {
-        if (fields.length === 0) continue; // its hash vanished between listing and reading
-        jobs.push(parseJobInfo<T>(id, state, fields, deserialize, score));
-      }
-      return jobs;
+      return (await admin.list(state, { count: Math.min(count, 1000) })).jobs;
     },
     async retryDead(ids) {
       open();
@@ -207,8 +263,11 @@ export function createQueue<T = unknown>(options: QueueOptions): Queue<T> {
         throw new InvalidArgumentError('state', "expected 'waiting', 'delayed', 'dead' or 'completed'.");
       }
       const source = {
-        key: state === 'waiting' ? keys.waiting : peekSource(keys, state)[0],
-        kind: state === 'waiting' ? ('list' as const) : ('zset' as const),
+        key:
+          state === 'waiting'
+            ? keys.prio
+            : { delayed: keys.delayed, dead: keys.dead, completed: keys.done }[state],
+        kind: state === 'waiting' ? ('waiting' as const) : ('zset' as const),
         // Completed jobs finished; the others are removed unfinished.
         countAsDiscarded: state !== 'completed',
       };

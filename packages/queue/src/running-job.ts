@@ -1,4 +1,5 @@
 import { OwnershipLostError, type Serializer } from '@redis-patterns/connection';
+import type { JobCancelledError, JobTimeoutError } from './errors.js';
 import type { ActiveJob } from './worker.js';
 
 /** The handler's view of a job; its AbortSignal is only created if the handler reads it. */
@@ -7,15 +8,24 @@ export class RunningJob<T> implements ActiveJob<T> {
   readonly payload: T;
   readonly attempt: number;
   readonly maxAttempts: number;
+  /** Bound, so that handlers may destructure it. */
+  readonly progress: (value: unknown) => Promise<void>;
   #controller: AbortController | undefined;
   #reason: unknown;
   #aborted = false;
 
-  constructor(id: string, payload: T, attempt: number, maxAttempts: number) {
+  constructor(
+    id: string,
+    payload: T,
+    attempt: number,
+    maxAttempts: number,
+    report: (value: unknown) => Promise<void>,
+  ) {
     this.id = id;
     this.payload = payload;
     this.attempt = attempt;
     this.maxAttempts = maxAttempts;
+    this.progress = report;
   }
 
   get signal(): AbortSignal {
@@ -37,6 +47,13 @@ export class RunningJob<T> implements ActiveJob<T> {
 export interface Run<T> {
   job: RunningJob<T>;
   backoff: string | null;
+  /** Where a retry waits: its priority and group ('' for none), sent back with the outcome. */
+  priority: string;
+  group: string;
+  /** The attempt's time limit timer, cleared when the handler returns. */
+  timer: NodeJS.Timeout | undefined;
+  /** Why the run must not complete whatever the handler returns: it was cancelled, or timed out. */
+  stopped: JobCancelledError | JobTimeoutError | undefined;
   /** Local time until which the last confirmed lease surely holds. */
   leaseUntil: number;
   finished: boolean;
@@ -48,7 +65,7 @@ export interface Run<T> {
 
 export interface Settlement<T> {
   run: Run<T>;
-  outcome: 'done' | 'retry' | 'dead';
+  outcome: 'done' | 'retry' | 'dead' | 'cancel';
   text: string;
   delayMs: number;
   value: unknown;

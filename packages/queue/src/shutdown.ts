@@ -10,8 +10,11 @@ export interface DrainingWorker {
   abandonUnfinished(reason: Error): string[];
   /** Gives jobs back to waiting within `timeoutMs` (on failure, their leases expire instead). */
   release(flat: string[], timeoutMs: number): Promise<void>;
-  /** Stops the timers, closes the blocking connection and leaves the queue's workers. */
-  close(): void;
+  /**
+   * Stops the timers, closes the blocking connection and leaves the queue's workers; resolves once
+   * its subscriber connection closed, or after `timeoutMs` (it is then destroyed).
+   */
+  close(timeoutMs: number): Promise<void>;
 }
 
 /**
@@ -34,7 +37,7 @@ export async function drainWorker(
   await worker.release(worker.abandonUnfinished(reason), Math.max(1, left()));
   // Finished jobs still to record, and a BLMOVE still blocked: until the deadline.
   await worker.waitIdle(left());
-  worker.close();
+  await worker.close(Math.max(1, left()));
 }
 
 /** Callers waiting for a worker to become idle, each with its own time limit. */

@@ -13,8 +13,18 @@ export interface ActiveJob<T = unknown> {
   readonly attempt: number;
   /** The job's `attempts`: after a failure on the last one the job is dead. */
   readonly maxAttempts: number;
-  /** Aborted when the worker stops before the handler finished, or when the job's lease is lost. */
+  /**
+   * Aborted when the worker stops before the handler finished (`ClosedError`), when the job's lease
+   * is lost (`OwnershipLostError`), when the job is cancelled (`JobCancelledError`) or when the
+   * attempt runs past the job's `timeoutMs` (`JobTimeoutError`); `signal.reason` says which.
+   */
   readonly signal: AbortSignal;
+  /**
+   * Records the job's progress (any value the queue's serializer encodes) in its hash and, while the
+   * queue's event stream is on, emits a `progress` event. One round trip. Rejects with
+   * `OwnershipLostError` when this worker no longer holds the job.
+   */
+  progress(value: unknown): Promise<void>;
 }
 
 /** Processes one job; resolve to complete it, throw (or reject) to fail this attempt. */
@@ -28,10 +38,19 @@ export interface WorkerOptions<T = unknown> {
   leaseMs?: number;
   /** Rescues of a job from a dead or frozen worker before it goes to the dead-letter set instead. @default 3 */
   maxStalls?: number;
-  /** Longest an idle worker blocks (BLMOVE) and longest a delayed job added by another process waits past its time. @default 1000 */
+  /** Longest an idle worker blocks (BLMOVE), and longest a delayed job or a schedule written by another process waits past its time. @default 1000 */
   pollIntervalMs?: number;
   /** Custom backoff: ms before the next attempt after `failures` failures; return undefined to use the job's backoff. @default the job's backoff */
   backoff?: (failures: number, error: unknown, job: ActiveJob<T>) => number | undefined;
+}
+
+/** Worker options with every default applied. */
+export interface ResolvedWorkerOptions<T> {
+  concurrency: number;
+  leaseMs: number;
+  maxStalls: number;
+  pollIntervalMs: number;
+  backoff: WorkerOptions<T>['backoff'];
 }
 
 /** Options of {@link Worker.stop}. */
@@ -53,8 +72,8 @@ export interface WorkerEvents<T = unknown> {
   completed: [job: ActiveJob<T>, result: unknown];
   /** An attempt failed; `retryInMs` is undefined when the job went to the dead-letter set. */
   failed: [job: ActiveJob<T>, error: unknown, retryInMs: number | undefined];
-  /** A job went to the dead-letter set, because its attempts failed or it stalled too often. */
-  dead: [id: string, reason: 'failed' | 'stalled', error: string];
+  /** A job went to the dead-letter set: its attempts failed, it stalled too often, or it was cancelled. */
+  dead: [id: string, reason: 'failed' | 'stalled' | 'cancelled', error: string];
   /** This worker's stalled-job check put a job from a dead or frozen worker back in waiting. */
   stalled: [id: string, stalls: number];
   /** A background failure (Redis unreachable, lost lease); the worker keeps going. */

@@ -134,6 +134,9 @@ describe.each(topologies())('queue on $name', ({ url }) => {
       stalled: 0,
       added: 3,
       discarded: 0,
+      prioritized: 0,
+      grouped: 0,
+      paused: false,
     });
 
     expect(await queue.retryDead()).toBe(1);

@@ -6,17 +6,24 @@
  * layout; callers keep the policy: batch sizes, timers, retries, events.
  */
 export { blockingClientId, blockingMove, leaseBlockingConnection, unblockClient } from './blocking.js';
+export * from './events.js'; // the events stream: history switch, XREAD BLOCK, positions, catch-up
 export {
   addJobs,
+  cancelJob,
+  configureQueue,
   countJobs,
   deleteQueueKeys,
   type InspectedJob,
   inspectJob,
-  type PeekedJob,
-  peekJobs,
+  type ListedJob,
+  listJobs,
   purgeJobs,
+  readConfig,
+  removeJob,
   retryDeadJobs,
 } from './queue.js';
+export * from './schedules.js'; // schedules: upsert (read + compare-and-set write), list, remove, fire
+export { closeSubscriber, subscribeCancels } from './subscriber.js';
 export {
   type ExchangeReply,
   type ExchangeRequest,
@@ -24,6 +31,7 @@ export {
   type LeasedJob,
   promoteDelayed,
   type Rescue,
+  recordProgress,
   releaseJobs,
   renewLeases,
   rescueStalled,

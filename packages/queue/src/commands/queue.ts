@@ -1,6 +1,6 @@
 import type { RedisConnection } from '@redis-patterns/connection';
 import type { EncodedJob, QueueCounts } from '../jobs.js';
-import type { QueueKeys } from '../keys.js';
+import { baseKeys, type QueueKeys } from '../keys.js';
 import { scripts } from '../lua.generated.js';
 
 // What a queue handle sends: adds, and the inspect and repair calls.
@@ -11,11 +11,7 @@ export async function addJobs(
   keys: QueueKeys,
   jobs: readonly EncodedJob[],
 ): Promise<boolean[]> {
-  const flags = await conn.runScript<number[]>(
-    scripts.add,
-    [keys.waiting, keys.delayed, keys.stats, keys.jobPrefix],
-    jobs.flat(),
-  );
+  const flags = await conn.runScript<number[]>(scripts.add, baseKeys(keys), jobs.flat());
   return jobs.map((_, i) => flags[i] === 1);
 }
 
@@ -53,7 +49,7 @@ export async function inspectJob(
 export async function countJobs(conn: RedisConnection, keys: QueueKeys): Promise<QueueCounts> {
   const r = await conn.runScript<Array<number | string | null>>(
     scripts.counts,
-    [keys.waiting, keys.leases, keys.active, keys.delayed, keys.dead, keys.stats],
+    [...baseKeys(keys), keys.leases, keys.active, keys.dead],
     [],
     { readonly: true },
   );
@@ -68,30 +64,34 @@ export async function countJobs(conn: RedisConnection, keys: QueueKeys): Promise
     failed: n(6),
     stalled: n(7),
     discarded: n(8),
+    prioritized: n(9),
+    grouped: n(10),
+    paused: n(11) === 1,
   };
 }
 
-/** A job `peek` listed: its hash fields (empty if it vanished meanwhile) and its score in a zset. */
-export interface PeekedJob {
+/** A job `list` returned: its hash fields (empty if it vanished meanwhile) and its score in a zset. */
+export interface ListedJob {
   id: string;
   fields: Array<string | null>;
   score: string | null;
 }
 
-/** The first `count` jobs of `source`, read as `kind` orders it (see peekSource). */
-export async function peekJobs(
+/** One page of the jobs of `state`, from position `offset` (see src/lua/list.lua for the orders). */
+export async function listJobs(
   conn: RedisConnection,
   keys: QueueKeys,
-  [source, kind]: [string, 'list' | 'zset' | 'zsetrev'],
+  state: 'waiting' | 'active' | 'delayed' | 'dead' | 'completed',
+  offset: number,
   count: number,
-): Promise<PeekedJob[]> {
+): Promise<ListedJob[]> {
   const flat = await conn.runScript<Array<string | Array<string | null> | null>>(
-    scripts.peek,
-    [source, keys.jobPrefix],
-    [kind, String(count)],
+    scripts.list,
+    [...baseKeys(keys), keys.leases, keys.dead, keys.done],
+    [state, String(offset), String(count)],
     { readonly: true },
   );
-  const jobs: PeekedJob[] = [];
+  const jobs: ListedJob[] = [];
   for (let i = 0; i + 2 < flat.length; i += 3) {
     jobs.push({
       id: String(flat[i]),
@@ -109,24 +109,73 @@ export function retryDeadJobs(
   ids: readonly string[],
   limit = ids.length,
 ): Promise<number> {
-  return conn.runScript<number>(
-    scripts.retryDead,
-    [keys.dead, keys.waiting, keys.jobPrefix],
-    [String(limit), ...ids],
-  );
+  return conn.runScript<number>(scripts.retryDead, [...baseKeys(keys), keys.dead], [String(limit), ...ids]);
 }
 
-/** Removes up to `limit` jobs of one state with their hashes; returns how many. */
+/** Removes up to `limit` jobs of one state with their hashes (waiting: all kinds); returns how many. */
 export function purgeJobs(
   conn: RedisConnection,
   keys: QueueKeys,
-  source: { key: string; kind: 'list' | 'zset'; countAsDiscarded: boolean },
+  source: { key: string; kind: 'waiting' | 'zset'; countAsDiscarded: boolean },
   limit: number,
 ): Promise<number> {
   return conn.runScript<number>(
     scripts.purge,
-    [source.key, keys.stats, keys.jobPrefix],
+    [...baseKeys(keys), source.key],
     [source.kind, String(limit), source.countAsDiscarded ? '1' : '0'],
+  );
+}
+
+/** Sets (or, for '', removes) fields of the queue's `config` hash: pause, limits, events. */
+export async function configureQueue(
+  conn: RedisConnection,
+  keys: QueueKeys,
+  fields: Record<string, string>,
+): Promise<void> {
+  await conn.runScript<number>(scripts.configure, baseKeys(keys), Object.entries(fields).flat());
+}
+
+/** The fields of the `config` hash (lib/base.lua reads the same). */
+const CONFIG_FIELDS = ['ev', 'paused', 'c', 'rm', 'ri', 'gc', 'grm', 'gri'] as const;
+
+/** The queue's `config` hash as stored. */
+export async function readConfig(conn: RedisConnection, keys: QueueKeys): Promise<Record<string, string>> {
+  // HMGET of the known fields: its reply has one shape on every client and protocol.
+  const values = await conn.send<Array<string | null>>(['HMGET', keys.config, ...CONFIG_FIELDS], {
+    key: keys.config,
+    readonly: true,
+  });
+  const config: Record<string, string> = {};
+  CONFIG_FIELDS.forEach((field, i) => {
+    const value = values[i];
+    if (value !== null && value !== undefined) config[field] = String(value);
+  });
+  return config;
+}
+
+/** Removes a job that is not running; see src/lua/remove.lua. */
+export function removeJob(
+  conn: RedisConnection,
+  keys: QueueKeys,
+  id: string,
+): Promise<'removed' | 'active' | 'missing'> {
+  return conn.runScript(
+    scripts.remove,
+    [...baseKeys(keys), keys.leases, keys.active, keys.dead, keys.done],
+    [id],
+  );
+}
+
+/** Cancels a job; see src/lua/cancel.lua. */
+export function cancelJob(
+  conn: RedisConnection,
+  keys: QueueKeys,
+  id: string,
+): Promise<'cancelled' | 'cancelling' | 'finished' | 'missing'> {
+  return conn.runScript(
+    scripts.cancel,
+    [...baseKeys(keys), keys.leases, keys.active, keys.dead, keys.done],
+    [id, keys.cancelChannel],
   );
 }
 

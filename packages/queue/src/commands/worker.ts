@@ -1,5 +1,5 @@
 import type { RedisConnection } from '@redis-patterns/connection';
-import type { QueueKeys } from '../keys.js';
+import { baseKeys, type QueueKeys } from '../keys.js';
 import { scripts } from '../lua.generated.js';
 import type { ResolvedRetention } from '../options.js';
 import type { Settlement } from '../running-job.js';
@@ -12,18 +12,22 @@ export interface ExchangeRequest {
   leaseMs: number;
   /** Jobs to lease from waiting; 0 to only settle (or claim). */
   want: number;
-  /** The id this worker's BLMOVE parked in `active`, to lease now. */
+  /** The id this worker's BLMOVE parked in `active`, to lease now ('' for the wake marker). */
   claim: string | undefined;
   keepCompleted: ResolvedRetention;
   keepDead: ResolvedRetention;
   settle: ReadonlyArray<Settlement<unknown>>;
 }
 
-/** A job leased by an exchange: its id, its `d` field (see decodeJobData) and its failed runs so far. */
+/** A job leased by an exchange: its id, its `d` field (see decodeJobData), its failed runs so far, and where it waits when retried. */
 export interface LeasedJob {
   id: string;
   data: string;
   failures: number;
+  /** Its priority ('' for none). */
+  priority: string;
+  /** Its group ('' for none). */
+  group: string;
 }
 
 /** What one worker round trip answers. */
@@ -32,8 +36,15 @@ export interface ExchangeReply {
   lost: string[];
   /** The jobs leased (the claimed one included). */
   leased: LeasedJob[];
-  /** How many ids were taken from waiting (the claimed one not counted). */
+  /** How many ids were taken from the plain waiting list (the claimed one not counted). */
   fetched: number;
+  /**
+   * Why fewer jobs were leased than asked for, if the queue held them back: -1 paused, -2 at the
+   * queue-wide concurrency limit, > 0 ms until a rate window lets more run; 0 otherwise.
+   */
+  hold: number;
+  /** Whether the queue's event stream is on. */
+  events: boolean;
 }
 
 /** The worker's one round trip: settles finished jobs, leases the claimed id and fetches more. */
@@ -47,50 +58,66 @@ export async function exchange(
     request.token,
     String(request.leaseMs),
     String(request.want),
-    request.claim ?? '',
+    request.claim === undefined ? '' : `=${request.claim}`,
     String(keepCompleted.count),
     String(keepCompleted.ageMs),
     String(keepDead.count),
     String(keepDead.ageMs),
     String(settle.length),
   ];
-  for (const s of settle) args.push(s.run.job.id, s.outcome, s.text, String(s.delayMs));
-  const [lost, flat, fetched] = await conn.runScript<[string[], Array<string | null>, number]>(
-    scripts.exchange,
-    [
-      keys.waiting,
-      keys.leases,
-      keys.owners,
-      keys.active,
-      keys.delayed,
-      keys.dead,
-      keys.done,
-      keys.stats,
-      keys.jobPrefix,
-    ],
-    args,
-  );
-  const leased: LeasedJob[] = [];
-  // Four entries per job: id, d, n (failures), s (stalls, not needed here).
-  for (let i = 0; i + 3 < flat.length; i += 4) {
-    leased.push({ id: String(flat[i]), data: String(flat[i + 1]), failures: Number(flat[i + 2] ?? 0) });
+  for (const s of settle) {
+    args.push(s.run.job.id, s.outcome, s.text, String(s.delayMs), s.run.priority, s.run.group);
   }
-  return { lost, leased, fetched };
+  const [lost, flat, fetched, hold, events] = await conn.runScript<
+    [string[], Array<string | null>, number, number, number]
+  >(scripts.exchange, [...baseKeys(keys), keys.leases, keys.owners, keys.active, keys.dead, keys.done], args);
+  const leased: LeasedJob[] = [];
+  // Six entries per job: id, d, n (failures), s (stalls, not needed here), p, g.
+  for (let i = 0; i + 5 < flat.length; i += 6) {
+    leased.push({
+      id: String(flat[i]),
+      data: String(flat[i + 1]),
+      failures: Number(flat[i + 2] ?? 0),
+      priority: flat[i + 4] ?? '',
+      group: flat[i + 5] ?? '',
+    });
+  }
+  return { lost, leased, fetched, hold, events: events > 0 };
 }
 
-/** Extends the leases `token` still owns to server time + `leaseMs`; returns the ids it no longer owns. */
-export function renewLeases(
+/**
+ * Extends the leases `token` still owns to server time + `leaseMs`; returns the ids it no longer
+ * owns, and those of its jobs whose cancellation was asked for.
+ */
+export async function renewLeases(
   conn: RedisConnection,
   keys: QueueKeys,
   token: string,
   leaseMs: number,
   ids: readonly string[],
-): Promise<string[]> {
-  return conn.runScript<string[]>(
+): Promise<{ lost: string[]; cancelled: string[] }> {
+  const [lost, cancelled] = await conn.runScript<[string[], string[]]>(
     scripts.renew,
-    [keys.leases, keys.owners],
+    [keys.leases, keys.owners, keys.jobPrefix],
     [token, String(leaseMs), ...ids],
   );
+  return { lost, cancelled };
+}
+
+/** Records a running job's progress (and emits it); false when `token` no longer holds the job. */
+export async function recordProgress(
+  conn: RedisConnection,
+  keys: QueueKeys,
+  token: string,
+  id: string,
+  text: string,
+): Promise<boolean> {
+  const held = await conn.runScript<number>(
+    scripts.progress,
+    [...baseKeys(keys), keys.owners],
+    [token, id, text],
+  );
+  return held === 1;
 }
 
 /**
@@ -106,7 +133,7 @@ export function releaseJobs(
 ): Promise<number> {
   return conn.runScript<number>(
     scripts.release,
-    [keys.waiting, keys.leases, keys.owners, keys.active],
+    [...baseKeys(keys), keys.leases, keys.owners, keys.active],
     [token, ...jobs],
     timeoutMs === undefined ? {} : { timeoutMs },
   );
@@ -128,16 +155,7 @@ export async function rescueStalled(
 ): Promise<Rescue> {
   const [flat, dead] = await conn.runScript<[Array<string | number>, string[]]>(
     scripts.rescue,
-    [
-      keys.waiting,
-      keys.leases,
-      keys.owners,
-      keys.active,
-      keys.orphans,
-      keys.dead,
-      keys.stats,
-      keys.jobPrefix,
-    ],
+    [...baseKeys(keys), keys.leases, keys.owners, keys.active, keys.orphans, keys.dead],
     [
       String(check.maxStalls),
       String(check.graceMs),
@@ -159,10 +177,8 @@ export async function promoteDelayed(
   keys: QueueKeys,
   limit: number,
 ): Promise<{ moved: number; dueInMs: number }> {
-  const [moved, dueInMs] = await conn.runScript<[number, number]>(
-    scripts.promote,
-    [keys.delayed, keys.waiting],
-    [String(limit)],
-  );
+  const [moved, dueInMs] = await conn.runScript<[number, number]>(scripts.promote, baseKeys(keys), [
+    String(limit),
+  ]);
   return { moved, dueInMs };
 }

@@ -1,21 +1,26 @@
 -- Adds jobs. HSETNX writes a job only if its hash does not exist, which makes an add with a given id
--- idempotent: the check and the write are one step, so two producers cannot both add it. A job
--- with a delay goes to `delayed` (due at server time + delayMs), the others to waiting.
--- KEYS: waiting, delayed, stats, jobPrefix. ARGV: (id, data, delayMs)*.
+-- idempotent: the check and the write are one step, so two producers cannot both add it. Plain
+-- jobs go to waiting in one LPUSH; delayed, prioritized and grouped ones through lib/enqueue.lua.
+-- KEYS: the base block (lib/base.lua). ARGV: (id, data, delayMs, priority, group)*.
 -- Returns 1 (added) or 0 (duplicate) per job.
---!include now
-local added, ready, n = {}, {}, 0
-for i = 1, #ARGV, 3 do
-  local id = ARGV[i]
-  if redis.call('HSETNX', KEYS[4] .. id, 'd', ARGV[i + 1]) == 0 then
-    added[#added + 1] = 0
+--!include base
+--!include enqueue
+local added, plain, n = {}, {}, 0
+for i = 1, #ARGV, 5 do
+  local id, delay, p, g = ARGV[i], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
+  local ok
+  if delay == '0' and p == '0' and g == '' then
+    ok = redis.call('HSETNX', K.prefix .. id, 'd', ARGV[i + 1])
+    if ok == 1 then
+      plain[#plain + 1] = id
+      emit(K, 'added', id)
+    end
   else
-    local delay = tonumber(ARGV[i + 2])
-    if delay > 0 then redis.call('ZADD', KEYS[2], now + delay, id) else ready[#ready + 1] = id end
-    added[#added + 1] = 1
-    n = n + 1
+    ok = enqueue(K, id, ARGV[i + 1], delay, p, g)
   end
+  added[#added + 1] = ok
+  n = n + ok
 end
-if #ready > 0 then redis.call('LPUSH', KEYS[1], unpack(ready)) end
-if n > 0 then redis.call('HINCRBY', KEYS[3], 'added', n) end
+if #plain > 0 then redis.call('LPUSH', K.waiting, unpack(plain)) end
+if n > 0 then redis.call('HINCRBY', K.stats, 'added', n) end
 return added

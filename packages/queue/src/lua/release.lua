@@ -1,23 +1,29 @@
--- Returns jobs a stopping worker did not finish to the front of waiting, without counting a stall.
--- A leased id is released only if this worker still owns it; an unleased id is one a BLMOVE parked
--- in `active` during the stop, released only if still there.
--- KEYS: waiting, leases, owners, active. ARGV: token, (id, leased 1|0)*.
+-- Returns jobs a stopping worker did not finish to the front of where they wait, without counting
+-- a stall. A leased id is released only if this worker still owns it; an unleased id is one a
+-- BLMOVE parked in `active` during the stop, released only if still there.
+-- KEYS: the base block (lib/base.lua), then leases, owners, active. ARGV: token, (id, leased 1|0)*.
 -- Returns how many were released.
+--!include base
+--!include ready
+--!include groups
+local leases, owners, active = KEYS[14], KEYS[15], KEYS[16]
 local released = 0
 for i = 2, #ARGV, 2 do
   local id = ARGV[i]
   local mine
   if ARGV[i + 1] == '1' then
-    mine = redis.call('HGET', KEYS[3], id) == ARGV[1]
+    mine = redis.call('HGET', owners, id) == ARGV[1]
     if mine then
-      redis.call('ZREM', KEYS[2], id)
-      redis.call('HDEL', KEYS[3], id)
+      redis.call('ZREM', leases, id)
+      redis.call('HDEL', owners, id)
     end
   else
-    mine = redis.call('LREM', KEYS[4], -1, id) > 0
+    mine = redis.call('LREM', active, -1, id) > 0 and id ~= ''
   end
   if mine then
-    redis.call('RPUSH', KEYS[1], id)
+    local f = redis.call('HMGET', K.prefix .. id, 'p', 'g')
+    if ARGV[i + 1] == '1' then groupDone(K, f[2]) end
+    ready(K, id, true, f[1], f[2])
     released = released + 1
   end
 end

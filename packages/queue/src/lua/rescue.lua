@@ -3,27 +3,35 @@
 -- first time the check sees a parked id it notes the time in `orphans`). Each rescue counts a
 -- stall; beyond `maxStalls` the job goes to the dead-letter set instead, and the dead set is
 -- trimmed to keepDeadCount / keepDeadAgeMs.
--- KEYS: waiting, leases, owners, active, orphans, dead, stats, jobPrefix.
+-- KEYS: the base block (lib/base.lua), then leases, owners, active, orphans, dead.
 -- ARGV: maxStalls, graceMs, keepDeadCount, keepDeadAgeMs, limit (expired leases per call).
 -- Returns { flat (id, stalls) of requeued jobs, dead ids }.
+--!include base
 --!include now
 --!include trim
-local waiting, leases, owners, active, orphans, dead, stats, prefix =
-  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
+--!include ready
+--!include emit
+--!include groups
+local leases, owners, active, orphans, dead = KEYS[14], KEYS[15], KEYS[16], KEYS[17], KEYS[18]
+local stats, prefix = K.stats, K.prefix
 local maxStalls, grace = tonumber(ARGV[1]), tonumber(ARGV[2])
 local requeued, buried = {}, {}
-local function stall(id)
+local function stall(id, leased)
   local job = prefix .. id
   if redis.call('EXISTS', job) == 0 then return end
+  local f = redis.call('HMGET', job, 'p', 'g')
+  if leased then groupDone(K, f[2]) end
   local stalls = redis.call('HINCRBY', job, 's', 1)
+  emit(K, 'stalled', id, 's', stalls)
   redis.call('HINCRBY', stats, 'stalled', 1)
   if stalls > maxStalls then
     redis.call('HSET', job, 'dr', 'stalled', 'f', now, 'e',
       'stalled ' .. stalls .. ' times: its worker stopped renewing the lease (crash, kill, or a blocked event loop)')
     redis.call('ZADD', dead, now, id)
     buried[#buried + 1] = id
+    emit(K, 'dead', id, 'x', 'stalled ' .. stalls .. ' times', 'dr', 'stalled')
   else
-    redis.call('RPUSH', waiting, id)
+    ready(K, id, true, f[1], f[2])
     requeued[#requeued + 1] = id
     requeued[#requeued + 1] = stalls
   end
@@ -32,7 +40,7 @@ local expired = redis.call('ZRANGEBYSCORE', leases, '-inf', now, 'LIMIT', 0, ton
 if #expired > 0 then
   redis.call('ZREM', leases, unpack(expired))
   redis.call('HDEL', owners, unpack(expired))
-  for _, id in ipairs(expired) do stall(id) end
+  for _, id in ipairs(expired) do stall(id, true) end
 end
 local parked = {}
 for _, id in ipairs(redis.call('LRANGE', active, 0, -1)) do
@@ -43,7 +51,7 @@ for _, id in ipairs(redis.call('LRANGE', active, 0, -1)) do
   elseif now - tonumber(since) >= grace then
     redis.call('HDEL', orphans, id)
     redis.call('LREM', active, -1, id)
-    stall(id)
+    if id ~= '' then stall(id, false) end
   else
     parked[id] = true
   end

@@ -1,17 +1,19 @@
--- Gives dead jobs a fresh set of attempts at the back of waiting: clears their attempts, stalls,
--- dead reason and finish time. KEYS: dead, waiting, jobPrefix.
+-- Gives dead jobs a fresh set of attempts at the back of where they wait: clears their attempts,
+-- stalls, dead reason, finish time and cancel mark. KEYS: the base block (lib/base.lua), then dead.
 -- ARGV: limit, ids... (none: the oldest `limit` dead jobs). Returns how many moved.
-local ids = {}
+--!include base
+--!include ready
+local dead, ids = KEYS[14], {}
 if #ARGV > 1 then
   for i = 2, #ARGV do ids[#ids + 1] = ARGV[i] end
 else
-  ids = redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
+  ids = redis.call('ZRANGE', dead, 0, tonumber(ARGV[1]) - 1)
 end
 local moved = 0
 for _, id in ipairs(ids) do
-  if redis.call('ZREM', KEYS[1], id) == 1 and redis.call('EXISTS', KEYS[3] .. id) == 1 then
-    redis.call('HDEL', KEYS[3] .. id, 'n', 's', 'dr', 'f')
-    redis.call('LPUSH', KEYS[2], id)
+  if redis.call('ZREM', dead, id) == 1 and redis.call('EXISTS', K.prefix .. id) == 1 then
+    redis.call('HDEL', K.prefix .. id, 'n', 's', 'dr', 'f', 'cx')
+    ready(K, id, false)
     moved = moved + 1
   end
 end
