@@ -18,7 +18,7 @@ import { createClient } from 'redis';
 import { defineScenario, NODE_REDIS_TIMEOUT_SETTLE_MS, type Runner } from '../scenario.ts';
 
 /** One queue library under test. */
-interface QueueSystem {
+export interface QueueSystem {
   /** Adds `count` small jobs. */
   fill(count: number): Promise<void>;
   /** Starts consuming with `concurrency`; `onDone` once per job completed. */
@@ -29,9 +29,13 @@ interface QueueSystem {
   close(): Promise<void>;
 }
 
-const DEFAULT_BACKLOG = 20_000;
+export const DEFAULT_BACKLOG = 20_000;
 
-async function throughputRunner(system: QueueSystem, backlog: number): Promise<Runner> {
+/**
+ * A harness runner that keeps `system` busy with a backlog of `backlog` jobs (see this file's
+ * header); the queue-priority and queue-progress scenarios use it too.
+ */
+export async function throughputRunner(system: QueueSystem, backlog: number): Promise<Runner> {
   for (let added = 0; added < backlog; added += 10_000) await system.fill(Math.min(10_000, backlog - added));
   const chunk = Math.min(1000, Math.max(1, Math.floor(backlog / 4)));
   let level = 0;
@@ -89,7 +93,7 @@ async function throughputRunner(system: QueueSystem, backlog: number): Promise<R
   };
 }
 
-function hostAndPort(url: string): { host: string; port: number } {
+export function hostAndPort(url: string): { host: string; port: number } {
   const parsed = new URL(url);
   return { host: parsed.hostname, port: Number(parsed.port || 6379) };
 }
