@@ -13,6 +13,8 @@ export interface BlockingFetchHost {
   /** Gives ids back to waiting (flat id, leased '1' | '0'). */
   release(flat: string[]): Promise<void>;
   fault(err: unknown): void;
+  /** The BLMOVE timed out (pollIntervalMs): fetch, then block again if nothing came. */
+  timedOut(): void;
   /** The fetch settled: the worker may have become idle. */
   settled(): void;
 }
@@ -94,7 +96,7 @@ export class BlockingFetch {
     if (id !== null && !host.running()) await host.release([id, '0']);
     this.#blocking = false;
     if (id !== null && host.running()) host.claimed(id);
-    else if (id === null) this.block();
+    else if (id === null && host.running()) host.timedOut();
     host.settled();
   }
 }

@@ -35,7 +35,6 @@ export class QueueWorker<T> extends EventEmitter<WorkerEvents<T>> implements Wor
   readonly #idle = new IdleWaiters();
   #state: State = 'idle';
   #claim: string | undefined;
-  #eventsOn = false;
   readonly #gate: FetchGate;
   #exchanging = false;
   #pumpScheduled = false;
@@ -54,7 +53,6 @@ export class QueueWorker<T> extends EventEmitter<WorkerEvents<T>> implements Wor
       settleSoon: () => this.#schedulePump(),
       dueIn: (ms) => this.#housekeeping.dueIn(ms),
       token: this.#token,
-      eventsOn: () => this.#eventsOn,
       emit: (name, ...args) => this.#emit(name, ...args),
       error: (error) => this.#emitError(error),
     });
@@ -67,6 +65,8 @@ export class QueueWorker<T> extends EventEmitter<WorkerEvents<T>> implements Wor
       },
       release: (flat) => this.#release(flat),
       fault: (err) => this.#fault(err),
+      // A quiet poll: look at prioritized and grouped jobs too (their wake marker may be lost).
+      timedOut: () => this.#schedulePump(),
       settled: () => this.#checkIdle(),
     });
     this.#housekeeping = new Housekeeping(q, {
@@ -187,11 +187,12 @@ export class QueueWorker<T> extends EventEmitter<WorkerEvents<T>> implements Wor
     }
     this.#exchanging = false;
     this.#faults = 0;
-    this.#eventsOn = reply.events;
     this.#runs.settled(settle, new Set(reply.lost));
     this.#startJobs(reply.leased, sentAt);
-    // Fewer than asked for: the queue is empty (block until a job comes), or holds jobs back.
-    const short = want > 0 && reply.leased.length < want + (claim ? 1 : 0);
+    // Fewer than asked for (the claimed id included): the queue is empty (block until a job
+    // comes), or holds jobs back, or the claimed id was taken back (paused, at a limit, cancelled).
+    const asked = Math.max(0, want) + (claim ? 1 : 0);
+    const short = this.#state === 'running' && asked > 0 && reply.leased.length < asked;
     if (short && reply.hold !== 0) this.#gate.holdOff(reply.hold);
     else if (short) this.#fetch.block();
     const more = want > 0 && !short && this.#freeSlots() > 0;

@@ -11,6 +11,7 @@ import {
 import { StreamReader, type StreamStart } from './event-stream.js';
 import { type Decode, decodeEvent, type QueueEventMap } from './event-types.js';
 import { type Queue, type QueueInternals, queueInternals } from './queue.js';
+import { MIN_EVENT_HISTORY } from './queue-admin.js';
 
 /** Options of {@link createQueueEvents}. */
 export interface QueueEventsOptions {
@@ -23,8 +24,8 @@ export interface QueueEventsOptions {
   /**
    * The history length to switch on when the queue writes no events yet (config field `ev`: the
    * scripts append to a stream trimmed to about this many entries). A queue that already writes
-   * events keeps its length. 0 leaves the queue's setting alone. Keep it at 100 or more for the
-   * `gap` event to be reliable.
+   * events keeps its length. 0 leaves the queue's setting alone; otherwise at least 100, the
+   * length the `gap` event's count relies on.
    * @default 10_000
    */
   maxLen?: number;
@@ -87,6 +88,12 @@ export async function createQueueEvents(
     throw new InvalidArgumentError('from', "expected 'now' or an event id such as '1700000000000-0'.");
   }
   checkInteger('maxLen', opts.maxLen, 0);
+  if (opts.maxLen !== undefined && opts.maxLen > 0 && opts.maxLen < MIN_EVENT_HISTORY) {
+    throw new InvalidArgumentError(
+      'maxLen',
+      `expected 0 (leave the history as it is) or at least ${MIN_EVENT_HISTORY}, got ${opts.maxLen}.`,
+    );
+  }
   checkDuration('blockMs', opts.blockMs);
   if (internals.isClosed()) throw new ClosedError(`Queue "${queue.name}" was closed; create a new one.`);
   const maxLen = opts.maxLen ?? 10_000;

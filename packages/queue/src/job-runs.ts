@@ -25,8 +25,6 @@ export interface JobRunsHost<T> {
   dueIn(ms: number): void;
   /** The worker's lease token. */
   readonly token: string;
-  /** Whether the queue's event stream is on (results then travel with `completed` events). */
-  eventsOn(): boolean;
   emit(name: 'completed' | 'failed' | 'dead', ...args: unknown[]): void;
   error(error: Error): void;
 }
@@ -41,15 +39,17 @@ export class JobRuns<T> {
   readonly #host: JobRunsHost<T>;
   readonly #runs = new Map<string, Run<T>>();
   #settled: Array<Settlement<T>> = [];
+  /** Handlers still running after their attempt was recorded as timed out. */
+  #overdue = 0;
 
   constructor(q: QueueInternals, host: JobRunsHost<T>) {
     this.#q = q;
     this.#host = host;
   }
 
-  /** Jobs held, their outcomes not yet recorded included. */
+  /** Jobs held, their outcomes not yet recorded included, and handlers still running past their timeout. */
   get size(): number {
-    return this.#runs.size;
+    return this.#runs.size + this.#overdue;
   }
 
   /** Outcomes waiting for an exchange. */
@@ -122,13 +122,17 @@ export class JobRuns<T> {
         if (run.finished || run.stopped) return;
         run.stopped = new JobTimeoutError(id, timeoutMs);
         job.abort(run.stopped);
+        // The attempt fails now, whatever the handler does; its slot stays taken until it returns.
+        run.overdue = true;
+        this.#overdue++;
+        this.#finish(run, false, run.stopped, false);
       }, timeoutMs);
     }
     Promise.resolve()
       .then(() => this.#host.handler(job))
       .then(
-        (result) => this.#finish(run, true, result, false),
-        (error: unknown) => this.#finish(run, false, error, false),
+        (result) => this.#returned(run, true, result),
+        (error: unknown) => this.#returned(run, false, error),
       );
   }
 
@@ -198,28 +202,34 @@ export class JobRuns<T> {
     if (!held) throw lostError(run);
   }
 
-  #finish(run: Run<T>, ok: boolean, value: unknown, final: boolean): void {
-    run.finished = true;
-    clearTimeout(run.timer);
-    if (run.stopped instanceof JobCancelledError) {
-      this.#settled.push({ run, outcome: 'cancel', text: describeError(run.stopped), delayMs: 0, value });
+  /** The handler returned (or threw); a run already recorded as timed out only frees its slot now. */
+  #returned(run: Run<T>, ok: boolean, value: unknown): void {
+    if (run.overdue) {
+      run.overdue = false;
+      this.#overdue--;
       this.#host.settleSoon();
       return;
     }
-    if (run.stopped instanceof JobTimeoutError) {
-      ok = false;
-      value = run.stopped;
-    }
+    this.#finish(run, ok, value, false);
+  }
+
+  #finish(run: Run<T>, ok: boolean, value: unknown, final: boolean): void {
+    run.finished = true;
+    clearTimeout(run.timer);
     if (run.released || this.#runs.get(run.job.id) !== run) return;
     if (run.lost) {
       this.#runs.delete(run.job.id);
       this.#host.settleSoon();
       return;
     }
-    const { options } = this.#q;
+    if (run.stopped instanceof JobCancelledError) {
+      this.#settled.push({ run, outcome: 'cancel', text: describeError(run.stopped), delayMs: 0, value });
+      this.#host.settleSoon();
+      return;
+    }
     if (ok) {
-      const keep = options.keepCompleted.count !== 0 || this.#host.eventsOn();
-      const text = keep ? serializeResult(options.serializer, value) : '';
+      // Sent whenever there is one: a kept job stores it, a `completed` event carries it.
+      const text = value === undefined ? '' : serializeResult(this.#q.options.serializer, value);
       this.#settled.push({ run, outcome: 'done', text, delayMs: 0, value });
     } else {
       const failures = run.job.attempt;

@@ -3,6 +3,10 @@ import { checkDuration, checkInteger, checkOptions } from '@redis-patterns/conne
 import { cancelJob, configureQueue, listJobs, readConfig, removeJob } from './commands/index.js';
 import { type JobInfo, type JobState, parseJobInfo } from './jobs.js';
 import type { QueueKeys } from './keys.js';
+import type { ResolvedRetention } from './options.js';
+
+/** The shortest event history: gaps are detected exactly while it keeps a full read (event-stream.ts). */
+export const MIN_EVENT_HISTORY = 100;
 
 /** A number of jobs per interval. */
 export interface RateLimit {
@@ -97,6 +101,7 @@ export function queueAdmin<T>(
   keys: QueueKeys,
   open: () => void,
   deserialize: (text: string) => unknown,
+  keepDead: ResolvedRetention,
 ) {
   return {
     async pause(): Promise<void> {
@@ -122,6 +127,12 @@ export function queueAdmin<T>(
     async setEventHistory(maxLen: number): Promise<void> {
       open();
       checkInteger('maxLen', maxLen, 0);
+      if (maxLen > 0 && maxLen < MIN_EVENT_HISTORY) {
+        throw new InvalidArgumentError(
+          'maxLen',
+          `expected 0 (off) or at least ${MIN_EVENT_HISTORY}, got ${maxLen}.`,
+        );
+      }
       await configureQueue(conn, keys, { ev: maxLen === 0 ? '' : String(maxLen) });
     },
     async remove(id: string): Promise<RemoveResult> {
@@ -132,7 +143,7 @@ export function queueAdmin<T>(
     async cancel(id: string): Promise<CancelResult> {
       open();
       checkKeyPart('id', id);
-      return cancelJob(conn, keys, id);
+      return cancelJob(conn, keys, id, keepDead);
     },
     async list(state: JobState, page?: { offset?: number; count?: number }): Promise<JobPage<T>> {
       open();

@@ -187,7 +187,7 @@ export function createQueue<T = unknown>(options: QueueOptions): Queue<T> {
     return results;
   };
 
-  const admin = queueAdmin<T>(conn, keys, open, deserialize);
+  const admin = queueAdmin<T>(conn, keys, open, deserialize, resolved.keepDead);
   const queue: Queue<T> = {
     name: options.name,
     async add(payload, jobOptions) {

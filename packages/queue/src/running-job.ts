@@ -52,6 +52,8 @@ export interface Run<T> {
   group: string;
   /** The attempt's time limit timer, cleared when the handler returns. */
   timer: NodeJS.Timeout | undefined;
+  /** Recorded as timed out while its handler still runs: the handler's return only frees the slot. */
+  overdue?: boolean;
   /** Why the run must not complete whatever the handler returns: it was cancelled, or timed out. */
   stopped: JobCancelledError | JobTimeoutError | undefined;
   /** Local time until which the last confirmed lease surely holds. */

@@ -122,6 +122,45 @@ describe.each(topologies())('remove, cancel, timeouts and progress on $name', ({
     expect(await queue.get('slow')).toMatchObject({ state: 'dead', attemptsMade: 2, timeoutMs: 150 });
   });
 
+  it('does not give a cancelled job back to waiting when its worker stops before the handler ends', async () => {
+    const queue = fresh<string>();
+    await queue.add('stubborn', { id: 'stubborn' });
+    const worker = createWorker(queue, () => sleep(1_500)); // ignores its signal
+    worker.start();
+    await waitFor(async () => (await queue.get('stubborn'))?.state === 'active', 'the job to start');
+    expect(await queue.cancel('stubborn')).toBe('cancelling');
+    await worker.stop({ drainTimeoutMs: 200 }); // gives the unfinished job back
+    expect(await queue.get('stubborn')).toMatchObject({ state: 'dead', deadReason: 'cancelled' });
+    expect(await queue.counts()).toMatchObject({ waiting: 0, dead: 1, completed: 0 });
+  });
+
+  it('records a timed-out attempt at once; the slot frees only when the handler returns', async () => {
+    const queue = fresh<string>();
+    await queue.add('hung', { id: 'hung', timeoutMs: 100, attempts: 1 });
+    await queue.add('next', { id: 'next' });
+    const started: string[] = [];
+    let release = () => {};
+    const worker = createWorker(queue, async ({ payload }) => {
+      started.push(payload);
+      if (payload === 'hung') await new Promise<void>((resolve) => (release = resolve)); // ignores its signal
+    });
+    worker.start();
+    await waitFor(
+      async () => (await queue.get('hung'))?.state === 'dead',
+      'the attempt to be recorded',
+      3_000,
+    );
+    await sleep(300);
+    expect(started).toEqual(['hung']); // concurrency 1: still taken by the hung handler
+    release();
+    await waitFor(() => started.length === 2, 'the next job', 3_000);
+    await worker.stop();
+    expect(await queue.get('hung')).toMatchObject({
+      deadReason: 'failed',
+      lastError: expect.stringContaining('JobTimeoutError'),
+    });
+  });
+
   it('records progress in the job while it runs, through a destructured progress()', async () => {
     const queue = fresh<string>();
     await queue.add('p', { id: 'p' });

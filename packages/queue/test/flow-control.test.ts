@@ -152,6 +152,46 @@ describe.each(topologies())('pause and limits on $name', ({ url }) => {
     expect(Math.max(...t.started.filter((s) => s.g === '-').map((s) => s.at - from))).toBeLessThan(300);
   });
 
+  it('a worker of concurrency 1 fetches again after the job it had taken went back to a paused queue', async () => {
+    const queue = fresh<{ g?: string }>();
+    const ran: number[] = [];
+    const worker = createWorker(queue, () => void ran.push(1), { pollIntervalMs: 200 });
+    worker.start();
+    await sleep(300); // blocked in BLMOVE: the add below is taken, then given back (paused)
+    await queue.pause();
+    await queue.add({});
+    await sleep(400);
+    expect(ran).toHaveLength(0);
+    await queue.resume();
+    await waitFor(() => ran.length === 1, 'the job after resume', 3_000);
+    await worker.stop();
+  });
+
+  it('keeps fetching with two workers of concurrency 1 under a queue-wide limit of 1', async () => {
+    const queue = fresh<{ g?: string }>();
+    await queue.setLimits({ concurrency: 1 });
+    const t = tracked(queue, 2, 1, 5);
+    t.start();
+    await sleep(200);
+    await queue.addBulk(Array.from({ length: 8 }, () => ({ payload: {} })));
+    await waitFor(() => t.done() === 8, 'all jobs', 5_000);
+    await t.stop();
+    expect(t.peak.get('*')).toBe(1);
+  });
+
+  it('wakes every idle worker for a batch of grouped jobs, not one after another', async () => {
+    const queue = fresh<{ g?: string }>();
+    const t = tracked(queue, 4, 1, 400);
+    t.start();
+    await sleep(300); // all four blocked in BLMOVE
+    const from = performance.now();
+    await queue.addBulk(['a', 'b', 'c', 'd'].map((g) => ({ payload: { g }, options: { group: g } })));
+    await waitFor(() => t.started.length === 4, 'four starts', 5_000);
+    await t.stop();
+    // One worker alone would start them 400 ms apart.
+    expect(Math.max(...t.started.map((s) => s.at - from))).toBeLessThan(350);
+  });
+
   it('refuses bad limits before writing anything', async () => {
     const queue = fresh();
     await queue.setLimits({ concurrency: 4 });

@@ -80,6 +80,19 @@ describe.each(topologies())('priorities on $name', ({ url }) => {
     expect(await queue.counts()).toMatchObject({ waiting: 0 }); // the wake marker is not a job
   });
 
+  it('pages the waiting list correctly while a wake marker sits in it', async () => {
+    const queue = fresh<string>();
+    await queue.add('p', { priority: 1 }); // no worker: leaves the wake marker on the empty list
+    await queue.remove((await queue.list('waiting')).jobs[0]?.id ?? '');
+    for (const payload of ['a', 'b', 'c']) await queue.add(payload);
+    expect(await queue.counts()).toMatchObject({ waiting: 3 });
+    const first = await queue.list('waiting', { count: 2 });
+    expect(first.jobs.map((j) => j.payload)).toEqual(['a', 'b']);
+    const second = await queue.list('waiting', { offset: first.nextOffset ?? -1, count: 2 });
+    expect(second.jobs.map((j) => j.payload)).toEqual(['c']);
+    expect((await queue.peek('waiting', 3)).map((j) => j.payload)).toEqual(['a', 'b', 'c']);
+  });
+
   it('keeps the priority of a retried and of a delayed job', async () => {
     const queue = fresh<string>();
     await queue.add('flaky', { priority: 9, attempts: 2, backoff: { type: 'fixed', delayMs: 0 } });

@@ -4,13 +4,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createQueue,
   createQueueEvents,
+  createWorker,
   InvalidArgumentError,
   JobFailedError,
   type Queue,
   TimeoutError,
 } from '../src/index.ts';
 import { leftOver, liveResources, xadd, xreadClients } from './events-helpers.ts';
-import { sleep } from './helpers.ts';
+import { sleep, waitFor } from './helpers.ts';
 
 /** Other test files may have subscribers on the same server; only our own count matters here. */
 const otherReaders = 2;
@@ -41,6 +42,23 @@ describe.each(topologies())('waitUntilFinished on $name', ({ url }) => {
     await add(key('events'), { e: 'completed', j: 'someone-else', r: '"no"' });
     await add(key('events'), { e: 'completed', j: id, r: '{"sum":3}' });
     await expect(waiting).resolves.toEqual({ sum: 3 });
+  });
+
+  it('resolves with the result on a queue whose event history was off when the worker took the job', async () => {
+    const { queue } = fresh();
+    let release = () => {};
+    const worker = createWorker(queue, async ({ payload }) => {
+      await new Promise<void>((resolve) => (release = resolve));
+      return { doubled: (payload as { n: number }).n * 2 };
+    });
+    worker.start();
+    const { id } = await queue.add({ n: 21 });
+    await waitFor(async () => (await queue.get(id))?.state === 'active', 'the job to start');
+    const waiting = queue.waitUntilFinished(id, { timeoutMs: 10_000 }); // switches the history on
+    await sleep(100);
+    release();
+    await expect(waiting).resolves.toEqual({ doubled: 42 });
+    await worker.stop();
   });
 
   it('rejects with JobFailedError (reason and last error) for a job that dies while it waits', async () => {

@@ -2,6 +2,7 @@ import type { RedisConnection } from '@redis-patterns/connection';
 import type { EncodedJob, QueueCounts } from '../jobs.js';
 import { baseKeys, type QueueKeys } from '../keys.js';
 import { scripts } from '../lua.generated.js';
+import type { ResolvedRetention } from '../options.js';
 
 // What a queue handle sends: adds, and the inspect and repair calls.
 
@@ -171,11 +172,12 @@ export function cancelJob(
   conn: RedisConnection,
   keys: QueueKeys,
   id: string,
+  keepDead: ResolvedRetention,
 ): Promise<'cancelled' | 'cancelling' | 'finished' | 'missing'> {
   return conn.runScript(
     scripts.cancel,
     [...baseKeys(keys), keys.leases, keys.active, keys.dead, keys.done],
-    [id, keys.cancelChannel],
+    [id, keys.cancelChannel, String(keepDead.count), String(keepDead.ageMs)],
   );
 }
 

@@ -43,8 +43,6 @@ export interface ExchangeReply {
    * queue-wide concurrency limit, > 0 ms until a rate window lets more run; 0 otherwise.
    */
   hold: number;
-  /** Whether the queue's event stream is on. */
-  events: boolean;
 }
 
 /** The worker's one round trip: settles finished jobs, leases the claimed id and fetches more. */
@@ -68,9 +66,11 @@ export async function exchange(
   for (const s of settle) {
     args.push(s.run.job.id, s.outcome, s.text, String(s.delayMs), s.run.priority, s.run.group);
   }
-  const [lost, flat, fetched, hold, events] = await conn.runScript<
-    [string[], Array<string | null>, number, number, number]
-  >(scripts.exchange, [...baseKeys(keys), keys.leases, keys.owners, keys.active, keys.dead, keys.done], args);
+  const [lost, flat, fetched, hold] = await conn.runScript<[string[], Array<string | null>, number, number]>(
+    scripts.exchange,
+    [...baseKeys(keys), keys.leases, keys.owners, keys.active, keys.dead, keys.done],
+    args,
+  );
   const leased: LeasedJob[] = [];
   // Six entries per job: id, d, n (failures), s (stalls, not needed here), p, g.
   for (let i = 0; i + 5 < flat.length; i += 6) {
@@ -82,7 +82,7 @@ export async function exchange(
       group: flat[i + 5] ?? '',
     });
   }
-  return { lost, leased, fetched, hold, events: events > 0 };
+  return { lost, leased, fetched, hold };
 }
 
 /**
@@ -133,7 +133,7 @@ export function releaseJobs(
 ): Promise<number> {
   return conn.runScript<number>(
     scripts.release,
-    [...baseKeys(keys), keys.leases, keys.owners, keys.active],
+    [...baseKeys(keys), keys.leases, keys.owners, keys.active, keys.dead],
     [token, ...jobs],
     timeoutMs === undefined ? {} : { timeoutMs },
   );

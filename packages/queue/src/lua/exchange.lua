@@ -9,16 +9,17 @@
 --       marker), keepDoneCount, keepDoneAgeMs, keepDeadCount, keepDeadAgeMs, settleCount, then
 --       (id, outcome done|retry|dead|cancel, text, delayMs, priority, group) per settled job; text
 --       is the result of a done job, else the error.
--- Returns { lost ids, flat (id, d, n, s, p, g) per leased job, ids taken from waiting, hold, ev }:
+-- Returns { lost ids, flat (id, d, n, s, p, g) per leased job, ids taken from waiting, hold }:
 -- hold is 0, or why fewer jobs were taken than wanted: -1 paused, -2 the queue-wide concurrency
 -- limit, > 0 ms until the queue-wide rate window ends (or, with group rate limits, until the next
--- held group may run again); ev is the events stream's MAXLEN (0: off).
+-- held group may run again).
 --!include base
 --!include now
 --!include trim
 --!include ready
 --!include emit
 --!include groups
+--!include bury-cancelled
 local leases, owners, active, dead, done = KEYS[14], KEYS[15], KEYS[16], KEYS[17], KEYS[18]
 local token, settleCount = ARGV[1], tonumber(ARGV[9])
 local lost, woke = {}, false
@@ -48,10 +49,14 @@ if settleCount > 0 then
           kept[#kept + 1] = id
         end
       else
-        failed = failed + 1
         local n = redis.call('HINCRBY', job, 'n', 1)
-        if outcome ~= 'cancel' then emit(K, 'failed', id, 'x', text, 'a', n) end
-        if outcome == 'retry' then
+        if outcome ~= 'cancel' then
+          failed = failed + 1
+          emit(K, 'failed', id, 'x', text, 'a', n)
+        end
+        if outcome == 'retry' and buryCancelled(K, id, dead) then
+          buried = buried + 1
+        elseif outcome == 'retry' then
           redis.call('HSET', job, 'e', text)
           emit(K, 'retrying', id, 'a', n + 1, 'w', delay)
           if delay > 0 then redis.call('ZADD', K.delayed, now + delay, id) else ready(K, id, false, p, g) end
@@ -85,9 +90,11 @@ if woke then wake(K) end
 
 local jobs, leaseArgs, ownerArgs, deadline = {}, {}, {}, now + tonumber(ARGV[2])
 local function lease(id, g)
-  local f = redis.call('HMGET', K.prefix .. id, 'd', 'n', 's', 'p', 'g')
-  if not f[1] then
-    -- Removed while it waited; a grouped job was counted as running already.
+  local f = redis.call('HMGET', K.prefix .. id, 'd', 'n', 's', 'p', 'g', 'cx')
+  if not f[1] or f[6] then
+    -- Removed while it waited, or cancelled while it ran before; a grouped job was counted as
+    -- running already.
+    if f[6] then buryCancelled(K, id, dead) end
     if g then groupDone(K, g) end
     return 0
   end
@@ -106,6 +113,8 @@ local allow, hold = tonumber(ARGV[3]), 0
 local claim = ARGV[4]
 local claimed = claim ~= '' and redis.call('LREM', active, -1, string.sub(claim, 2)) > 0
   and string.sub(claim, 2) or ''
+-- A wake marker taken (by BLMOVE, or popped below) wakes the next worker while jobs wait elsewhere.
+local marker = claim == '='
 if claimed ~= '' then allow = allow + 1 end
 if K.paused then
   allow, hold = 0, -1
@@ -144,7 +153,7 @@ if taken < allow then
   if ids then
     fromWaiting = #ids
     for _, id in ipairs(ids) do
-      if id ~= '' then taken = taken + lease(id) end
+      if id ~= '' then taken = taken + lease(id) else marker = true end
     end
   end
 end
@@ -192,6 +201,7 @@ if taken < allow and redis.call('LLEN', K.groups) + redis.call('ZCARD', K.gheld)
     if first[2] and first[2] ~= 'inf' then hold = math.max(1, tonumber(first[2]) - now) end
   end
 end
+if marker and redis.call('ZCARD', K.prio) + redis.call('LLEN', K.groups) > 0 then wake(K) end
 if #leaseArgs > 0 then
   redis.call('ZADD', leases, unpack(leaseArgs))
   redis.call('HSET', owners, unpack(ownerArgs))
@@ -200,4 +210,4 @@ if #leaseArgs > 0 then
     if used == #ownerArgs / 2 then redis.call('PEXPIRE', K.rate, K.ri) end
   end
 end
-return { lost, jobs, fromWaiting, hold, K.ev }
+return { lost, jobs, fromWaiting, hold }

@@ -12,6 +12,7 @@
 --!include ready
 --!include emit
 --!include groups
+--!include bury-cancelled
 local leases, owners, active, orphans, dead = KEYS[14], KEYS[15], KEYS[16], KEYS[17], KEYS[18]
 local stats, prefix = K.stats, K.prefix
 local maxStalls, grace = tonumber(ARGV[1]), tonumber(ARGV[2])
@@ -21,6 +22,10 @@ local function stall(id, leased)
   if redis.call('EXISTS', job) == 0 then return end
   local f = redis.call('HMGET', job, 'p', 'g')
   if leased then groupDone(K, f[2]) end
+  if buryCancelled(K, id, dead) then
+    buried[#buried + 1] = id
+    return
+  end
   local stalls = redis.call('HINCRBY', job, 's', 1)
   emit(K, 'stalled', id, 's', stalls)
   redis.call('HINCRBY', stats, 'stalled', 1)
@@ -51,7 +56,7 @@ for _, id in ipairs(redis.call('LRANGE', active, 0, -1)) do
   elseif now - tonumber(since) >= grace then
     redis.call('HDEL', orphans, id)
     redis.call('LREM', active, -1, id)
-    if id ~= '' then stall(id, false) end
+    if id ~= '' then stall(id, false) else wake(K) end
   else
     parked[id] = true
   end
