@@ -101,7 +101,14 @@ function writeTypeChecks(project, specifiers) {
  * entries.mjs imports them all and disposes of a connection, for the lowest Node (on the current
  * one, require.cjs loads every entry); require.cjs require()s them all.
  */
-function writeRuntimeChecks(project, name, specifiers) {
+function writeRuntimeChecks(project, name, specifiers, { connects = true } = {}) {
+  // The CLI package (@redis-patterns/ops) has no connect() of its own to dispose: it exports run().
+  const connection = connects
+    ? `const redis = await entry${specifiers.indexOf(name)}.connect({ url: process.env.REDIS_URL });
+await redis.client.ping();
+await redis[Symbol.asyncDispose]();
+console.log('every entry imports; a connection disposes');`
+    : "console.log('every entry imports');";
   writeFileSync(
     join(project, 'entries.mjs'),
     `${staticImportsOf(specifiers)}
@@ -111,10 +118,7 @@ if (empty.length > 0) throw new Error(\`no exports from \${empty.join(', ')}\`);
 // \`await using\` on the handles needs Symbol.asyncDispose (Node 20.4.0 on): without it their dispose
 // method would sit under the key "undefined" and a user's \`await using\` would throw.
 if (typeof Symbol.asyncDispose !== 'symbol') throw new Error(\`Node \${process.version} has no Symbol.asyncDispose\`);
-const redis = await entry${specifiers.indexOf(name)}.connect({ url: process.env.REDIS_URL });
-await redis.client.ping();
-await redis[Symbol.asyncDispose]();
-console.log('every entry imports; a connection disposes');
+${connection}
 `,
   );
   writeFileSync(
@@ -172,7 +176,7 @@ async function checkPackage({ dir, manifest, tarballs, oldNode, lowest, work, se
     join(project, 'package.json'),
     JSON.stringify({ name: `consumer-${dir}`, private: true, type: 'module' }),
   );
-  const deps = [...new Set([tarballs.connection, tarballs[dir]])];
+  const deps = ownTarballs(dir, manifest, tarballs);
   // Optional peers (express-session for the session store's ./express entry) and their types, as a
   // user of that entry would have them.
   const peers = Object.keys(manifest.peerDependencies ?? {}).filter((name) => name !== 'redis');
@@ -191,7 +195,7 @@ async function checkPackage({ dir, manifest, tarballs, oldNode, lowest, work, se
     .filter((e) => e !== './package.json')
     .map((e) => `${manifest.name}${e.slice(1)}`);
   writeTypeChecks(project, specifiers);
-  writeRuntimeChecks(project, manifest.name, specifiers);
+  writeRuntimeChecks(project, manifest.name, specifiers, { connects: manifest.bin === undefined });
   try {
     run('node', [tsc, '-p', 'tsconfig.json'], project);
     expectNode16Refusal(project, specifiers.length);
@@ -207,7 +211,7 @@ async function checkPackage({ dir, manifest, tarballs, oldNode, lowest, work, se
       project: join(work, `readme-${dir}`),
       readmePath: join(root, 'packages', dir, 'README.md'),
       label: `packages/${dir}/README.md`,
-      tarballs: [tarballs.connection, tarballs[dir]],
+      tarballs: ownTarballs(dir, manifest, tarballs),
       server,
       install: npmInstall,
     });
@@ -222,6 +226,17 @@ async function checkPackage({ dir, manifest, tarballs, oldNode, lowest, work, se
   }
   return true;
 }
+
+/** The workspace packages `manifest` depends on, by folder (the ops CLI depends on every pattern). */
+const workspaceDeps = (manifest) =>
+  Object.keys(manifest.dependencies ?? {})
+    .filter((name) => name.startsWith('@redis-patterns/'))
+    .map((name) => name.slice('@redis-patterns/'.length));
+
+/** What a package is installed from: the connection's tarball, its workspace dependencies', its own. */
+const ownTarballs = (dir, manifest, tarballs) => [
+  ...new Set([tarballs.connection, ...workspaceDeps(manifest).map((dep) => tarballs[dep]), tarballs[dir]]),
+];
 
 /** Checks `packages` one after another against a redis-server of its own; returns how many failed. */
 async function checkPackages(packages, tarballs, oldNode, lowest) {
@@ -267,8 +282,11 @@ if (lane) {
 process.stdout.write(`Fetching Node ${lowest}, the lowest that engines.node claims... `);
 const oldNode = run('npx', ['-y', `node@${lowest}`, '-p', 'process.execPath'], tmpdir()).trim();
 console.log(oldNode);
-const withConnection = packages.some((p) => p.dir === 'connection') ? [] : publicPackages(['connection']);
-const tarballs = packAll([...packages, ...withConnection], { env: npmEnv });
+const needed = new Set(['connection', ...packages.flatMap(({ manifest }) => workspaceDeps(manifest))]);
+const withDependencies = publicPackages([...needed]).filter(
+  ({ dir }) => !packages.some((p) => p.dir === dir),
+);
+const tarballs = packAll([...packages, ...withDependencies], { env: npmEnv });
 const lanes = Array.from({ length: Math.min(LANES, packages.length) }, (_, i) =>
   packages.filter((_, j) => j % LANES === i),
 );
