@@ -22,6 +22,10 @@ const connections = new WeakMap<object, Connection>();
 export async function connect(options?: ConnectionOptions): Promise<RedisConnection> {
   const conn = new Connection(checkOptions('options', options, 'connection options'));
   const ready = waitReady(() => conn.allReady());
+  // Keeps the process alive until connect() settles: the deadline sweep is unref'd, and a Cluster
+  // whose seed nodes all refuse holds no socket or timer of its own, so a script awaiting connect()
+  // would otherwise end with Node's "unsettled top-level await" (exit 13) instead of this error.
+  const keepAlive = setInterval(() => {}, 60_000);
   try {
     // While the socket is down an expiring wait is reported as a ConnectionError naming the last
     // socket or auth error (see `expired` below); a TimeoutError means connected but not ready.
@@ -34,6 +38,8 @@ export async function connect(options?: ConnectionOptions): Promise<RedisConnect
     throw err instanceof TimeoutError
       ? new ConnectionError(`Redis did not become ready within ${err.timeoutMs} ms.`, { cause: err })
       : err;
+  } finally {
+    clearInterval(keepAlive);
   }
   return conn;
 }

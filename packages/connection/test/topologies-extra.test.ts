@@ -15,6 +15,21 @@ function haveOpenssl(): boolean {
   }
 }
 
+describe('connect() in a script', () => {
+  it('rejects with ConnectionError when every Cluster seed refuses, rather than letting Node exit 13', async () => {
+    const port = await freePort(); // nothing listens there
+    const dist = new URL('../dist/index.js', import.meta.url).href;
+    const script = `import { connect } from '${dist}';
+try { await connect({ url: 'redis://127.0.0.1:${port}?cluster=true', connectTimeoutMs: 500 }); }
+catch (err) { console.log(err.name); }`;
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      timeout: 15_000,
+    });
+    expect(out.trim()).toBe('ConnectionError');
+  });
+});
+
 describe('Sentinel', () => {
   it('connects through a sentinel, runs commands, WATCH transactions and SCAN on the master', async () => {
     const master = await startRedis({ forceBinary: true });
