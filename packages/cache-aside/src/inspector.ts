@@ -75,7 +75,13 @@ export function createCacheInspector(options: CacheInspectorOptions): CacheInspe
       const sample: string[] = [];
       let scannedKeys = 0;
       let cursor: string | undefined;
+      // Pages are bounded too, not only keys found: over a keyspace of mostly other keys each page
+      // finds few, and the walk would otherwise read the whole database (each page is at most ten
+      // SCAN calls).
+      let pages = 0;
+      const maxPages = Math.ceil(maxKeys / STATS_PAGE) * 4;
       do {
+        pages++;
         const page = await reads.prefixKeys(cursor, Math.min(STATS_PAGE, maxKeys - scannedKeys));
         scannedKeys += page.keys.length;
         for (const redisKey of page.keys) {
@@ -84,7 +90,7 @@ export function createCacheInspector(options: CacheInspectorOptions): CacheInspe
           if (kind === 'entry' && sample.length < sampleSize) sample.push(name);
         }
         cursor = page.cursor;
-      } while (cursor !== undefined && scannedKeys < maxKeys);
+      } while (cursor !== undefined && scannedKeys < maxKeys && pages < maxPages);
       const memory = await sampled(sample);
       const stats: StoredCacheStats = {
         entries: counts.entry,

@@ -1,17 +1,24 @@
 #!/usr/bin/env node
-// The `redis-patterns` bin: process streams in, exit code out; Ctrl-C stops `status --watch`.
+// The `redis-patterns` bin: process streams in, exit code out. Ctrl-C stops `status --watch`
+// (which closes its connection and exits 0); any other command it ends at once with 130, so that an
+// operator can stop a listing or a delete that matches more than meant.
 import { run } from './run.js';
 
+const argv = process.argv.slice(2);
+const watching = argv.includes('--watch');
 const controller = new AbortController();
 let interrupted = false;
 process.on('SIGINT', () => {
   // A second Ctrl-C while the first is closing connections quits at once.
-  if (interrupted) process.exit(130);
+  if (interrupted || !watching) {
+    process.stderr.write('interrupted\n');
+    process.exit(130);
+  }
   interrupted = true;
   controller.abort();
 });
 
-process.exitCode = await run(process.argv.slice(2), {
+process.exitCode = await run(argv, {
   stdout: process.stdout,
   stderr: process.stderr,
   stdin: process.stdin,

@@ -46,13 +46,19 @@ export async function collect<T>(
 ): Promise<{ items: T[]; cursor: string | undefined }> {
   const items: T[] = [];
   let next = cursor;
+  // A page finds few items over a keyspace of mostly other keys: the pages are bounded too, so one
+  // command never walks a whole large database (it prints the cursor to go on from).
+  let pages = 0;
   do {
     const got = await page(next);
     items.push(...got.items);
     next = got.cursor;
-  } while (next !== undefined && items.length < limit);
+  } while (next !== undefined && items.length < limit && ++pages < MAX_PAGES);
   return { items, cursor: next };
 }
+
+/** Pages one listing command reads at most (each page is at most ten SCAN calls). */
+const MAX_PAGES = 50;
 
 /** The line under a listing that stopped at `--limit`. */
 export function moreNote(cursor: string | undefined): string {

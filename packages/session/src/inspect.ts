@@ -85,7 +85,9 @@ export interface SessionInspector extends AsyncDisposable {
   listSessions(options?: SessionPageOptions): Promise<SessionPage<InspectedSession>>;
   /**
    * The user's sessions from the user's index, a page at a time (`cursor` is an offset in the
-   * index). Sessions bound to the user but missing from the index (see
+   * index, so a session revoked between two pages can move one of the next page's sessions onto a
+   * page already read: list again for an exact picture). Sessions bound to the user but missing
+   * from the index (see
    * {@link InspectedSession.indexed}) are not listed: find them with `listSessions`.
    */
   listForUser(userId: string, options?: SessionPageOptions): Promise<SessionPage<InspectedSession>>;
@@ -93,7 +95,10 @@ export interface SessionInspector extends AsyncDisposable {
   get(handle: string): Promise<InspectedSessionWithData | null>;
   /** Ends the session (following a regenerate's move, like `SessionStore.revoke`); false if it was not live. */
   revoke(handle: string): Promise<boolean>;
-  /** Ends every session in the user's index, like `destroyAllForUser`. */
+  /**
+   * Ends every session in the user's index, like `destroyAllForUser`: one call whatever their
+   * number (the one inspector call not bounded by a page; a user has few sessions).
+   */
   revokeUser(userId: string): Promise<UserRevocation>;
   /** Round-trip time of a PING in ms. */
   ping(): Promise<number>;

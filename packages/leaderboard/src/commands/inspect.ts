@@ -19,20 +19,23 @@ export function scanKeys(
 }
 
 /**
- * Each board's size (ZCARD) and expiry (PEXPIRETIME, ms since 1970; -1 for none, -2 once gone),
+ * Each board's size (ZCARD) and expiry (ms since 1970 from PTTL; -1 for none, -2 once gone),
  * from its scores key: two reads per board, sent together.
  */
 export function sizesAndExpiries(
   conn: RedisConnection,
   scoresKeys: readonly string[],
 ): Promise<Array<[number, number]>> {
+  // PTTL rather than PEXPIRETIME (Redis 7): the expiry is the local clock plus the time left, exact
+  // to the round trip, and works on every Redis the package supports.
   return Promise.all(
-    scoresKeys.map((key) =>
-      Promise.all([
+    scoresKeys.map(async (key) => {
+      const [size, ttl] = await Promise.all([
         conn.send<number>(['ZCARD', key], { key, readonly: true }),
-        conn.send<number>(['PEXPIRETIME', key], { key, readonly: true }),
-      ]),
-    ),
+        conn.send<number>(['PTTL', key], { key, readonly: true }),
+      ]);
+      return [size, ttl >= 0 ? Date.now() + ttl : ttl] as [number, number];
+    }),
   );
 }
 

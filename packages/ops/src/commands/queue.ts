@@ -1,4 +1,5 @@
-import { escapeGlob, type RedisConnection } from '@redis-patterns/connection';
+import { createKeyspace, escapeGlob, type RedisConnection } from '@redis-patterns/connection';
+import { scanPage } from '@redis-patterns/connection/internal';
 import {
   createQueue,
   type JobInfo,
@@ -11,6 +12,9 @@ import { type Context, OperationError } from '../context.js';
 import { argument, integer, oneOf } from '../options.js';
 import type { Act } from '../run.js';
 import { formatMs, formatRecord, formatTable } from '../table.js';
+
+/** Pages of SCAN one discovery of queues reads at most, per kind of key. */
+const MAX_DISCOVERY_PAGES = 20;
 
 /** The queue package's default prefix. */
 export const QUEUE_PREFIX = 'queue:';
@@ -40,11 +44,19 @@ const lenientJson = {
  */
 export async function discoverQueues(conn: RedisConnection, prefix: string): Promise<string[]> {
   const names = new Set<string>();
+  const keyspace = createKeyspace(prefix);
   for (const suffix of ['stats', 'config']) {
-    for await (const key of conn.scan(`${escapeGlob(prefix)}{*}:${suffix}`, { count: 500 })) {
-      names.add(key.slice(prefix.length + 1, key.length - suffix.length - 2));
-      if (names.size >= MAX_QUEUES) break;
-    }
+    // Bounded like the listings: at most MAX_DISCOVERY_PAGES pages of at most ten SCAN calls each.
+    let cursor: string | undefined;
+    let pages = 0;
+    do {
+      const page = await scanPage(conn, `${escapeGlob(prefix)}{*}:${suffix}`, { cursor, count: 500 });
+      for (const key of page.keys) {
+        const name = keyspace.tagOf(key);
+        if (name !== undefined) names.add(name);
+      }
+      cursor = page.cursor;
+    } while (cursor !== undefined && names.size < MAX_QUEUES && ++pages < MAX_DISCOVERY_PAGES);
   }
   return [...names].sort();
 }
