@@ -132,9 +132,15 @@ export async function scanPage(
       done = index === nodes.length;
     }
   }
-  const page = keys.slice(0, options.count);
-  const pending = keys.slice(options.count);
-  if (done && pending.length === 0) return { keys: page, cursor: undefined };
+  let page = keys.slice(0, options.count);
+  let pending = keys.slice(options.count);
   const node = nodes[index]?.address ?? '';
+  // Overflow keys so long that the cursor would pass what decodeCursor accepts go in this page
+  // instead (a page then holds more than `count`: rare, and better than a cursor refused next time).
+  if (encodeCursor({ node, at, pending, end: done }).length > MAX_CURSOR_LENGTH) {
+    page = keys;
+    pending = [];
+  }
+  if (done && pending.length === 0) return { keys: page, cursor: undefined };
   return { keys: page, cursor: encodeCursor({ node, at, pending, end: done }) };
 }
