@@ -14,6 +14,7 @@ import {
   resolveCacheOptions,
   resolveEntryOptions,
 } from './options.js';
+import { instrumentCache } from './otel.js';
 import { checkKeys, countRead, readMany } from './read-many.js';
 import { getOrLoad, warm } from './read-through.js';
 import { Telemetry } from './stats.js';
@@ -93,7 +94,7 @@ export function createCache(options: CacheOptions): Cache {
     return countRead(e, key, found, opts?.allowStale) ? found : undefined;
   };
 
-  const cache: Cache = {
+  const cache: Cache = instrumentCache({
     getOrLoad<T>(key: string, loader: Loader<T>, opts?: EntryOptions): Promise<T> {
       // Not async: a hit should not pay for one more promise layer.
       try {
@@ -251,6 +252,6 @@ export function createCache(options: CacheOptions): Cache {
     [Symbol.asyncDispose]() {
       return cache.close();
     },
-  };
+  });
   return cache;
 }

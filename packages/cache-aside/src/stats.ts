@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { countRequest, countStale, recordLoad } from './otel.js';
 
 /**
  * Counters since the cache was created (this process only). Every read counts once, in exactly one
@@ -160,22 +161,27 @@ export class Telemetry extends EventEmitter<CacheEvents> {
     this.counts.hits++;
     if (tier === 'near') this.counts.nearHits++;
     if (stale) this.counts.staleServed++;
+    countRequest(stale ? 'stale' : 'hit');
+    if (stale) countStale(reason);
     if (this.listenerCount('hit') > 0) this.emit('hit', { key, tier, stale });
     if (stale && this.listenerCount('stale') > 0) this.emit('stale', { key, reason });
   }
 
   miss(key: string): void {
     this.counts.misses++;
+    countRequest('miss');
     if (this.listenerCount('miss') > 0) this.emit('miss', { key });
   }
 
   joined(key: string, via: JoinEvent['via']): void {
     this.counts.joined++;
+    countRequest('joined');
     if (this.listenerCount('join') > 0) this.emit('join', { key, via });
   }
 
   load(key: string, durationMs: number, error?: unknown, keys?: readonly string[]): void {
     this.counts.loads++;
+    recordLoad(durationMs, error);
     if (this.listenerCount('load') > 0) {
       const event: LoadEvent = error === undefined ? { key, durationMs } : { key, durationMs, error };
       if (keys !== undefined) event.keys = keys;
@@ -185,6 +191,7 @@ export class Telemetry extends EventEmitter<CacheEvents> {
 
   staleOnError(key: string): void {
     this.counts.staleServed++;
+    countStale('loader-error');
     if (this.listenerCount('stale') > 0) this.emit('stale', { key, reason: 'loader-error' });
   }
 

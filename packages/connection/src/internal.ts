@@ -1,5 +1,5 @@
 /**
- * Building blocks the redis-patterns packages share: batching of script calls, the checks of
+ * Building blocks the redis-patterns packages share: batching of script calls, telemetry, the checks of
  * options, and the resumable SCAN page of the inspectors. Not part of the public API of `@redis-patterns/connection`: they may change in any
  * release. Import them as `@redis-patterns/connection/internal`.
  *
@@ -19,3 +19,11 @@ export {
 export { checkPage, DEFAULT_PAGE, type KeyPage, MAX_PAGE, scanPage } from './scan-page.js';
 export { type ScriptBatch, ScriptBatcher } from './script-batcher.js';
 export { checkSerializer, serializeText } from './serializer.js';
+export {
+  type InstrumentOptions,
+  type RecordValue,
+  type Telemetry,
+  type TelemetryAttributes,
+  type TelemetrySpan,
+  telemetry,
+} from './telemetry.js';

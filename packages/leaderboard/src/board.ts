@@ -3,6 +3,7 @@ import { checkBoolean, checkOptions } from '@redis-patterns/connection/internal'
 import { checkCount, checkIncrement, checkMember, checkScore, fromStored, storedBounds } from './codec.js';
 import { boardCommands } from './commands/index.js';
 import type { BoardSettings } from './options.js';
+import { instrumentBoard } from './otel.js';
 import {
   entriesFromLookup,
   entriesFromRange,
@@ -66,7 +67,7 @@ export function createBoard<TData>(ctx: BoardContext): Leaderboard<TData> {
     if (closed || ctx.parentClosed?.())
       throw new ClosedError('This leaderboard was closed; create a new one.');
   };
-  const board: Leaderboard<TData> = {
+  const board: Leaderboard<TData> = instrumentBoard({
     name: ctx.name,
     maxScore: settings.maxScore,
     async submit(member, score, options) {
@@ -237,7 +238,7 @@ export function createBoard<TData>(ctx: BoardContext): Leaderboard<TData> {
     [Symbol.asyncDispose]() {
       return board.close();
     },
-  };
+  });
   return board;
 }
 

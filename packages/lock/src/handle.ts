@@ -3,6 +3,7 @@ import type { Act, LockKeys } from './commands/index.js';
 import { type LockLossReason, LockLostError } from './errors.js';
 import type { GiveBacks } from './give-backs.js';
 import { checkMs } from './options.js';
+import { countLost, recordHold, tracedRelease } from './otel.js';
 import { type Acting, type ActResult, type ArmedWatch, releaseOwned, runOwned } from './session.js';
 
 /** A held lock. Release it (or let `await using` release it) when the protected work is done. */
@@ -86,6 +87,8 @@ export class Holder implements LockHandle {
   /** Extensions and the release run one at a time: our own PEXPIRE would abort our own WATCHed release. */
   #queue: Promise<unknown> = Promise.resolve();
   #release: Promise<void> | undefined;
+  /** `performance.now()` at the grant, for the hold duration metric. */
+  readonly #grantedAt = performance.now();
 
   constructor(grant: Grant) {
     this.#grant = grant;
@@ -119,7 +122,7 @@ export class Holder implements LockHandle {
   }
 
   release(): Promise<void> {
-    this.#release ??= this.#doRelease();
+    this.#release ??= tracedRelease(this.name, () => this.#doRelease());
     return this.#release;
   }
 
@@ -135,8 +138,10 @@ export class Holder implements LockHandle {
       if (this.#lost !== undefined && this.#lost.reason !== 'unconfirmed') throw this.#lost;
       await this.#serial(() => this.#releaseOrHandOver());
       this.#state = 'released';
+      recordHold(this.#grantedAt);
     } catch (err) {
       this.#state = 'released';
+      recordHold(this.#grantedAt);
       if (!(err instanceof LockLostError)) {
         // Redis did not answer: take the lock back as soon as it does, not after the whole TTL.
         const { keys, owner, ttlMs } = this.#grant;
@@ -248,6 +253,7 @@ export class Holder implements LockHandle {
   /** Records the loss once, stops the watchdog and tells the holder through the signal. */
   #lose(reason: LockLossReason, cause?: unknown): LockLostError {
     if (this.#lost === undefined || this.#lost.reason === 'unconfirmed') {
+      if (this.#lost === undefined) countLost(reason);
       this.#lost = this.#error(reason, cause);
       clearTimeout(this.#timer);
       this.#session?.end();

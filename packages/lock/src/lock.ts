@@ -14,6 +14,7 @@ import type { LockHandle } from './handle.js';
 import { MultiLocks } from './multi.js';
 import type { MultiLockHandle } from './multi-handle.js';
 import { type AcquireOptions, type LockOptions, resolveAcquire, resolveOptions } from './options.js';
+import { instrumentLock } from './otel.js';
 import { notAcquired } from './waiting.js';
 import { runUnderHold } from './with-lease.js';
 
@@ -160,7 +161,7 @@ export function createLock(options: LockOptions): DistributedLock {
     if (closed) throw new ClosedError('This lock was closed; create a new one with createLock().');
   };
 
-  const lock: DistributedLock = {
+  const lock: DistributedLock = instrumentLock({
     async acquire(name, acquireOptions) {
       const opts = resolveAcquire(settings, acquireOptions);
       const keys = lockKeys(keyspace, name);
@@ -246,6 +247,6 @@ export function createLock(options: LockOptions): DistributedLock {
     [Symbol.asyncDispose]() {
       return lock.close();
     },
-  };
+  });
   return lock;
 }

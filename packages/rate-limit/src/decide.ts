@@ -11,6 +11,7 @@ import { type BlockCache, createBlockCache } from './block-cache.js';
 import { type CallOptions, type CallPlan, configuredPlan, planCall } from './calls.js';
 import { type GeneralOp, generalCheck, type RunCheck, resetLimits, singleLimitCheck } from './commands.js';
 import type { FailMode, RateLimiter } from './limiter.js';
+import { instrument } from './otel.js';
 import { combine, failed, type Policy, type PolicyResult, type RateLimitResult } from './result.js';
 
 /** One limit of a limiter: where its keys live, what the script needs, how it is advertised. */
@@ -182,7 +183,7 @@ export function buildLimiter(state: LimiterState): RateLimiter {
     return result;
   };
 
-  const limiter: RateLimiter = {
+  const limiter: RateLimiter = instrument({
     policies,
     async limit(identifier, options) {
       open(identifier);
@@ -227,7 +228,7 @@ export function buildLimiter(state: LimiterState): RateLimiter {
     [Symbol.asyncDispose]() {
       return limiter.close();
     },
-  };
+  });
   states.set(limiter, state);
   return limiter;
 }

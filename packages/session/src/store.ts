@@ -17,6 +17,7 @@ import {
 import { SessionCommands } from './commands/index.js';
 import { generateId, handleOf, isWellFormedId } from './ids.js';
 import { resolveOptions, type SessionStoreOptions } from './options.js';
+import { instrumentStore } from './otel.js';
 import { destroyUserSessions } from './revocation.js';
 import type { Session, SessionData, SessionStore, SessionSummary } from './types.js';
 
@@ -96,7 +97,7 @@ export function createSessionStore<Data extends object = SessionData>(
 
   // Every method checks the store is open before its arguments (as the adapters do, through commandsOf).
   const open = () => commandsOf(store);
-  const store: SessionStore<Data> = {
+  const store: SessionStore<Data> = instrumentStore({
     idleTtlMs,
     absoluteTtlMs: opts.absoluteTtlMs,
     touchAfterMs: opts.touchAfterMs,
@@ -253,7 +254,7 @@ export function createSessionStore<Data extends object = SessionData>(
     [Symbol.asyncDispose]() {
       return store.close();
     },
-  };
+  });
   commandsByStore.set(store, commands);
   return store;
 }

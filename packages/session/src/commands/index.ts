@@ -14,6 +14,7 @@ import {
 } from '../codec.js';
 import { scripts } from '../lua.generated.js';
 import type { ResolvedOptions } from '../options.js';
+import { countRead } from '../otel.js';
 import {
   type CreateResult,
   type Lifetime,
@@ -88,7 +89,7 @@ export class SessionCommands {
       argsOf: (keys) => ({ keys: [...keys], args: readArgs }),
       layout: { first: 1, slots: READ_SLOTS },
       // A single read replies nil for a session that is gone; a batch, nulls in its slots.
-      decode: (reply, at) => (reply === null ? null : loadedAt(reply as ReadReply, at)),
+      decode: (reply, at) => countRead(reply === null ? null : loadedAt(reply as ReadReply, at)),
     });
   }
 
