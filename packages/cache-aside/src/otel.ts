@@ -5,7 +5,7 @@
  * each costs one no-op call. The in-process counters and events of stats.ts are fed separately.
  */
 import { createRequire } from 'node:module';
-import { type TelemetryAttributes, type TelemetrySpan, telemetry } from '@redis-patterns/connection/internal';
+import { type TelemetrySpan, telemetry } from '@redis-patterns/connection/internal';
 import type { StaleEvent } from './stats.js';
 import type { Cache } from './types.js';
 
@@ -61,17 +61,6 @@ export function recordLoad(durationMs: number, error: unknown): void {
 
 type Operation = Exclude<keyof Cache, 'stats' | 'on' | 'off' | 'close' | 'wrap' | typeof Symbol.asyncDispose>;
 
-const attributes = new Map<Operation, TelemetryAttributes>();
-/** The span attributes of `operation`, built once. */
-function attributesOf(operation: Operation): TelemetryAttributes {
-  let found = attributes.get(operation);
-  if (found === undefined) {
-    found = Object.freeze({ 'db.system.name': 'redis', 'db.operation.name': operation });
-    attributes.set(operation, found);
-  }
-  return found;
-}
-
 /** Sets the key attribute on a recording span (keys never go in span names or metric labels). */
 function keyed(span: TelemetrySpan | undefined, key: unknown): void {
   if (span !== undefined && typeof key === 'string') span.setAttribute('redis_patterns.cache.key', key);
@@ -86,7 +75,7 @@ function counted(span: TelemetrySpan | undefined, keys: unknown): void {
 /** `cache` with every public operation traced; `wrap` goes through the traced `getOrLoad`. */
 export function instrumentCache(cache: Cache): Cache {
   const span = <T>(operation: Operation, fn: (s: TelemetrySpan | undefined) => Promise<T>) =>
-    otel.span(`cache ${operation}`, attributesOf(operation), fn);
+    otel.span(`cache ${operation}`, otel.operation(operation), fn);
   return {
     ...cache,
     getOrLoad: (key, loader, options) =>

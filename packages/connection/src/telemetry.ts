@@ -53,6 +53,11 @@ export interface Telemetry {
   counter(name: string, options: InstrumentOptions): RecordValue;
   /** A histogram, created on first use and cached by name. */
   histogram(name: string, options: InstrumentOptions): RecordValue;
+  /**
+   * The span attributes of a public operation, `{ 'db.system.name': 'redis', 'db.operation.name':
+   * operation }`: one frozen object per operation, built on first use.
+   */
+  operation(operation: string): TelemetryAttributes;
   /** Whether `@opentelemetry/api` is installed: lets a hot path skip building attributes. */
   readonly available: boolean;
 }
@@ -85,6 +90,7 @@ export function telemetry(scope: string, version: string): Telemetry {
   let tracerProvider: OtelApi.TracerProvider | undefined;
   let tracer: OtelApi.Tracer | undefined;
   const instruments = new Map<string, RecordValue>();
+  const operations = new Map<string, TelemetryAttributes>();
 
   function currentTracer(otel: Api): OtelApi.Tracer {
     const provider = otel.trace.getTracerProvider();
@@ -151,6 +157,14 @@ export function telemetry(scope: string, version: string): Telemetry {
   return {
     get available() {
       return api() !== null;
+    },
+    operation(operation) {
+      let found = operations.get(operation);
+      if (found === undefined) {
+        found = Object.freeze({ 'db.system.name': 'redis', 'db.operation.name': operation });
+        operations.set(operation, found);
+      }
+      return found;
     },
     span(name, attributes, fn) {
       const otel = api();

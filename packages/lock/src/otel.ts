@@ -31,7 +31,7 @@ const OUTCOME = {
   not_acquired: Object.freeze({ outcome: 'not_acquired' }),
   error: Object.freeze({ outcome: 'error' }),
 };
-const RELEASE_ATTRIBUTES = Object.freeze({ 'db.system.name': 'redis', 'db.operation.name': 'release' });
+const RELEASE_ATTRIBUTES = otel.operation('release');
 
 /** Records a hold of `grantedAt` (a `performance.now()` reading) until now. */
 export function recordHold(grantedAt: number): void {
@@ -61,15 +61,6 @@ export function tracedRelease(name: string, release: () => Promise<void>): Promi
 type Operation = Exclude<keyof DistributedLock, 'close' | typeof Symbol.asyncDispose>;
 
 /** The span attributes of each operation, built once. */
-const attributes = new Map<Operation, TelemetryAttributes>();
-function attributesOf(operation: Operation): TelemetryAttributes {
-  let found = attributes.get(operation);
-  if (found === undefined) {
-    found = Object.freeze({ 'db.system.name': 'redis', 'db.operation.name': operation });
-    attributes.set(operation, found);
-  }
-  return found;
-}
 
 /** Sets the lock name (or names) on a recording span. */
 function named(span: TelemetrySpan | undefined, name: unknown): void {
@@ -97,7 +88,7 @@ async function timed<H>(attempt: () => Promise<H>, span: TelemetrySpan | undefin
 /** `lock` with every public operation traced and every acquisition timed. */
 export function instrumentLock(lock: DistributedLock): DistributedLock {
   const span = <T>(operation: Operation, name: unknown, fn: (s: TelemetrySpan | undefined) => Promise<T>) =>
-    otel.span(`lock ${operation}`, attributesOf(operation), (s) => {
+    otel.span(`lock ${operation}`, otel.operation(operation), (s) => {
       named(s, name);
       return fn(s);
     });

@@ -5,7 +5,7 @@
  * go in an attribute. Without `@opentelemetry/api` installed, each costs one no-op call.
  */
 import { createRequire } from 'node:module';
-import { type TelemetryAttributes, type TelemetrySpan, telemetry } from '@redis-patterns/connection/internal';
+import { type TelemetrySpan, telemetry } from '@redis-patterns/connection/internal';
 import type { Loaded } from './codec.js';
 import type { SessionStore } from './types.js';
 
@@ -33,19 +33,9 @@ type Operation = Exclude<
   'close' | 'idleTtlMs' | 'absoluteTtlMs' | 'touchAfterMs' | typeof Symbol.asyncDispose
 >;
 
-const attributes = new Map<Operation, TelemetryAttributes>();
-function attributesOf(operation: Operation): TelemetryAttributes {
-  let found = attributes.get(operation);
-  if (found === undefined) {
-    found = Object.freeze({ 'db.system.name': 'redis', 'db.operation.name': operation });
-    attributes.set(operation, found);
-  }
-  return found;
-}
-
 /** Runs `call` in the span of `operation`; when recording, marks whether a session was found. */
 function traced<T>(operation: Operation, call: () => Promise<T>): Promise<T> {
-  return otel.span(`session ${operation}`, attributesOf(operation), (span: TelemetrySpan | undefined) => {
+  return otel.span(`session ${operation}`, otel.operation(operation), (span: TelemetrySpan | undefined) => {
     if (span === undefined) return call();
     return call().then((result) => {
       if (typeof result !== 'number' && !Array.isArray(result))
