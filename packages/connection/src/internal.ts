@@ -19,6 +19,7 @@ export {
 export { checkPage, DEFAULT_PAGE, type KeyPage, MAX_PAGE, scanPage } from './scan-page.js';
 export { type ScriptBatch, ScriptBatcher } from './script-batcher.js';
 export { checkSerializer, serializeText } from './serializer.js';
+export { closeSubscriber, openSubscriber } from './subscriber.js';
 export {
   type InstrumentOptions,
   type RecordValue,

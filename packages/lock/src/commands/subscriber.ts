@@ -6,29 +6,17 @@
  * subscriber stays open, is decided in wakeups.ts.
  */
 import type { RedisClient, RedisConnection } from '@redis-patterns/connection';
+import {
+  closeSubscriber as closeSharedSubscriber,
+  openSubscriber as openSharedSubscriber,
+} from '@redis-patterns/connection/internal';
 
 /** Receives each message of a subscribed channel: the releasing instance's id, and the channel. */
 export type ReleaseListener = (message: string, channel: string) => void;
 
-/**
- * A connected duplicate of the user's client (cluster or sentinel alike), or undefined if it could
- * not connect within the connection's bound.
- */
-export async function openSubscriber(conn: RedisConnection): Promise<RedisClient | undefined> {
-  const subscriber = conn.client.duplicate() as RedisClient;
-  // Errors of the subscriber only cost wake-ups (polling covers them): never let them go unhandled.
-  subscriber.on('error', () => {});
-  try {
-    await conn.bounded(subscriber.connect(), undefined, 'connecting the lock subscriber');
-    return subscriber;
-  } catch {
-    try {
-      subscriber.destroy();
-    } catch {
-      // never connected
-    }
-    return undefined;
-  }
+/** The subscriber connection (connection's shared one), or undefined if it could not connect in time. */
+export function openSubscriber(conn: RedisConnection): Promise<RedisClient | undefined> {
+  return openSharedSubscriber(conn, 'lock subscriber');
 }
 
 /** SSUBSCRIBE `channel`, delivering its messages to `listener`; bounded like any command. */
@@ -52,12 +40,6 @@ export async function shardUnsubscribe(
 }
 
 /** Closes the subscriber within the connection's bound, or destroys it. */
-export async function closeSubscriber(conn: RedisConnection, subscriber: RedisClient): Promise<void> {
-  await conn.bounded(subscriber.close(), undefined, 'closing the lock subscriber').catch(() => {
-    try {
-      subscriber.destroy();
-    } catch {
-      // already gone
-    }
-  });
+export function closeSubscriber(conn: RedisConnection, subscriber: RedisClient): Promise<void> {
+  return closeSharedSubscriber(conn, subscriber, 'lock subscriber');
 }

@@ -1,21 +1,23 @@
 import type { RedisClient, RedisConnection } from '@redis-patterns/connection';
+import {
+  closeSubscriber as closeSharedSubscriber,
+  openSubscriber,
+} from '@redis-patterns/connection/internal';
 import type { QueueKeys } from '../keys.js';
 
-// The cancel subscriber: a connection of its own (a subscribed connection runs nothing else) on
-// which SSUBSCRIBE listens to the queue's cancel channel. Sharded pub/sub (Redis >= 7) keeps the
-// channel in the queue's hash slot, so on Cluster the node that runs cancel.lua delivers it.
+// The cancel subscriber: the connection's shared subscriber connection, on which SSUBSCRIBE listens
+// to the queue's cancel channel. Sharded pub/sub (Redis >= 7) keeps the channel in the queue's hash
+// slot, so on Cluster the node that runs cancel.lua delivers it.
 
-/** A connected duplicate of the user's client, subscribed to the cancel channel; undefined if that failed within the bound. */
+/** A subscriber connection listening to the cancel channel; undefined if that failed within the bound. */
 export async function subscribeCancels(
   conn: RedisConnection,
   keys: QueueKeys,
   onCancel: (id: string) => void,
 ): Promise<RedisClient | undefined> {
-  const subscriber = conn.client.duplicate() as RedisClient;
-  // Its errors only delay cancellations (renewals report them too): never let them go unhandled.
-  subscriber.on('error', () => {});
+  const subscriber = await openSubscriber(conn, 'cancel subscriber');
+  if (subscriber === undefined) return undefined;
   try {
-    await conn.bounded(subscriber.connect(), undefined, 'connecting the cancel subscriber');
     await conn.bounded(subscriber.sSubscribe(keys.cancelChannel, onCancel), undefined, 'SSUBSCRIBE');
     return subscriber;
   } catch {
@@ -25,12 +27,6 @@ export async function subscribeCancels(
 }
 
 /** Closes the subscriber within the connection's bound, or destroys it. */
-export async function closeSubscriber(conn: RedisConnection, subscriber: RedisClient): Promise<void> {
-  await conn.bounded(subscriber.close(), undefined, 'closing the cancel subscriber').catch(() => {
-    try {
-      subscriber.destroy();
-    } catch {
-      // never connected, or gone already
-    }
-  });
+export function closeSubscriber(conn: RedisConnection, subscriber: RedisClient): Promise<void> {
+  return closeSharedSubscriber(conn, subscriber, 'cancel subscriber');
 }
