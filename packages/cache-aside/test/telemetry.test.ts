@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Topology, topologies } from '@redis-patterns/testing';
+import { type OtelHarness, pointValue, registerOtel } from '@redis-patterns/testing/otel';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type OtelHarness, pointValue, registerOtel } from '../../connection/test/otel-harness.ts';
 import { useCaches } from './helpers.ts';
 
 describe('cache telemetry without an SDK', () => {

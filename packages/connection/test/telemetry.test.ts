@@ -1,8 +1,8 @@
 import { trace } from '@opentelemetry/api';
+import { registerOtel } from '@redis-patterns/testing/otel';
 import { describe, expect, it } from 'vitest';
 import { TimeoutError } from '../src/errors.ts';
 import { telemetry } from '../src/telemetry.ts';
-import { registerOtel } from './otel-harness.ts';
 
 const otel = telemetry('@redis-patterns/connection-test', '0.0.0');
 const calls = otel.counter('test.calls', { description: 'Calls.', unit: '{call}' });

@@ -1,7 +1,7 @@
 import { connect, InvalidArgumentError, type RedisConnection } from '@redis-patterns/connection';
 import { type Topology, topologies, uniquePrefix } from '@redis-patterns/testing';
+import { type OtelHarness, pointValue, registerOtel } from '@redis-patterns/testing/otel';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type OtelHarness, pointValue, registerOtel } from '../../connection/test/otel-harness.ts';
 import { createLeaderboard, createPeriodicLeaderboard } from '../src/index.ts';
 
 describe('leaderboard telemetry without an SDK', () => {

@@ -1,7 +1,7 @@
 import { connect, type RedisConnection, TimeoutError } from '@redis-patterns/connection';
 import { type Topology, topologies, uniquePrefix } from '@redis-patterns/testing';
+import { type OtelHarness, type Point, registerOtel } from '@redis-patterns/testing/otel';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type OtelHarness, type Point, registerOtel } from '../../connection/test/otel-harness.ts';
 import { createLock, type LockHandle, LockLostError } from '../src/index.ts';
 
 const countOf = (points: Point[], outcome?: string) =>

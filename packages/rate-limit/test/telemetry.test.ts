@@ -1,7 +1,7 @@
 import { connect, type RedisConnection } from '@redis-patterns/connection';
 import { type Topology, topologies, uniquePrefix } from '@redis-patterns/testing';
+import { type OtelHarness, pointValue, registerOtel } from '@redis-patterns/testing/otel';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type OtelHarness, pointValue, registerOtel } from '../../connection/test/otel-harness.ts';
 import { all, createRateLimiter, fixedWindow, InvalidArgumentError, slidingWindowLog } from '../src/index.ts';
 
 describe('rate-limit telemetry without an SDK', () => {
