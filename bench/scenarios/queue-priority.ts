@@ -7,12 +7,9 @@
  * Ours takes `priority` 1..1_000_000 with the higher first; BullMQ takes 1..2_097_151 with the lower
  * first, so its rows get `11 - priority`: the same jobs run first in both.
  */
-import { connect } from '@redis-patterns/connection';
-import { createQueue, createWorker, type Worker as QueueWorker } from '@redis-patterns/queue';
-import { Queue as BullQueue, Worker as BullWorker } from 'bullmq';
 import { createClient } from 'redis';
 import { defineScenario, NODE_REDIS_TIMEOUT_SETTLE_MS } from '../scenario.ts';
-import { DEFAULT_BACKLOG, hostAndPort, type QueueSystem, throughputRunner } from './queue.ts';
+import { bullmq, DEFAULT_BACKLOG, ours, type QueueSystem, throughputRunner } from './queue.ts';
 
 const TOP_PRIORITY = 10;
 
@@ -28,80 +25,6 @@ function priorities(): () => number {
     t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
     const unit = ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
     return 1 + Math.floor(unit * TOP_PRIORITY);
-  };
-}
-
-async function ours(url: string, backlog: number): Promise<QueueSystem> {
-  const redis = await connect({ url });
-  const queue = createQueue<{ n: number }>({ redis, name: `bench-prio-${backlog}`, prefix: 'bench:q:' });
-  await queue.purge();
-  const priority = priorities();
-  let worker: QueueWorker<{ n: number }> | undefined;
-  let n = 0;
-  return {
-    async fill(count) {
-      await queue.addBulk(
-        Array.from({ length: count }, () => ({ payload: { n: n++ }, options: { priority: priority() } })),
-      );
-    },
-    async consume(concurrency, onDone) {
-      worker = createWorker(queue, async () => {}, { concurrency });
-      worker.on('completed', onDone);
-      worker.on('error', (error) => console.error('queue worker:', error));
-      worker.start();
-    },
-    async stopConsuming() {
-      await worker?.stop();
-      worker = undefined;
-    },
-    async close() {
-      await queue.purge();
-      await redis.close();
-    },
-  };
-}
-
-async function bullmq(url: string): Promise<QueueSystem> {
-  const connection = { ...hostAndPort(url), maxRetriesPerRequest: null };
-  const name = 'bench-bullmq-prio';
-  const queue = new BullQueue(name, {
-    connection,
-    // Same job settings as ours: 3 attempts with exponential backoff, finished jobs removed.
-    defaultJobOptions: {
-      attempts: 3,
-      backoff: { type: 'exponential', delay: 1000 },
-      removeOnComplete: true,
-      removeOnFail: true,
-    },
-  });
-  await queue.obliterate({ force: true });
-  const priority = priorities();
-  let worker: BullWorker | undefined;
-  let n = 0;
-  return {
-    async fill(count) {
-      await queue.addBulk(
-        Array.from({ length: count }, () => ({
-          name: 'job',
-          data: { n: n++ },
-          // BullMQ runs the lowest number first.
-          opts: { priority: TOP_PRIORITY + 1 - priority() },
-        })),
-      );
-    },
-    async consume(concurrency, onDone) {
-      worker = new BullWorker(name, async () => {}, { connection, concurrency });
-      worker.on('completed', onDone);
-      worker.on('error', (error) => console.error('bullmq worker:', error));
-    },
-    async stopConsuming() {
-      await worker?.close();
-      worker = undefined;
-    },
-    async close() {
-      await queue.obliterate({ force: true });
-      await queue.close();
-    },
   };
 }
 
@@ -166,7 +89,12 @@ export default defineScenario({
     {
       name: 'BullMQ 6.7',
       peer: true,
-      make: async ({ url }) => throughputRunner(await bullmq(url), DEFAULT_BACKLOG),
+      make: async ({ url }) => {
+        const priority = priorities();
+        // BullMQ runs the lowest number first.
+        const options = () => ({ priority: TOP_PRIORITY + 1 - priority() });
+        return throughputRunner(await bullmq(url, { name: 'bench-bullmq-prio', options }), DEFAULT_BACKLOG);
+      },
     },
     {
       name: 'ceiling: ZADD/BZPOPMIN (node-redis)',
@@ -177,7 +105,12 @@ export default defineScenario({
     {
       name: 'queue',
       peer: false,
-      make: async ({ url }) => throughputRunner(await ours(url, DEFAULT_BACKLOG), DEFAULT_BACKLOG),
+      make: async ({ url }) => {
+        const priority = priorities();
+        const options = () => ({ priority: priority() });
+        const system = await ours(url, DEFAULT_BACKLOG, { name: `bench-prio-${DEFAULT_BACKLOG}`, options });
+        return throughputRunner(system, DEFAULT_BACKLOG);
+      },
     },
   ],
 });

@@ -11,9 +11,14 @@
  * of jobs has been processed. p50/p99 are the gaps between completions, not job latency.
  */
 import { connect } from '@redis-patterns/connection';
-import { createQueue, createWorker, type Worker as QueueWorker } from '@redis-patterns/queue';
+import {
+  createQueue,
+  createWorker,
+  type JobOptions,
+  type Worker as QueueWorker,
+} from '@redis-patterns/queue';
 import BeeQueue from 'bee-queue';
-import { Queue as BullQueue, Worker as BullWorker } from 'bullmq';
+import { Queue as BullQueue, Worker as BullWorker, type JobsOptions } from 'bullmq';
 import { createClient } from 'redis';
 import { defineScenario, NODE_REDIS_TIMEOUT_SETTLE_MS, type Runner } from '../scenario.ts';
 
@@ -98,15 +103,34 @@ export function hostAndPort(url: string): { host: string; port: number } {
   return { host: parsed.hostname, port: Number(parsed.port || 6379) };
 }
 
-async function ours(url: string, backlog: number): Promise<QueueSystem> {
+/** What a variant of the scenario (queue-priority) changes in the rows: the queue's name, each job's options. */
+export interface Variant<O> {
+  name: string;
+  /** The options of the next job added. */
+  options: () => O;
+}
+
+/** Our queue as a {@link QueueSystem}; `variant` names the queue and gives each job its options. */
+export async function ours(
+  url: string,
+  backlog: number,
+  variant?: Variant<JobOptions>,
+): Promise<QueueSystem> {
   const redis = await connect({ url });
-  const queue = createQueue<{ n: number }>({ redis, name: `bench-${backlog}`, prefix: 'bench:q:' });
+  const name = variant?.name ?? `bench-${backlog}`;
+  const queue = createQueue<{ n: number }>({ redis, name, prefix: 'bench:q:' });
   await queue.purge();
   let worker: QueueWorker<{ n: number }> | undefined;
   let n = 0;
   return {
     async fill(count) {
-      await queue.addBulk(Array.from({ length: count }, () => ({ payload: { n: n++ } })));
+      await queue.addBulk(
+        Array.from({ length: count }, () =>
+          variant === undefined
+            ? { payload: { n: n++ } }
+            : { payload: { n: n++ }, options: variant.options() },
+        ),
+      );
     },
     async consume(concurrency, onDone) {
       worker = createWorker(queue, async () => {}, { concurrency });
@@ -125,9 +149,10 @@ async function ours(url: string, backlog: number): Promise<QueueSystem> {
   };
 }
 
-async function bullmq(url: string): Promise<QueueSystem> {
+/** BullMQ as a {@link QueueSystem}; `variant` names the queue and gives each job its options. */
+export async function bullmq(url: string, variant?: Variant<JobsOptions>): Promise<QueueSystem> {
   const connection = { ...hostAndPort(url), maxRetriesPerRequest: null };
-  const name = 'bench-bullmq';
+  const name = variant?.name ?? 'bench-bullmq';
   const queue = new BullQueue(name, {
     connection,
     // Same job settings as ours: 3 attempts with exponential backoff, finished jobs removed.
@@ -143,7 +168,13 @@ async function bullmq(url: string): Promise<QueueSystem> {
   let n = 0;
   return {
     async fill(count) {
-      await queue.addBulk(Array.from({ length: count }, () => ({ name: 'job', data: { n: n++ } })));
+      await queue.addBulk(
+        Array.from({ length: count }, () =>
+          variant === undefined
+            ? { name: 'job', data: { n: n++ } }
+            : { name: 'job', data: { n: n++ }, opts: variant.options() },
+        ),
+      );
     },
     async consume(concurrency, onDone) {
       worker = new BullWorker(name, async () => {}, { connection, concurrency });
