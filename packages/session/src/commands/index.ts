@@ -1,20 +1,15 @@
 import { escapeGlob, type RedisConnection } from '@redis-patterns/connection';
-import { ScriptBatcher } from '@redis-patterns/connection/internal';
 import {
   blobOf,
   type FieldChange,
   type Fields,
   flattenHash,
   type Loaded,
-  loadedAt,
   type Meta,
-  READ_SLOTS,
-  type ReadReply,
   splitHash,
 } from '../codec.js';
 import { scripts } from '../lua.generated.js';
 import type { ResolvedOptions } from '../options.js';
-import { countRead } from '../otel.js';
 import {
   type CreateResult,
   type Lifetime,
@@ -22,6 +17,7 @@ import {
   type UserChange,
   type WriteResult,
 } from './types.js';
+import { SessionReads } from './reads.js';
 import { UserIndex } from './user-index.js';
 
 export type { CreateResult, Lifetime, UserChange, WriteResult };
@@ -56,9 +52,6 @@ export const TOMBSTONE_TTL_MS = 60_000;
 /** Tombstones followed by one destroy (a session regenerated several times within the window). */
 const MAX_FORWARDS = 16;
 
-/** Most reads in one script call (one call holds Redis for all of them). */
-const MAX_READ_BATCH = 25;
-
 /** The Redis side of one store, shared by the store and the framework adapters. */
 export class SessionCommands {
   readonly opts: ResolvedOptions;
@@ -66,7 +59,7 @@ export class SessionCommands {
   readonly #idle: string;
   readonly #absoluteTtl: string;
   readonly #touchAfter: string;
-  readonly #reads: ScriptBatcher<string, Loaded | null>;
+  readonly #reads: SessionReads;
   /** The per-user indexes. */
   readonly index: UserIndex;
 
@@ -77,27 +70,14 @@ export class SessionCommands {
     this.#absoluteTtl = String(opts.absoluteTtlMs);
     this.#touchAfter = String(opts.touchAfterMs);
     this.index = new UserIndex(opts);
-    const readArgs = [this.#idle, this.#touchAfter];
-    // Reads asked for in the same tick share script calls (per hash slot, so on Cluster only keys of
-    // one slot do): at 50 requests in flight Redis runs two calls instead of 50. With none in flight
-    // a read goes out at once, so a lone request waits for nothing.
-    this.#reads = new ScriptBatcher<string, Loaded | null>(opts.conn, {
-      single: scripts.read,
-      batch: scripts.readBatch,
-      max: MAX_READ_BATCH,
-      keyOf: (key) => key,
-      argsOf: (keys) => ({ keys: [...keys], args: readArgs }),
-      layout: { first: 1, slots: READ_SLOTS },
-      // A single read replies nil for a session that is gone; a batch, nulls in its slots.
-      decode: (reply, at) => countRead(reply === null ? null : loadedAt(reply as ReadReply, at)),
-    });
+    this.#reads = new SessionReads(opts);
   }
 
   readonly sessionKey = (handle: string): string => this.opts.keys.key(handle);
 
-  /** get: the session, with its idle TTL slid in the same script call. */
+  /** get: the session, with its idle TTL slid when due (see reads.ts). */
   read(handle: string): Promise<Loaded | null> {
-    return this.#reads.call(this.sessionKey(handle));
+    return this.#reads.read(this.sessionKey(handle));
   }
 
   /** Raw HGETALL, no refresh: for listing and for function updates. */
