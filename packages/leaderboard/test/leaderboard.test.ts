@@ -27,6 +27,42 @@ describe.each(topologies())('leaderboard on $name', ({ url }) => {
     await Promise.all([redis, ...(others ?? [])].map((c) => c?.close()));
   });
 
+  it('replaces scores on a plain board with one ZADD and no script, and on a dense one with the script', async () => {
+    const calls = async () => {
+      const info = await redis.send<string>(['INFO', 'commandstats'], { key: `${prefix}{calls}` });
+      const count = (name: string) => Number(new RegExp(`cmdstat_${name}:calls=(\\d+)`).exec(info)?.[1] ?? 0);
+      return { zadd: count('zadd'), evalsha: count('evalsha') + count('eval') };
+    };
+    const plain = board();
+    await plain.submit('warm', 1);
+    let before = await calls();
+    expect(await plain.submit('ann', 42)).toBe(42);
+    // A member given twice ends with its last score, and both entries say so, as the script does.
+    expect(
+      await plain.submitMany([
+        { member: 'bob', score: 7 },
+        { member: 'cyd', score: 9 },
+        { member: 'bob', score: 8 },
+      ]),
+    ).toEqual([8, 9, 8]);
+    let after = await calls();
+    // On Cluster INFO answers from one master, so only the replies and the order are checked there.
+    const standalone = !url.includes('cluster=true');
+    if (standalone) expect([after.zadd - before.zadd, after.evalsha - before.evalsha]).toEqual([2, 0]);
+    expect((await plain.top(4)).map((e) => [e.member, e.score])).toEqual([
+      ['ann', 42],
+      ['cyd', 9],
+      ['bob', 8],
+      ['warm', 1],
+    ]);
+    const dense = board({ ties: 'dense' });
+    await dense.submit('warm', 1);
+    before = await calls();
+    await dense.submit('ann', 42);
+    after = await calls();
+    if (standalone) expect(after.evalsha - before.evalsha).toBe(1);
+  });
+
   it('ranks 100, 90, 90, 80 as 1,2,3,4 (ordinal), 1,2,2,3 (dense) and 1,2,2,4 (competition)', async () => {
     const expected = { ordinal: [1, 2, 3, 4], dense: [1, 2, 2, 3], competition: [1, 2, 2, 4] } as const;
     for (const ties of ['ordinal', 'dense', 'competition'] as const) {

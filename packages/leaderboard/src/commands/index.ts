@@ -59,9 +59,34 @@ export function boardCommands(conn: RedisConnection, keys: BoardKeys, settings: 
     readonly: true,
   });
 
+  // A board without tie-break sequences, dense index or keepTop stores a replaced score as it is:
+  // a plain ZADD (atomic over all its pairs) does what the script would, without running Lua.
+  const plainReplace = settings.shift === 1 && settings.ties !== 'dense' && settings.keepTop === 0;
+
   return {
-    /** One write script call over `entries` (the caller bounds their number). */
-    write(policy: UpdatePolicy, expireAtMs: number, entries: readonly PendingWrite[]): Promise<WriteReply> {
+    /** One write over `entries` (the caller bounds their number): a plain ZADD where it suffices, else the script. */
+    async write(
+      policy: UpdatePolicy,
+      expireAtMs: number,
+      entries: readonly PendingWrite[],
+    ): Promise<WriteReply> {
+      if (
+        plainReplace &&
+        policy === 'replace' &&
+        expireAtMs === 0 &&
+        entries.every((e) => e.data === undefined)
+      ) {
+        const command = ['ZADD', keys.scores];
+        // As in the script, a member given twice ends with its last score, and every entry says so.
+        const finals = new Map<string, string>();
+        for (const e of entries) {
+          const stored = String(e.raw);
+          command.push(stored, e.member);
+          finals.set(e.member, stored);
+        }
+        await conn.send<number>(command, { key: keys.scores });
+        return [1, ...entries.map((e) => finals.get(e.member) as string)];
+      }
       const args = [
         String(settings.shift),
         settings.ties,
