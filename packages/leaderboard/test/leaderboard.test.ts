@@ -27,7 +27,7 @@ describe.each(topologies())('leaderboard on $name', ({ url }) => {
     await Promise.all([redis, ...(others ?? [])].map((c) => c?.close()));
   });
 
-  it('replaces scores on a plain board with one ZADD and no script, and on a dense one with the script', async () => {
+  it('writes a plain board with ZADD (and ZMSCORE for best scores), no script; a dense one with the script', async () => {
     const calls = async () => {
       const info = await redis.send<string>(['INFO', 'commandstats'], { key: `${prefix}{calls}` });
       const count = (name: string) => Number(new RegExp(`cmdstat_${name}:calls=(\\d+)`).exec(info)?.[1] ?? 0);
@@ -55,6 +55,21 @@ describe.each(topologies())('leaderboard on $name', ({ url }) => {
       ['bob', 8],
       ['warm', 1],
     ]);
+    // A best-score board: ZADD LT on the stored (lower is better) scores, then ZMSCORE, still no script.
+    const best = board({ updatePolicy: 'best' });
+    before = await calls();
+    expect(await best.submit('ann', 10)).toBe(10);
+    expect(await best.submit('ann', 5)).toBe(10);
+    expect(
+      await best.submitMany([
+        { member: 'bob', score: 3 },
+        { member: 'ann', score: 12 },
+        { member: 'bob', score: 1 },
+      ]),
+    ).toEqual([3, 12, 3]);
+    after = await calls();
+    if (standalone) expect([after.zadd - before.zadd, after.evalsha - before.evalsha]).toEqual([3, 0]);
+    expect(await best.score('ann')).toBe(12);
     const dense = board({ ties: 'dense' });
     await dense.submit('warm', 1);
     before = await calls();

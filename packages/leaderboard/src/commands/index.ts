@@ -59,33 +59,43 @@ export function boardCommands(conn: RedisConnection, keys: BoardKeys, settings: 
     readonly: true,
   });
 
-  // A board without tie-break sequences, dense index or keepTop stores a replaced score as it is:
-  // a plain ZADD (atomic over all its pairs) does what the script would, without running Lua.
-  const plainReplace = settings.shift === 1 && settings.ties !== 'dense' && settings.keepTop === 0;
+  // A board without tie-break sequences, dense index or keepTop stores a score as it is, so a write
+  // without data or cycle needs no Lua: a replace is one ZADD (atomic over all its pairs), a best one
+  // ZADD LT followed on the same socket by a ZMSCORE for the scores it left (stored scores are lower
+  // is better). Those replies are the members' scores just after the ZADD, or a better one a
+  // concurrent writer set in between.
+  const plain = settings.shift === 1 && settings.ties !== 'dense' && settings.keepTop === 0;
 
   return {
-    /** One write over `entries` (the caller bounds their number): a plain ZADD where it suffices, else the script. */
+    /** One write over `entries` (the caller bounds their number): plain commands where they suffice, else the script. */
     async write(
       policy: UpdatePolicy,
       expireAtMs: number,
       entries: readonly PendingWrite[],
     ): Promise<WriteReply> {
-      if (
-        plainReplace &&
-        policy === 'replace' &&
-        expireAtMs === 0 &&
-        entries.every((e) => e.data === undefined)
-      ) {
-        const command = ['ZADD', keys.scores];
-        // As in the script, a member given twice ends with its last score, and every entry says so.
-        const finals = new Map<string, string>();
+      if (plain && policy !== 'increment' && expireAtMs === 0 && entries.every((e) => e.data === undefined)) {
+        const zadd = policy === 'best' ? ['ZADD', keys.scores, 'LT'] : ['ZADD', keys.scores];
+        // As in the script, a member given twice ends with its last (replace) or best score, and
+        // every entry of it says so.
+        const finals = new Map<string, string | null>();
         for (const e of entries) {
           const stored = String(e.raw);
-          command.push(stored, e.member);
+          zadd.push(stored, e.member);
           finals.set(e.member, stored);
         }
-        await conn.send<number>(command, { key: keys.scores });
-        return [1, ...entries.map((e) => finals.get(e.member) as string)];
+        const written = conn.send<number>(zadd, { key: keys.scores });
+        if (policy === 'replace') {
+          await written;
+          return [1, ...entries.map((e) => finals.get(e.member) ?? null)];
+        }
+        const members = [...finals.keys()];
+        const scores = conn.send<Array<string | number | null>>(['ZMSCORE', keys.scores, ...members], {
+          key: keys.scores,
+        });
+        const [, after] = await Promise.all([written, scores]);
+        // null: removed by a concurrent call in between, as a keepTop trim would report it.
+        members.forEach((member, i) => finals.set(member, after[i] == null ? null : String(after[i])));
+        return [1, ...entries.map((e) => finals.get(e.member) ?? null)];
       }
       const args = [
         String(settings.shift),
