@@ -1,11 +1,11 @@
 #!/usr/bin/env node
-// The `redis-patterns` bin: process streams in, exit code out. Ctrl-C stops `status --watch`
-// (which closes its connection and exits 0); any other command it ends at once with 130, so that an
-// operator can stop a listing or a delete that matches more than meant.
+// The `redis-patterns` bin: process streams in, exit code out. Ctrl-C stops `status --watch` and
+// `dashboard` (which close their connections and exit 0); any other command it ends at once with
+// 130, so that an operator can stop a listing or a delete that matches more than meant.
 import { run } from './run.js';
 
 const argv = process.argv.slice(2);
-const watching = argv.includes('--watch');
+const watching = argv.includes('--watch') || commandOf(argv) === 'dashboard';
 const controller = new AbortController();
 let interrupted = false;
 process.on('SIGINT', () => {
@@ -24,3 +24,13 @@ process.exitCode = await run(argv, {
   stdin: process.stdin,
   signal: controller.signal,
 });
+
+/** The subcommand: the first argument that is neither a global option nor the value of one. */
+function commandOf(args: readonly string[]): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string;
+    if (['--url', '--prefix', '--timeout'].includes(arg)) i++;
+    else if (!arg.startsWith('-')) return arg;
+  }
+  return undefined;
+}

@@ -45,6 +45,9 @@ export interface GlobalOptions {
   timeout: number;
 }
 
+/** What the inspector helpers need: one connection and the prefix rule (the CLI's Context, or the dashboard's). */
+export type ConnectionSource = Pick<Context, 'connection' | 'prefix'>;
+
 /** What a command's action works with: its options, its output, and one connection opened on demand. */
 export class Context {
   #conn: Promise<RedisConnection> | undefined;

@@ -1,5 +1,6 @@
+import { InvalidArgumentError as PatternsInvalidArgument } from '@redis-patterns/connection';
 import { InvalidArgumentError } from 'commander';
-import { UsageError } from './context.js';
+import { OperationError, UsageError } from './context.js';
 
 /** A commander argument parser for an integer from `min` to `max`. */
 export function integer(min: number, max = Number.MAX_SAFE_INTEGER): (value: string) => number {
@@ -50,11 +51,27 @@ export async function collect<T>(
   // command never walks a whole large database (it prints the cursor to go on from).
   let pages = 0;
   do {
-    const got = await page(next);
+    const got = pages === 0 ? await page(next) : await fromOwnCursor(() => page(next));
     items.push(...got.items);
     next = got.cursor;
   } while (next !== undefined && items.length < limit && ++pages < MAX_PAGES);
   return { items, cursor: next };
+}
+
+/**
+ * Reads a page from a cursor this process got from the page before. A refused cursor there is no
+ * usage error (exit 2) but a listing cut short (exit 1): the Cluster changed under it, as in a
+ * failover that demoted the master the cursor names.
+ */
+export async function fromOwnCursor<T>(read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (err) {
+    if (err instanceof PatternsInvalidArgument && err.argument === 'cursor') {
+      throw new OperationError(`the listing was cut short: ${err.message}`, { cause: err });
+    }
+    throw err;
+  }
 }
 
 /** Pages one listing command reads at most (each page is at most ten SCAN calls). */

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { RedisPatternsError, redact } from '@redis-patterns/connection';
 import { Command, CommanderError, Option } from 'commander';
 import { registerCache } from './commands/cache.js';
+import { registerDashboard } from './commands/dashboard.js';
 import { registerLeaderboard } from './commands/leaderboard.js';
 import { registerLock } from './commands/lock.js';
 import { registerQueue } from './commands/queue.js';
@@ -67,6 +68,7 @@ export async function run(argv: readonly string[], io: RunIO): Promise<number> {
   registerSession(program, act);
   registerCache(program, act);
   registerStatus(program, act);
+  registerDashboard(program, act);
   // The connection's own timers are unref'd: without a ref'd handle, a connect that never gets a
   // socket up (every Cluster node refusing) would let Node exit mid-await, with code 13 and no message.
   const keepAlive = setInterval(() => {}, 60_000);

@@ -1,6 +1,6 @@
 import { type CacheInspector, createCacheInspector } from '@redis-patterns/cache-aside';
 import type { Command } from 'commander';
-import { type Context, OperationError } from '../context.js';
+import { type ConnectionSource, OperationError } from '../context.js';
 import { collect, integer, listing, moreNote, pageAt } from '../options.js';
 import type { Act } from '../run.js';
 import { formatMs, formatRecord, formatTable } from '../table.js';
@@ -10,7 +10,7 @@ export const CACHE_PREFIX = 'cache:';
 
 /** A cache inspector over the command's connection, under `prefix` (default `--prefix`, else the package's). */
 export async function cacheInspector(
-  ctx: Context,
+  ctx: ConnectionSource,
   prefix = ctx.prefix(CACHE_PREFIX),
 ): Promise<CacheInspector> {
   return createCacheInspector({ redis: await ctx.connection(), prefix });

@@ -7,7 +7,7 @@ import {
   type LeaderboardInspector,
 } from '@redis-patterns/leaderboard';
 import type { Command } from 'commander';
-import { type Context, OperationError } from '../context.js';
+import { type ConnectionSource, OperationError } from '../context.js';
 import { argument, collect, integer, listing, moreNote, oneOf, pageAt } from '../options.js';
 import type { Act } from '../run.js';
 import { formatTable } from '../table.js';
@@ -17,7 +17,7 @@ export const LEADERBOARD_PREFIX = 'lb:';
 
 /** A leaderboard inspector over the command's connection, under `prefix` (default `--prefix`, else the package's). */
 export async function leaderboardInspector(
-  ctx: Context,
+  ctx: ConnectionSource,
   prefix = ctx.prefix(LEADERBOARD_PREFIX),
 ): Promise<LeaderboardInspector> {
   return createLeaderboardInspector({ redis: await ctx.connection(), prefix });

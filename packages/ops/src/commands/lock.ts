@@ -1,6 +1,6 @@
 import { createLockInspector, type InspectedLock, type LockInspector } from '@redis-patterns/lock';
 import type { Command } from 'commander';
-import { type Context, OperationError } from '../context.js';
+import { type ConnectionSource, OperationError } from '../context.js';
 import { collect, listing, moreNote, pageAt } from '../options.js';
 import type { Act } from '../run.js';
 import { formatMs, formatRecord, formatTable } from '../table.js';
@@ -9,7 +9,10 @@ import { formatMs, formatRecord, formatTable } from '../table.js';
 export const LOCK_PREFIX = 'lock:';
 
 /** A lock inspector over the command's connection, under `prefix` (default `--prefix`, else the package's). */
-export async function lockInspector(ctx: Context, prefix = ctx.prefix(LOCK_PREFIX)): Promise<LockInspector> {
+export async function lockInspector(
+  ctx: ConnectionSource,
+  prefix = ctx.prefix(LOCK_PREFIX),
+): Promise<LockInspector> {
   return createLockInspector({ redis: await ctx.connection(), prefix });
 }
 

@@ -8,8 +8,8 @@ import {
   type QueueCounts,
 } from '@redis-patterns/queue';
 import type { Command } from 'commander';
-import { type Context, OperationError } from '../context.js';
-import { argument, integer, oneOf } from '../options.js';
+import { type ConnectionSource, OperationError } from '../context.js';
+import { argument, fromOwnCursor, integer, oneOf } from '../options.js';
 import type { Act } from '../run.js';
 import { formatMs, formatRecord, formatTable } from '../table.js';
 
@@ -50,7 +50,10 @@ export async function discoverQueues(conn: RedisConnection, prefix: string): Pro
     let cursor: string | undefined;
     let pages = 0;
     do {
-      const page = await scanPage(conn, `${escapeGlob(prefix)}{*}:${suffix}`, { cursor, count: 500 });
+      const at = cursor;
+      const page = await fromOwnCursor(() =>
+        scanPage(conn, `${escapeGlob(prefix)}{*}:${suffix}`, { cursor: at, count: 500 }),
+      );
       for (const key of page.keys) {
         const name = keyspace.tagOf(key);
         if (name !== undefined) names.add(name);
@@ -63,7 +66,7 @@ export async function discoverQueues(conn: RedisConnection, prefix: string): Pro
 
 /** Opens queue `name` for one command; the caller closes it (the connection stays open). */
 export async function openQueue(
-  ctx: Context,
+  ctx: ConnectionSource,
   name: string,
   prefix = ctx.prefix(QUEUE_PREFIX),
 ): Promise<Queue> {
@@ -71,8 +74,9 @@ export async function openQueue(
   return createQueue({ redis, name, prefix, serializer: lenientJson });
 }
 
-async function withQueue<R>(
-  ctx: Context,
+/** Runs `fn` with queue `name` open, and closes the queue (not the connection) after it. */
+export async function withQueue<R>(
+  ctx: ConnectionSource,
   name: string,
   fn: (queue: Queue) => Promise<R>,
   prefix = ctx.prefix(QUEUE_PREFIX),
@@ -99,7 +103,7 @@ export const COUNT_COLUMNS = [
 
 /** Counts of the named queues, or of every queue found under the prefix. */
 export async function queueCounts(
-  ctx: Context,
+  ctx: ConnectionSource,
   names?: readonly string[],
   prefix = ctx.prefix(QUEUE_PREFIX),
 ): Promise<Array<{ name: string } & QueueCounts>> {

@@ -4,7 +4,7 @@ import {
   type RateLimitKey,
 } from '@redis-patterns/rate-limit';
 import type { Command } from 'commander';
-import { type Context, OperationError } from '../context.js';
+import { type ConnectionSource, OperationError } from '../context.js';
 import { collect, listing, moreNote, pageAt } from '../options.js';
 import type { Act } from '../run.js';
 import { formatRecord, formatTable } from '../table.js';
@@ -14,7 +14,7 @@ export const RATELIMIT_PREFIX = 'rl:';
 
 /** A rate-limit inspector over the command's connection, under `prefix` (default `--prefix`, else the package's). */
 export async function rateLimitInspector(
-  ctx: Context,
+  ctx: ConnectionSource,
   prefix = ctx.prefix(RATELIMIT_PREFIX),
 ): Promise<RateLimitInspector> {
   return createRateLimitInspector({ redis: await ctx.connection(), prefix });

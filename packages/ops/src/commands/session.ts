@@ -4,7 +4,7 @@ import {
   type SessionInspector,
 } from '@redis-patterns/session';
 import type { Command } from 'commander';
-import { type Context, OperationError, UsageError } from '../context.js';
+import { type ConnectionSource, OperationError, UsageError } from '../context.js';
 import { collect, listing, moreNote, pageAt } from '../options.js';
 import type { Act } from '../run.js';
 import { formatMs, formatRecord, formatTable } from '../table.js';
@@ -14,7 +14,7 @@ export const SESSION_PREFIX = 'session:';
 
 /** A session inspector over the command's connection, under `prefix` (default `--prefix`, else the package's). */
 export async function sessionInspector(
-  ctx: Context,
+  ctx: ConnectionSource,
   prefix = ctx.prefix(SESSION_PREFIX),
 ): Promise<SessionInspector> {
   return createSessionInspector({ redis: await ctx.connection(), prefix });

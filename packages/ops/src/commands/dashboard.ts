@@ -1,0 +1,127 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Command } from 'commander';
+import { type Context, OperationError } from '../context.js';
+import { LOOPBACK_HOSTS } from '../dashboard/options.js';
+import { labelOf, serveFrom } from '../dashboard/server.js';
+import { integer } from '../options.js';
+import type { Act } from '../run.js';
+import { CACHE_PREFIX } from './cache.js';
+import { LEADERBOARD_PREFIX } from './leaderboard.js';
+import { LOCK_PREFIX } from './lock.js';
+import { QUEUE_PREFIX } from './queue.js';
+import { RATELIMIT_PREFIX } from './ratelimit.js';
+import { SESSION_PREFIX } from './session.js';
+
+/** The default port: near Redis's own, and free on most machines. */
+const DEFAULT_PORT = 7380;
+const PATTERNS = {
+  queue: QUEUE_PREFIX,
+  lock: LOCK_PREFIX,
+  ratelimit: RATELIMIT_PREFIX,
+  leaderboard: LEADERBOARD_PREFIX,
+  session: SESSION_PREFIX,
+  cache: CACHE_PREFIX,
+};
+
+/** True for an address only this machine can reach. */
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/** Resolves when the run's signal aborts, or on SIGINT or SIGTERM. */
+function stopped(ctx: Context): Promise<string> {
+  return new Promise((resolve) => {
+    const done = (why: string) => () => {
+      process.removeListener('SIGTERM', onTerm);
+      process.removeListener('SIGINT', onInt);
+      resolve(why);
+    };
+    const onTerm = done('SIGTERM');
+    const onInt = done('SIGINT');
+    process.once('SIGTERM', onTerm);
+    if (ctx.io.signal === undefined) process.once('SIGINT', onInt);
+    else if (ctx.io.signal.aborted) onInt();
+    else ctx.io.signal.addEventListener('abort', onInt, { once: true });
+  });
+}
+
+/** `dashboard [--host] [--port] [--token] [--allow-writes]`. */
+export function registerDashboard(program: Command, act: Act): void {
+  const command = program
+    .command('dashboard')
+    .description(
+      'serve the web dashboard until Ctrl-C or SIGTERM (loopback only unless --host says otherwise)',
+    )
+    .option('--host <host>', 'interface to listen on', '127.0.0.1')
+    .option(
+      '--port <port>',
+      `port to listen on, 0 for any free one (default ${DEFAULT_PORT})`,
+      integer(0, 65535),
+    )
+    .option(
+      '--token <token>',
+      'login token (default: $REDIS_PATTERNS_DASHBOARD_TOKEN, else a random one, printed)',
+    )
+    .option('--allow-writes', 'let the page retry, remove, pause, resume, revoke and invalidate');
+  for (const [pattern, fallback] of Object.entries(PATTERNS)) {
+    command.option(
+      `--${pattern}-prefix <prefix>`,
+      `prefix of the ${pattern} keys (default --prefix, else ${fallback})`,
+    );
+  }
+  command.action(
+    act(async (ctx, _args, opts) => {
+      // Connecting first: an unreachable Redis fails the command (exit 1) before anything listens.
+      await ctx.connection();
+      const env = ctx.io.env ?? process.env;
+      const token: string | undefined = opts.token ?? (env.REDIS_PATTERNS_DASHBOARD_TOKEN || undefined);
+      const host = opts.host as string;
+      const prefixes = Object.fromEntries(
+        Object.entries(PATTERNS).map(([pattern, fallback]) => [
+          pattern,
+          opts[`${pattern}Prefix`] ?? ctx.prefix(fallback),
+        ]),
+      );
+      const dashboard = serveFrom(ctx, labelOf(ctx.options.url), {
+        prefixes,
+        allowWrites: opts.allowWrites === true,
+        timeoutMs: ctx.options.timeout,
+        ...(token === undefined ? {} : { token }),
+        ...(isLoopback(host) ? { allowedHosts: LOOPBACK_HOSTS } : {}),
+      });
+      const server = createServer(dashboard.handler);
+      try {
+        await new Promise<void>((resolve, reject) => {
+          server.once('error', reject);
+          server.listen(opts.port ?? DEFAULT_PORT, host.replace(/^\[|\]$/g, ''), resolve);
+        });
+      } catch (err) {
+        await dashboard.close();
+        throw new OperationError(
+          `cannot listen on ${host}:${opts.port ?? DEFAULT_PORT}: ${(err as Error).message}`,
+        );
+      }
+      const { port } = server.address() as AddressInfo;
+      const url = `http://${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${port}/`;
+      if (!isLoopback(host)) {
+        ctx.io.stderr.write(
+          `warning: listening on ${host}, not loopback: anyone who can reach it and has the token can read${opts.allowWrites ? ' and change' : ''} this Redis. Put it behind TLS.\n`,
+        );
+      }
+      ctx.print({ url, token: dashboard.token, allowWrites: opts.allowWrites === true }, () =>
+        [
+          `Dashboard of ${ctx.shownUrl()} at ${url}`,
+          `Token: ${dashboard.token}`,
+          opts.allowWrites ? 'Writes allowed.' : 'Read-only (start with --allow-writes to allow repairs).',
+          'Stop with Ctrl-C.\n',
+        ].join('\n'),
+      );
+      await stopped(ctx);
+      ctx.note('stopping the dashboard');
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await dashboard.close();
+    }),
+  );
+}
