@@ -14,6 +14,7 @@ import {
 } from '@opentelemetry/sdk-trace';
 import { createCache } from '@redis-patterns/cache-aside';
 import { connect } from '@redis-patterns/connection';
+import { createQueue, createWorker } from '@redis-patterns/queue';
 import { createRateLimiter, fixedWindow } from '@redis-patterns/rate-limit';
 import { type BenchContext, defineScenario, type Row, type Runner } from '../scenario.ts';
 
@@ -105,6 +106,43 @@ async function cacheHit(url: string, setup: Setup): Promise<Runner> {
   };
 }
 
+/**
+ * A job added and processed (an empty handler, concurrency 50), under `setup`: the op ends when the
+ * handler ran, so it carries the add, the send and process spans, the stored trace context and the
+ * worker's metrics. Completions are acknowledged after the op ends, in the worker's next exchange.
+ */
+async function queueJob(url: string, setup: Setup): Promise<Runner> {
+  const unregister = register(setup);
+  const redis = await connect({ url });
+  const queue = createQueue<number>({ redis, prefix: `bench:otel:${setup}:`, name: 'jobs' });
+  const running = new Map<number, () => void>();
+  const worker = createWorker<number>(
+    queue,
+    ({ payload }) => {
+      running.get(payload)?.();
+      running.delete(payload);
+    },
+    { concurrency: 50 },
+  );
+  worker.start();
+  let next = 0;
+  return {
+    op: inRequest(setup, async () => {
+      const n = next++;
+      const ran = new Promise<void>((resolve) => running.set(n, resolve));
+      await queue.add(n);
+      await ran;
+    }),
+    close: async () => {
+      await worker.stop();
+      await queue.purge();
+      await queue.close();
+      await redis.close();
+      await unregister();
+    },
+  };
+}
+
 const SETUPS: Array<[Setup, string]> = [
   ['none', '@opentelemetry/api, no SDK registered'],
   ['tracing-off', 'SDK registered, sampler never samples'],
@@ -123,7 +161,11 @@ const rows = (group: string, make: (url: string, setup: Setup) => Promise<Runner
 export default defineScenario({
   name: 'telemetry-overhead',
   description:
-    'The cost of OpenTelemetry per op: a fixed-window check and a cache hit, without an SDK, with an SDK whose sampler drops every span (with and without metrics), and with every span recorded. Compare Node µs/op within a group.',
+    'The cost of OpenTelemetry per op: a fixed-window check, a cache hit and a queue job (added and processed), without an SDK, with an SDK whose sampler drops every span (with and without metrics), and with every span recorded. Compare Node µs/op within a group.',
   inflight: [50],
-  rows: [...rows('rate-limit check', rateLimit), ...rows('cache hit', cacheHit)],
+  rows: [
+    ...rows('rate-limit check', rateLimit),
+    ...rows('cache hit', cacheHit),
+    ...rows('queue job', queueJob),
+  ],
 });

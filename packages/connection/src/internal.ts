@@ -21,10 +21,14 @@ export { type ScriptBatch, ScriptBatcher } from './script-batcher.js';
 export { checkSerializer, serializeText } from './serializer.js';
 export { closeSubscriber, openSubscriber } from './subscriber.js';
 export {
+  errorType,
   type InstrumentOptions,
   type RecordValue,
+  type RemoteSpan,
   type Telemetry,
   type TelemetryAttributes,
   type TelemetrySpan,
+  type TelemetrySpanKind,
+  type TraceCarrier,
   telemetry,
 } from './telemetry.js';

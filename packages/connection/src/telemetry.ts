@@ -12,6 +12,15 @@
  */
 import { createRequire } from 'node:module';
 import type * as OtelApi from '@opentelemetry/api';
+import {
+  carrierOf,
+  type RemoteSpan,
+  type RootSampling,
+  startRemote,
+  type TraceCarrier,
+} from './telemetry-context.js';
+
+export type { RemoteSpan, TraceCarrier } from './telemetry-context.js';
 
 type Api = typeof OtelApi;
 
@@ -22,6 +31,9 @@ export type TelemetryAttributes = Record<string, string | number | boolean>;
 export interface TelemetrySpan {
   setAttribute(key: string, value: string | number | boolean): unknown;
 }
+
+/** The kind of a span started by {@link Telemetry.span}: `internal` unless it sends work elsewhere. */
+export type TelemetrySpanKind = 'internal' | 'producer' | 'client';
 
 /** Description and unit of an instrument, as OpenTelemetry's `MetricOptions`. */
 export interface InstrumentOptions {
@@ -40,12 +52,31 @@ export interface Telemetry {
    * span records; ends it when the returned promise settles. A rejection is recorded on the span as
    * an exception with an error status and `error.type`, then rethrown. Outside a recording span
    * (no SDK, tracing off, an unsampled trace, no trace at all) it returns `fn(undefined)`.
+   * @param kind - The span kind. @default 'internal'
    */
   span<T>(
     name: string,
     attributes: TelemetryAttributes,
     fn: (span: TelemetrySpan | undefined) => Promise<T>,
+    kind?: TelemetrySpanKind,
   ): Promise<T>;
+  /**
+   * The trace context of the active span, to store beside work another process picks up: what the
+   * registered propagator injects, with the W3C `traceparent` (and `tracestate`) added when it
+   * injects none. Undefined unless the active span records.
+   */
+  carrier(): TraceCarrier | undefined;
+  /**
+   * Starts a consumer span for work that carries `carrier` (from {@link Telemetry.carrier}): a child
+   * of the carried context with a link to it, or a root span when there is none; the SDK's sampler
+   * decides (a sampler seen to drop every root is asked about one root in 64, see `RootSampling`).
+   * Undefined without the API, under an unsampled carried context, or when the span does not record.
+   */
+  consume(
+    name: string,
+    attributes: TelemetryAttributes,
+    carrier: TraceCarrier | undefined,
+  ): RemoteSpan | undefined;
   /**
    * A monotonic counter, cached by name. Pass one constant (frozen) attributes object per label
    * set: totals are kept per object, so an object built per call would grow them without bound.
@@ -91,6 +122,7 @@ export function telemetry(scope: string, version: string): Telemetry {
   let tracer: OtelApi.Tracer | undefined;
   const instruments = new Map<string, RecordValue>();
   const operations = new Map<string, TelemetryAttributes>();
+  const roots: RootSampling = { tracer: undefined, dropped: 0, recorded: false };
 
   function currentTracer(otel: Api): OtelApi.Tracer {
     const provider = otel.trace.getTracerProvider();
@@ -166,7 +198,7 @@ export function telemetry(scope: string, version: string): Telemetry {
       }
       return found;
     },
-    span(name, attributes, fn) {
+    span(name, attributes, fn, kind) {
       const otel = api();
       if (otel === null) return fn(undefined);
       // Only inside a trace that records: the SDK's startSpan makes ids, copies attributes and
@@ -179,7 +211,7 @@ export function telemetry(scope: string, version: string): Telemetry {
       const span = currentTracer(otel).startSpan(
         name,
         {
-          kind: otel.SpanKind.INTERNAL,
+          kind: kind === undefined ? otel.SpanKind.INTERNAL : SPAN_KINDS[kind](otel),
           attributes,
         },
         active,
@@ -190,10 +222,25 @@ export function telemetry(scope: string, version: string): Telemetry {
       }
       return otel.context.with(otel.trace.setSpan(active, span), () => settle(otel, span, fn));
     },
+    carrier() {
+      const otel = api();
+      return otel === null ? undefined : carrierOf(otel);
+    },
+    consume(name, attributes, carrier) {
+      const otel = api();
+      if (otel === null) return undefined;
+      return startRemote(otel, currentTracer(otel), roots, name, attributes, carrier);
+    },
     counter: (name, options) => cached(name, () => counter(name, options)),
     histogram: (name, options) => cached(name, () => histogram(name, options)),
   };
 }
+
+const SPAN_KINDS: Record<TelemetrySpanKind, (otel: Api) => OtelApi.SpanKind> = {
+  internal: (otel) => otel.SpanKind.INTERNAL,
+  producer: (otel) => otel.SpanKind.PRODUCER,
+  client: (otel) => otel.SpanKind.CLIENT,
+};
 
 /** Totals of equal label sets summed (two objects with the same labels are one series). */
 function merged(
@@ -230,7 +277,7 @@ async function settle<T>(
 }
 
 /** `error.type` per the semantic conventions: the stable code of our errors, else the class name. */
-function errorType(error: Error): string {
+export function errorType(error: Error): string {
   const code = (error as { code?: unknown }).code;
   return typeof code === 'string' ? code : error.name;
 }

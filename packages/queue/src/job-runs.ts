@@ -1,8 +1,9 @@
 import { OwnershipLostError } from '@redis-patterns/connection';
-import { recordProgress } from './commands/index.js';
+import { type LeasedJob, recordProgress } from './commands/index.js';
 import { JobCancelledError, JobTimeoutError } from './errors.js';
 import type { JobData } from './jobs.js';
 import { backoffDelay } from './options.js';
+import { countOutcome, endRun, inRun, type RunOutcome, startRun } from './otel.js';
 import type { QueueInternals } from './queue.js';
 import {
   describeError,
@@ -14,6 +15,14 @@ import {
   toError,
 } from './running-job.js';
 import type { JobHandler, ResolvedWorkerOptions } from './worker.js';
+
+/** The counted outcome of each settlement. */
+const OUTCOMES: Record<Settlement<unknown>['outcome'], RunOutcome> = {
+  done: 'completed',
+  retry: 'retried',
+  dead: 'dead',
+  cancel: 'cancelled',
+};
 
 /** What the runs need from their worker. */
 export interface JobRunsHost<T> {
@@ -73,12 +82,7 @@ export class JobRuns<T> {
   }
 
   /** Runs the handler of a job just leased (`sentAt`: when the lease was asked for). */
-  start(
-    leased: { id: string; priority: string; group: string },
-    data: JobData,
-    failures: number,
-    sentAt: number,
-  ): void {
+  start(leased: LeasedJob, data: JobData, failures: number, sentAt: number): void {
     const { id } = leased;
     let payload: T;
     let decodeError: unknown;
@@ -102,6 +106,7 @@ export class JobRuns<T> {
       finished: false,
       lost: false,
       released: false,
+      telemetry: startRun(this.#q.name, leased),
     };
     const previous = this.#runs.get(id);
     if (previous !== undefined) {
@@ -129,7 +134,7 @@ export class JobRuns<T> {
       }, timeoutMs);
     }
     Promise.resolve()
-      .then(() => this.#host.handler(job))
+      .then(() => inRun(run.telemetry, () => this.#host.handler(job)))
       .then(
         (result) => this.#returned(run, true, result),
         (error: unknown) => this.#returned(run, false, error),
@@ -141,6 +146,7 @@ export class JobRuns<T> {
     for (const s of settle) {
       const { job } = s.run;
       if (this.#runs.get(job.id) === s.run) this.#runs.delete(job.id);
+      countOutcome(this.#q.name, lost.has(job.id) ? 'lost' : OUTCOMES[s.outcome]);
       if (lost.has(job.id)) {
         this.#host.error(
           new OwnershipLostError(
@@ -189,6 +195,7 @@ export class JobRuns<T> {
     for (const run of unfinished) {
       clearTimeout(run.timer);
       run.released = true;
+      endRun(run.telemetry, 'released');
       run.job.abort(reason);
       this.#runs.delete(run.job.id);
     }
@@ -216,7 +223,9 @@ export class JobRuns<T> {
   #finish(run: Run<T>, ok: boolean, value: unknown, final: boolean): void {
     run.finished = true;
     clearTimeout(run.timer);
-    if (run.released || this.#runs.get(run.job.id) !== run) return;
+    if (run.released) return;
+    if (run.lost || this.#runs.get(run.job.id) !== run) endRun(run.telemetry, 'lost', lostError(run));
+    if (this.#runs.get(run.job.id) !== run) return;
     if (run.lost) {
       this.#runs.delete(run.job.id);
       this.#host.settleSoon();
@@ -224,6 +233,7 @@ export class JobRuns<T> {
     }
     if (run.stopped instanceof JobCancelledError) {
       this.#settled.push({ run, outcome: 'cancel', text: describeError(run.stopped), delayMs: 0, value });
+      endRun(run.telemetry, 'cancelled', run.stopped);
       this.#host.settleSoon();
       return;
     }
@@ -231,6 +241,7 @@ export class JobRuns<T> {
       // Sent whenever there is one: a kept job stores it, a `completed` event carries it.
       const text = value === undefined ? '' : serializeResult(this.#q.options.serializer, value);
       this.#settled.push({ run, outcome: 'done', text, delayMs: 0, value });
+      endRun(run.telemetry, 'completed');
     } else {
       const failures = run.job.attempt;
       const retry = !final && failures < run.job.maxAttempts;
@@ -242,6 +253,7 @@ export class JobRuns<T> {
         delayMs,
         value,
       });
+      endRun(run.telemetry, retry ? 'retried' : 'dead', value ?? new Error('the handler threw undefined'));
     }
     this.#host.settleSoon();
   }

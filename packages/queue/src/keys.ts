@@ -26,7 +26,8 @@ import type { Keyspace } from '@redis-patterns/connection';
  *              schedule id -> its next due time (ms, server clock), absent once it has ended
  * - `job:<id>` hash: d "attempts[:timeoutMs]|backoff|payload" (written once, by HSETNX), n attempts
  *              made, s stalls, e last error, dr dead reason, f finish time, r result (kept jobs
- *              only), p priority, g group, pg progress, cx cancel requested
+ *              only), p priority, g group, pg progress, cx cancel requested; with telemetry on the
+ *              producer, t when it became runnable and tc its trace context (lib/stamp.lua)
  *
  * The empty id is a wake marker: a job added anywhere but `waiting` leaves it on an empty waiting
  * list so that a worker blocked in BLMOVE there wakes up and fetches.

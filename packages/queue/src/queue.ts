@@ -31,6 +31,7 @@ import {
   type ResolvedQueueOptions,
   resolveQueueOptions,
 } from './options.js';
+import { tracedSend } from './otel.js';
 import {
   type CancelResult,
   type JobPage,
@@ -117,6 +118,8 @@ export interface Queue<T = unknown> extends QueueSchedules<T> {
 
 /** What workers need from their queue; not part of the public surface. */
 export interface QueueInternals {
+  /** The queue's name, for telemetry. */
+  name: string;
   conn: RedisConnection;
   keys: QueueKeys;
   options: ResolvedQueueOptions;
@@ -173,11 +176,11 @@ export function createQueue<T = unknown>(options: QueueOptions): Queue<T> {
     if (closed) throw new ClosedError(`Queue "${options.name}" was closed; create a new one.`);
   };
 
-  const send = async (encoded: EncodedJob[]): Promise<AddResult[]> => {
+  const send = async (encoded: EncodedJob[], trace: string): Promise<AddResult[]> => {
     const results: AddResult[] = [];
     for (let start = 0; start < encoded.length; start += BULK_CHUNK) {
       const chunk = encoded.slice(start, start + BULK_CHUNK);
-      const flags = await addJobs(conn, keys, chunk);
+      const flags = await addJobs(conn, keys, chunk, trace);
       chunk.forEach(([id, , delayMs], i) => {
         const added = flags[i] === true;
         results.push({ id, added });
@@ -192,7 +195,8 @@ export function createQueue<T = unknown>(options: QueueOptions): Queue<T> {
     name: options.name,
     async add(payload, jobOptions) {
       open();
-      const [result] = await send([encodeJob('', payload, jobOptions, resolved)]);
+      const job = encodeJob('', payload, jobOptions, resolved);
+      const [result] = await tracedSend(options.name, job[0], (trace) => send([job], trace));
       return result as AddResult;
     },
     async addBulk(jobs) {
@@ -205,7 +209,7 @@ export function createQueue<T = unknown>(options: QueueOptions): Queue<T> {
         }
         return encodeJob(`jobs[${i}].`, job.payload, job.options, resolved);
       });
-      return send(encoded);
+      return tracedSend(options.name, encoded.length, (trace) => send(encoded, trace));
     },
     async get(id) {
       open();
@@ -287,6 +291,7 @@ export function createQueue<T = unknown>(options: QueueOptions): Queue<T> {
       return queue.close();
     },
   };
-  internals.set(queue, { conn, keys, options: resolved, isClosed: () => closed, workers });
+  const { name } = options;
+  internals.set(queue, { name, conn, keys, options: resolved, isClosed: () => closed, workers });
   return queue;
 }

@@ -1,5 +1,6 @@
 import { OwnershipLostError, type Serializer } from '@redis-patterns/connection';
 import type { JobCancelledError, JobTimeoutError } from './errors.js';
+import type { RunTelemetry } from './otel.js';
 import type { ActiveJob } from './worker.js';
 
 /** The handler's view of a job; its AbortSignal is only created if the handler reads it. */
@@ -63,6 +64,8 @@ export interface Run<T> {
   lost: boolean;
   /** Given back at stop: its outcome is dropped. */
   released: boolean;
+  /** Its span and start time, when `@opentelemetry/api` is installed. */
+  telemetry: RunTelemetry | undefined;
 }
 
 export interface Settlement<T> {

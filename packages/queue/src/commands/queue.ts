@@ -11,8 +11,9 @@ export async function addJobs(
   conn: RedisConnection,
   keys: QueueKeys,
   jobs: readonly EncodedJob[],
+  trace = '',
 ): Promise<boolean[]> {
-  const flags = await conn.runScript<number[]>(scripts.add, baseKeys(keys), jobs.flat());
+  const flags = await conn.runScript<number[]>(scripts.add, baseKeys(keys), [trace, ...jobs.flat()]);
   return jobs.map((_, i) => flags[i] === 1);
 }
 

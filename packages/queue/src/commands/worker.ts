@@ -28,6 +28,12 @@ export interface LeasedJob {
   priority: string;
   /** Its group ('' for none). */
   group: string;
+  /** Times it was rescued from a worker that stopped renewing its lease. */
+  stalls: number;
+  /** Ms since it became runnable, when its producer had telemetry (see lib/stamp.lua). */
+  lagMs: number | undefined;
+  /** Its producer's trace context (JSON), if the add was traced. */
+  trace: string | undefined;
 }
 
 /** What one worker round trip answers. */
@@ -72,14 +78,18 @@ export async function exchange(
     args,
   );
   const leased: LeasedJob[] = [];
-  // Six entries per job: id, d, n (failures), s (stalls, not needed here), p, g.
-  for (let i = 0; i + 5 < flat.length; i += 6) {
+  // Eight entries per job: id, d, n (failures), s (stalls), p, g, lag, tc.
+  for (let i = 0; i + 7 < flat.length; i += 8) {
+    const lag = flat[i + 6];
     leased.push({
       id: String(flat[i]),
       data: String(flat[i + 1]),
       failures: Number(flat[i + 2] ?? 0),
       priority: flat[i + 4] ?? '',
       group: flat[i + 5] ?? '',
+      stalls: Number(flat[i + 3] ?? 0),
+      lagMs: lag == null ? undefined : Number(lag),
+      trace: flat[i + 7] ?? undefined,
     });
   }
   return { lost, leased, fetched, hold };

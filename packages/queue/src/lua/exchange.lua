@@ -9,7 +9,8 @@
 --       marker), keepDoneCount, keepDoneAgeMs, keepDeadCount, keepDeadAgeMs, settleCount, then
 --       (id, outcome done|retry|dead|cancel, text, delayMs, priority, group) per settled job; text
 --       is the result of a done job, else the error.
--- Returns { lost ids, flat (id, d, n, s, p, g) per leased job, ids taken from waiting, hold }:
+-- Returns { lost ids, flat (id, d, n, s, p, g, lag, tc) per leased job, ids taken from waiting, hold }
+-- (lag: ms since the `t` of lib/stamp.lua, when the job has one; tc: its trace context, if any);
 -- hold is 0, or why fewer jobs were taken than wanted: -1 paused, -2 the queue-wide concurrency
 -- limit, > 0 ms until the queue-wide rate window ends (or, with group rate limits, until the next
 -- held group may run again).
@@ -90,7 +91,7 @@ if woke then wake(K) end
 
 local jobs, leaseArgs, ownerArgs, deadline = {}, {}, {}, now + tonumber(ARGV[2])
 local function lease(id, g)
-  local f = redis.call('HMGET', K.prefix .. id, 'd', 'n', 's', 'p', 'g', 'cx')
+  local f = redis.call('HMGET', K.prefix .. id, 'd', 'n', 's', 'p', 'g', 'cx', 't', 'tc')
   if not f[1] or f[6] then
     -- Removed while it waited, or cancelled while it ran before; a grouped job was counted as
     -- running already.
@@ -104,6 +105,8 @@ local function lease(id, g)
   ownerArgs[#ownerArgs + 1] = token
   jobs[#jobs + 1] = id
   for j = 1, 5 do jobs[#jobs + 1] = f[j] end
+  jobs[#jobs + 1] = f[7] and tostring(now - tonumber(f[7])) or false
+  jobs[#jobs + 1] = f[8]
   emit(K, 'active', id, 'a', (tonumber(f[2]) or 0) + 1)
   return 1
 end

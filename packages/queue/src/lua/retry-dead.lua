@@ -12,7 +12,8 @@ end
 local moved = 0
 for _, id in ipairs(ids) do
   if redis.call('ZREM', dead, id) == 1 and redis.call('EXISTS', K.prefix .. id) == 1 then
-    redis.call('HDEL', K.prefix .. id, 'n', 's', 'dr', 'f', 'cx')
+    -- `t` (lib/stamp.lua) would make its lag count the time it lay dead.
+    redis.call('HDEL', K.prefix .. id, 'n', 's', 'dr', 'f', 'cx', 't')
     ready(K, id, false)
     moved = moved + 1
   end
