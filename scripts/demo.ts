@@ -11,6 +11,7 @@ import { cacheAsideTour } from './demo/cache-aside.ts';
 import { connectionTour } from './demo/connection.ts';
 import { leaderboardDemo } from './demo/leaderboard.ts';
 import { lockDemo } from './demo/lock.ts';
+import { operateTour } from './demo/operate.ts';
 import { queueTour } from './demo/queue.ts';
 import { rateLimitTour } from './demo/rate-limit.ts';
 import type { DemoScenario } from './demo/scenario.ts';
@@ -24,6 +25,7 @@ const scenarios: DemoScenario[] = [
   rateLimitTour,
   queueTour,
   leaderboardDemo,
+  operateTour,
 ];
 
 const { values } = parseArgs({
@@ -61,7 +63,7 @@ try {
   for (const scenario of selected) {
     console.log(`\n## ${scenario.title}`);
     try {
-      await scenario.run({ redis, log: (line) => console.log(`  ${line}`) });
+      await scenario.run({ redis, url, log: (line) => console.log(`  ${line}`) });
       console.log(`  ✔ ${scenario.name}: outcome as expected`);
     } catch (err) {
       failed++;

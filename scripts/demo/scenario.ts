@@ -4,7 +4,7 @@ import type { RedisConnection } from '@redis-patterns/connection';
 export interface DemoScenario {
   name: string;
   title: string;
-  run(ctx: { redis: RedisConnection; log: (line: string) => void }): Promise<void>;
+  run(ctx: { redis: RedisConnection; url: string; log: (line: string) => void }): Promise<void>;
 }
 
 /** Throws with `message` unless `condition` holds: the demo checks its own outcomes. */
