@@ -94,7 +94,8 @@ export function boardCommands(conn: RedisConnection, keys: BoardKeys, settings: 
         });
         const [, after] = await Promise.all([written, scores]);
         // null: removed by a concurrent call in between, as a keepTop trim would report it.
-        members.forEach((member, i) => finals.set(member, after[i] == null ? null : String(after[i])));
+        for (const [i, member] of members.entries())
+          finals.set(member, after[i] == null ? null : String(after[i]));
         return [1, ...entries.map((e) => finals.get(e.member) ?? null)];
       }
       const args = [

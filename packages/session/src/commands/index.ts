@@ -10,6 +10,7 @@ import {
 } from '../codec.js';
 import { scripts } from '../lua.generated.js';
 import type { ResolvedOptions } from '../options.js';
+import { SessionReads } from './reads.js';
 import {
   type CreateResult,
   type Lifetime,
@@ -17,7 +18,6 @@ import {
   type UserChange,
   type WriteResult,
 } from './types.js';
-import { SessionReads } from './reads.js';
 import { UserIndex } from './user-index.js';
 
 export type { CreateResult, Lifetime, UserChange, WriteResult };
