@@ -16,6 +16,7 @@ import type {
   StoredEntry,
 } from './inspector-types.js';
 import { checkCacheKey } from './options.js';
+import { instrumentCacheInspector } from './otel.js';
 import { losslessJson } from './serializer.js';
 
 /** Keys one SCAN call of `stats()` asks for. */
@@ -63,7 +64,7 @@ export function createCacheInspector(options: CacheInspectorOptions): CacheInspe
     return glob;
   };
 
-  const inspector: CacheInspector = {
+  const inspector: CacheInspector = instrumentCacheInspector({
     async stats(given) {
       open();
       const opts = checkOptions('options', given, '{ maxKeys?, sample? }');
@@ -158,7 +159,7 @@ export function createCacheInspector(options: CacheInspectorOptions): CacheInspe
     [Symbol.asyncDispose]() {
       return inspector.close();
     },
-  };
+  });
 
   /** Memory and tags of the sampled entries (a MEMORY USAGE and a header read each). */
   const sampled = async (keys: string[]) => {

@@ -1,11 +1,13 @@
 /**
  * OpenTelemetry of the cache: a `cache <op>` span per public call when a tracer records, and the
- * metrics of reads (`redis_patterns.cache.requests`), loads (`redis_patterns.cache.load.duration`)
- * and stale serves (`redis_patterns.cache.stale.served`). Without `@opentelemetry/api` installed,
+ * metrics of reads (`redis_patterns.cache.requests`), loads (`redis_patterns.cache.load.duration`),
+ * stale serves (`redis_patterns.cache.stale.served`) and the Redis failures absorbed by failing open
+ * (`redis_patterns.cache.errors`). Without `@opentelemetry/api` installed,
  * each costs one no-op call. The in-process counters and events of stats.ts are fed separately.
  */
 import { createRequire } from 'node:module';
 import { type TelemetrySpan, telemetry } from '@redis-patterns/connection/internal';
+import type { CacheInspector } from './inspector-types.js';
 import type { StaleEvent } from './stats.js';
 import type { Cache } from './types.js';
 
@@ -26,6 +28,12 @@ const staleServed = otel.counter('redis_patterns.cache.stale.served', {
   unit: '{value}',
 });
 
+const errors = otel.counter('redis_patterns.cache.errors', {
+  description:
+    'Redis failures absorbed by failing open, and failed background refreshes, by what the cache was doing: read, lease, write, tags, refresh or tracking.',
+  unit: '{error}',
+});
+
 // One frozen object per label value: a hit records without allocating.
 const RESULT = {
   hit: Object.freeze({ result: 'hit' }),
@@ -42,6 +50,19 @@ const REASON = {
 /** Counts one read by its result. */
 export function countRequest(result: keyof typeof RESULT): void {
   requests(1, RESULT[result]);
+}
+
+/** Label objects of `errors`, one per operation (a fixed set named in the code, not by callers). */
+const OPERATION = new Map<string, Readonly<{ operation: string }>>();
+
+/** Counts one failure absorbed while doing `operation`. */
+export function countError(operation: string): void {
+  let labels = OPERATION.get(operation);
+  if (labels === undefined) {
+    labels = Object.freeze({ operation });
+    OPERATION.set(operation, labels);
+  }
+  errors(1, labels);
 }
 
 /** Counts one stale value served. */
@@ -131,5 +152,24 @@ export function instrumentCache(cache: Cache): Cache {
     invalidateTag: (tags) => span('invalidateTag', () => cache.invalidateTag(tags)),
     deletePattern: (glob) => span('deletePattern', () => cache.deletePattern(glob)),
     warm: (entries) => span('warm', () => cache.warm(entries)),
+  };
+}
+
+/** `inspector` with every call but `ping` and `close` in a `cache inspect.<method>` span, with the key where one is given. */
+export function instrumentCacheInspector(inspector: CacheInspector): CacheInspector {
+  const span = <T>(operation: string, call: (s: TelemetrySpan | undefined) => Promise<T>) =>
+    otel.span(`cache ${operation}`, otel.operation(operation), call);
+  return {
+    ...inspector,
+    stats: (options) => span('inspect.stats', () => inspector.stats(options)),
+    listKeys: (options) => span('inspect.listKeys', () => inspector.listKeys(options)),
+    get: (key, options) =>
+      span('inspect.get', (s) => {
+        keyed(s, key);
+        return inspector.get(key, options);
+      }),
+    invalidateTag: (tag) => span('inspect.invalidateTag', () => inspector.invalidateTag(tag)),
+    deleteByPattern: (pattern, options) =>
+      span('inspect.deleteByPattern', () => inspector.deleteByPattern(pattern, options)),
   };
 }

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { countRequest, countStale, recordLoad } from './otel.js';
+import { countError, countRequest, countStale, recordLoad } from './otel.js';
 
 /**
  * Counters since the cache was created (this process only). Every read counts once, in exactly one
@@ -197,6 +197,7 @@ export class Telemetry extends EventEmitter<CacheEvents> {
 
   failure(operation: string, error: unknown, key?: string): void {
     this.counts.errors++;
+    countError(operation);
     if (this.listenerCount('error') > 0) {
       this.emit('error', key === undefined ? { operation, error } : { operation, key, error });
     }

@@ -1,7 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type Topology, topologies } from '@redis-patterns/testing';
+import { connect } from '@redis-patterns/connection';
+import { startRedis, type Topology, topologies, uniquePrefix } from '@redis-patterns/testing';
 import { type OtelHarness, pointValue, registerOtel } from '@redis-patterns/testing/otel';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createCache, createCacheInspector } from '../src/index.ts';
 import { useCaches } from './helpers.ts';
 
 describe('cache telemetry without an SDK', () => {
@@ -22,7 +24,8 @@ describe('cache telemetry without an SDK', () => {
 });
 
 describe.each(topologies())('cache telemetry on $name', ({ url }) => {
-  const { make } = useCaches(url, 'ca-otel');
+  const fixture = useCaches(url, 'ca-otel');
+  const { make } = fixture;
   let otel: OtelHarness;
   beforeAll(() => {
     otel = registerOtel();
@@ -92,4 +95,53 @@ describe.each(topologies())('cache telemetry on $name', ({ url }) => {
       expect(otel.spans('cache getOrLoad')[0]?.attributes['redis_patterns.cache.key']).toBe('sq:3');
       expect(otel.spans('cache getMany')[0]?.attributes['redis_patterns.cache.key_count']).toBe(3);
     }));
+
+  it('traces the inspector’s calls, with the key where one is given', () =>
+    otel.traced(async () => {
+      otel.resetSpans();
+      const prefix = uniquePrefix('ca-otel-inspect');
+      const cache = make({}, prefix);
+      await cache.set('product:9', { price: 3 });
+      const inspector = createCacheInspector({ redis: fixture.redis, prefix });
+      expect((await inspector.get('product:9'))?.key).toBe('product:9');
+      expect((await inspector.listKeys()).items).toContain('product:9');
+      expect(otel.spans('cache inspect.get')[0]?.attributes).toEqual({
+        'db.system.name': 'redis',
+        'db.operation.name': 'inspect.get',
+        'redis_patterns.cache.key': 'product:9',
+      });
+      expect(otel.spans('cache inspect.listKeys')).toHaveLength(1);
+      await inspector.close();
+    }));
+});
+
+describe('cache telemetry while Redis is paused', () => {
+  it('counts the Redis failures a read absorbed by failing open, by operation', async () => {
+    const server = await startRedis({ forceBinary: true });
+    const redis = await connect({ url: server.url, commandTimeoutMs: 5_000 });
+    const otel = registerOtel();
+    const cache = createCache({ redis, prefix: uniquePrefix('ca-otel-paused'), commandTimeoutMs: 150 });
+    try {
+      const readErrors = async () =>
+        pointValue(await otel.points('redis_patterns.cache.errors'), { operation: 'read' });
+      await cache.getOrLoad('k', async () => 'v');
+      expect(await readErrors()).toBe(0);
+      await server.pause();
+      try {
+        const answer = await otel.traced(() => cache.getOrLoad('k', async () => 'from the loader'));
+        expect(answer).toBe('from the loader');
+      } finally {
+        await server.resume();
+      }
+      expect(await readErrors()).toBe(1);
+      expect(cache.stats().errors).toBeGreaterThanOrEqual(1);
+      // The call itself succeeded: its span is not an error.
+      expect(otel.spans('cache getOrLoad').at(-1)?.status.code).not.toBe(2);
+    } finally {
+      await cache.close();
+      await redis.close();
+      await otel.shutdown();
+      await server.stop();
+    }
+  });
 });

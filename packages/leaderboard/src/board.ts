@@ -3,7 +3,7 @@ import { checkBoolean, checkOptions } from '@redis-patterns/connection/internal'
 import { checkCount, checkIncrement, checkMember, checkScore, fromStored, storedBounds } from './codec.js';
 import { boardCommands } from './commands/index.js';
 import type { BoardSettings } from './options.js';
-import { instrumentBoard } from './otel.js';
+import { instrumentBoard, tracePages } from './otel.js';
 import {
   entriesFromLookup,
   entriesFromRange,
@@ -224,9 +224,10 @@ export function createBoard<TData>(ctx: BoardContext): Leaderboard<TData> {
       options = readOptions(options);
       const batch = options?.batch ?? 500;
       checkCount('batch', batch, 1);
+      const traced = tracePages(ctx.name);
       return (async function* () {
         for (let start = 0; ; start += batch) {
-          const entries = await page(start, batch, options);
+          const entries = await traced(() => page(start, batch, options));
           yield* entries;
           if (entries.length < batch) return;
         }

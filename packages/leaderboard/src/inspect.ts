@@ -14,6 +14,7 @@ import { hasDenseIndex, pingServer, scanKeys, sizesAndExpiries } from './command
 import { type BoardRef, checkRef, describeKey, type InspectedBoard } from './inspect-layout.js';
 import { boardKeys } from './leaderboard.js';
 import { type LeaderboardOptions, resolveSettings } from './options.js';
+import { instrumentLeaderboardInspector } from './otel.js';
 import type { LeaderboardEntry, ReadOptions } from './types.js';
 
 /** Options of {@link createLeaderboardInspector}: only what a CLI knows, a connection and a prefix. */
@@ -153,7 +154,7 @@ export function createLeaderboardInspector(options: LeaderboardInspectorOptions)
   const readOptions = (options: InspectReadOptions | undefined) =>
     options?.withData === undefined ? {} : { withData: options.withData };
 
-  const inspector: LeaderboardInspector = {
+  const inspector: LeaderboardInspector = instrumentLeaderboardInspector({
     async list(given) {
       if (closed) throw new ClosedError('This leaderboard inspector was closed; create a new one.');
       const page = checkOptions('options', given, '{ cursor?, count? }');
@@ -217,6 +218,6 @@ export function createLeaderboardInspector(options: LeaderboardInspectorOptions)
     [Symbol.asyncDispose]() {
       return inspector.close();
     },
-  };
+  });
   return inspector;
 }

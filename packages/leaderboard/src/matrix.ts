@@ -26,6 +26,7 @@ import type {
   MatrixReadOptions,
 } from './matrix-types.js';
 import { type BoardSettings, resolveSettings } from './options.js';
+import { instrumentMatrix } from './otel.js';
 import { entriesFromMatrixLookup } from './replies.js';
 import type { LeaderboardEntry } from './types.js';
 import { writeFailure } from './writes.js';
@@ -129,7 +130,7 @@ export function createLeaderboardMatrix<TData = unknown>(
     );
   };
 
-  const matrix: LeaderboardMatrix<TData> = {
+  const matrix: LeaderboardMatrix<TData> = instrumentMatrix({
     name,
     boards: ids,
     async submit(member, score, writeOptions) {
@@ -193,7 +194,7 @@ export function createLeaderboardMatrix<TData = unknown>(
     [Symbol.asyncDispose]() {
       return matrix.close();
     },
-  };
+  });
   return matrix;
 }
 

@@ -1,11 +1,16 @@
 /**
  * OpenTelemetry of the leaderboards (plain, periodic and matrix boards alike): a `leaderboard <op>`
- * span per public call when a tracer records, with the board's name as an attribute, and the
- * `redis_patterns.leaderboard.operations` counter by operation. Without `@opentelemetry/api`
+ * span per public call when a tracer records (`leaderboard matrix.submit` for a matrix's own calls,
+ * one `leaderboard iterate` per page an iterator reads), with the board's name as an attribute,
+ * and the `redis_patterns.leaderboard.operations` counter by operation. Without `@opentelemetry/api`
  * installed, each costs one no-op call.
  */
 import { createRequire } from 'node:module';
 import { type RecordValue, type TelemetryAttributes, telemetry } from '@redis-patterns/connection/internal';
+import type { InspectReadOptions, LeaderboardInspector } from './inspect.js';
+import type { BoardRef } from './inspect-layout.js';
+import type { LeaderboardMatrix } from './matrix-types.js';
+import type { PeriodicLeaderboard } from './periodic.js';
 import type { Leaderboard } from './types.js';
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
@@ -61,4 +66,70 @@ export function instrumentBoard<TData>(board: Leaderboard<TData>): Leaderboard<T
     };
   }
   return traced as unknown as Leaderboard<TData>;
+}
+
+/** Operations outside a board's own methods. */
+type Other = 'iterate' | 'aggregate' | 'matrix.submit' | 'matrix.entry' | 'matrix.top';
+
+const OTHER_LABELS = new Map<Other, TelemetryAttributes>(
+  (['iterate', 'aggregate', 'matrix.submit', 'matrix.entry', 'matrix.top'] as const).map((op) => [
+    op,
+    Object.freeze({ operation: op }),
+  ]),
+);
+
+/** Counts `op` and runs `call` in its span; `attributes` are built once per caller and operation. */
+function traceOther(op: Other, name: string) {
+  const label = OTHER_LABELS.get(op) as TelemetryAttributes;
+  const attributes = Object.freeze({
+    'db.system.name': 'redis',
+    'db.operation.name': op,
+    'redis_patterns.leaderboard.name': name,
+  });
+  return <T>(call: () => Promise<T>): Promise<T> => {
+    operations(1, label);
+    return otel.span(`leaderboard ${op}`, attributes, call);
+  };
+}
+
+/** The tracer of the page reads of a board's iterators: one `leaderboard iterate` span per page. */
+export function tracePages(name: string): <T>(read: () => Promise<T>) => Promise<T> {
+  return traceOther('iterate', name);
+}
+
+/** `periodic` with `aggregate` traced (its other writes are traced by the cycle's board). */
+export function instrumentPeriodic<TData>(periodic: PeriodicLeaderboard<TData>): PeriodicLeaderboard<TData> {
+  const traced = traceOther('aggregate', periodic.name);
+  return { ...periodic, aggregate: (cycles, options) => traced(() => periodic.aggregate(cycles, options)) };
+}
+
+/** `matrix` with its atomic writes and reads across boards traced (its `board()` boards trace themselves). */
+export function instrumentMatrix<TData>(matrix: LeaderboardMatrix<TData>): LeaderboardMatrix<TData> {
+  const submit = traceOther('matrix.submit', matrix.name);
+  const entry = traceOther('matrix.entry', matrix.name);
+  const top = traceOther('matrix.top', matrix.name);
+  return {
+    ...matrix,
+    submit: (member, score, options) => submit(() => matrix.submit(member, score, options)),
+    entry: (member, options) => entry(() => matrix.entry(member, options)),
+    top: (id, n, options) => top(() => matrix.top(id, n, options)),
+  };
+}
+
+/** `inspector` with every call but `ping` and `close` in a `leaderboard inspect.<method>` span (its reads of a board add that board's spans inside). */
+export function instrumentLeaderboardInspector(inspector: LeaderboardInspector): LeaderboardInspector {
+  const span = <T>(operation: string, call: () => Promise<T>) =>
+    otel.span(`leaderboard ${operation}`, otel.operation(operation), call);
+  return {
+    ...inspector,
+    list: (options) => span('inspect.list', () => inspector.list(options)),
+    size: (board) => span('inspect.size', () => inspector.size(board)),
+    top: <TData>(board: BoardRef, n: number, options?: InspectReadOptions) =>
+      span('inspect.top', () => inspector.top<TData>(board, n, options)),
+    around: <TData>(board: BoardRef, member: string, radius: number, options?: InspectReadOptions) =>
+      span('inspect.around', () => inspector.around<TData>(board, member, radius, options)),
+    remove: (board, member, options) =>
+      span('inspect.remove', () => inspector.remove(board, member, options)),
+    clear: (board) => span('inspect.clear', () => inspector.clear(board)),
+  };
 }

@@ -12,6 +12,7 @@ import {
 } from './cycles.js';
 import { boardKeys } from './leaderboard.js';
 import { type LeaderboardOptions, resolveSettings } from './options.js';
+import { instrumentPeriodic } from './otel.js';
 import type { Leaderboard, Submission, WriteOptions } from './types.js';
 
 /** Options of {@link createPeriodicLeaderboard}: a board's options plus its cycle. */
@@ -128,7 +129,7 @@ export function createPeriodicLeaderboard<TData = unknown>(
   };
   const current = () => at(now());
 
-  const periodic: PeriodicLeaderboard<TData> = {
+  const periodic: PeriodicLeaderboard<TData> = instrumentPeriodic({
     name,
     cycleOf: (date) => {
       checkDate('date', date);
@@ -187,7 +188,7 @@ export function createPeriodicLeaderboard<TData = unknown>(
     [Symbol.asyncDispose]() {
       return periodic.close();
     },
-  };
+  });
   return periodic;
 }
 

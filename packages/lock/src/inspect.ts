@@ -12,6 +12,7 @@ import {
 import { checkInteger, checkOptions } from '@redis-patterns/connection/internal';
 import { keyExists, nameKeys, pingServer, readName, releaseName, releaseOne } from './commands/inspect.js';
 import { decodeCursor, scanCandidates } from './inspect-scan.js';
+import { instrumentLockInspector } from './otel-leases.js';
 
 /** Options of {@link createLockInspector}. */
 export interface LockInspectorOptions {
@@ -215,7 +216,7 @@ export function createLockInspector(options: LockInspectorOptions): LockInspecto
       throw new ClosedError('This inspector was closed; create a new one with createLockInspector().');
   };
 
-  const inspector: LockInspector = {
+  const inspector: LockInspector = instrumentLockInspector({
     async list(listOptions) {
       const { cursor, count = 100 } = checkOptions('options', listOptions, '{ cursor?, count? }');
       checkInteger('count', count, 1);
@@ -274,6 +275,6 @@ export function createLockInspector(options: LockInspectorOptions): LockInspecto
     [Symbol.asyncDispose]() {
       return inspector.close();
     },
-  };
+  });
   return inspector;
 }

@@ -1,5 +1,5 @@
 import { ConnectionError, type RedisConnection, TimeoutError } from '@redis-patterns/connection';
-import { Lease } from './lease.js';
+import { Lease, type LeaseGrant } from './lease.js';
 
 /** Redis did not answer: the command may or may not have run. */
 export function unanswered(err: unknown): boolean {
@@ -32,6 +32,7 @@ export type LeaseReply = { granted: true; fencingToken: number } | { granted: fa
 /** How one attempt is made and how its grant is held, for a semaphore or a read/write lock. */
 export interface LeaseAttempt<R extends LeaseReply> {
   conn: RedisConnection;
+  kind: LeaseGrant['kind'];
   name: string;
   /** This attempt's owner id, unique per instance and attempt. */
   owner: string;
@@ -73,6 +74,7 @@ export async function attemptLease<R extends LeaseReply>(
   const { key, extend, release } = attempt.holding(granted);
   const lease = new Lease({
     conn: attempt.conn,
+    kind: attempt.kind,
     name: attempt.name,
     key,
     fencingToken: granted.fencingToken,

@@ -1,6 +1,7 @@
 import type { RedisConnection } from '@redis-patterns/connection';
 import { type LockLossReason, LockLostError } from './errors.js';
 import { checkMs } from './options.js';
+import { countLost, type GrantKind, recordHold, tracedRelease } from './otel.js';
 
 /**
  * A held permit of a semaphore or a read/write lock. Release it (or let `await using` release it)
@@ -41,6 +42,8 @@ export interface LeaseOps {
 /** What a lease needs from the semaphore or lock that granted it. */
 export interface LeaseGrant {
   conn: RedisConnection;
+  /** What this grant is, for its telemetry: a semaphore permit, a read or a write lock. */
+  kind: Exclude<GrantKind, 'lock'>;
   name: string;
   /** The key the grant lives in (for error messages). */
   key: string;
@@ -73,6 +76,8 @@ export class Lease implements LeaseHandle {
   /** Extensions and the release run one at a time. */
   #queue: Promise<unknown> = Promise.resolve();
   #release: Promise<void> | undefined;
+  /** `performance.now()` at the grant, for the hold duration metric. */
+  readonly #grantedAt = performance.now();
 
   constructor(grant: LeaseGrant) {
     this.#grant = grant;
@@ -106,7 +111,7 @@ export class Lease implements LeaseHandle {
   }
 
   release(): Promise<void> {
-    this.#release ??= this.#doRelease();
+    this.#release ??= tracedRelease(this.name, () => this.#doRelease(), this.#grant.kind);
     return this.#release;
   }
 
@@ -121,8 +126,10 @@ export class Lease implements LeaseHandle {
       if (this.#lost !== undefined && this.#lost.reason !== 'unconfirmed') throw this.#lost;
       const released = await this.#serial(() => this.#grant.ops.release());
       this.#state = 'released';
+      recordHold(this.#grantedAt, this.#grant.kind);
       if (!released) throw this.#lose('expired');
     } catch (err) {
+      if (this.#state !== 'released') recordHold(this.#grantedAt, this.#grant.kind);
       this.#state = 'released';
       // The grant may live for the last TTL set from any moment up to now: retry that long.
       if (!(err instanceof LockLostError)) this.#grant.ops.giveBack(performance.now() + this.#ttlMs);
@@ -192,6 +199,7 @@ export class Lease implements LeaseHandle {
   /** Records the loss once, stops the watchdog and tells the holder through the signal. */
   #lose(reason: LockLossReason, cause?: unknown): LockLostError {
     if (this.#lost === undefined || this.#lost.reason === 'unconfirmed') {
+      if (this.#lost === undefined) countLost(reason, this.#grant.kind);
       this.#lost = this.#error(reason, cause);
       clearTimeout(this.#timer);
       this.#controller?.abort(this.#lost);

@@ -3,6 +3,7 @@ import { extendGroup, type MultiGroup, type NameState, releaseGroup } from './co
 import { type LockLossReason, LockLostError } from './errors.js';
 import type { GiveBacks } from './give-backs.js';
 import { checkMs } from './options.js';
+import { countLost, recordHold, tracedRelease } from './otel.js';
 import { runUnderHold } from './with-lease.js';
 
 /**
@@ -69,6 +70,8 @@ export class MultiHold implements MultiLockHandle {
   /** Extensions and the release run one at a time. */
   #queue: Promise<unknown> = Promise.resolve();
   #release: Promise<void> | undefined;
+  /** `performance.now()` at the first group's grant, for the hold duration metric. */
+  readonly #grantedAt = performance.now();
 
   constructor(grant: MultiGrant) {
     this.#grant = grant;
@@ -129,7 +132,7 @@ export class MultiHold implements MultiLockHandle {
   }
 
   release(): Promise<void> {
-    this.#release ??= this.#doRelease();
+    this.#release ??= tracedRelease(this.names, () => this.#doRelease());
     return this.#release;
   }
 
@@ -145,6 +148,7 @@ export class MultiHold implements MultiLockHandle {
       Promise.allSettled(this.#groups.map((g) => releaseGroup(this.#grant.conn, g, this.#grant.instance))),
     );
     this.#state = 'released';
+    recordHold(this.#grantedAt);
     let failure: unknown;
     outcomes.forEach((outcome, i) => {
       const group = this.#groups[i] as HeldGroup;
@@ -248,6 +252,7 @@ export class MultiHold implements MultiLockHandle {
   /** Records the first loss, stops the watchdog and tells the holder through the signal. */
   #lose(reason: LockLossReason, groupAt: number, nameAt: number, cause?: unknown): LockLostError {
     if (this.#lost === undefined || this.#lost.reason === 'unconfirmed') {
+      if (this.#lost === undefined) countLost(reason);
       this.#lost = this.#error(reason, groupAt, nameAt, cause);
       clearTimeout(this.#timer);
       this.#controller?.abort(this.#lost);

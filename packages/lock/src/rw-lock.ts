@@ -18,6 +18,7 @@ import {
   resolveAcquire,
   resolveOptions,
 } from './options.js';
+import { instrumentReadWriteLock } from './otel-leases.js';
 import { acquireOrWait, type Outcome, PermitWaits } from './permit-waits.js';
 import { ReleaseWakeups } from './wakeups.js';
 import { runWithLease } from './with-lease.js';
@@ -110,6 +111,7 @@ async function attemptReadWrite(
   const release = () => releaseHolder(conn, { holders, member: owner, channel: keys.channel, instance });
   const outcome = await attemptLease({
     conn,
+    kind: call.mode,
     name,
     owner,
     ...call,
@@ -205,13 +207,13 @@ export function createReadWriteLock(options: ReadWriteLockOptions): DistributedR
     return (await attemptReadWrite(attempter, name, keys, call, undefined)).handle ?? null;
   };
 
-  const rw: DistributedReadWriteLock = {
+  const rw: DistributedReadWriteLock = instrumentReadWriteLock({
     acquireRead: (name, given) => acquire('read', name, given),
     acquireWrite: (name, given) => acquire('write', name, given),
     tryAcquireRead: (name, given) => tryAcquire('read', name, given),
     tryAcquireWrite: (name, given) => tryAcquire('write', name, given),
-    withReadLock: (name, fn, given) => runWithLease(fn, given, (o) => acquire('read', name, o)),
-    withWriteLock: (name, fn, given) => runWithLease(fn, given, (o) => acquire('write', name, o)),
+    withReadLock: (name, fn, given) => runWithLease(fn, given, (o) => rw.acquireRead(name, o)),
+    withWriteLock: (name, fn, given) => runWithLease(fn, given, (o) => rw.acquireWrite(name, o)),
     async state(name) {
       const keys = rwKeys(keyspace, name);
       const [readers, writer, writersWaiting] = await Promise.all(
@@ -230,6 +232,6 @@ export function createReadWriteLock(options: ReadWriteLockOptions): DistributedR
     [Symbol.asyncDispose]() {
       return rw.close();
     },
-  };
+  });
   return rw;
 }

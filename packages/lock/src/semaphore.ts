@@ -26,6 +26,7 @@ import {
   resolveAcquire,
   resolveOptions,
 } from './options.js';
+import { instrumentSemaphore } from './otel-leases.js';
 import { acquireOrWait, type Outcome, PermitWaits } from './permit-waits.js';
 import { ReleaseWakeups } from './wakeups.js';
 import { runWithLease } from './with-lease.js';
@@ -129,6 +130,7 @@ async function attemptSemaphore(
   const { holders, channel } = keys;
   const outcome = await attemptLease({
     conn,
+    kind: 'semaphore',
     name,
     owner,
     ...call,
@@ -183,7 +185,7 @@ export function createSemaphore(options: SemaphoreOptions): DistributedSemaphore
     if (closed) throw new ClosedError('This semaphore was closed; create a new one with createSemaphore().');
   };
 
-  const semaphore: DistributedSemaphore = {
+  const semaphore: DistributedSemaphore = instrumentSemaphore({
     async acquire(name, acquireOptions) {
       const { permits: asked, ...rest } = checkOptions('options', acquireOptions, PERMIT_OPTIONS);
       const permits = checkPermits(asked, defaultPermits);
@@ -244,6 +246,6 @@ export function createSemaphore(options: SemaphoreOptions): DistributedSemaphore
     [Symbol.asyncDispose]() {
       return semaphore.close();
     },
-  };
+  });
   return semaphore;
 }

@@ -128,6 +128,7 @@ describe('give-back after an unconfirmed release', () => {
     let answering = false;
     const attempt = {
       conn: {} as RedisConnection,
+      kind: 'semaphore' as const,
       name: 'held-long',
       owner: 'o1',
       ttlMs: 100,

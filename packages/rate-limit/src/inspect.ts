@@ -11,6 +11,7 @@ import { checkOptions, checkPage } from '@redis-patterns/connection/internal';
 import { type Algorithm, type AlgorithmArgs, type AlgorithmKind, argsOf } from './algorithms.js';
 import { pingServer, readIdentifier, resetLimits, scanKeys } from './commands.js';
 import { decodeState, type IdentifierState, KINDS } from './inspect-state.js';
+import { instrumentRateLimitInspector } from './otel.js';
 
 /** Options of {@link createRateLimitInspector}: only what a CLI knows, a connection and a prefix. */
 export interface RateLimitInspectorOptions {
@@ -134,7 +135,7 @@ export function createRateLimitInspector(options: RateLimitInspectorOptions): Ra
     ...KINDS.map((kind) => keyspace.key(identifier, SUFFIX_OF[kind], 'block')),
   ];
 
-  const inspector: RateLimitInspector = {
+  const inspector: RateLimitInspector = instrumentRateLimitInspector({
     async list(given) {
       open();
       const page = checkOptions('options', given, '{ cursor?, count? }');
@@ -170,7 +171,7 @@ export function createRateLimitInspector(options: RateLimitInspectorOptions): Ra
     [Symbol.asyncDispose]() {
       return inspector.close();
     },
-  };
+  });
   return inspector;
 }
 

@@ -1,10 +1,12 @@
 /**
  * OpenTelemetry of the rate limiter: a `ratelimit <op>` span per public call when a tracer records,
- * and the `redis_patterns.ratelimit.decisions` counter of every `limit()` decision. Free of cost
+ * the `redis_patterns.ratelimit.decisions` counter of every `limit()` decision, and
+ * `redis_patterns.ratelimit.fail_mode_decisions` for those the fail mode made when Redis failed. Free of cost
  * beyond one no-op call when `@opentelemetry/api` is absent.
  */
 import { createRequire } from 'node:module';
 import { type TelemetryAttributes, telemetry } from '@redis-patterns/connection/internal';
+import type { RateLimitInspector } from './inspect.js';
 import type { RateLimiter } from './limiter.js';
 import type { Policy, RateLimitResult } from './result.js';
 
@@ -12,6 +14,12 @@ const { version } = createRequire(import.meta.url)('../package.json') as { versi
 const otel = telemetry('@redis-patterns/rate-limit', version);
 const decisions = otel.counter('redis_patterns.ratelimit.decisions', {
   description: 'Decisions of limit() calls, by outcome and limiter.',
+  unit: '{decision}',
+});
+
+const failModeDecisions = otel.counter('redis_patterns.ratelimit.fail_mode_decisions', {
+  description:
+    'Decisions of limit() calls that the fail mode made because Redis failed or was too slow, by outcome and limiter.',
   unit: '{decision}',
 });
 
@@ -72,6 +80,7 @@ export function instrument(limiter: RateLimiter): RateLimiter {
       otel.span('ratelimit limit', limitAttributes, async (span) => {
         const result = await limiter.limit(identifier, options);
         decisions(1, result.allowed ? allowed : denied);
+        if (result.error !== undefined) failModeDecisions(1, result.allowed ? allowed : denied);
         annotate(span, result);
         return result;
       }),
@@ -92,4 +101,16 @@ export function instrument(limiter: RateLimiter): RateLimiter {
     [Symbol.asyncDispose]: () => limiter.close(),
   };
   return traced;
+}
+
+/** `inspector` with every call but `ping` and `close` in a `ratelimit inspect.<method>` span (no identifier recorded). */
+export function instrumentRateLimitInspector(inspector: RateLimitInspector): RateLimitInspector {
+  const span = <T>(operation: string, call: () => Promise<T>) =>
+    otel.span(`ratelimit ${operation}`, otel.operation(operation), call);
+  return {
+    ...inspector,
+    list: (options) => span('inspect.list', () => inspector.list(options)),
+    get: (identifier, options) => span('inspect.get', () => inspector.get(identifier, options)),
+    reset: (identifier) => span('inspect.reset', () => inspector.reset(identifier)),
+  };
 }

@@ -1,8 +1,21 @@
 import { connect, type RedisConnection } from '@redis-patterns/connection';
-import { type Topology, topologies, uniquePrefix } from '@redis-patterns/testing';
+import {
+  type RedisServer,
+  startRedis,
+  type Topology,
+  topologies,
+  uniquePrefix,
+} from '@redis-patterns/testing';
 import { type OtelHarness, pointValue, registerOtel } from '@redis-patterns/testing/otel';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { all, createRateLimiter, fixedWindow, InvalidArgumentError, slidingWindowLog } from '../src/index.ts';
+import {
+  all,
+  createRateLimiter,
+  createRateLimitInspector,
+  fixedWindow,
+  InvalidArgumentError,
+  slidingWindowLog,
+} from '../src/index.ts';
 
 describe('rate-limit telemetry without an SDK', () => {
   it('records nothing and still decides when no provider is registered', async () => {
@@ -129,5 +142,79 @@ describe.each(topologies())('rate-limit telemetry on $name', ({ url }) => {
       expect(failed?.status.code).toBe(2); // SpanStatusCode.ERROR
       expect(failed?.attributes['error.type']).toBe('ERR_INVALID_ARGUMENT');
       expect(failed?.events.map((e) => e.name)).toContain('exception');
+    }));
+
+  it('traces the inspector’s calls without the identifier', () =>
+    otel.traced(async () => {
+      otel.resetSpans();
+      const own = uniquePrefix('rl-otel-inspect');
+      const limiter = createRateLimiter({
+        redis,
+        prefix: own,
+        algorithm: fixedWindow({ limit: 3, windowMs: 60_000 }),
+      });
+      await limiter.limit('user-7');
+      const inspector = createRateLimitInspector({ redis, prefix: own });
+      expect((await inspector.get('user-7')).fixedWindow).toBeDefined();
+      expect(await inspector.reset('user-7')).toBeGreaterThan(0);
+      expect(otel.spans('ratelimit inspect.get')[0]?.attributes).toEqual({
+        'db.system.name': 'redis',
+        'db.operation.name': 'inspect.get',
+      });
+      expect(otel.spans('ratelimit inspect.reset')).toHaveLength(1);
+      for (const span of otel.spans()) expect(Object.values(span.attributes)).not.toContain('user-7');
+      await inspector.close();
+    }));
+});
+
+describe('rate-limit telemetry while Redis is paused', () => {
+  let server: RedisServer;
+  let redis: RedisConnection;
+  let otel: OtelHarness;
+  beforeAll(async () => {
+    server = await startRedis({ forceBinary: true });
+    redis = await connect({ url: server.url, commandTimeoutMs: 5_000 });
+    otel = registerOtel();
+  });
+  afterAll(async () => {
+    await server?.resume().catch(() => {});
+    await redis?.close();
+    await server?.stop();
+    await otel?.shutdown();
+  });
+
+  it('counts the decisions the fail mode made, apart from those Redis made', () =>
+    otel.traced(async () => {
+      otel.resetSpans();
+      const limiter = (name: string, failMode: 'open' | 'closed') =>
+        createRateLimiter({
+          redis,
+          prefix: uniquePrefix('rl-otel-paused'),
+          name,
+          algorithm: fixedWindow({ limit: 5, windowMs: 60_000 }),
+          failMode,
+          commandTimeoutMs: 150,
+        });
+      const open = limiter('open-api', 'open');
+      const closed = limiter('closed-api', 'closed');
+      expect((await open.limit('u')).error).toBeUndefined();
+      await server.pause();
+      try {
+        expect(await open.limit('u')).toMatchObject({ allowed: true, error: { code: 'ERR_TIMEOUT' } });
+        expect(await closed.limit('u')).toMatchObject({ allowed: false, error: { code: 'ERR_TIMEOUT' } });
+      } finally {
+        await server.resume();
+      }
+      const failures = await otel.points('redis_patterns.ratelimit.fail_mode_decisions');
+      expect(pointValue(failures, { decision: 'allowed', limiter: 'open-api' })).toBe(1);
+      expect(pointValue(failures, { decision: 'denied', limiter: 'closed-api' })).toBe(1);
+      const decisions = await otel.points('redis_patterns.ratelimit.decisions');
+      expect(pointValue(decisions, { decision: 'allowed', limiter: 'open-api' })).toBe(2);
+      const spans = otel.spans('ratelimit limit');
+      expect(spans.map((s) => s.attributes['redis_patterns.ratelimit.fail_mode_decided'])).toEqual([
+        undefined,
+        true,
+        true,
+      ]);
     }));
 });

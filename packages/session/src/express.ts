@@ -1,6 +1,7 @@
 import type { Request } from 'express';
 import { type SessionData as ExpressSessionData, type Session, Store } from 'express-session';
 import { type AdapterOptions, answer, FrameworkBridge, type StoreCallback } from './bridge.js';
+import { tracedAdapter } from './otel.js';
 import type { SessionStore } from './types.js';
 
 export type { AdapterOptions };
@@ -49,7 +50,10 @@ export class ExpressSessionStore extends Store {
     sid: string,
     callback?: StoreCallback<ExpressSessionData | null>,
   ): Promise<ExpressSessionData | null> | undefined {
-    return answer(() => this.#bridge.load(sid) as Promise<ExpressSessionData | null>, callback);
+    return answer(
+      tracedAdapter('express', 'load', () => this.#bridge.load(sid) as Promise<ExpressSessionData | null>),
+      callback,
+    );
   }
 
   /** Writes what this request changed (a new session whole); never recreates a destroyed session. */
@@ -61,7 +65,10 @@ export class ExpressSessionStore extends Store {
     session: ExpressSessionData,
     callback?: StoreCallback<void>,
   ): Promise<void> | undefined {
-    return answer(() => this.#bridge.save(sid, session), callback);
+    return answer(
+      tracedAdapter('express', 'save', () => this.#bridge.save(sid, session)),
+      callback,
+    );
   }
 
   /** A no-op after this request's `get` (which refreshed the TTL); otherwise a refresh. */
@@ -73,7 +80,10 @@ export class ExpressSessionStore extends Store {
     session: ExpressSessionData,
     callback?: StoreCallback<void>,
   ): Promise<void> | undefined {
-    return answer(() => this.#bridge.touch(sid, session), callback);
+    return answer(
+      tracedAdapter('express', 'touch', () => this.#bridge.touch(sid, session)),
+      callback,
+    );
   }
 
   /** Ties the request's session object to the read it came from, so its save writes only its own changes. */
@@ -88,7 +98,10 @@ export class ExpressSessionStore extends Store {
   /** The callback form, which express-session uses. */
   override destroy(sid: string, callback: (err?: unknown) => void): void;
   override destroy(sid: string, callback?: StoreCallback<void>): Promise<void> | undefined {
-    return answer(() => this.#bridge.destroy(sid), callback);
+    return answer(
+      tracedAdapter('express', 'destroy', () => this.#bridge.destroy(sid)),
+      callback,
+    );
   }
 
   /**
@@ -106,7 +119,7 @@ export class ExpressSessionStore extends Store {
         .then((found) =>
           [...found].map(([handle, data]) => ({ ...data, handle }) as unknown as SessionWithHandle),
         );
-    return answer(work, callback);
+    return answer(tracedAdapter('express', 'all', work), callback);
   }
 
   /** How many live sessions the prefix holds (SCAN of every master). */
@@ -114,7 +127,8 @@ export class ExpressSessionStore extends Store {
   /** The callback form, which express-session's `Store` type declares. */
   override length(callback: (err: unknown, length?: number) => void): void;
   override length(callback?: StoreCallback<number>): Promise<number> | undefined {
-    return answer(() => this.#bridge.handles().then((handles) => handles.length), callback);
+    const work = () => this.#bridge.handles().then((handles) => handles.length);
+    return answer(tracedAdapter('express', 'length', work), callback);
   }
 
   /** The handles of every live session (not ids: those are never stored); `revoke(handle)` ends one. */
@@ -122,7 +136,10 @@ export class ExpressSessionStore extends Store {
   /** The callback form. */
   ids(callback: (err: unknown, handles?: string[]) => void): void;
   ids(callback?: StoreCallback<string[]>): Promise<string[]> | undefined {
-    return answer(() => this.#bridge.handles(), callback);
+    return answer(
+      tracedAdapter('express', 'ids', () => this.#bridge.handles()),
+      callback,
+    );
   }
 
   /** Deletes every session and user index under the prefix, key by key (safe on Cluster). */
@@ -130,7 +147,10 @@ export class ExpressSessionStore extends Store {
   /** The callback form, which express-session's `Store` type declares. */
   override clear(callback: (err?: unknown) => void): void;
   override clear(callback?: StoreCallback<void>): Promise<void> | undefined {
-    return answer(() => this.#bridge.clear(), callback);
+    return answer(
+      tracedAdapter('express', 'clear', () => this.#bridge.clear()),
+      callback,
+    );
   }
 }
 

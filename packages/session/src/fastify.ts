@@ -1,4 +1,5 @@
 import { type AdapterOptions, answer, FrameworkBridge, type StoreCallback } from './bridge.js';
+import { tracedAdapter } from './otel.js';
 import type { SessionData, SessionStore } from './types.js';
 
 export type { AdapterOptions };
@@ -42,7 +43,10 @@ export class FastifySessionStore {
     sessionId: string,
     callback?: StoreCallback<SessionData | null>,
   ): Promise<SessionData | null> | undefined {
-    return answer(() => this.#bridge.load(sessionId), callback);
+    return answer(
+      tracedAdapter('fastify', 'load', () => this.#bridge.load(sessionId)),
+      callback,
+    );
   }
 
   /** Writes what this request changed (a new session whole); never recreates a destroyed session. */
@@ -50,7 +54,10 @@ export class FastifySessionStore {
   /** The callback form, which @fastify/session uses. */
   set(sessionId: string, session: object, callback: (err?: unknown) => void): void;
   set(sessionId: string, session: object, callback?: StoreCallback<void>): Promise<void> | undefined {
-    return answer(() => this.#bridge.save(sessionId, session), callback);
+    return answer(
+      tracedAdapter('fastify', 'save', () => this.#bridge.save(sessionId, session)),
+      callback,
+    );
   }
 
   /** Ends the session (logout). */
@@ -58,7 +65,10 @@ export class FastifySessionStore {
   /** The callback form, which @fastify/session uses. */
   destroy(sessionId: string, callback: (err?: unknown) => void): void;
   destroy(sessionId: string, callback?: StoreCallback<void>): Promise<void> | undefined {
-    return answer(() => this.#bridge.destroy(sessionId), callback);
+    return answer(
+      tracedAdapter('fastify', 'destroy', () => this.#bridge.destroy(sessionId)),
+      callback,
+    );
   }
 }
 

@@ -5,6 +5,7 @@ import { SessionCommands } from './commands/index.js';
 import { InspectCommands, type StoredMeta } from './commands/inspect.js';
 import { isWellFormedId } from './ids.js';
 import { resolveOptions } from './options.js';
+import { instrumentSessionInspector } from './otel.js';
 import { destroyUserSessions } from './revocation.js';
 
 /** Options of {@link createSessionInspector}: only what a CLI knows, a connection and a prefix. */
@@ -172,7 +173,7 @@ export function createSessionInspector(options: SessionInspectorOptions): Sessio
     return found.filter((item) => item !== undefined);
   };
 
-  const inspector: SessionInspector = {
+  const inspector: SessionInspector = instrumentSessionInspector({
     async listSessions(given) {
       open();
       const page = checkOptions('options', given, '{ cursor?, count? }');
@@ -227,7 +228,7 @@ export function createSessionInspector(options: SessionInspectorOptions): Sessio
     [Symbol.asyncDispose]() {
       return inspector.close();
     },
-  };
+  });
   return inspector;
 }
 

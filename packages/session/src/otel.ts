@@ -1,12 +1,14 @@
 /**
- * OpenTelemetry of the session store: a `session <op>` span per public call of the store when a
- * tracer records, and `redis_patterns.session.reads` for every read that slides the idle TTL (the
- * store's `get` and the framework adapters' reads alike). Session ids are bearer secrets: they never
+ * OpenTelemetry of the session store: a `session <op>` span per public call of the store, and of
+ * the framework adapters' store methods (`session load`, `session save`, ...), when a tracer
+ * records, and `redis_patterns.session.reads` for every read that slides the idle TTL (the store's
+ * `get` and the framework adapters' reads alike). Session ids are bearer secrets: they never
  * go in an attribute. Without `@opentelemetry/api` installed, each costs one no-op call.
  */
 import { createRequire } from 'node:module';
-import { type TelemetrySpan, telemetry } from '@redis-patterns/connection/internal';
+import { type TelemetryAttributes, type TelemetrySpan, telemetry } from '@redis-patterns/connection/internal';
 import type { Loaded } from './codec.js';
+import type { SessionInspector } from './inspect.js';
 import type { SessionStore } from './types.js';
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
@@ -59,5 +61,54 @@ export function instrumentStore<Data extends object>(store: SessionStore<Data>):
     destroyAllForUser: (userId, options) =>
       traced('destroyAllForUser', () => store.destroyAllForUser(userId, options)),
     revoke: (handle) => traced('revoke', () => store.revoke(handle)),
+  };
+}
+
+/** The framework an adapter serves. */
+export type Adapter = 'express' | 'fastify';
+
+/** What an adapter's store method does: `load` (the framework's get) and `save` (its set) included. */
+export type AdapterOperation = 'load' | 'save' | 'touch' | 'destroy' | 'all' | 'length' | 'ids' | 'clear';
+
+const ADAPTER_ATTRIBUTES = new Map<string, TelemetryAttributes>();
+
+/** One frozen attributes object per adapter and operation. */
+function adapterAttributes(adapter: Adapter, operation: AdapterOperation): TelemetryAttributes {
+  const key = `${adapter} ${operation}`;
+  let found = ADAPTER_ATTRIBUTES.get(key);
+  if (found === undefined) {
+    found = Object.freeze({ ...otel.operation(operation), 'redis_patterns.session.adapter': adapter });
+    ADAPTER_ATTRIBUTES.set(key, found);
+  }
+  return found;
+}
+
+/**
+ * `work` in a `session <operation>` span when a tracer records: a framework's store call, so a
+ * request's session load and save show in its trace. A load marks whether a session was found.
+ */
+export function tracedAdapter<T>(adapter: Adapter, operation: AdapterOperation, work: () => Promise<T>) {
+  return (): Promise<T> =>
+    otel.span(`session ${operation}`, adapterAttributes(adapter, operation), (span) => {
+      if (span === undefined || operation !== 'load') return work();
+      return work().then((found) => {
+        span.setAttribute('redis_patterns.session.found', found !== null);
+        return found;
+      });
+    });
+}
+
+/** `inspector` with every call but `ping` and `close` in a `session inspect.<method>` span, without attributes of its arguments (handles and user ids). */
+export function instrumentSessionInspector(inspector: SessionInspector): SessionInspector {
+  const span = <T>(operation: string, call: () => Promise<T>) =>
+    otel.span(`session ${operation}`, otel.operation(operation), call);
+  return {
+    ...inspector,
+    listSessions: (options) => span('inspect.listSessions', () => inspector.listSessions(options)),
+    listForUser: (userId, options) =>
+      span('inspect.listForUser', () => inspector.listForUser(userId, options)),
+    get: (handle) => span('inspect.get', () => inspector.get(handle)),
+    revoke: (handle) => span('inspect.revoke', () => inspector.revoke(handle)),
+    revokeUser: (userId) => span('inspect.revokeUser', () => inspector.revokeUser(userId)),
   };
 }

@@ -2,7 +2,7 @@ import { connect, InvalidArgumentError, type RedisConnection } from '@redis-patt
 import { type Topology, topologies, uniquePrefix } from '@redis-patterns/testing';
 import { type OtelHarness, pointValue, registerOtel } from '@redis-patterns/testing/otel';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSessionStore } from '../src/index.ts';
+import { createSessionInspector, createSessionStore, handleOf } from '../src/index.ts';
 
 describe('session telemetry without an SDK', () => {
   it('records nothing and still reads sessions when no provider is registered', async () => {
@@ -76,5 +76,34 @@ describe.each(topologies())('session telemetry on $name', ({ url }) => {
       const [destroy] = otel.spans('session destroy');
       expect(destroy?.status.code).toBe(2);
       expect(destroy?.attributes['error.type']).toBe('ERR_INVALID_ARGUMENT');
+    }));
+
+  it('traces the inspector’s calls without their handles or user ids', () =>
+    otel.traced(async () => {
+      otel.resetSpans();
+      const sessions = createSessionStore({ redis, prefix });
+      const inspector = createSessionInspector({ redis, prefix });
+      const { id } = await sessions.create({ n: 1 }, { userId: 'user-42' });
+      const handle = handleOf(id);
+      expect((await inspector.get(handle))?.userId).toBe('user-42');
+      expect((await inspector.listForUser('user-42')).items).toHaveLength(1);
+      expect(await inspector.revoke(handle)).toBe(true);
+      const names = otel.spans().map((s) => s.name);
+      expect(names).toEqual(
+        expect.arrayContaining([
+          'session inspect.get',
+          'session inspect.listForUser',
+          'session inspect.revoke',
+        ]),
+      );
+      expect(otel.spans('session inspect.get')[0]?.attributes).toEqual({
+        'db.system.name': 'redis',
+        'db.operation.name': 'inspect.get',
+      });
+      for (const span of otel.spans()) {
+        for (const value of Object.values(span.attributes))
+          expect([id, handle, 'user-42']).not.toContain(value);
+      }
+      await inspector.close();
     }));
 });
