@@ -9,7 +9,7 @@ function taskset(args: string[]): string | undefined {
 }
 
 /** CPUs this process may run on, from taskset's "current affinity list: 0-3,6"; undefined without taskset. */
-function allowedCpus(): number[] | undefined {
+export function allowedCpus(): number[] | undefined {
   const list = taskset(['-cp', String(process.pid)])
     ?.split(':')
     .pop()
@@ -41,4 +41,9 @@ export function pin(redisPid: number, disabled: boolean): string {
   if (!taskset(['-a', '-cp', String(bench), String(process.pid)]))
     return 'off (taskset failed on the benchmark)';
   return `redis-server (pid ${redisPid}) on CPU ${redis}, benchmark (pid ${process.pid}) on CPU ${bench}`;
+}
+
+/** Moves every thread of `pid` to `cpu` (`taskset -a -cp`); false when taskset is missing or refuses. */
+export function pinProcess(pid: number, cpu: number): boolean {
+  return taskset(['-a', '-cp', String(cpu), String(pid)]) !== undefined;
 }

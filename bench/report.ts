@@ -1,9 +1,11 @@
 import type { RowResult } from './scenario.ts';
 
-const integer = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
+/** Whole numbers with thousands separators. */
+export const integer = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
 
-function fixed(value: number, digits: number): string {
-  return Number.isFinite(value) ? value.toFixed(digits) : 'n/a';
+/** `digits` decimals, or n/a for a missing or non-finite value. */
+export function fixed(value: number | undefined, digits: number): string {
+  return value !== undefined && Number.isFinite(value) ? value.toFixed(digits) : 'n/a';
 }
 
 /** Ours divided by a peer at the same in-flight level: above 1x means ours is faster. */
@@ -11,8 +13,11 @@ function ratio(ours: RowResult, peer: RowResult | undefined): string {
   return peer ? `${(ours.opsPerSec / peer.opsPerSec).toFixed(2)}x` : '';
 }
 
-/** Pads every column to its widest cell, so the markdown also reads well in a terminal. */
-function markdown(header: string[], body: string[][], numericFrom: number): string {
+/**
+ * A markdown table with every column padded to its widest cell, so it also reads well in a
+ * terminal; columns from `numericFrom` on are right-aligned.
+ */
+export function markdown(header: string[], body: string[][], numericFrom: number): string {
   const widths = header.map((h, c) => Math.max(h.length, ...body.map((r) => (r[c] ?? '').length)));
   const line = (cells: string[]) =>
     `| ${cells.map((cell, c) => (c >= numericFrom ? cell.padStart(widths[c] ?? 0) : cell.padEnd(widths[c] ?? 0))).join(' | ')} |`;
@@ -54,4 +59,36 @@ export function formatTable(results: RowResult[]): string {
     ),
   ]);
   return markdown(header, body, 1);
+}
+
+/** Ops per second one Redis core can serve at `redisCpuUsPerOp`: 1e6 / µs per op. */
+function perCore(redisCpuUsPerOp: number | undefined): string {
+  if (redisCpuUsPerOp === undefined || !Number.isFinite(redisCpuUsPerOp)) return 'n/a';
+  // A near cache or a local refusal can cost Redis nothing measurable per op.
+  return redisCpuUsPerOp > 0 ? integer.format(1e6 / redisCpuUsPerOp) : 'unbounded';
+}
+
+/**
+ * "Fleet capacity": for each of our rows, the ops/s one Redis core can serve at its Redis CPU per op,
+ * beside the best peer's (the peer of the same group and in-flight level with the least Redis CPU per op).
+ * This is what limits how many app servers one Redis can carry, whichever client is faster per process.
+ */
+export function formatFleetCapacity(results: RowResult[]): string {
+  const lines: string[] = [];
+  for (const ours of results.filter((r) => !r.peer)) {
+    const peers = results.filter(
+      (r) =>
+        r.peer && r.group === ours.group && r.inflight === ours.inflight && r.redisCpuUsPerOp !== undefined,
+    );
+    const best = peers.sort((a, b) => (a.redisCpuUsPerOp ?? 0) - (b.redisCpuUsPerOp ?? 0))[0];
+    const times =
+      best?.redisCpuUsPerOp && ours.redisCpuUsPerOp
+        ? `, ours/best ${(best.redisCpuUsPerOp / ours.redisCpuUsPerOp).toFixed(2)}x`
+        : '';
+    const peer = best ? `, best peer ${perCore(best.redisCpuUsPerOp)} (${best.row})${times}` : '';
+    lines.push(
+      `- ${ours.row} @${ours.inflight}: 1 Redis core serves ops/s: ours ${perCore(ours.redisCpuUsPerOp)}${peer}`,
+    );
+  }
+  return lines.join('\n');
 }

@@ -9,7 +9,7 @@ import { startRedis } from '@redis-patterns/testing';
 import { createClient } from 'redis';
 import { measure, serverCpuMicros, totalCalls } from './measure.ts';
 import { pin } from './pin.ts';
-import { formatTable } from './report.ts';
+import { formatFleetCapacity, formatTable } from './report.ts';
 import type { RowResult, Scenario, ScenarioResult } from './scenario.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -132,7 +132,30 @@ async function isolate(scenarios: Scenario[]): Promise<void> {
   }
 }
 
+/**
+ * `--scenario app` is the end-to-end app bench (app/run.ts): HTTP apps in processes of their own
+ * rather than rows of op() calls, so it runs as a process of its own with the flags it shares.
+ */
+async function appBench(): Promise<void> {
+  if (flags.scenario?.length !== 1) throw new Error('Run --scenario app on its own.');
+  const shared = (['duration', 'warmup', 'rounds', 'json'] as const).flatMap((name) =>
+    argv.some((arg) => arg === `--${name}` || arg.startsWith(`--${name}=`))
+      ? [`--${name}`, String(flags[name])]
+      : [],
+  );
+  if (flags['no-pin']) shared.push('--no-pin');
+  const exit = await new Promise<string>((done, fail) =>
+    spawn(process.execPath, [...process.execArgv, join(here, 'app', 'run.ts'), ...shared], {
+      stdio: 'inherit',
+    })
+      .on('error', fail)
+      .on('exit', (code, signal) => done(signal ?? String(code))),
+  );
+  if (exit !== '0') throw new Error(`The app bench ended with ${exit}.`);
+}
+
 async function main(): Promise<void> {
+  if (flags.scenario?.includes('app')) return appBench();
   const scenarios = await loadScenarios();
   if (!flags.child && scenarios.length > 1) {
     console.log('# redis-patterns bench (each scenario in a fresh process, with a fresh redis-server)\n');
@@ -231,6 +254,8 @@ async function main(): Promise<void> {
       const results = [...samples.values()].map((list) => median(list));
       output.push({ name: scenario.name, description: scenario.description, results });
       console.log(`\n## ${scenario.name}: ${scenario.description}\n\n${formatTable(results)}\n`);
+      const fleet = formatFleetCapacity(results);
+      if (fleet) console.log(`Fleet capacity (1e6 / Redis µs per op):\n\n${fleet}\n`);
     }
 
     const file = resultsFile(meta.date);
