@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { context, SpanKind, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import {
@@ -10,7 +12,7 @@ import {
 } from '@opentelemetry/sdk-trace';
 import { createCache } from '@redis-patterns/cache-aside';
 import { createLock } from '@redis-patterns/lock';
-import { run } from '@redis-patterns/ops';
+import { createDashboard, run } from '@redis-patterns/ops';
 import { createQueue, createWorker } from '@redis-patterns/queue';
 import { createRateLimiter, fixedWindow } from '@redis-patterns/rate-limit';
 import { type DemoScenario, expectThat } from './scenario.ts';
@@ -53,7 +55,7 @@ async function cli(argv: string[]): Promise<{ code: number; out: string }> {
 
 export const operateTour: DemoScenario = {
   name: 'operate',
-  title: 'Operating it: one request traced through four patterns, then the CLI',
+  title: 'Operating it: one request traced through four patterns, then the CLI and the dashboard',
   async run({ redis, url, log }) {
     // The SDK an application registers at start-up; here spans are kept in memory and printed as a
     // tree (DEMO_OTEL=console also prints each through OpenTelemetry's console exporter).
@@ -135,6 +137,32 @@ export const operateTour: DemoScenario = {
       await cache.getOrLoad('product:42', loadProduct, { tags: ['catalog'] });
       log(`The next read of product:42 loaded it again: ${loads} loads in all.`);
       expectThat(cleared.code === 0 && loads === 2, `invalidate-tag exited ${cleared.code}; ${loads} loads`);
+
+      // `redis-patterns dashboard` serves the same in a browser; here its JSON API answers a script.
+      const dashboard = createDashboard({
+        redis,
+        prefixes: { queue: prefixes.queue, cache: prefixes.cache },
+      });
+      const server = createServer(dashboard.handler).listen(0, '127.0.0.1');
+      await new Promise((resolve) => server.once('listening', resolve));
+      try {
+        const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+        const answer = await fetch(`${base}/api/queues`, {
+          headers: { authorization: `Bearer ${dashboard.token}` },
+        });
+        const { queues } = (await answer.json()) as { queues: Array<{ name: string; completed: number }> };
+        const orders = queues.find((q) => q.name === 'orders');
+        log(
+          `The dashboard at ${base}/ (token-protected) shows queue orders: ${orders?.completed} completed.`,
+        );
+        expectThat(answer.status === 200 && orders?.completed === 1, `dashboard answered ${answer.status}`);
+        const anonymous = await fetch(`${base}/api/queues`);
+        log(`Without the token it answers ${anonymous.status}.`);
+        expectThat(anonymous.status === 401, `the dashboard answered ${anonymous.status} without a token`);
+      } finally {
+        await new Promise((resolve) => server.close(resolve));
+        await dashboard.close();
+      }
     } finally {
       await worker.stop();
       await Promise.all([cache.close(), locks.close(), limiter.close(), queue.close()]);
