@@ -32,3 +32,4 @@ export {
   type TraceCarrier,
   telemetry,
 } from './telemetry.js';
+export { traceInspector } from './traced-inspector.js';

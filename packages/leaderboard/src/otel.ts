@@ -6,9 +6,13 @@
  * installed, each costs one no-op call.
  */
 import { createRequire } from 'node:module';
-import { type RecordValue, type TelemetryAttributes, telemetry } from '@redis-patterns/connection/internal';
-import type { InspectReadOptions, LeaderboardInspector } from './inspect.js';
-import type { BoardRef } from './inspect-layout.js';
+import {
+  type RecordValue,
+  type TelemetryAttributes,
+  telemetry,
+  traceInspector,
+} from '@redis-patterns/connection/internal';
+import type { LeaderboardInspector } from './inspect.js';
 import type { LeaderboardMatrix } from './matrix-types.js';
 import type { PeriodicLeaderboard } from './periodic.js';
 import type { Leaderboard } from './types.js';
@@ -118,18 +122,5 @@ export function instrumentMatrix<TData>(matrix: LeaderboardMatrix<TData>): Leade
 
 /** `inspector` with every call but `ping` and `close` in a `leaderboard inspect.<method>` span (its reads of a board add that board's spans inside). */
 export function instrumentLeaderboardInspector(inspector: LeaderboardInspector): LeaderboardInspector {
-  const span = <T>(operation: string, call: () => Promise<T>) =>
-    otel.span(`leaderboard ${operation}`, otel.operation(operation), call);
-  return {
-    ...inspector,
-    list: (options) => span('inspect.list', () => inspector.list(options)),
-    size: (board) => span('inspect.size', () => inspector.size(board)),
-    top: <TData>(board: BoardRef, n: number, options?: InspectReadOptions) =>
-      span('inspect.top', () => inspector.top<TData>(board, n, options)),
-    around: <TData>(board: BoardRef, member: string, radius: number, options?: InspectReadOptions) =>
-      span('inspect.around', () => inspector.around<TData>(board, member, radius, options)),
-    remove: (board, member, options) =>
-      span('inspect.remove', () => inspector.remove(board, member, options)),
-    clear: (board) => span('inspect.clear', () => inspector.clear(board)),
-  };
+  return traceInspector(otel, 'leaderboard', inspector, ['list', 'size', 'top', 'around', 'remove', 'clear']);
 }

@@ -5,7 +5,7 @@
  * beyond one no-op call when `@opentelemetry/api` is absent.
  */
 import { createRequire } from 'node:module';
-import { type TelemetryAttributes, telemetry } from '@redis-patterns/connection/internal';
+import { type TelemetryAttributes, telemetry, traceInspector } from '@redis-patterns/connection/internal';
 import type { RateLimitInspector } from './inspect.js';
 import type { RateLimiter } from './limiter.js';
 import type { Policy, RateLimitResult } from './result.js';
@@ -105,12 +105,5 @@ export function instrument(limiter: RateLimiter): RateLimiter {
 
 /** `inspector` with every call but `ping` and `close` in a `ratelimit inspect.<method>` span (no identifier recorded). */
 export function instrumentRateLimitInspector(inspector: RateLimitInspector): RateLimitInspector {
-  const span = <T>(operation: string, call: () => Promise<T>) =>
-    otel.span(`ratelimit ${operation}`, otel.operation(operation), call);
-  return {
-    ...inspector,
-    list: (options) => span('inspect.list', () => inspector.list(options)),
-    get: (identifier, options) => span('inspect.get', () => inspector.get(identifier, options)),
-    reset: (identifier) => span('inspect.reset', () => inspector.reset(identifier)),
-  };
+  return traceInspector(otel, 'ratelimit', inspector, ['list', 'get', 'reset']);
 }

@@ -6,7 +6,12 @@
  * go in an attribute. Without `@opentelemetry/api` installed, each costs one no-op call.
  */
 import { createRequire } from 'node:module';
-import { type TelemetryAttributes, type TelemetrySpan, telemetry } from '@redis-patterns/connection/internal';
+import {
+  type TelemetryAttributes,
+  type TelemetrySpan,
+  telemetry,
+  traceInspector,
+} from '@redis-patterns/connection/internal';
 import type { Loaded } from './codec.js';
 import type { SessionInspector } from './inspect.js';
 import type { SessionStore } from './types.js';
@@ -100,15 +105,11 @@ export function tracedAdapter<T>(adapter: Adapter, operation: AdapterOperation, 
 
 /** `inspector` with every call but `ping` and `close` in a `session inspect.<method>` span, without attributes of its arguments (handles and user ids). */
 export function instrumentSessionInspector(inspector: SessionInspector): SessionInspector {
-  const span = <T>(operation: string, call: () => Promise<T>) =>
-    otel.span(`session ${operation}`, otel.operation(operation), call);
-  return {
-    ...inspector,
-    listSessions: (options) => span('inspect.listSessions', () => inspector.listSessions(options)),
-    listForUser: (userId, options) =>
-      span('inspect.listForUser', () => inspector.listForUser(userId, options)),
-    get: (handle) => span('inspect.get', () => inspector.get(handle)),
-    revoke: (handle) => span('inspect.revoke', () => inspector.revoke(handle)),
-    revokeUser: (userId) => span('inspect.revokeUser', () => inspector.revokeUser(userId)),
-  };
+  return traceInspector(otel, 'session', inspector, [
+    'listSessions',
+    'listForUser',
+    'get',
+    'revoke',
+    'revokeUser',
+  ]);
 }
