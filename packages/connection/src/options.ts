@@ -107,9 +107,12 @@ function parseHost(part: string): RedisAddress {
   return { host: m[1].replace(/^\[|\]$/g, ''), port };
 }
 
-/** The URL with its password replaced, for error messages and logs. */
+/**
+ * The URL with its whole userinfo replaced, for error messages and logs: `redis://pw@host` holds
+ * a password without a colon, so no part of the userinfo is safe to show.
+ */
 export function redact(url: string): string {
-  return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
+  return url.replace(/\/\/[^@/?#\s]*@/, '//***@');
 }
 
 /** Throws unless `value` is a finite number in range; `name` is the option at fault. */

@@ -63,7 +63,10 @@ describe('parseRedisUrl', () => {
   });
 
   it('never prints a password in its errors', () => {
-    expect(redact('redis://u:topsecret@h:1')).toBe('redis://u:***@h:1');
+    expect(redact('redis://u:topsecret@h:1')).toBe('redis://***@h:1');
+    expect(redact('redis://topsecret@h:1')).toBe('redis://***@h:1');
+    expect(redact('rediss://:topsecret@h:1/0?cluster=true')).toBe('rediss://***@h:1/0?cluster=true');
+    expect(redact('redis://h:1')).toBe('redis://h:1');
     try {
       parseRedisUrl('redis://u:topsecret@h:1/x');
     } catch (err) {

@@ -64,13 +64,19 @@ export class Context {
 
   /** One connection for the command, bounded by `--timeout` for connecting and for every command. */
   connection(): Promise<RedisConnection> {
-    this.#conn ??= connect({
+    if (this.#conn !== undefined) return this.#conn;
+    const opening = connect({
       url: this.options.url,
       connectTimeoutMs: this.options.timeout,
       commandTimeoutMs: this.options.timeout,
       reconnect: { baseDelayMs: 50, maxDelayMs: 500 },
     });
-    return this.#conn;
+    this.#conn = opening;
+    // A failed connect is not kept: the next call (the dashboard's next request) tries again.
+    opening.catch(() => {
+      if (this.#conn === opening) this.#conn = undefined;
+    });
+    return opening;
   }
 
   /** Closes the connection if one was opened; never waits longer than `--timeout`. */

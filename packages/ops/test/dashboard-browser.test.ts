@@ -260,8 +260,23 @@ describe('the dashboard in Chromium', { timeout: 30_000 }, () => {
     await page.close();
   });
 
-  it('never sends the Redis password or user to the page', () => {
-    expect(bodies.length).toBeGreaterThan(20);
+  it('never sends the Redis password or user to the page', async () => {
+    // Its own visit of every tab: the check does not lean on what the tests before it loaded.
+    const from = bodies.length;
+    const { dashboard, base } = await open(true);
+    const page = await newPage();
+    await logIn(page, base, dashboard.token as string);
+    for (const [tab, shown] of [
+      ['queues', 'queues'],
+      ['locks', 'locks'],
+      ['leaderboards', 'boards'],
+      ['cache', 'cache'],
+    ]) {
+      await page.click(`button[data-tab=${tab}]`);
+      await page.waitForSelector(`[data-testid=${shown}]`);
+    }
+    await page.close();
+    expect(bodies.length - from).toBeGreaterThan(8);
     for (const body of bodies) {
       expect(body).not.toContain(PASSWORD);
       expect(body).not.toContain('default:');

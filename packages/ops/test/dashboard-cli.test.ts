@@ -43,6 +43,36 @@ describe('redis-patterns dashboard', { timeout: 20_000 }, () => {
     expect((await child.exited).code).toBe(0);
   });
 
+  it('serves the URL it prints for another loopback address (--host 127.0.0.2)', async () => {
+    const child = startChild(BIN, [
+      '--url',
+      url,
+      '--json',
+      'dashboard',
+      '--host',
+      '127.0.0.2',
+      '--port',
+      '0',
+    ]);
+    const printed = await child.json<{ url: string; token: string }>(undefined, 10_000);
+    expect(printed.url).toMatch(/^http:\/\/127\.0\.0\.2:\d+\/$/);
+    const me = await raw(`${printed.url}api/me`, { headers: { authorization: `Bearer ${printed.token}` } });
+    expect(me.status).toBe(200);
+    child.process.kill('SIGTERM');
+    expect((await child.exited).code).toBe(0);
+  });
+
+  it('exits 2 on a short token off loopback, and on a prefix with a brace', async () => {
+    const short = startChild(BIN, ['--url', url, 'dashboard', '--host', '0.0.0.0', '--port', '0'], {
+      env: { REDIS_PATTERNS_DASHBOARD_TOKEN: 'fifteen-chars!!' },
+    });
+    expect((await short.exited).code).toBe(2);
+    expect(short.stderr).toContain('shorter than 16');
+    const brace = startChild(BIN, ['--url', url, 'dashboard', '--port', '0', '--queue-prefix', 'a{b']);
+    expect((await brace.exited).code).toBe(2);
+    expect(brace.stderr).toContain('prefixes.queue');
+  });
+
   it('fails with exit 1 within seconds when Redis is unreachable', async () => {
     const port = await freePort();
     const started = Date.now();

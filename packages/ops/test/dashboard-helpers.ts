@@ -73,17 +73,25 @@ export async function serve(handler: Handler): Promise<{ url: string; close(): P
   };
 }
 
-/** One raw HTTP exchange, with any headers (fetch would not let a test forge Host). */
+/** One raw HTTP exchange, with any headers (fetch would not let a test forge Host), and any path. */
 export function raw(
   url: string,
   {
     method = 'GET',
     headers = {},
     body,
-  }: { method?: string; headers?: Record<string, string>; body?: string },
+    path,
+  }: { method?: string; headers?: Record<string, string>; body?: string; path?: string },
 ): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
+  // `path` goes out byte for byte: a URL string would have its dot segments resolved by the client.
+  const parsed = new URL(url);
+  const target = {
+    hostname: parsed.hostname,
+    port: parsed.port,
+    path: path ?? parsed.pathname + parsed.search,
+  };
   return new Promise((resolve, reject) => {
-    const req = request(url, { method, headers, timeout: 5000 }, (res) => {
+    const req = request({ ...target, method, headers, timeout: 5000 }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () =>

@@ -12,7 +12,8 @@ describe('redis-patterns on an unreachable server', () => {
     const res = await cli(['--url', `redis://ops:hunter2@127.0.0.1:${port}`, 'queue', 'counts']);
     expect(res.code).toBe(1);
     expect(res.ms).toBeLessThan(8000);
-    expect(res.stderr).toContain(`cannot reach Redis at redis://ops:***@127.0.0.1:${port}`);
+    expect(res.stderr).toMatch(`cannot reach Redis at redis://`);
+    expect(res.stderr).toContain(`***@127.0.0.1:${port}`);
     expect(res.stderr).not.toContain('hunter2');
     expect(res.stdout).toBe('');
   });

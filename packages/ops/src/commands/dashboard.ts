@@ -1,7 +1,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Command } from 'commander';
-import { type Context, OperationError } from '../context.js';
+import { type Context, OperationError, UsageError } from '../context.js';
 import { LOOPBACK_HOSTS } from '../dashboard/options.js';
 import { labelOf, serveFrom } from '../dashboard/server.js';
 import { integer } from '../options.js';
@@ -15,6 +15,10 @@ import { SESSION_PREFIX } from './session.js';
 
 /** The default port: near Redis's own, and free on most machines. */
 const DEFAULT_PORT = 7380;
+/** Shortest token accepted when the dashboard listens beyond loopback. */
+const MIN_EXPOSED_TOKEN = 16;
+/** Bound of receiving a request's headers and whole request: a slow client cannot hold a socket. */
+const REQUEST_TIMEOUT_MS = 10_000;
 const PATTERNS = {
   queue: QUEUE_PREFIX,
   lock: LOCK_PREFIX,
@@ -72,11 +76,16 @@ export function registerDashboard(program: Command, act: Act): void {
   }
   command.action(
     act(async (ctx, _args, opts) => {
-      // Connecting first: an unreachable Redis fails the command (exit 1) before anything listens.
-      await ctx.connection();
       const env = ctx.io.env ?? process.env;
       const token: string | undefined = opts.token ?? (env.REDIS_PATTERNS_DASHBOARD_TOKEN || undefined);
       const host = opts.host as string;
+      if (!isLoopback(host) && token !== undefined && token.length < MIN_EXPOSED_TOKEN) {
+        throw new UsageError(
+          `the token is shorter than ${MIN_EXPOSED_TOKEN} characters while --host ${host} is not loopback; give a longer one, or none for a random one.`,
+        );
+      }
+      // Connecting first: an unreachable Redis fails the command (exit 1) before anything listens.
+      await ctx.connection();
       const prefixes = Object.fromEntries(
         Object.entries(PATTERNS).map(([pattern, fallback]) => [
           pattern,
@@ -88,9 +97,13 @@ export function registerDashboard(program: Command, act: Act): void {
         allowWrites: opts.allowWrites === true,
         timeoutMs: ctx.options.timeout,
         ...(token === undefined ? {} : { token }),
-        ...(isLoopback(host) ? { allowedHosts: LOOPBACK_HOSTS } : {}),
+        // The bound host too: `--host 127.0.0.2` prints a URL with that name in it.
+        ...(isLoopback(host) ? { allowedHosts: [...LOOPBACK_HOSTS, host.toLowerCase()] } : {}),
       });
-      const server = createServer(dashboard.handler);
+      const server = createServer(
+        { requestTimeout: REQUEST_TIMEOUT_MS, headersTimeout: REQUEST_TIMEOUT_MS },
+        dashboard.handler,
+      );
       try {
         await new Promise<void>((resolve, reject) => {
           server.once('error', reject);

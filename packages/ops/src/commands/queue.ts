@@ -43,8 +43,20 @@ const lenientJson = {
  * with jobs or settings has (`<prefix>{name}:stats`, `<prefix>{name}:config`).
  */
 export async function discoverQueues(conn: RedisConnection, prefix: string): Promise<string[]> {
+  return (await discoverQueueNames(conn, prefix)).names;
+}
+
+/**
+ * {@link discoverQueues}, and whether the SCAN went through the whole keyspace (`complete`) or
+ * stopped at its bound of pages or names.
+ */
+export async function discoverQueueNames(
+  conn: RedisConnection,
+  prefix: string,
+): Promise<{ names: string[]; complete: boolean }> {
   const names = new Set<string>();
   const keyspace = createKeyspace(prefix);
+  let complete = true;
   for (const suffix of ['stats', 'config']) {
     // Bounded like the listings: at most MAX_DISCOVERY_PAGES pages of at most ten SCAN calls each.
     let cursor: string | undefined;
@@ -60,8 +72,9 @@ export async function discoverQueues(conn: RedisConnection, prefix: string): Pro
       }
       cursor = page.cursor;
     } while (cursor !== undefined && names.size < MAX_QUEUES && ++pages < MAX_DISCOVERY_PAGES);
+    if (cursor !== undefined) complete = false;
   }
-  return [...names].sort();
+  return { names: [...names].sort(), complete };
 }
 
 /** Opens queue `name` for one command; the caller closes it (the connection stays open). */

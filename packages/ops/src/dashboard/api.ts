@@ -3,7 +3,7 @@ import type { JobState } from '@redis-patterns/queue';
 import { cacheInspector } from '../commands/cache.js';
 import { leaderboardInspector } from '../commands/leaderboard.js';
 import { lockInspector } from '../commands/lock.js';
-import { discoverQueues, queueCounts, withQueue } from '../commands/queue.js';
+import { discoverQueueNames, queueCounts, withQueue } from '../commands/queue.js';
 import { rateLimitInspector } from '../commands/ratelimit.js';
 import { sessionInspector } from '../commands/session.js';
 import type { ConnectionSource } from '../context.js';
@@ -74,12 +74,13 @@ export async function read(ctx: ApiContext, path: string, params: Params): Promi
   const p = options.prefixes;
   switch (path) {
     case 'queues': {
-      const names = (await discoverQueues(await source.connection(), p.queue)).slice(
-        0,
-        options.maxSampledQueues,
-      );
+      const found = await discoverQueueNames(await source.connection(), p.queue);
+      const names = found.names.slice(0, options.maxSampledQueues);
       return {
         queues: await queueCounts(source, names, p.queue),
+        // False when the SCAN stopped at its bound or the list at maxSampledQueues: the page says so.
+        complete: found.complete && names.length === found.names.length,
+        found: found.names.length,
         samplerError: ctx.sampler.lastError === undefined ? null : ctx.scrub(ctx.sampler.lastError),
       };
     }

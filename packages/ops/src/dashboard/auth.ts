@@ -1,8 +1,8 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import type { TLSSocket } from 'node:tls';
+import { TokenThrottle } from './throttle.js';
 
-/** The name of the login cookie. */
-export const COOKIE = 'rp_dashboard';
 /** How long a login lasts. */
 const LOGIN_TTL_MS = 12 * 3600_000;
 /** Most logins kept at once; the oldest goes first (a flood of logins cannot grow memory). */
@@ -26,17 +26,36 @@ export type Caller =
   | { kind: 'bearer' }
   | { kind: 'host-app'; csrf: string };
 
+/** The address a request came from, for counting wrong tokens. */
+function addressOf(req: IncomingMessage): string {
+  return req.socket.remoteAddress ?? 'unknown';
+}
+
 /** The logins of one dashboard: random session ids kept server-side, each with its CSRF value. */
 export class Logins {
   readonly #sessions = new Map<string, { csrf: string; expiresAt: number }>();
+  readonly #throttle = new TokenThrottle();
   /** The CSRF value of the page when the host app does the authentication (`token: false`). */
   readonly hostCsrf = randomSecret();
+  /**
+   * The login cookie's name, with a suffix of its own: cookies are not scoped to a port, so two
+   * dashboards on one host would otherwise overwrite each other's.
+   */
+  readonly cookie = `rp_dashboard_${randomBytes(6).toString('hex')}`;
 
   constructor(readonly token: string | false) {}
 
-  /** Starts a login when `given` is the token; returns its session id, or undefined. */
-  login(given: unknown): string | undefined {
-    if (this.token === false || typeof given !== 'string' || !sameSecret(given, this.token)) return undefined;
+  /**
+   * Starts a login when `given` is the token; returns its session id, or undefined. Throws a 429
+   * HttpError while `req`'s address (or everyone) is locked out for too many wrong tokens.
+   */
+  login(req: IncomingMessage, given: unknown): string | undefined {
+    if (this.token === false) return undefined;
+    this.#throttle.check(addressOf(req));
+    if (typeof given !== 'string' || !sameSecret(given, this.token)) {
+      this.#throttle.failed(addressOf(req));
+      return undefined;
+    }
     if (this.#sessions.size >= MAX_LOGINS) {
       const oldest = this.#sessions.keys().next().value;
       if (oldest !== undefined) this.#sessions.delete(oldest);
@@ -48,18 +67,24 @@ export class Logins {
 
   /** Ends the login of `req`'s cookie, if any. */
   logout(req: IncomingMessage): void {
-    const id = cookieOf(req, COOKIE);
+    const id = cookieOf(req, this.cookie);
     if (id !== undefined) this.#sessions.delete(id);
   }
 
-  /** Who sent `req`: by cookie, by `Authorization: Bearer`, or anyone when the host app authenticates. */
+  /**
+   * Who sent `req`: by cookie, by `Authorization: Bearer`, or anyone when the host app authenticates.
+   * A bearer token counts against the same lockout as a login (429 while locked out).
+   */
   callerOf(req: IncomingMessage): Caller | undefined {
     if (this.token === false) return { kind: 'host-app', csrf: this.hostCsrf };
     const auth = req.headers.authorization;
     if (auth?.startsWith('Bearer ')) {
-      return sameSecret(auth.slice('Bearer '.length).trim(), this.token) ? { kind: 'bearer' } : undefined;
+      this.#throttle.check(addressOf(req));
+      if (sameSecret(auth.slice('Bearer '.length).trim(), this.token)) return { kind: 'bearer' };
+      this.#throttle.failed(addressOf(req));
+      return undefined;
     }
-    const id = cookieOf(req, COOKIE);
+    const id = cookieOf(req, this.cookie);
     const session = id === undefined ? undefined : this.#sessions.get(id);
     if (id === undefined || session === undefined) return undefined;
     if (session.expiresAt < Date.now()) {
@@ -79,10 +104,14 @@ function cookieOf(req: IncomingMessage, name: string): string | undefined {
   return undefined;
 }
 
-/** The Set-Cookie value of a login (or of its end, with an empty id), scoped to the mount path. */
-export function loginCookie(id: string, path: string): string {
+/**
+ * The Set-Cookie value of login cookie `name` (or of its end, with an empty id), scoped to the
+ * mount path; `Secure` when `req` came over TLS to this server.
+ */
+export function loginCookie(name: string, id: string, path: string, req: IncomingMessage): string {
   const age = id === '' ? 0 : Math.floor(LOGIN_TTL_MS / 1000);
-  return `${COOKIE}=${id}; Path=${path}; HttpOnly; SameSite=Strict; Max-Age=${age}`;
+  const secure = (req.socket as Partial<TLSSocket>).encrypted === true ? '; Secure' : '';
+  return `${name}=${id}; Path=${path}; HttpOnly; SameSite=Strict; Max-Age=${age}${secure}`;
 }
 
 /**

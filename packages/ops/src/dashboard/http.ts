@@ -37,7 +37,8 @@ export function send(
  * (Express's `express.json()`) is taken as it is.
  */
 export async function bodyOf(req: IncomingMessage): Promise<Record<string, unknown>> {
-  if (!(req.headers['content-type'] ?? '').startsWith('application/json')) {
+  const mediaType = (req.headers['content-type'] ?? '').split(';', 1)[0]?.trim().toLowerCase();
+  if (mediaType !== 'application/json') {
     throw new HttpError(415, 'send the body as application/json.');
   }
   const parsed = (req as { body?: unknown }).body;

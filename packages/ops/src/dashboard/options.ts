@@ -1,4 +1,9 @@
-import { InvalidArgumentError, type RedisConnection, type RedisLike } from '@redis-patterns/connection';
+import {
+  createKeyspace,
+  InvalidArgumentError,
+  type RedisConnection,
+  type RedisLike,
+} from '@redis-patterns/connection';
 import { CACHE_PREFIX } from '../commands/cache.js';
 import { LEADERBOARD_PREFIX } from '../commands/leaderboard.js';
 import { LOCK_PREFIX } from '../commands/lock.js';
@@ -55,7 +60,8 @@ export interface DashboardOptions {
   allowedHosts?: readonly string[];
   /**
    * The path the handler is mounted under when the framework does not strip it from `req.url`
-   * (Fastify's `req.raw`); Express's `app.use('/ops', handler)` needs none.
+   * (Fastify's `req.raw`); Express's `app.use('/ops', handler)` needs none. A request whose raw
+   * path is not under it answers 404.
    * @default ''
    */
   basePath?: string;
@@ -94,15 +100,24 @@ export function resolveOptions(options: Omit<DashboardOptions, 'redis'>): Resolv
     }
   }
   const p = options.prefixes ?? {};
+  const prefixes: Required<DashboardPrefixes> = {
+    queue: p.queue ?? QUEUE_PREFIX,
+    lock: p.lock ?? LOCK_PREFIX,
+    ratelimit: p.ratelimit ?? RATELIMIT_PREFIX,
+    leaderboard: p.leaderboard ?? LEADERBOARD_PREFIX,
+    session: p.session ?? SESSION_PREFIX,
+    cache: p.cache ?? CACHE_PREFIX,
+  };
+  // A prefix no keyspace accepts would fail every endpoint later: refuse it now.
+  for (const [name, prefix] of Object.entries(prefixes)) {
+    try {
+      createKeyspace(prefix);
+    } catch (err) {
+      throw new InvalidArgumentError(`prefixes.${name}`, (err as Error).message.replace(/^[^:]*: /, ''));
+    }
+  }
   return {
-    prefixes: {
-      queue: p.queue ?? QUEUE_PREFIX,
-      lock: p.lock ?? LOCK_PREFIX,
-      ratelimit: p.ratelimit ?? RATELIMIT_PREFIX,
-      leaderboard: p.leaderboard ?? LEADERBOARD_PREFIX,
-      session: p.session ?? SESSION_PREFIX,
-      cache: p.cache ?? CACHE_PREFIX,
-    },
+    prefixes,
     token: options.token ?? randomSecret(),
     allowWrites: options.allowWrites ?? false,
     historyMs: options.historyMs ?? 600_000,

@@ -54,6 +54,8 @@ export interface SamplerSource {
 
 /** How often (in samples) the list of queues is discovered again: a SCAN is dearer than counts. */
 const DISCOVER_EVERY = 10;
+/** Unknown names remembered at once for {@link QueueSampler.history}'s once-per-period rule. */
+const MAX_ASKED = 1000;
 
 /**
  * Reads every queue's counts each `everyMs` into bounded rings, one read at a time (a slow Redis
@@ -64,6 +66,9 @@ export class QueueSampler {
   readonly #capacity: number;
   #names: string[] = [];
   #ticks = 0;
+  #discoverNext = true;
+  /** The tick at which an unknown name last asked for a discovery, per name (bounded). */
+  readonly #askedAt = new Map<string, number>();
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
   #stopped = false;
@@ -86,10 +91,18 @@ export class QueueSampler {
 
   /**
    * The history of `name` (empty before its first reading); with `discover`, a queue not sampled
-   * yet is looked for at the next tick rather than at the next periodic discovery.
+   * yet is looked for at the next tick rather than at the next periodic discovery, once per
+   * discovery period per name (a page polling a queue that does not exist must not SCAN each poll).
    */
   history(name: string, { discover = false } = {}): QueueHistory {
-    if (discover && !this.#rings.has(name)) this.rediscover();
+    if (discover && !this.#rings.has(name)) {
+      const asked = this.#askedAt.get(name);
+      if (asked === undefined || this.#ticks - asked >= DISCOVER_EVERY) {
+        if (this.#askedAt.size >= MAX_ASKED) this.#askedAt.clear();
+        this.#askedAt.set(name, this.#ticks);
+        this.rediscover();
+      }
+    }
     return (
       this.#rings.get(name)?.history() ?? { at: [], depth: [], completedPerSecond: [], failedPerSecond: [] }
     );
@@ -112,8 +125,10 @@ export class QueueSampler {
   }
 
   async #tick(): Promise<void> {
+    const tick = this.#ticks++;
     try {
-      if (this.#ticks++ % DISCOVER_EVERY === 0) {
+      if (this.#discoverNext || tick % DISCOVER_EVERY === 0) {
+        this.#discoverNext = false;
         this.#names = (await this.source.discover()).slice(0, this.maxQueues);
         for (const name of this.#rings.keys()) if (!this.#names.includes(name)) this.#rings.delete(name);
       }
@@ -132,6 +147,6 @@ export class QueueSampler {
 
   /** Discovers the queues at the next tick (a page that lists a queue the sampler does not know yet). */
   rediscover(): void {
-    this.#ticks = 0;
+    this.#discoverNext = true;
   }
 }

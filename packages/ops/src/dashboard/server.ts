@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
+  ClosedError,
   parseRedisUrl,
   type RedisConnection,
   type RedisLike,
@@ -12,6 +13,7 @@ import { type Asset, loadAssets } from './assets.js';
 import { hostAllowed, Logins, loginCookie, originMatches, refusedWrite } from './auth.js';
 import { bodyOf, SECURITY_HEADERS, send } from './http.js';
 import { type DashboardOptions, resolveOptions } from './options.js';
+import { endsWithSlash, pathsOf, type RequestPaths } from './paths.js';
 import { QueueSampler } from './sampler.js';
 
 /** A Node request handler; `next` is Express's, called only for an error the handler cannot answer. */
@@ -27,7 +29,10 @@ export interface Dashboard {
   handler: DashboardHandler;
   /** The login token (generated unless given); undefined with `token: false`. */
   token: string | undefined;
-  /** Stops sampling and, when the dashboard opened the connection from a URL, closes it. */
+  /**
+   * Stops sampling and, when the dashboard opened the connection from a URL, closes it. Requests
+   * after it answer 503; none opens a connection again.
+   */
   close(): Promise<void>;
 }
 
@@ -96,10 +101,17 @@ export function serveFrom(
   options: Omit<DashboardOptions, 'redis'>,
 ): Dashboard {
   const resolved = resolveOptions(options);
+  let closed = false;
+  // A request in flight at close() must not open the connection again.
+  const reader: ConnectionSource = {
+    connection: () =>
+      closed ? Promise.reject(new ClosedError('the dashboard was closed.')) : source.connection(),
+    prefix: (fallback) => source.prefix(fallback),
+  };
   const sampler = new QueueSampler(
     {
-      discover: async () => discoverQueues(await source.connection(), resolved.prefixes.queue),
-      counts: (name) => withQueue(source, name, (q) => q.counts(), resolved.prefixes.queue),
+      discover: async () => discoverQueues(await reader.connection(), resolved.prefixes.queue),
+      counts: (name) => withQueue(reader, name, (q) => q.counts(), resolved.prefixes.queue),
     },
     resolved.sampleEveryMs,
     resolved.historyMs,
@@ -111,11 +123,15 @@ export function serveFrom(
       (text, secret) => text.split(secret).join('***'),
       message.replace(/\/\/[^@/\s]*@/g, '//'),
     );
-  const api: ApiContext = { source, options: resolved, sampler, scrub };
+  const api: ApiContext = { source: reader, options: resolved, sampler, scrub };
   const ctx: RequestContext = { assets: loadAssets(), logins, api, label: shown.label, scrub };
   sampler.start();
   return {
     handler: (req, res, next) => {
+      if (closed) {
+        send(res, 503, { error: { message: 'the dashboard was closed.' } });
+        return;
+      }
       handle(ctx, req, res).catch((err) => {
         if (next !== undefined && !res.headersSent) next(err);
         else if (!res.headersSent) send(res, 500, { error: { message: scrub((err as Error).message) } });
@@ -124,6 +140,7 @@ export function serveFrom(
     },
     token: resolved.token === false ? undefined : resolved.token,
     close: async () => {
+      closed = true;
       await sampler.stop();
       await source.close?.();
     },
@@ -138,36 +155,23 @@ interface RequestContext {
   scrub: (message: string) => string;
 }
 
-/** The path the client asked for, before a framework stripped its mount point. */
-function fullPathOf(req: IncomingMessage): string {
-  return new URL((req as { originalUrl?: string }).originalUrl ?? req.url ?? '/', 'http://x').pathname;
-}
-
-/** The request's path under the mount point (no leading slash), and the mount point itself. */
-function pathsOf(
-  req: IncomingMessage,
-  basePath: string,
-): { rel: string; base: string; query: URLSearchParams } {
-  const url = new URL(req.url ?? '/', 'http://x');
-  const full = fullPathOf(req);
-  let rel = url.pathname;
-  if (basePath !== '' && (rel === basePath || rel.startsWith(`${basePath}/`)))
-    rel = rel.slice(basePath.length);
-  let base = basePath;
-  if (full.endsWith(rel)) base = full.slice(0, full.length - rel.length);
-  else if (rel === '/') base = full;
-  return { rel, base, query: url.searchParams };
-}
-
 async function handle(ctx: RequestContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const { rel, base, query } = pathsOf(req, ctx.api.options.basePath);
+  // The Host first: a rebinding page learns nothing, not even how a path parses.
   if (!hostAllowed(req, ctx.api.options.allowedHosts)) {
     send(res, 421, { error: { message: 'this Host is not served here.' } });
     return;
   }
+  let paths: RequestPaths;
+  try {
+    paths = pathsOf(req, ctx.api.options.basePath);
+  } catch (err) {
+    send(res, statusOf(err), { error: { message: (err as Error).message } });
+    return;
+  }
+  const { rel, base, query } = paths;
   // The page loads its files by relative URLs: it must be served at the mount point's trailing slash
   // (Express hands `/ops` to the handler as `/`).
-  if (rel === '' || (rel === '/' && !fullPathOf(req).endsWith('/'))) {
+  if (rel === '' || (rel === '/' && !endsWithSlash(req))) {
     // One leading slash: a path like `//host` must not turn this into a redirect to another site.
     res.writeHead(308, { location: `${base.replace(/^\/+/, '/')}/` }).end();
     return;
@@ -211,18 +215,19 @@ async function session(
     return;
   }
   const cookiePath = base === '' ? '/' : base;
+  const { cookie } = ctx.logins;
   if (path === 'logout') {
     ctx.logins.logout(req);
-    send(res, 200, { ok: true }, { 'set-cookie': loginCookie('', cookiePath) });
+    send(res, 200, { ok: true }, { 'set-cookie': loginCookie(cookie, '', cookiePath, req) });
     return;
   }
   const body = await bodyOf(req);
-  const id = ctx.logins.login(body.token);
+  const id = ctx.logins.login(req, body.token);
   if (id === undefined) {
     send(res, 401, { error: { message: 'wrong token.' } });
     return;
   }
-  send(res, 200, { ok: true }, { 'set-cookie': loginCookie(id, cookiePath) });
+  send(res, 200, { ok: true }, { 'set-cookie': loginCookie(cookie, id, cookiePath, req) });
 }
 
 async function apiCall(
@@ -232,13 +237,10 @@ async function apiCall(
   path: string,
   query: URLSearchParams,
 ): Promise<void> {
-  const caller = ctx.logins.callerOf(req);
-  if (caller === undefined) {
-    send(res, 401, { error: { message: 'log in with the dashboard token first.' } });
-    return;
-  }
   const { allowWrites } = ctx.api.options;
   try {
+    const caller = ctx.logins.callerOf(req);
+    if (caller === undefined) throw new HttpError(401, 'log in with the dashboard token first.');
     if (req.method === 'GET' && path === 'me') {
       const csrf = caller.kind === 'bearer' ? null : caller.csrf;
       send(res, 200, { redis: ctx.label, allowWrites, csrf, login: caller.kind === 'login' });

@@ -20,8 +20,15 @@ export function QueuesTab({ writes }) {
   return html`<h2>Queues</h2>
     <${Problem} error=${list.error} />
     ${list.data?.samplerError && html`<p class="error">Sampling: ${list.data.samplerError}</p>`}
-    <${Table} testid="queues" rows=${list.data?.queues} empty="No queue found under the prefix."
-      columns=${COUNT_COLUMNS} onRow=${(q) => setChosen(q.name)} selected=${(q) => q.name === name} />
+    <${Table} testid="queues" rows=${list.data?.queues} columns=${COUNT_COLUMNS}
+      empty=${list.data?.complete === false ? 'No queue found in the keys scanned so far.' : 'No queue found under the prefix.'}
+      onRow=${(q) => setChosen(q.name)} selected=${(q) => q.name === name} />
+    ${
+      list.data?.complete === false &&
+      list.data.queues.length > 0 &&
+      html`<p class="muted" data-testid="queues-incomplete">Showing ${list.data.queues.length} of the
+        ${list.data.found} queues found so far: discovery stops at a bound of keys and of queues, so there may be more.</p>`
+    }
     ${name && html`<${QueueDetail} key=${name} name=${name} writes=${writes} />`}`;
 }
 

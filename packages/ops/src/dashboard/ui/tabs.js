@@ -36,11 +36,42 @@ function Ask({ label, button, onAsk, name }) {
   </form>`;
 }
 
+/**
+ * A listing read a bounded number of keys at a time: the first page polled every `everyMs`, then
+ * further pages on demand (`further`) from the cursor the last one stopped at.
+ */
+function useListing(path, everyMs, keyOf) {
+  const first = usePoll(() => get(path), everyMs, []);
+  const [more, setMore] = useState(null);
+  const [error, setError] = useState(undefined);
+  const next = more ? more.cursor : first.data?.cursor;
+  const seen = new Set();
+  const items = first.data
+    ? [...first.data.items, ...(more?.items ?? [])].filter(
+        (item) => !seen.has(keyOf(item)) && seen.add(keyOf(item)),
+      )
+    : undefined;
+  const further = () =>
+    get(path, { cursor: next }).then((page) => {
+      setError(undefined);
+      setMore({ items: [...(more?.items ?? []), ...page.items], cursor: page.cursor ?? null });
+    }, setError);
+  return { items, complete: !next, further, error: first.error ?? error };
+}
+
+/** "Scan further" under a listing that stopped before the end of the keyspace. */
+const Further = ({ listing, what }) =>
+  !listing.complete &&
+  listing.items &&
+  html`<p class="row"><span class="muted">Not every key was scanned: there may be more ${what}.</span>
+    <button data-action="scan-further" onClick=${listing.further}>Scan further</button></p>`;
+
 export function LocksTab() {
-  const { data, error } = usePoll(() => get('locks'), 2000, []);
+  const locks = useListing('locks', 2000, (l) => l.name);
   return html`<h2>Locks held</h2>
-    <${Problem} error=${error} />
-    <${Table} testid="locks" rows=${data?.items} empty="No lock is held."
+    <${Problem} error=${locks.error} />
+    <${Table} testid="locks" rows=${locks.items}
+      empty=${locks.complete ? 'No lock is held.' : 'No lock found in the keys scanned so far.'}
       columns=${[
         ['Name', (l) => html`<code>${l.name}</code>`],
         ['Kind', (l) => l.kind],
@@ -49,7 +80,7 @@ export function LocksTab() {
         ['TTL', (l) => formatMs(Math.min(...l.holders.map((h) => h.ttlMs))), 'num'],
         ['Fencing token', (l) => l.lastFencingToken, 'num'],
       ]} />
-    ${data?.cursor && html`<p class="muted">More locks than shown.</p>`}`;
+    <${Further} listing=${locks} what="locks" />`;
 }
 
 const ENTRY_COLUMNS = [
@@ -59,7 +90,7 @@ const ENTRY_COLUMNS = [
 ];
 
 export function LeaderboardsTab() {
-  const boards = usePoll(() => get('leaderboards'), 5000, []);
+  const boards = useListing('leaderboards', 5000, (b) => `${b.name}\n${b.path.join('\n')}`);
   const [board, setBoard] = useState(null);
   const [member, setMember] = useState('');
   const ref = board && { board: board.name, path: board.path.join(',') };
@@ -77,13 +108,15 @@ export function LeaderboardsTab() {
   const same = (b) => board && b.name === board.name && b.path.join(',') === board.path.join(',');
   return html`<h2>Boards</h2>
     <${Problem} error=${boards.error} />
-    <${Table} testid="boards" rows=${boards.data?.items} empty="No leaderboard found." onRow=${setBoard} selected=${same}
+    <${Table} testid="boards" rows=${boards.items} onRow=${setBoard} selected=${same}
+      empty=${boards.complete ? 'No leaderboard found.' : 'No leaderboard found in the keys scanned so far.'}
       columns=${[
         ['Board', (b) => html`<code>${b.name}</code>`],
         ['Path', (b) => b.path.join(' / ')],
         ['Kind', (b) => b.kind],
         ['Members', (b) => b.size, 'num'],
       ]} />
+    <${Further} listing=${boards} what="boards" />
     ${
       board &&
       html`<h2>Top 10 of ${board.name}</h2>
