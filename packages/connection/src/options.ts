@@ -109,10 +109,12 @@ function parseHost(part: string): RedisAddress {
 
 /**
  * The URL with its whole userinfo replaced, for error messages and logs: `redis://pw@host` holds
- * a password without a colon, so no part of the userinfo is safe to show.
+ * a password without a colon, so no part of the userinfo is safe to show. Everything up to the
+ * last `@` goes: a password a user did not percent-encode may hold `/`, `?`, `#`, `@` or spaces,
+ * and hiding a host now and then is better than showing a password.
  */
 export function redact(url: string): string {
-  return url.replace(/\/\/[^@/?#\s]*@/, '//***@');
+  return url.replace(/\/\/.*@/s, '//***@');
 }
 
 /** Throws unless `value` is a finite number in range; `name` is the option at fault. */

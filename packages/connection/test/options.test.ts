@@ -67,6 +67,9 @@ describe('parseRedisUrl', () => {
     expect(redact('redis://topsecret@h:1')).toBe('redis://***@h:1');
     expect(redact('rediss://:topsecret@h:1/0?cluster=true')).toBe('rediss://***@h:1/0?cluster=true');
     expect(redact('redis://h:1')).toBe('redis://h:1');
+    // Passwords nobody percent-encoded: every character up to the last @ is hidden.
+    for (const password of ['pa#ss', 'pa?ss', 'a b', 'p/w', 'p@w', 'x\ny'])
+      expect(redact(`redis://app:${password}@h:1/0`)).toBe('redis://***@h:1/0');
     try {
       parseRedisUrl('redis://u:topsecret@h:1/x');
     } catch (err) {
