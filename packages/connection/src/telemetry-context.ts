@@ -4,23 +4,9 @@
  * {@link Telemetry.consume}.
  */
 import type * as OtelApi from '@opentelemetry/api';
-import { errorType, type TelemetryAttributes, type TelemetrySpan } from './telemetry.js';
+import { errorType, type RemoteSpan, type TelemetryAttributes, type TraceCarrier } from './telemetry.js';
 
 type Api = typeof OtelApi;
-
-/** Propagation fields (`traceparent`, `tracestate`, or whatever the registered propagator writes). */
-export type TraceCarrier = Record<string, string>;
-
-/** A span started by {@link Telemetry.consume}; ended by its owner once the work is done. */
-export interface RemoteSpan extends TelemetrySpan {
-  /** Runs `fn` with this span active, so that spans started inside it are its children. */
-  run<T>(fn: () => T): T;
-  /**
-   * Ends the span; an `error` is recorded as an exception with an error status and `error.type`.
-   * Later calls do nothing.
-   */
-  end(error?: unknown): void;
-}
 
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 

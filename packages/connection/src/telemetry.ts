@@ -12,15 +12,9 @@
  */
 import { createRequire } from 'node:module';
 import type * as OtelApi from '@opentelemetry/api';
-import {
-  carrierOf,
-  type RemoteSpan,
-  type RootSampling,
-  startRemote,
-  type TraceCarrier,
-} from './telemetry-context.js';
-
-export type { RemoteSpan, TraceCarrier } from './telemetry-context.js';
+// Only values and an internal type come from there: its declarations name @opentelemetry/api's
+// types, which must not reach the public .d.ts files of a package whose peer may be absent.
+import { carrierOf, type RootSampling, startRemote } from './telemetry-context.js';
 
 type Api = typeof OtelApi;
 
@@ -34,6 +28,20 @@ export interface TelemetrySpan {
 
 /** The kind of a span started by {@link Telemetry.span}: `internal` unless it sends work elsewhere. */
 export type TelemetrySpanKind = 'internal' | 'producer' | 'client';
+
+/** Propagation fields (`traceparent`, `tracestate`, or whatever the registered propagator writes). */
+export type TraceCarrier = Record<string, string>;
+
+/** A span started by {@link Telemetry.consume}; ended by its owner once the work is done. */
+export interface RemoteSpan extends TelemetrySpan {
+  /** Runs `fn` with this span active, so that spans started inside it are its children. */
+  run<T>(fn: () => T): T;
+  /**
+   * Ends the span; an `error` is recorded as an exception with an error status and `error.type`.
+   * Later calls do nothing.
+   */
+  end(error?: unknown): void;
+}
 
 /** Description and unit of an instrument, as OpenTelemetry's `MetricOptions`. */
 export interface InstrumentOptions {
