@@ -242,7 +242,7 @@ export function loadedAt(reply: Readonly<ReadReply>, at: number): Loaded | null 
 
 /** A session as read from Redis, still serialized. */
 export interface Loaded {
-  /** Server time of the read. */
+  /** Time of the read: the server's for a script read, the app's for a plain HMGET read. */
   now: number;
   /** True when this read wrote a refresh (false: skipped within touchAfterMs). */
   refreshed: boolean;

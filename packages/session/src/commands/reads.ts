@@ -52,11 +52,15 @@ export class SessionReads {
   /** The session at `key` with its idle TTL slid when due, or null when it is gone. */
   async read(key: string): Promise<Loaded | null> {
     if (this.#batched !== undefined) return this.#batched.call(key);
+    const started = performance.now();
     const fields = await this.#conn.send<Array<string | null>>(['HMGET', key, ...READ_FIELDS], { key });
     const now = Date.now();
     const loaded = fromFields(fields, now);
     if (loaded === null || !this.#due(loaded, now)) return countRead(loaded);
-    const state = await this.#conn.runScript<number>(scripts.touch, [key], this.#touchArgs);
+    // The refresh gets what is left of the read's bound, so a get stays within commandTimeoutMs.
+    const bound = this.#conn.commandTimeoutMs;
+    const timeoutMs = bound === 0 ? 0 : Math.max(1, bound - (performance.now() - started));
+    const state = await this.#conn.runScript<number>(scripts.touch, [key], this.#touchArgs, { timeoutMs });
     if (state < 0) return countRead(null);
     if (state === 1) {
       loaded.refreshed = true;
