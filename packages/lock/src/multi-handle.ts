@@ -72,6 +72,11 @@ export class MultiHold implements MultiLockHandle {
   #release: Promise<void> | undefined;
   /** `performance.now()` at the first group's grant, for the hold duration metric. */
   readonly #grantedAt = performance.now();
+  /**
+   * Set once the hold is complete and handed to the caller: a hold given back while it was being
+   * built (a later group refused, a timeout) is no hold of the caller's in the metrics and spans.
+   */
+  #handed = false;
 
   constructor(grant: MultiGrant) {
     this.#grant = grant;
@@ -117,6 +122,7 @@ export class MultiHold implements MultiLockHandle {
 
   /** The hold is complete: without `autoExtend`, stop extending and expire at the local TTL. */
   complete(autoExtend: boolean): void {
+    this.#handed = true;
     this.#autoExtend = autoExtend;
     if (!autoExtend) {
       clearTimeout(this.#timer);
@@ -132,7 +138,7 @@ export class MultiHold implements MultiLockHandle {
   }
 
   release(): Promise<void> {
-    this.#release ??= tracedRelease(this.names, () => this.#doRelease());
+    this.#release ??= this.#handed ? tracedRelease(this.names, () => this.#doRelease()) : this.#doRelease();
     return this.#release;
   }
 
@@ -148,7 +154,7 @@ export class MultiHold implements MultiLockHandle {
       Promise.allSettled(this.#groups.map((g) => releaseGroup(this.#grant.conn, g, this.#grant.instance))),
     );
     this.#state = 'released';
-    recordHold(this.#grantedAt);
+    if (this.#handed) recordHold(this.#grantedAt);
     let failure: unknown;
     outcomes.forEach((outcome, i) => {
       const group = this.#groups[i] as HeldGroup;
@@ -252,7 +258,7 @@ export class MultiHold implements MultiLockHandle {
   /** Records the first loss, stops the watchdog and tells the holder through the signal. */
   #lose(reason: LockLossReason, groupAt: number, nameAt: number, cause?: unknown): LockLostError {
     if (this.#lost === undefined || this.#lost.reason === 'unconfirmed') {
-      if (this.#lost === undefined) countLost(reason);
+      if (this.#lost === undefined && this.#handed) countLost(reason);
       this.#lost = this.#error(reason, groupAt, nameAt, cause);
       clearTimeout(this.#timer);
       this.#controller?.abort(this.#lost);
