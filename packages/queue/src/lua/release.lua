@@ -29,7 +29,11 @@ for i = 2, #ARGV, 2 do
   end
   if mine then
     local f = redis.call('HMGET', K.prefix .. id, 'p', 'g')
-    if ARGV[i + 1] == '1' then groupDone(K, f[2]) end
+    if ARGV[i + 1] == '1' then
+      groupDone(K, f[2])
+      -- It ran: its lag was counted, so the run after this release must not count it again.
+      redis.call('HDEL', K.prefix .. id, 't')
+    end
     if not buryCancelled(K, id, dead) then ready(K, id, true, f[1], f[2]) end
     released = released + 1
   end
