@@ -62,8 +62,8 @@ export function boardCommands(conn: RedisConnection, keys: BoardKeys, settings: 
   // A board without tie-break sequences, dense index or keepTop stores a score as it is, so a write
   // without data or cycle needs no Lua: a replace is one ZADD (atomic over all its pairs), a best one
   // ZADD LT followed on the same socket by a ZMSCORE for the scores it left (stored scores are lower
-  // is better). Those replies are the members' scores just after the ZADD, or a better one a
-  // concurrent writer set in between.
+  // is better). Those replies are the members' scores just after the ZADD, with whatever another
+  // write landing in between did to them.
   const plain = settings.shift === 1 && settings.ties !== 'dense' && settings.keepTop === 0;
 
   return {
