@@ -6,12 +6,7 @@ import { LOOPBACK_HOSTS } from '../dashboard/options.js';
 import { labelOf, serveFrom } from '../dashboard/server.js';
 import { integer } from '../options.js';
 import type { Act } from '../run.js';
-import { CACHE_PREFIX } from './cache.js';
-import { LEADERBOARD_PREFIX } from './leaderboard.js';
-import { LOCK_PREFIX } from './lock.js';
-import { QUEUE_PREFIX } from './queue.js';
-import { RATELIMIT_PREFIX } from './ratelimit.js';
-import { SESSION_PREFIX } from './session.js';
+import { prefixesOf, prefixOptions } from './prefixes.js';
 
 /** The default port: near Redis's own, and free on most machines. */
 const DEFAULT_PORT = 7380;
@@ -19,15 +14,6 @@ const DEFAULT_PORT = 7380;
 const MIN_EXPOSED_TOKEN = 16;
 /** Bound of receiving a request's headers and whole request: a slow client cannot hold a socket. */
 const REQUEST_TIMEOUT_MS = 10_000;
-const PATTERNS = {
-  queue: QUEUE_PREFIX,
-  lock: LOCK_PREFIX,
-  ratelimit: RATELIMIT_PREFIX,
-  leaderboard: LEADERBOARD_PREFIX,
-  session: SESSION_PREFIX,
-  cache: CACHE_PREFIX,
-};
-
 /** True for an address only this machine can reach. */
 function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
@@ -68,12 +54,7 @@ export function registerDashboard(program: Command, act: Act): void {
       'login token (default: $REDIS_PATTERNS_DASHBOARD_TOKEN, else a random one, printed)',
     )
     .option('--allow-writes', 'let the page retry, remove, pause, resume, revoke and invalidate');
-  for (const [pattern, fallback] of Object.entries(PATTERNS)) {
-    command.option(
-      `--${pattern}-prefix <prefix>`,
-      `prefix of the ${pattern} keys (default --prefix, else ${fallback})`,
-    );
-  }
+  prefixOptions(command);
   command.action(
     act(async (ctx, _args, opts) => {
       const env = ctx.io.env ?? process.env;
@@ -86,12 +67,7 @@ export function registerDashboard(program: Command, act: Act): void {
       }
       // Connecting first: an unreachable Redis fails the command (exit 1) before anything listens.
       await ctx.connection();
-      const prefixes = Object.fromEntries(
-        Object.entries(PATTERNS).map(([pattern, fallback]) => [
-          pattern,
-          opts[`${pattern}Prefix`] ?? ctx.prefix(fallback),
-        ]),
-      );
+      const prefixes = prefixesOf(ctx, opts);
       const dashboard = serveFrom(ctx, labelOf(ctx.options.url), {
         prefixes,
         allowWrites: opts.allowWrites === true,

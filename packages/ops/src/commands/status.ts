@@ -6,12 +6,13 @@ import type { Context } from '../context.js';
 import { collect, integer, pageAt } from '../options.js';
 import type { Act } from '../run.js';
 import { formatTable } from '../table.js';
-import { CACHE_PREFIX, cacheInspector } from './cache.js';
-import { BOARD_COLUMNS, LEADERBOARD_PREFIX, leaderboardInspector } from './leaderboard.js';
-import { LOCK_COLUMNS, LOCK_PREFIX, lockInspector } from './lock.js';
-import { COUNT_COLUMNS, QUEUE_PREFIX, queueCounts } from './queue.js';
-import { RATELIMIT_PREFIX, rateLimitInspector } from './ratelimit.js';
-import { SESSION_PREFIX, sessionInspector } from './session.js';
+import { cacheInspector } from './cache.js';
+import { BOARD_COLUMNS, leaderboardInspector } from './leaderboard.js';
+import { LOCK_COLUMNS, lockInspector } from './lock.js';
+import { type PatternPrefixes, prefixesOf, prefixOptions } from './prefixes.js';
+import { COUNT_COLUMNS, queueCounts } from './queue.js';
+import { rateLimitInspector } from './ratelimit.js';
+import { sessionInspector } from './session.js';
 
 /** Most items each section reads: `status` stays bounded on a large keyspace. */
 const SECTION_LIMIT = 1000;
@@ -37,10 +38,8 @@ export interface StatusSnapshot {
   boards: { count: number; complete: boolean; items: InspectedBoard[] };
 }
 
-type Prefixes = Record<'queue' | 'lock' | 'ratelimit' | 'leaderboard' | 'session' | 'cache', string>;
-
 /** Reads every section, one after the other, each bounded. */
-async function snapshot(ctx: Context, p: Prefixes): Promise<StatusSnapshot> {
+async function snapshot(ctx: Context, p: PatternPrefixes): Promise<StatusSnapshot> {
   const queues = await queueCounts(ctx, undefined, p.queue);
   const locks = await lockInspector(ctx, p.lock);
   const held = await collect((c) => locks.list(pageAt(c)), { limit: SECTION_LIMIT });
@@ -107,20 +106,10 @@ export function registerStatus(program: Command, act: Act): void {
     .command('status')
     .description("every pattern's state at a glance; --watch redraws it until Ctrl-C")
     .option('--watch [ms]', `refresh every ms (default ${DEFAULT_WATCH_MS})`, integer(100, 3_600_000));
-  for (const [pattern, fallback] of Object.entries(DEFAULTS)) {
-    command.option(
-      `--${pattern}-prefix <prefix>`,
-      `prefix of the ${pattern} keys (default --prefix, else ${fallback})`,
-    );
-  }
+  prefixOptions(command);
   command.action(
     act(async (ctx, _args, opts) => {
-      const prefixes = Object.fromEntries(
-        Object.entries(DEFAULTS).map(([pattern, fallback]) => [
-          pattern,
-          opts[`${pattern}Prefix`] ?? ctx.prefix(fallback),
-        ]),
-      ) as Prefixes;
+      const prefixes = prefixesOf(ctx, opts);
       const url = ctx.shownUrl();
       if (opts.watch === undefined) {
         const s = await snapshot(ctx, prefixes);
@@ -132,20 +121,11 @@ export function registerStatus(program: Command, act: Act): void {
   );
 }
 
-const DEFAULTS: Prefixes = {
-  queue: QUEUE_PREFIX,
-  lock: LOCK_PREFIX,
-  ratelimit: RATELIMIT_PREFIX,
-  leaderboard: LEADERBOARD_PREFIX,
-  session: SESSION_PREFIX,
-  cache: CACHE_PREFIX,
-};
-
 /**
  * Redraws the status every `ms` until the run's signal aborts (Ctrl-C in the bin, which then
  * closes the connection). The first read must succeed; a later failed read is shown and retried.
  */
-async function watch(ctx: Context, prefixes: Prefixes, ms: number, url: string): Promise<void> {
+async function watch(ctx: Context, prefixes: PatternPrefixes, ms: number, url: string): Promise<void> {
   const own = new AbortController();
   const onSigint = () => own.abort();
   if (ctx.io.signal === undefined) process.once('SIGINT', onSigint);
