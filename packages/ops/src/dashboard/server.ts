@@ -249,7 +249,7 @@ async function apiCall(
     } else if (req.method === 'POST') {
       const refused = allowWrites
         ? refusedWrite(req, caller)
-        : 'read-only: start the dashboard with --allow-writes.';
+        : 'read-only: start the dashboard with --allow-writes (allowWrites: true in createDashboard).';
       if (refused !== undefined) throw new HttpError(403, refused);
       if (path.startsWith('queue/')) ctx.api.sampler.rediscover();
       send(res, 200, await write(ctx.api, path, await bodyOf(req)));
