@@ -1,7 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect } from '@redis-patterns/connection';
 import { startRedis, type Topology, topologies, uniquePrefix } from '@redis-patterns/testing';
-import { type OtelHarness, pointValue, registerOtel } from '@redis-patterns/testing/otel';
+import {
+  exportedOnRegistration,
+  type OtelHarness,
+  pointValue,
+  registerOtel,
+} from '@redis-patterns/testing/otel';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCache, createCacheInspector } from '../src/index.ts';
 import { useCaches } from './helpers.ts';
@@ -13,13 +18,10 @@ describe('cache telemetry without an SDK', () => {
     const cache = make();
     expect(await cache.getOrLoad('k', async () => 'v')).toBe('v');
     expect(await cache.getOrLoad('k', async () => 'other')).toBe('v');
-    const otel = registerOtel();
-    try {
-      expect(otel.spans()).toEqual([]);
-      expect(await otel.points('redis_patterns.cache.requests')).toEqual([]);
-    } finally {
-      await otel.shutdown();
-    }
+    expect(await exportedOnRegistration(['redis_patterns.cache.requests'])).toEqual({
+      spans: [],
+      points: [],
+    });
   });
 });
 

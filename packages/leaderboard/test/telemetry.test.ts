@@ -1,6 +1,11 @@
 import { connect, InvalidArgumentError, type RedisConnection } from '@redis-patterns/connection';
 import { type Topology, topologies, uniquePrefix } from '@redis-patterns/testing';
-import { type OtelHarness, pointValue, registerOtel } from '@redis-patterns/testing/otel';
+import {
+  exportedOnRegistration,
+  type OtelHarness,
+  pointValue,
+  registerOtel,
+} from '@redis-patterns/testing/otel';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createLeaderboard,
@@ -16,13 +21,10 @@ describe('leaderboard telemetry without an SDK', () => {
       const board = createLeaderboard({ redis, prefix: uniquePrefix('lb-otel-none'), name: 'arcade' });
       await board.submit('ann', 10);
       expect(await board.rank('ann')).toBe(1);
-      const otel = registerOtel();
-      try {
-        expect(otel.spans()).toEqual([]);
-        expect(await otel.points('redis_patterns.leaderboard.operations')).toEqual([]);
-      } finally {
-        await otel.shutdown();
-      }
+      expect(await exportedOnRegistration(['redis_patterns.leaderboard.operations'])).toEqual({
+        spans: [],
+        points: [],
+      });
     } finally {
       await redis.close();
     }

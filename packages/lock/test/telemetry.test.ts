@@ -1,6 +1,11 @@
 import { connect, type RedisConnection, TimeoutError } from '@redis-patterns/connection';
 import { type Topology, topologies, uniquePrefix } from '@redis-patterns/testing';
-import { type OtelHarness, type Point, registerOtel } from '@redis-patterns/testing/otel';
+import {
+  exportedOnRegistration,
+  type OtelHarness,
+  type Point,
+  registerOtel,
+} from '@redis-patterns/testing/otel';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createLock,
@@ -26,13 +31,10 @@ describe('lock telemetry without an SDK', () => {
       const held = await locks.acquire('job');
       expect(await locks.tryAcquire('job')).toBeNull();
       await held.release();
-      const otel = registerOtel();
-      try {
-        expect(otel.spans()).toEqual([]);
-        expect(await otel.points('redis_patterns.lock.hold.duration')).toEqual([]);
-      } finally {
-        await otel.shutdown();
-      }
+      expect(await exportedOnRegistration(['redis_patterns.lock.hold.duration'])).toEqual({
+        spans: [],
+        points: [],
+      });
     } finally {
       await locks.close();
       await redis.close();

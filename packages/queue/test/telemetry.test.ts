@@ -2,7 +2,12 @@ import { fileURLToPath } from 'node:url';
 import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { connect, type RedisConnection } from '@redis-patterns/connection';
 import { startChild, type Topology, topologies, uniquePrefix } from '@redis-patterns/testing';
-import { type OtelHarness, type Point, registerOtel } from '@redis-patterns/testing/otel';
+import {
+  exportedOnRegistration,
+  type OtelHarness,
+  type Point,
+  registerOtel,
+} from '@redis-patterns/testing/otel';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createQueue, createWorker, type JobHandler, type Queue } from '../src/index.ts';
 import { sleep, waitFor } from './helpers.ts';
@@ -32,14 +37,9 @@ describe('queue telemetry without an SDK', () => {
       worker.start();
       await waitFor(() => ran, 'the job to run');
       await worker.stop();
-      const otel = registerOtel();
-      try {
-        expect(otel.spans()).toEqual([]);
-        expect(await otel.points('redis_patterns.queue.jobs')).toEqual([]);
-        expect(await otel.points('messaging.process.duration')).toEqual([]);
-      } finally {
-        await otel.shutdown();
-      }
+      expect(
+        await exportedOnRegistration(['redis_patterns.queue.jobs', 'messaging.process.duration']),
+      ).toEqual({ spans: [], points: [] });
     } finally {
       await queue.purge();
       await redis.close();

@@ -6,7 +6,12 @@ import {
   topologies,
   uniquePrefix,
 } from '@redis-patterns/testing';
-import { type OtelHarness, pointValue, registerOtel } from '@redis-patterns/testing/otel';
+import {
+  exportedOnRegistration,
+  type OtelHarness,
+  pointValue,
+  registerOtel,
+} from '@redis-patterns/testing/otel';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   all,
@@ -30,13 +35,10 @@ describe('rate-limit telemetry without an SDK', () => {
       expect((await limiter.limit('a')).allowed).toBe(true);
       expect((await limiter.limit('a')).allowed).toBe(false);
       // Registered only now: the calls above left nothing behind to export.
-      const otel = registerOtel();
-      try {
-        expect(otel.spans()).toEqual([]);
-        expect(await otel.points('redis_patterns.ratelimit.decisions')).toEqual([]);
-      } finally {
-        await otel.shutdown();
-      }
+      expect(await exportedOnRegistration(['redis_patterns.ratelimit.decisions'])).toEqual({
+        spans: [],
+        points: [],
+      });
     } finally {
       await redis.close();
     }

@@ -1,6 +1,11 @@
 import { connect, InvalidArgumentError, type RedisConnection } from '@redis-patterns/connection';
 import { type Topology, topologies, uniquePrefix } from '@redis-patterns/testing';
-import { type OtelHarness, pointValue, registerOtel } from '@redis-patterns/testing/otel';
+import {
+  exportedOnRegistration,
+  type OtelHarness,
+  pointValue,
+  registerOtel,
+} from '@redis-patterns/testing/otel';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSessionInspector, createSessionStore, handleOf } from '../src/index.ts';
 
@@ -11,13 +16,10 @@ describe('session telemetry without an SDK', () => {
       const sessions = createSessionStore({ redis, prefix: uniquePrefix('sess-otel-none') });
       const { id } = await sessions.create({ cart: [] });
       expect((await sessions.get(id))?.data).toEqual({ cart: [] });
-      const otel = registerOtel();
-      try {
-        expect(otel.spans()).toEqual([]);
-        expect(await otel.points('redis_patterns.session.reads')).toEqual([]);
-      } finally {
-        await otel.shutdown();
-      }
+      expect(await exportedOnRegistration(['redis_patterns.session.reads'])).toEqual({
+        spans: [],
+        points: [],
+      });
     } finally {
       await redis.close();
     }

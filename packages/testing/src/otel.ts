@@ -87,3 +87,20 @@ export function pointValue(points: Point[], match: Record<string, unknown>): num
   const point = points.find((p) => Object.entries(match).every(([k, v]) => p.attributes[k] === v));
   return point?.value ?? 0;
 }
+
+/**
+ * What an SDK registered now would export at once: its spans and the points of `metrics`, the SDK
+ * shut down again. The "no SDK installed" tests call it after their calls: anything a pattern
+ * recorded or buffered without a provider would show here.
+ */
+export async function exportedOnRegistration(
+  metrics: readonly string[],
+): Promise<{ spans: ReadableSpan[]; points: Point[] }> {
+  const otel = registerOtel();
+  try {
+    const points = await Promise.all(metrics.map((name) => otel.points(name)));
+    return { spans: otel.spans(), points: points.flat() };
+  } finally {
+    await otel.shutdown();
+  }
+}
