@@ -9,7 +9,7 @@ import {
   sentinelNodeClient,
 } from './clients.js';
 import { type CommandDeadline, Deadlines } from './deadline.js';
-import { ClosedError, TimeoutError } from './errors.js';
+import { ClosedError, TimeoutError, toPatternsError } from './errors.js';
 import { groupKeys, Lanes } from './lanes.js';
 import { Leases } from './leases.js';
 import { checkCommandOptions, checkConnectionOptions, checkOptions, parseRedisUrl } from './options.js';
@@ -178,8 +178,10 @@ export class Connection implements RedisConnection {
           ? this.#reach.notSent('MULTI', key)
           : this.#reach.unreachable(key, 'MULTI', target);
       if (down !== undefined) return Promise.reject(down);
-      if (lane < 0) return exec(...args);
-      return this.#lanes.counted(this.#lanes.tagsOf(all), lane, () => exec(...args));
+      // A socket that closes under a sent EXEC rejects with node-redis's own error: type it.
+      const run = () => exec(...args).catch((err: unknown) => Promise.reject(toPatternsError(err, 'MULTI')));
+      if (lane < 0) return run();
+      return this.#lanes.counted(this.#lanes.tagsOf(all), lane, run);
     }) as typeof exec;
     return multi;
   }

@@ -105,6 +105,31 @@ describe('no ghost writes on a single server', () => {
       }
     },
   );
+  it.each([1, 2])(
+    'types the failure of an EXEC whose socket closes while it waits (%i sockets)',
+    async (sockets) => {
+      const server = await startRedis({ forceBinary: true });
+      const redis = await connect({ url: server.url, sockets, commandTimeoutMs: 2_000 });
+      try {
+        await redis.send(['SET', 'tx', '0'], { key: 'tx' });
+        await server.pause();
+        // Sent on a ready socket; the server dies before it answers.
+        const pending = redis
+          .multi('tx')
+          .incr('tx')
+          .exec()
+          .catch((err: unknown) => err);
+        await sleep(50);
+        await server.kill();
+        const error = await pending;
+        expect(error).toBeInstanceOf(ConnectionError);
+        expect((error as Error).message).toMatch(/^MULTI failed: Redis is unreachable/);
+      } finally {
+        await redis.close();
+        await server.stop();
+      }
+    },
+  );
 });
 
 describe('no ghost writes on a dedicated connection', () => {
