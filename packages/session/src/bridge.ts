@@ -18,7 +18,7 @@ import {
 } from './codec.js';
 import type { Lifetime, UserChange } from './commands/index.js';
 import { lifetimeKey, lifetimeOf, renewCookie, storedLifetimeKey } from './cookie.js';
-import { generateId, handleOf, isFrameworkId } from './ids.js';
+import { FreshIds, handleOf, isFrameworkId } from './ids.js';
 import { allSessions, clearPrefix, liveHandles } from './listing.js';
 import { Snapshots } from './snapshots.js';
 import { commandsOf } from './store.js';
@@ -41,6 +41,7 @@ export class FrameworkBridge {
   readonly #sessions: SessionStore<object>;
   readonly #options: ResolvedAdapterOptions;
   readonly #snapshots = new Snapshots();
+  readonly #fresh = new FreshIds();
 
   constructor(sessions: SessionStore<object>, given?: AdapterOptions) {
     this.#options = resolveAdapterOptions(given);
@@ -54,11 +55,12 @@ export class FrameworkBridge {
 
   /** A new 256-bit session id for the framework's id generator option. */
   generateId(): string {
-    return generateId();
+    return this.#fresh.generate();
   }
 
   async load(sid: string): Promise<SessionData | null> {
     if (!isFrameworkId(sid)) return null;
+    this.#fresh.take(sid);
     const found = await this.#read(sid);
     return found !== null || this.#options.legacy === undefined ? found : this.#migrate(sid);
   }
@@ -86,6 +88,7 @@ export class FrameworkBridge {
     const commands = this.#commands;
     checkSid(sid);
     checkData('session', session);
+    this.#fresh.take(sid);
     const lifetime = this.#lifetimeOf(session);
     const handle = handleOf(sid);
     if (lifetime === 'ended') {
@@ -168,7 +171,8 @@ export class FrameworkBridge {
    * With `migrateFrom`, a session not moved yet is deleted where connect-redis wrote it too.
    */
   async destroy(sid: string): Promise<void> {
-    if (!isFrameworkId(sid)) return;
+    // A regenerate of a session this process generated and never saved (a new visitor logging in).
+    if (!isFrameworkId(sid) || this.#fresh.take(sid)) return;
     const commands = this.#commands;
     const { legacy } = this.#options;
     await Promise.all([

@@ -59,3 +59,42 @@ export function isFrameworkId(sid: unknown): sid is string {
     RANDOM_RUN.test(sid)
   );
 }
+
+// A generated id is looked up here only within the request that generated it (a regenerate's
+// destroy comes a few milliseconds after the generate); past these bounds it takes the usual path.
+const MAX_FRESH_IDS = 10_000;
+const MAX_FRESH_AGE_MS = 60_000;
+
+/**
+ * Ids this process generated and has not saved, read or written yet: no key can hold one (it is
+ * 256 random bits, and the only way one reaches Redis is a save from this process), so destroying
+ * one needs no round trip. A regenerate of a new visitor's session (a login) then costs only its
+ * save. Bounded in count and age; an id evicted early simply takes the usual path.
+ */
+export class FreshIds {
+  /** Id to the time it was generated; insertion order is age order. */
+  readonly #ids = new Map<string, number>();
+
+  /** A new id, remembered as fresh. */
+  generate(): string {
+    const id = generateId();
+    const now = Date.now();
+    this.#ids.set(id, now);
+    for (const [oldest, at] of this.#ids) {
+      if (this.#ids.size <= MAX_FRESH_IDS && now - at < MAX_FRESH_AGE_MS) break;
+      this.#ids.delete(oldest);
+    }
+    return id;
+  }
+
+  /**
+   * True if `id` was still fresh; it no longer is. Called before anything of `id` is sent to
+   * Redis: once a write may have reached it, its destroy must go to Redis too.
+   */
+  take(id: string): boolean {
+    const at = this.#ids.get(id);
+    if (at === undefined) return false;
+    this.#ids.delete(id);
+    return Date.now() - at < MAX_FRESH_AGE_MS;
+  }
+}

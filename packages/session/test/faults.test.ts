@@ -2,9 +2,11 @@ import { ConnectionError, connect, TimeoutError } from '@redis-patterns/connecti
 import { startRedis } from '@redis-patterns/testing';
 import { describe, expect, it } from 'vitest';
 import { createExpressStore } from '../src/express.ts';
+import { createFastifyStore } from '../src/fastify.ts';
 import { createSessionStore } from '../src/index.ts';
 import { listen, shopApp } from './express-app.ts';
 import { Browser } from './helpers.ts';
+import { startExpressApp, startFastifyApp } from './http-apps.ts';
 
 /** Commands per name executed by the server, from INFO commandstats. */
 async function commandStats(redis: Awaited<ReturnType<typeof connect>>): Promise<Map<string, number>> {
@@ -82,4 +84,48 @@ describe('session store against a failing or isolated redis-server', () => {
       await server.stop();
     }
   });
+
+  it.each(['express', 'fastify'] as const)(
+    "sends nothing to destroy a new visitor's id on login (%s): one create and its index entry",
+    async (framework) => {
+      const server = await startRedis({ forceBinary: true });
+      const redis = await connect({ url: server.url });
+      const sessions = createSessionStore({ redis, prefix: `login-${framework}:` });
+      const userIdOf = (s: object) => (s as { userId?: string }).userId;
+      const app =
+        framework === 'express'
+          ? await (() => {
+              const store = createExpressStore(sessions, { userIdOf });
+              return startExpressApp(store, { genid: store.genid });
+            })()
+          : await (() => {
+              const store = createFastifyStore(sessions, { userIdOf });
+              return startFastifyApp(store, { genid: store.idGenerator });
+            })();
+      try {
+        const browser = new Browser(app.base);
+        const before = await commandStats(redis);
+        expect((await browser.request('POST', '/login/ada')).body).toEqual({ userId: 'ada' });
+        const after = await commandStats(redis);
+        const delta = new Map([...after].map(([name, calls]) => [name, calls - (before.get(name) ?? 0)]));
+        delta.set('info', (delta.get('info') ?? 0) - 1);
+        const ran = Object.fromEntries([...delta].filter(([, calls]) => calls > 0));
+        // No destroy script (it starts with HMGET) for the id that was never stored. Express saves
+        // once; @fastify/session saves the new session inside regenerate, then the userId at the end.
+        expect(ran.hmget ?? 0).toBe(framework === 'express' ? 0 : 1);
+        // Scripts run as EVAL the first time the connection sends them, EVALSHA after.
+        expect((ran.eval ?? 0) + (ran.evalsha ?? 0)).toBe(framework === 'express' ? 2 : 3);
+        expect((await browser.request('GET', '/me')).body).toEqual({ userId: 'ada' });
+        expect(await sessions.listForUser('ada')).toHaveLength(1);
+        // A logout in the same process still ends it.
+        await browser.request('POST', '/logout');
+        expect((await browser.request('GET', '/me')).body).toEqual({ userId: null });
+        expect(await sessions.listForUser('ada')).toHaveLength(0);
+      } finally {
+        await app.close();
+        await redis.close();
+        await server.stop();
+      }
+    },
+  );
 });
