@@ -9,6 +9,7 @@ import {
   type LockKeys,
   leaseWatch,
   type Ownership,
+  releaseIfOwner,
   releaseMany,
 } from './commands/index.js';
 
@@ -148,11 +149,12 @@ interface PendingRelease {
 const releaseBatchers = new WeakMap<RedisConnection, TickBatcher<PendingRelease>>();
 
 /**
- * Releases `owner`'s lock like `runOwned(..., { kind: 'release' })`, but releases asked for in the
- * same tick on one connection share their WATCH and EXEC (one batch per hash slot): at 50 holders
- * releasing at once that is two round trips on one pooled connection instead of two on each of 50.
- * If the shared EXEC is aborted (some lock in the batch changed after the check), each release is
- * retried on its own, so one contended lock never fails the others.
+ * Releases `owner`'s lock. Alone in its tick and hash slot, that is one owner-checked script on the
+ * shared connection. Releases asked for in the same tick on one connection share their WATCH and
+ * EXEC (one batch per hash slot): at 50 holders releasing at once that is two round trips on one
+ * pooled connection instead of one on each of 50. If the shared EXEC is aborted (some lock in the
+ * batch changed after the check), each release is retried on its own (WATCH, then MULTI/EXEC), so
+ * one contended lock never fails the others.
  */
 export function releaseOwned(
   conn: RedisConnection,
@@ -170,7 +172,12 @@ function releaseGroup(conn: RedisConnection, group: PendingRelease[]): void {
   const alone = (p: PendingRelease) =>
     runOwned(conn, p.keys, p.owner, { kind: 'release' }, p.actor).then(p.resolve, p.reject);
   if (group.length === 1) {
-    alone(group[0] as PendingRelease);
+    // Alone, one script (GET, compare, DEL, SPUBLISH) instead of WATCH + GET, then MULTI/EXEC.
+    const p = group[0] as PendingRelease;
+    releaseIfOwner(conn, p.keys, p.owner, p.actor.instance).then(
+      (outcome) => p.resolve(outcome === 'released' ? { outcome: 'done' } : { outcome }),
+      p.reject,
+    );
     return;
   }
   const locks = group.map((p) => ({ keys: p.keys, owner: p.owner, instance: p.actor.instance }));

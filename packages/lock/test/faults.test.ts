@@ -35,6 +35,40 @@ describe('lock against a faulty redis-server', () => {
     expect(unhandled).toEqual([]);
   });
 
+  it('releases alone in one script round trip, and reports a lock taken or expired meanwhile', async () => {
+    await withServer([], async (_server, redis) => {
+      const locks = createLock({ redis, prefix, ttlMs: 5_000, autoExtend: false });
+      const stats = async () => {
+        const info = await redis.send<string>(['INFO', 'commandstats']);
+        return new Map([...info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)].map((m) => [m[1], Number(m[2])]));
+      };
+      const held = await locks.acquire('alone');
+      const before = await stats();
+      await held.release();
+      const after = await stats();
+      const ran = Object.fromEntries(
+        [...after]
+          .map(([name, calls]) => [name, calls - (before.get(name) ?? 0)])
+          .filter(([, n]) => Number(n) > 0),
+      );
+      // No WATCH, MULTI or EXEC: one script (EVAL the first time) running GET, DEL, SPUBLISH.
+      expect(ran).toEqual({ info: 1, eval: 1, get: 1, del: 1, spublish: 1 });
+      expect(await redis.send(['EXISTS', `${prefix}{alone}`])).toBe(0);
+
+      const taken = await locks.acquire('taken');
+      await redis.send(['SET', `${prefix}{taken}`, 'someone else']);
+      const lostTo = await taken.release().catch((err: unknown) => err);
+      expect(lostTo).toBeInstanceOf(LockLostError);
+      expect((lostTo as LockLostError).reason).toBe('taken');
+      expect(await redis.send(['GET', `${prefix}{taken}`])).toBe('someone else');
+
+      const expired = await locks.acquire('expired');
+      await redis.send(['DEL', `${prefix}{expired}`]);
+      const gone = await expired.release().catch((err: unknown) => err);
+      expect((gone as LockLostError).reason).toBe('expired');
+    });
+  });
+
   it('signals the loss when Redis restarts without persistence mid-hold; the fencing counter restarts too', async () => {
     await withServer([], async (server, redis) => {
       const locks = createLock({ redis, prefix, ttlMs: 1_000 });

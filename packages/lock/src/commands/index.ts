@@ -98,19 +98,22 @@ export function batcherOf<T>(
   return batcher;
 }
 
-/** Deletes the lock if `owner` holds it and wakes the waiters; true if it did. */
+/**
+ * Deletes the lock if `owner` holds it and wakes the waiters, in one script: `released`, or why not
+ * (`expired`: no lock; `taken`: another owner's).
+ */
 export async function releaseIfOwner(
   conn: RedisConnection,
   keys: LockKeys,
   owner: string,
   instance: string,
-): Promise<boolean> {
-  const deleted = await conn.runScript<number>(
+): Promise<'released' | 'expired' | 'taken'> {
+  const reply = await conn.runScript<number>(
     scripts.releaseIfOwner,
     [keys.lock],
     [owner, keys.channel, instance],
   );
-  return deleted === 1;
+  return reply === 1 ? 'released' : reply === 0 ? 'expired' : 'taken';
 }
 
 /** Deletes the lock whoever holds it and wakes the waiters; true if there was a lock. */
