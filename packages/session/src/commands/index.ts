@@ -30,7 +30,8 @@ export type { CreateResult, Lifetime, UserChange, WriteResult };
  * A session key and its user's index live in different Cluster slots, so writes touching both are ordered
  * to keep one invariant: every live session bound to a user is in that user's index, once the write
  * that bound it has answered. A handle's index entry is sent with the write that binds it (ahead of it
- * on one connection; on Cluster, to another node at the same time), and a concurrent destroyAllForUser
+ * on one connection; on Cluster, to another node at the same time; a new session's on one server, in
+ * the same script, see create-indexed.lua), and a concurrent destroyAllForUser
  * that takes the entry first still ends the session: a new one finds the tombstone that destroy left
  * for its id, an existing one checks its entry again after the write and deletes itself. A write whose
  * index entry failed deletes what it wrote. An entry is removed only after its session is gone. Stale
@@ -94,8 +95,8 @@ export class SessionCommands {
   }
 
   /**
-   * Writes a new session hash, in one round trip: with a user, its index entry is sent with it
-   * (on one connection, ahead of it; on Cluster, to another node at the same time). A
+   * Writes a new session hash, in one round trip: with a user, its index entry is written with it
+   * (on one server, by the same script; on Cluster, sent to the other node at the same time). A
    * destroyAllForUser that takes the entry before the session lands leaves a tombstone that the
    * session's write then finds (`exists`), so it never outlives a "log out everywhere" unindexed.
    */
@@ -112,36 +113,41 @@ export class SessionCommands {
     const { userId, createdAt, lifetime } = options;
     const absoluteAt = options.absoluteAt ?? lifetime?.fixedEnd;
     const cap = lifetime === undefined ? this.#absoluteTtl : String(lifetime.capMs);
+    const key = this.sessionKey(handle);
+    const args = [
+      this.#idle,
+      cap,
+      absoluteAt === undefined ? '' : String(absoluteAt),
+      createdAt === undefined ? '' : String(createdAt),
+      userId ?? '',
+      blobOf(fields),
+      this.#touchAfter,
+      lifetime?.idleMs === undefined ? '' : String(lifetime.idleMs),
+    ];
+    if (userId !== undefined && this.#conn.topology !== 'cluster') {
+      // One server holds both keys: the session and its index entry in one atomic script.
+      const indexKey = this.index.key(userId);
+      const fixedEnd = options.absoluteAt === undefined ? '' : String(options.absoluteAt);
+      const reply = await this.#conn.runScript<number[]>(
+        scripts.createIndexed,
+        [key, indexKey],
+        [...args, handle, fixedEnd],
+      );
+      return createResult(reply);
+    }
     const indexed =
       userId === undefined ? undefined : this.index.add(userId, handle, options.absoluteAt, cap);
-    const written = this.#conn.runScript<number[]>(
-      scripts.create,
-      [this.sessionKey(handle)],
-      [
-        this.#idle,
-        cap,
-        absoluteAt === undefined ? '' : String(absoluteAt),
-        createdAt === undefined ? '' : String(createdAt),
-        userId ?? '',
-        blobOf(fields),
-        this.#touchAfter,
-        lifetime?.idleMs === undefined ? '' : String(lifetime.idleMs),
-      ],
-    );
+    const written = this.#conn.runScript<number[]>(scripts.create, [key], args);
     const [index, reply] = await Promise.allSettled([indexed, written]);
     if (reply.status === 'rejected') throw reply.reason;
-    const [status, now, created, absolute] = reply.value as [number, number, number, number];
+    const status = reply.value[0];
     if (index.status === 'rejected') {
       // A session bound to a user but missing from the user's index must not stay.
       if (status === 1) await this.destroy(handle);
       throw index.reason;
     }
-    if (status === 0) return { status: 'exists' };
-    if (status === -1) {
-      if (userId !== undefined) this.index.forget(userId, handle);
-      return { status: 'expired' };
-    }
-    return { status: 'created', now, createdAt: created, absoluteExpiresAt: absolute };
+    if (status === -1 && userId !== undefined) this.index.forget(userId, handle);
+    return createResult(reply.value);
   }
 
   /** Patches or replaces the data of an existing session (never recreates it), moving its index entry. */
@@ -276,4 +282,12 @@ export class SessionCommands {
   legacyGet(key: string): Promise<string | null> {
     return this.#conn.send<string | null>(['GET', key], { key, readonly: true });
   }
+}
+
+/** A create script's reply (see lib/create-session.lua) as a {@link CreateResult}. */
+function createResult(reply: number[]): CreateResult {
+  const [status, now, createdAt, absoluteExpiresAt] = reply as [number, number, number, number];
+  if (status === 0) return { status: 'exists' };
+  if (status === -1) return { status: 'expired' };
+  return { status: 'created', now, createdAt, absoluteExpiresAt };
 }
