@@ -13,6 +13,7 @@ import type { ResolvedOptions } from '../options.js';
 import { SessionReads } from './reads.js';
 import {
   type CreateResult,
+  createResult,
   type Lifetime,
   lifetimeArgs,
   type UserChange,
@@ -168,25 +169,32 @@ export class SessionCommands {
     const capMs = options.capMs ?? lifetime?.capMs;
     const cap = capMs === undefined ? undefined : String(capMs);
     const binding = user.op === 'set' && user.userId !== options.knownUserId ? user.userId : undefined;
-    // The index entry goes out with the write (see create), and is checked again after it.
-    const indexed = binding === undefined ? undefined : this.index.add(binding, handle, undefined, cap);
-    const written = this.#conn.runScript<Array<number | string>>(
-      scripts.update,
-      [this.sessionKey(handle)],
-      [
-        this.#idle,
-        String(this.opts.maxSizeBytes),
-        options.expectVersion ?? '',
-        options.mode,
-        user.op,
-        user.op === 'set' ? user.userId : '',
-        this.#touchAfter,
-        ...lifetimeArgs(lifetime),
-        String(change.set.size),
-        ...[...change.set].flat(),
-        ...change.del,
-      ],
-    );
+    const key = this.sessionKey(handle);
+    const args = [
+      this.#idle,
+      String(this.opts.maxSizeBytes),
+      options.expectVersion ?? '',
+      options.mode,
+      user.op,
+      user.op === 'set' ? user.userId : '',
+      this.#touchAfter,
+      ...lifetimeArgs(lifetime),
+      String(change.set.size),
+      ...[...change.set].flat(),
+      ...change.del,
+    ];
+    // One server holds both keys: the binding and its index entry in one atomic script, no check after.
+    const together = binding !== undefined && this.#conn.topology !== 'cluster';
+    // Otherwise the index entry goes out with the write (see create), and is checked again after it.
+    const indexed =
+      binding === undefined || together ? undefined : this.index.add(binding, handle, undefined, cap);
+    const written = together
+      ? this.#conn.runScript<Array<number | string>>(
+          scripts.updateIndexed,
+          [key, this.index.key(binding as string)],
+          [...args, handle, cap ?? this.#absoluteTtl],
+        )
+      : this.#conn.runScript<Array<number | string>>(scripts.update, [key], args);
     const [index, update] = await Promise.allSettled([indexed, written]);
     if (update.status === 'rejected') throw update.reason;
     const reply = update.value;
@@ -198,13 +206,13 @@ export class SessionCommands {
     }
     if (status !== 1) {
       // Only a session that is gone certainly has no use for the entry; otherwise a stale entry is harmless.
-      if (binding !== undefined && status === 0) this.index.forget(binding, handle);
+      if (binding !== undefined && !together && status === 0) this.index.forget(binding, handle);
       if (status === -1) return { status: 'conflict' };
       if (status === -2) return { status: 'too-large', size: Number(reply[1]) };
       return { status: 'gone' };
     }
     const previousUserId = reply[2] === '' ? undefined : String(reply[2]);
-    let checkIndex = binding;
+    let checkIndex = together ? undefined : binding;
     if (user.op === 'set' && binding === undefined && previousUserId !== user.userId) {
       // The caller's idea of the owner was stale: index late, then check like any binding.
       checkIndex = user.userId;
@@ -282,12 +290,4 @@ export class SessionCommands {
   legacyGet(key: string): Promise<string | null> {
     return this.#conn.send<string | null>(['GET', key], { key, readonly: true });
   }
-}
-
-/** A create script's reply (see lib/create-session.lua) as a {@link CreateResult}. */
-function createResult(reply: number[]): CreateResult {
-  const [status, now, createdAt, absoluteExpiresAt] = reply as [number, number, number, number];
-  if (status === 0) return { status: 'exists' };
-  if (status === -1) return { status: 'expired' };
-  return { status: 'created', now, createdAt, absoluteExpiresAt };
 }

@@ -34,3 +34,11 @@ export function lifetimeArgs(lifetime: Lifetime | undefined): string[] {
   const text = (ms: number | undefined) => (ms === undefined ? '' : String(ms));
   return [String(lifetime.capMs), text(lifetime.idleMs), text(lifetime.fixedEnd)];
 }
+
+/** A create script's reply (see lib/create-session.lua) as a {@link CreateResult}. */
+export function createResult(reply: number[]): CreateResult {
+  const [status, now, createdAt, absoluteExpiresAt] = reply as [number, number, number, number];
+  if (status === 0) return { status: 'exists' };
+  if (status === -1) return { status: 'expired' };
+  return { status: 'created', now, createdAt, absoluteExpiresAt };
+}

@@ -1,0 +1,52 @@
+-- update_session(key, last): merges a patch into the data (or replaces it) inside Redis; the body
+-- of update.lua and update-indexed.lua. ARGV[last] is the last of its arguments. Checks existence
+-- first: a late update of a destroyed or expired session is refused, never resurrects it. With an
+-- expected version it is a compare-and-set (function updates retry on conflict). The size check
+-- runs before any write, so an oversized result leaves the session untouched.
+-- ARGV: idleTtlMs, maxSizeBytes, expectedVersion ('' = any), mode ('patch' | 'replace'), userOp
+-- ('keep' | 'set' | 'unset'), userId, touchAfterMs, then a new lifetime from a cookie: cap ('' =
+-- keep the lifetime), own idle timeout, fixed end (see lib/relife.lua), then setCount, setCount
+-- name/value pairs, names to delete. Returns { 0 } gone (or ended by a lifetime in the past),
+-- { -1 } version conflict, { -2, size } too large, or
+-- { 1, now, previousUserId or '', version, createdAt, absoluteAt }.
+--!include clock
+--!include window
+--!include relife
+local function update_session(key, last)
+  local m = redis.call('HMGET', key, 'a', 'v', 'u', 'c', 'd', 'i')
+  if not m[1] or not m[5] then return { 0 } end
+  if ARGV[3] ~= '' and m[2] ~= ARGV[3] then return { -1 } end
+  local now = clock()
+  local a = tonumber(m[1])
+  if a <= now then
+    redis.call('DEL', key)
+    return { 0 }
+  end
+  local data = {}
+  if ARGV[4] ~= 'replace' then data = cjson.decode(m[5]) end
+  local lastSet = 11 + 2 * tonumber(ARGV[11])
+  for i = 12, lastSet, 2 do data[ARGV[i]] = ARGV[i + 1] end
+  for i = lastSet + 1, last do data[ARGV[i]] = nil end
+  -- cjson writes '/' as '\/'; JSON.stringify, which counted the size before this script ran, does
+  -- not. Unescaping keeps both counts (and the stored bytes) the same; cjson never writes a bare '/',
+  -- so every '\/' in its output is that escape.
+  local blob = (string.gsub(cjson.encode(data), '\\/', '/'))
+  if #blob > tonumber(ARGV[2]) then return { -2, #blob } end
+  local c = tonumber(m[4]) or now
+  local own = tonumber(m[6])
+  if ARGV[8] ~= '' then
+    a = relife(key, c, ARGV[9], ARGV[8], ARGV[10])
+    own = tonumber(ARGV[9])
+    if a <= now then
+      redis.call('DEL', key)
+      return { 0 }
+    end
+  end
+  redis.call('HSET', key, 'd', blob, 'r', now)
+  local version = redis.call('HINCRBY', key, 'v', 1)
+  if ARGV[5] == 'set' then redis.call('HSET', key, 'u', ARGV[6])
+  elseif ARGV[5] == 'unset' then redis.call('HDEL', key, 'u') end
+  local ttl = window(tonumber(ARGV[1]), tonumber(ARGV[7]), own)
+  redis.call('PEXPIRE', key, math.min(ttl, a - now))
+  return { 1, now, m[3] or '', version, c, a }
+end
