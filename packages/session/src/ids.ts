@@ -74,15 +74,20 @@ const MAX_FRESH_AGE_MS = 60_000;
 export class FreshIds {
   /** Id to the time it was generated; insertion order is age order. */
   readonly #ids = new Map<string, number>();
+  #swept = 0;
 
   /** A new id, remembered as fresh. */
   generate(): string {
     const id = generateId();
     const now = Date.now();
     this.#ids.set(id, now);
-    for (const [oldest, at] of this.#ids) {
-      if (this.#ids.size <= MAX_FRESH_IDS && now - at < MAX_FRESH_AGE_MS) break;
-      this.#ids.delete(oldest);
+    // Aged ids go at most once a second (take() checks the age anyway); overflow goes at once.
+    if (this.#ids.size > MAX_FRESH_IDS || now - this.#swept >= 1_000) {
+      this.#swept = now;
+      for (const [oldest, at] of this.#ids) {
+        if (this.#ids.size <= MAX_FRESH_IDS && now - at < MAX_FRESH_AGE_MS) break;
+        this.#ids.delete(oldest);
+      }
     }
     return id;
   }

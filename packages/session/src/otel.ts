@@ -75,26 +75,44 @@ export type Adapter = 'express' | 'fastify';
 /** What an adapter's store method does: `load` (the framework's get) and `save` (its set) included. */
 export type AdapterOperation = 'load' | 'save' | 'touch' | 'destroy' | 'all' | 'length' | 'ids' | 'clear';
 
-const ADAPTER_ATTRIBUTES = new Map<string, TelemetryAttributes>();
+const ADAPTER_OPERATIONS: readonly AdapterOperation[] = [
+  'load',
+  'save',
+  'touch',
+  'destroy',
+  'all',
+  'length',
+  'ids',
+  'clear',
+];
 
-/** One frozen attributes object per adapter and operation. */
-function adapterAttributes(adapter: Adapter, operation: AdapterOperation): TelemetryAttributes {
-  const key = `${adapter} ${operation}`;
-  let found = ADAPTER_ATTRIBUTES.get(key);
-  if (found === undefined) {
-    found = Object.freeze({ ...otel.operation(operation), 'redis_patterns.session.adapter': adapter });
-    ADAPTER_ATTRIBUTES.set(key, found);
-  }
-  return found;
-}
+/** Per adapter and operation, built once: the span's name and its frozen attributes. */
+const ADAPTER_SPANS = Object.fromEntries(
+  (['express', 'fastify'] as const).map((adapter) => [
+    adapter,
+    Object.fromEntries(
+      ADAPTER_OPERATIONS.map((operation) => [
+        operation,
+        {
+          name: `session ${operation}`,
+          attributes: Object.freeze({
+            ...otel.operation(operation),
+            'redis_patterns.session.adapter': adapter,
+          }) as TelemetryAttributes,
+        },
+      ]),
+    ),
+  ]),
+) as Record<Adapter, Record<AdapterOperation, { name: string; attributes: TelemetryAttributes }>>;
 
 /**
  * `work` in a `session <operation>` span when a tracer records: a framework's store call, so a
  * request's session load and save show in its trace. A load marks whether a session was found.
  */
 export function tracedAdapter<T>(adapter: Adapter, operation: AdapterOperation, work: () => Promise<T>) {
+  const { name, attributes } = ADAPTER_SPANS[adapter][operation];
   return (): Promise<T> =>
-    otel.span(`session ${operation}`, adapterAttributes(adapter, operation), (span) => {
+    otel.span(name, attributes, (span) => {
       if (span === undefined || operation !== 'load') return work();
       return work().then((found) => {
         span.setAttribute('redis_patterns.session.found', found !== null);

@@ -2,9 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { connect, InvalidArgumentError, type RedisConnection } from '@redis-patterns/connection';
 import { topologies, uniquePrefix } from '@redis-patterns/testing';
 import type { SessionData as ExpressSessionData } from 'express-session';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createExpressStore, type ExpressSessionStore } from '../src/express.ts';
 import { createFastifyStore, type FastifySessionStore } from '../src/fastify.ts';
+import { FreshIds } from '../src/ids.ts';
 import { createSessionStore, type SessionStore } from '../src/index.ts';
 import { Browser, keyOf } from './helpers.ts';
 import { type RunningApp, startExpressApp } from './http-apps.ts';
@@ -116,5 +117,34 @@ describe.each(topologies())('session ids on $name', ({ url }) => {
     const uuid = randomUUID();
     await store.set(uuid, session('uuid'));
     expect((await store.get(uuid))?.userId).toBe('uuid');
+  });
+});
+
+describe('the ids an adapter generated and never stored (FreshIds)', () => {
+  it('answers fresh once per id, and not for ids it did not make', () => {
+    const fresh = new FreshIds();
+    const id = fresh.generate();
+    expect(id).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(fresh.take('an id from somewhere else, 32 chars or more long')).toBe(false);
+    expect(fresh.take(id)).toBe(true);
+    expect(fresh.take(id)).toBe(false);
+  });
+
+  it('forgets an id after a minute, and the oldest beyond 10,000', () => {
+    vi.useFakeTimers();
+    try {
+      const fresh = new FreshIds();
+      const old = fresh.generate();
+      vi.advanceTimersByTime(60_000);
+      expect(fresh.take(old)).toBe(false);
+      const first = fresh.generate();
+      const second = fresh.generate();
+      for (let i = 0; i < 9_999; i++) fresh.generate();
+      // 10,001 generated since: the first went, the second stays.
+      expect(fresh.take(first)).toBe(false);
+      expect(fresh.take(second)).toBe(true);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
