@@ -132,4 +132,67 @@ describe('session store against a failing or isolated redis-server', () => {
       }
     },
   );
+
+  /** An Express store binding `userId` of the data, and a session of `data` saved under a new id. */
+  const bindingStore = (sessions: ReturnType<typeof createSessionStore>) =>
+    createExpressStore(sessions, { userIdOf: (s) => (s as { userId?: string }).userId });
+  const cookie = () => ({ originalMaxAge: 3_600_000, expires: new Date(Date.now() + 3_600_000) });
+  /** Saves a session without a user, reads it (as a request would), then saves it bound to `userId`. */
+  async function bindLater(store: ReturnType<typeof bindingStore>, userId: string): Promise<string> {
+    const sid = store.genid();
+    await store.set(sid, { cookie: cookie() } as never);
+    const loaded = (await store.get(sid)) as Record<string, unknown>;
+    await store.set(sid, { ...loaded, userId } as never);
+    return sid;
+  }
+
+  it('writes no session when the user index key holds another type (one script on one server)', async () => {
+    const server = await startRedis({ forceBinary: true });
+    const redis = await connect({ url: server.url });
+    const prefix = 'wrongtype:';
+    const sessions = createSessionStore({ redis, prefix });
+    const store = bindingStore(sessions);
+    try {
+      await redis.send(['SET', `${prefix}{user:bob}`, 'not an index']);
+      const error = await sessions.create({ a: 1 }, { userId: 'bob' }).catch((err: unknown) => err);
+      expect((error as Error).message).toMatch(/^WRONGTYPE/);
+      expect(await redis.send<number>(['DBSIZE'])).toBe(1);
+      // Binding a saved session to bob fails the same way, and leaves it as it was: not bob's.
+      await expect(bindLater(store, 'bob')).rejects.toThrow(/^WRONGTYPE/);
+      const keys = (await redis.send<string[]>(['KEYS', `${prefix}*`])).filter((k) => !k.includes('user:'));
+      expect(keys).toHaveLength(1);
+      expect(await redis.send(['HGET', keys[0] as string, 'u'], { key: keys[0] as string })).toBeNull();
+    } finally {
+      await redis.close();
+      await server.stop();
+    }
+  });
+
+  it('falls back to two commands behind one endpoint that refuses keys of two slots in a script', async () => {
+    // A one-node cluster reached as a plain server: what a sharding proxy behind one endpoint does.
+    const server = await startRedis({
+      forceBinary: true,
+      args: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf'],
+    });
+    const redis = await connect({ url: server.url });
+    try {
+      await redis.send(['CLUSTER', 'ADDSLOTSRANGE', '0', '16383']);
+      for (let i = 0; i < 100; i++) {
+        if (/cluster_state:ok/.test(await redis.send<string>(['CLUSTER', 'INFO']))) break;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      // A binding first, then a create, each on a store that has not fallen back yet.
+      const first = createSessionStore({ redis, prefix: 'proxy:' });
+      const bound = await bindLater(bindingStore(first), 'ada');
+      const second = createSessionStore({ redis, prefix: 'proxy:' });
+      const created = await second.create({ n: 1 }, { userId: 'ada' });
+      expect(await second.listForUser('ada')).toHaveLength(2);
+      expect(await second.destroyAllForUser('ada')).toBe(2);
+      expect(await bindingStore(second).get(bound)).toBeNull();
+      expect(await second.get(created.id)).toBeNull();
+    } finally {
+      await redis.close();
+      await server.stop();
+    }
+  });
 });

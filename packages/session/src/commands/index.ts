@@ -10,6 +10,7 @@ import {
 } from '../codec.js';
 import { scripts } from '../lua.generated.js';
 import type { ResolvedOptions } from '../options.js';
+import { OneServer, writeThenIndex } from './one-server.js';
 import { SessionReads } from './reads.js';
 import {
   type CreateResult,
@@ -62,6 +63,8 @@ export class SessionCommands {
   readonly #absoluteTtl: string;
   readonly #touchAfter: string;
   readonly #reads: SessionReads;
+  /** Whether a session and its index entry can be written by one script. */
+  readonly #oneServer: OneServer;
   /** The per-user indexes. */
   readonly index: UserIndex;
 
@@ -73,6 +76,7 @@ export class SessionCommands {
     this.#touchAfter = String(opts.touchAfterMs);
     this.index = new UserIndex(opts);
     this.#reads = new SessionReads(opts);
+    this.#oneServer = new OneServer(opts.conn);
   }
 
   readonly sessionKey = (handle: string): string => this.opts.keys.key(handle);
@@ -125,16 +129,14 @@ export class SessionCommands {
       this.#touchAfter,
       lifetime?.idleMs === undefined ? '' : String(lifetime.idleMs),
     ];
-    if (userId !== undefined && this.#conn.topology !== 'cluster') {
+    if (userId !== undefined && this.#oneServer.holdsBoth) {
       // One server holds both keys: the session and its index entry in one atomic script.
-      const indexKey = this.index.key(userId);
       const fixedEnd = options.absoluteAt === undefined ? '' : String(options.absoluteAt);
-      const reply = await this.#conn.runScript<number[]>(
-        scripts.createIndexed,
-        [key, indexKey],
-        [...args, handle, fixedEnd],
+      const keys = [key, this.index.key(userId)];
+      const reply = await this.#oneServer.run(() =>
+        this.#conn.runScript<number[]>(scripts.createIndexed, keys, [...args, handle, fixedEnd]),
       );
-      return createResult(reply);
+      if (reply !== undefined) return createResult(reply);
     }
     const indexed =
       userId === undefined ? undefined : this.index.add(userId, handle, options.absoluteAt, cap);
@@ -183,27 +185,27 @@ export class SessionCommands {
       ...[...change.set].flat(),
       ...change.del,
     ];
-    // One server holds both keys: the binding and its index entry in one atomic script, no check after.
-    const together = binding !== undefined && this.#conn.topology !== 'cluster';
-    // Otherwise the index entry goes out with the write (see create), and is checked again after it.
-    const indexed =
-      binding === undefined || together ? undefined : this.index.add(binding, handle, undefined, cap);
-    const written = together
-      ? this.#conn.runScript<Array<number | string>>(
-          scripts.updateIndexed,
-          [key, this.index.key(binding as string)],
-          [...args, handle, cap ?? this.#absoluteTtl],
-        )
-      : this.#conn.runScript<Array<number | string>>(scripts.update, [key], args);
-    const [index, update] = await Promise.allSettled([indexed, written]);
-    if (update.status === 'rejected') throw update.reason;
-    const reply = update.value;
+    // One server holds both keys: any user it is given and that user's index entry in one atomic
+    // script, with no check after it. Otherwise the entry of a new binding goes out with the write
+    // (see create), and is checked again after it.
+    const setUser = user.op === 'set' ? user.userId : undefined;
+    const atomic =
+      setUser !== undefined && this.#oneServer.holdsBoth
+        ? await this.#oneServer.run(() =>
+            this.#conn.runScript<Array<number | string>>(
+              scripts.updateIndexed,
+              [key, this.index.key(setUser)],
+              [...args, handle, cap ?? this.#absoluteTtl],
+            ),
+          )
+        : undefined;
+    const together = atomic !== undefined;
+    const reply =
+      atomic ??
+      (await writeThenIndex(this.#conn, this.index, { key, args, handle, binding, cap }, () =>
+        this.destroy(handle),
+      ));
     const status = reply[0];
-    if (index.status === 'rejected') {
-      // Bound to a user but missing from the user's index: the session must not stay.
-      if (status === 1) await this.destroy(handle);
-      throw index.reason;
-    }
     if (status !== 1) {
       // Only a session that is gone certainly has no use for the entry; otherwise a stale entry is harmless.
       if (binding !== undefined && !together && status === 0) this.index.forget(binding, handle);
@@ -213,10 +215,14 @@ export class SessionCommands {
     }
     const previousUserId = reply[2] === '' ? undefined : String(reply[2]);
     let checkIndex = together ? undefined : binding;
-    if (user.op === 'set' && binding === undefined && previousUserId !== user.userId) {
+    if (!together && user.op === 'set' && binding === undefined && previousUserId !== user.userId) {
       // The caller's idea of the owner was stale: index late, then check like any binding.
       checkIndex = user.userId;
-      await this.index.add(user.userId, handle, undefined, cap);
+      await this.index.add(user.userId, handle, undefined, cap).catch(async (err: unknown) => {
+        // Bound to a user but missing from the user's index: the session must not stay.
+        await this.destroy(handle);
+        throw err;
+      });
     }
     if (checkIndex !== undefined && !(await this.index.has(checkIndex, handle))) {
       await this.destroy(handle);

@@ -8,6 +8,9 @@
 -- ('' = none). Returns what create_session returns.
 --!include create-session
 --!include prune
+--!include index-writable
+local refused = index_writable(KEYS[2])
+if refused then return refused end
 local reply = create_session(KEYS[1])
 if reply[1] == 1 then
   local now = reply[2]

@@ -7,6 +7,9 @@
 -- that scores the entry as index-add does (now + cap + a minute). Reply: update_session's.
 --!include update-session
 --!include prune
+--!include index-writable
+local refused = index_writable(KEYS[2])
+if refused then return refused end
 local reply = update_session(KEYS[1], #ARGV - 2)
 if reply[1] == 1 then
   local now = reply[2]
