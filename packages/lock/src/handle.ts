@@ -201,8 +201,11 @@ export class Holder implements LockHandle {
     const session = this.#session;
     this.#session = undefined;
     const { conn, keys, owner, actor } = this.#grant;
-    if (session === undefined && next.kind === 'release') return releaseOwned(conn, keys, owner, actor);
-    return session?.act(next) ?? runOwned(conn, keys, owner, next, actor);
+    // An armed WATCH that idled out acts like none: a release is then one script.
+    const armed = session?.act(next);
+    if (armed !== undefined) return armed;
+    if (next.kind === 'release') return releaseOwned(conn, keys, owner, actor);
+    return runOwned(conn, keys, owner, next, actor);
   }
 
   /** The watchdog: extend every ttl/3; a transient failure retries until the deadline, then the lock is lost. */
