@@ -32,10 +32,10 @@ export type { CreateResult, Lifetime, UserChange, WriteResult };
  * A session key and its user's index live in different Cluster slots, so writes touching both are ordered
  * to keep one invariant: every live session bound to a user is in that user's index, once the write
  * that bound it has answered. A handle's index entry is sent with the write that binds it (ahead of it
- * on one connection; on Cluster, to another node at the same time; a new session's on one server, in
- * the same script, see create-indexed.lua), and a concurrent destroyAllForUser
+ * on one connection; on Cluster, to another node at the same time; on one server, by the same script:
+ * create-indexed.lua, update-indexed.lua, see one-server.ts), and a concurrent destroyAllForUser
  * that takes the entry first still ends the session: a new one finds the tombstone that destroy left
- * for its id, an existing one checks its entry again after the write and deletes itself. A write whose
+ * for its id, an existing one checks its entry again after a two-command write and deletes itself. A write whose
  * index entry failed deletes what it wrote. An entry is removed only after its session is gone. Stale
  * index entries (idle-expired sessions, a crash between steps, a write refused after its user was indexed)
  * are harmless: reads filter them, destroyAllForUser ends only sessions still bound to that user, and
