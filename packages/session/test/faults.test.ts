@@ -1,5 +1,5 @@
 import { ConnectionError, connect, TimeoutError } from '@redis-patterns/connection';
-import { startRedis } from '@redis-patterns/testing';
+import { commandsRun, startRedis } from '@redis-patterns/testing';
 import { describe, expect, it } from 'vitest';
 import { createExpressStore } from '../src/express.ts';
 import { createFastifyStore } from '../src/fastify.ts';
@@ -7,14 +7,6 @@ import { createSessionStore } from '../src/index.ts';
 import { listen, shopApp } from './express-app.ts';
 import { Browser } from './helpers.ts';
 import { startExpressApp, startFastifyApp } from './http-apps.ts';
-
-/** Commands per name executed by the server, from INFO commandstats. */
-async function commandStats(redis: Awaited<ReturnType<typeof connect>>): Promise<Map<string, number>> {
-  const info = await redis.send<string>(['INFO', 'commandstats']);
-  return new Map(
-    [...info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)].map((m) => [m[1] as string, Number(m[2])]),
-  );
-}
 
 describe('session store against a failing or isolated redis-server', () => {
   it('fails with a typed error within the command timeout when Redis is down or hangs', async () => {
@@ -71,13 +63,11 @@ describe('session store against a failing or isolated redis-server', () => {
     try {
       const browser = new Browser(app.base);
       await browser.request('POST', '/cart/book');
-      const before = await commandStats(redis);
-      for (let i = 0; i < 20; i++) await browser.request('GET', '/me');
-      const after = await commandStats(redis);
-      const delta = new Map([...after].map(([name, calls]) => [name, calls - (before.get(name) ?? 0)]));
-      delta.set('info', (delta.get('info') ?? 0) - 1);
+      const ran = await commandsRun(redis, async () => {
+        for (let i = 0; i < 20; i++) await browser.request('GET', '/me');
+      });
       // One plain HMGET per request: no script, no TIME, no write.
-      expect(Object.fromEntries([...delta].filter(([, calls]) => calls > 0))).toEqual({ hmget: 20 });
+      expect(ran).toEqual({ hmget: 20 });
     } finally {
       await app.close();
       await redis.close();
@@ -104,12 +94,9 @@ describe('session store against a failing or isolated redis-server', () => {
             })();
       try {
         const browser = new Browser(app.base);
-        const before = await commandStats(redis);
-        expect((await browser.request('POST', '/login/ada')).body).toEqual({ userId: 'ada' });
-        const after = await commandStats(redis);
-        const delta = new Map([...after].map(([name, calls]) => [name, calls - (before.get(name) ?? 0)]));
-        delta.set('info', (delta.get('info') ?? 0) - 1);
-        const ran = Object.fromEntries([...delta].filter(([, calls]) => calls > 0));
+        const ran = await commandsRun(redis, async () => {
+          expect((await browser.request('POST', '/login/ada')).body).toEqual({ userId: 'ada' });
+        });
         // No destroy script (it starts with HMGET) for the id that was never stored. Express saves
         // once: the session and its index entry in one script on one server. @fastify/session saves
         // the new session inside regenerate, then binds the userId at the end: an update (its HMGET)
