@@ -7,15 +7,10 @@
 -- KEYS: session, index. ARGV: those of create_session, then the handle and that fixed absoluteAt
 -- ('' = none). Returns what create_session returns.
 --!include create-session
---!include prune
+--!include index-entry
 --!include index-writable
 local refused = index_writable(KEYS[2])
 if refused then return refused end
 local reply = create_session(KEYS[1])
-if reply[1] == 1 then
-  local now = reply[2]
-  local score = (ARGV[10] ~= '' and tonumber(ARGV[10]) or now + tonumber(ARGV[2])) + 60000
-  redis.call('ZADD', KEYS[2], score, ARGV[9])
-  prune(KEYS[2], now)
-end
+if reply[1] == 1 then add_entry(KEYS[2], ARGV[9], ARGV[10], ARGV[2], reply[2]) end
 return reply

@@ -6,14 +6,10 @@
 -- KEYS: session, index. ARGV: those of update_session, then the handle and the lifetime cap (ms)
 -- that scores the entry as index-add does (now + cap + a minute). Reply: update_session's.
 --!include update-session
---!include prune
+--!include index-entry
 --!include index-writable
 local refused = index_writable(KEYS[2])
 if refused then return refused end
 local reply = update_session(KEYS[1], #ARGV - 2)
-if reply[1] == 1 then
-  local now = reply[2]
-  redis.call('ZADD', KEYS[2], now + tonumber(ARGV[#ARGV]) + 60000, ARGV[#ARGV - 1])
-  prune(KEYS[2], now)
-end
+if reply[1] == 1 then add_entry(KEYS[2], ARGV[#ARGV - 1], '', ARGV[#ARGV], reply[2]) end
 return reply
