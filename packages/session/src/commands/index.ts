@@ -10,7 +10,7 @@ import {
 } from '../codec.js';
 import { scripts } from '../lua.generated.js';
 import type { ResolvedOptions } from '../options.js';
-import { OneServer, writeThenIndex } from './one-server.js';
+import { OneServer, withIndexEntry } from './one-server.js';
 import { SessionReads } from './reads.js';
 import {
   type CreateResult,
@@ -141,16 +141,9 @@ export class SessionCommands {
     const indexed =
       userId === undefined ? undefined : this.index.add(userId, handle, options.absoluteAt, cap);
     const written = this.#conn.runScript<number[]>(scripts.create, [key], args);
-    const [index, reply] = await Promise.allSettled([indexed, written]);
-    if (reply.status === 'rejected') throw reply.reason;
-    const status = reply.value[0];
-    if (index.status === 'rejected') {
-      // A session bound to a user but missing from the user's index must not stay.
-      if (status === 1) await this.destroy(handle);
-      throw index.reason;
-    }
-    if (status === -1 && userId !== undefined) this.index.forget(userId, handle);
-    return createResult(reply.value);
+    const reply = await withIndexEntry(indexed, written, () => this.destroy(handle));
+    if (reply[0] === -1 && userId !== undefined) this.index.forget(userId, handle);
+    return createResult(reply);
   }
 
   /** Patches or replaces the data of an existing session (never recreates it), moving its index entry. */
@@ -202,8 +195,10 @@ export class SessionCommands {
     const together = atomic !== undefined;
     const reply =
       atomic ??
-      (await writeThenIndex(this.#conn, this.index, { key, args, handle, binding, cap }, () =>
-        this.destroy(handle),
+      (await withIndexEntry(
+        binding === undefined ? undefined : this.index.add(binding, handle, undefined, cap),
+        this.#conn.runScript<Array<number | string>>(scripts.update, [key], args),
+        () => this.destroy(handle),
       ));
     const status = reply[0];
     if (status !== 1) {

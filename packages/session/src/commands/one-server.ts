@@ -1,6 +1,4 @@
 import type { RedisConnection } from '@redis-patterns/connection';
-import { scripts } from '../lua.generated.js';
-import type { UserIndex } from './user-index.js';
 
 /**
  * Whether a session and its user's index entry, two keys in different slots, can be written by one
@@ -32,31 +30,21 @@ export class OneServer {
 }
 
 /**
- * update.lua, with a new binding's index entry sent alongside (ahead of it on one connection; on
- * Cluster, to another node at the same time): the script's reply. If the entry failed, a session
- * the update bound to the user is destroyed (`destroy`) before the error is thrown.
+ * A write sent together with its binding's index entry (ahead of it on one connection; on Cluster,
+ * to another node at the same time): the write's reply. If the entry failed, a session the write
+ * bound (reply status 1) is destroyed (`destroy`) before the entry's error is thrown: a session
+ * bound to a user but missing from the user's index must not stay.
  */
-export async function writeThenIndex(
-  conn: RedisConnection,
-  index: UserIndex,
-  write: {
-    key: string;
-    args: string[];
-    handle: string;
-    binding: string | undefined;
-    cap: string | undefined;
-  },
+export async function withIndexEntry<R extends ReadonlyArray<number | string>>(
+  indexed: Promise<void> | undefined,
+  written: Promise<R>,
   destroy: () => Promise<unknown>,
-): Promise<Array<number | string>> {
-  const { key, args, handle, binding, cap } = write;
-  const indexed = binding === undefined ? undefined : index.add(binding, handle, undefined, cap);
-  const written = conn.runScript<Array<number | string>>(scripts.update, [key], args);
-  const [added, update] = await Promise.allSettled([indexed, written]);
-  if (update.status === 'rejected') throw update.reason;
+): Promise<R> {
+  const [added, write] = await Promise.allSettled([indexed, written]);
+  if (write.status === 'rejected') throw write.reason;
   if (added.status === 'rejected') {
-    // Bound to a user but missing from the user's index: the session must not stay.
-    if (update.value[0] === 1) await destroy();
+    if (write.value[0] === 1) await destroy();
     throw added.reason;
   }
-  return update.value;
+  return write.value;
 }
