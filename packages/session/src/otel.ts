@@ -72,19 +72,10 @@ export function instrumentStore<Data extends object>(store: SessionStore<Data>):
 /** The framework an adapter serves. */
 export type Adapter = 'express' | 'fastify';
 
-/** What an adapter's store method does: `load` (the framework's get) and `save` (its set) included. */
-export type AdapterOperation = 'load' | 'save' | 'touch' | 'destroy' | 'all' | 'length' | 'ids' | 'clear';
+const ADAPTER_OPERATIONS = ['load', 'save', 'touch', 'destroy', 'all', 'length', 'ids', 'clear'] as const;
 
-const ADAPTER_OPERATIONS: readonly AdapterOperation[] = [
-  'load',
-  'save',
-  'touch',
-  'destroy',
-  'all',
-  'length',
-  'ids',
-  'clear',
-];
+/** What an adapter's store method does: `load` (the framework's get) and `save` (its set) included. */
+export type AdapterOperation = (typeof ADAPTER_OPERATIONS)[number];
 
 /** Per adapter and operation, built once: the span's name and its frozen attributes. */
 const ADAPTER_SPANS = Object.fromEntries(
