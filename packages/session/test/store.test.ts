@@ -331,6 +331,34 @@ describe.each(topologies())('session store on $name', ({ url }) => {
     expect((await sessions.get(bobs.id))?.data.cart).toEqual(['bob']);
   });
 
+  it("keeps a user's index until its last entry ends, and drops ended entries on a login", async () => {
+    const user = `ttl-${Math.random()}`;
+    const index = `${prefix}{user:${user}}`;
+    const expireTime = () => redis.send<number>(['PEXPIRETIME', index], { key: index });
+    const score = async (handle: string) =>
+      redis.send<string | null>(['ZSCORE', index, handle], { key: index });
+    const long = await sessions.create({ cart: [] }, { userId: user });
+    const longEnd = Number(await score(handleOf(long.id)));
+    expect(longEnd).toBeGreaterThan(long.absoluteExpiresAt);
+    // A new index ends with its entry.
+    expect(await expireTime()).toBe(longEnd);
+    // A session that ends sooner leaves the index's end where it was.
+    const early = await store({ absoluteTtlMs: 60_000 }).create({ cart: [] }, { userId: user });
+    expect(Number(await score(handleOf(early.id)))).toBeLessThan(longEnd);
+    expect(await expireTime()).toBe(longEnd);
+    // An entry whose score has passed (a session that ended long ago) goes at the next login, which
+    // moves the index's end up to its own entry's.
+    await redis.send(['ZADD', index, '1', 'an-ended-handle'], { key: index });
+    const later = await sessions.create({ cart: [] }, { userId: user });
+    expect(await score('an-ended-handle')).toBeNull();
+    const laterEnd = Number(await score(handleOf(later.id)));
+    expect(laterEnd).toBeGreaterThanOrEqual(longEnd);
+    expect(await expireTime()).toBe(laterEnd);
+    expect((await sessions.listForUser(user)).map((s) => s.handle).sort()).toEqual(
+      [long.id, early.id, later.id].map(handleOf).sort(),
+    );
+  });
+
   it('ends 1,000 sessions of a user but the current one, skipping those already expired', async () => {
     const user = `big-${Math.random()}`;
     const shortLived = store({ idleTtlMs: 300, touchAfterMs: 0 });
