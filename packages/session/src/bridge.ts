@@ -75,7 +75,8 @@ export class FrameworkBridge {
     const lifetime = storedLifetimeKey(data, loaded.meta);
     const { idleTtlMs, touchAfterMs } = commands.opts;
     renewCookie(data, expiryOf(loaded.meta, idleTtlMs, touchAfterMs));
-    this.#snapshots.remember({ sid, at: Date.now(), fields, userId: loaded.meta.userId, lifetime }, data);
+    const { userId, version } = loaded.meta;
+    this.#snapshots.remember({ sid, at: Date.now(), fields, userId, lifetime, version }, data);
     return data;
   }
 
@@ -108,25 +109,28 @@ export class FrameworkBridge {
       const relife = lifetime !== undefined && key !== snapshot.lifetime ? lifetime : undefined;
       const cookieOnly = change.del.length === 0 && [...change.set.keys()].every((name) => name === COOKIE);
       if (userOp.op === 'keep' && cookieOnly && relife === undefined) return;
-      const result = await commands.write(handle, change, {
-        mode: 'patch',
+      const options = {
         user: userOp,
         knownUserId: snapshot.userId,
         lifetime: relife,
         // A binding scores the user's index entry past the session's end, also when its lifetime
         // did not change: a cookie-driven session may outlive the store's absoluteTtlMs.
         capMs: lifetime?.capMs,
-      });
+      };
+      // Unchanged in Redis since this request read it, the session takes these fields whole (the
+      // patch merged here, no JSON work in Redis); changed meanwhile, the patch is merged there.
+      const expectVersion = snapshot.version;
+      let result = expectVersion
+        ? await commands.write(handle, { set: fields, del: [] }, { ...options, mode: 'blob', expectVersion })
+        : undefined;
+      if (result === undefined || result.status === 'conflict')
+        result = await commands.write(handle, change, { ...options, mode: 'patch' });
       if (result.status === 'too-large') checkSize(result.size, maxSizeBytes);
       // A second save of the same object in this request diffs against what this one stored.
       if (result.status === 'ok') {
+        const { userId, version } = result.meta;
         const lifetimeNow = relife === undefined ? snapshot.lifetime : key;
-        this.#snapshots.saved(session, {
-          ...snapshot,
-          fields,
-          userId: result.meta.userId,
-          lifetime: lifetimeNow,
-        });
+        this.#snapshots.saved(session, { ...snapshot, fields, userId, lifetime: lifetimeNow, version });
       }
       // 'gone': destroyed or expired during the request; it stays gone.
       return;
@@ -134,7 +138,7 @@ export class FrameworkBridge {
     const userId = user.op === 'set' ? user.userId : undefined;
     const created = await commands.create(handle, fields, { userId, lifetime });
     if (created.status === 'created') {
-      this.#snapshots.saved(session, { sid, at: Date.now(), fields, userId, lifetime: key });
+      this.#snapshots.saved(session, { sid, at: Date.now(), fields, userId, lifetime: key, version: '1' });
       return;
     }
     // `exists` for an id never read in this request: saved by code that never read it, or a new id

@@ -210,13 +210,13 @@ function describe(value: unknown): string {
 }
 
 /**
- * What the read scripts return: the server time, then per session refreshed, a, r, c, u, d, i (or
- * null and fillers for a session that is gone). The single read's reply is one such session.
+ * What the read scripts return: the server time, then per session refreshed, a, r, c, u, d, i, v
+ * (or null and fillers for a session that is gone). The single read's reply is one such session.
  */
 export type ReadReply = Array<number | string | null | Error>;
 
 /** The slots a session takes in a read reply, after the server time. */
-export const READ_SLOTS = 7;
+export const READ_SLOTS = 8;
 
 /** The session at `at` of a read reply, still serialized; null when it is gone. */
 export function loadedAt(reply: Readonly<ReadReply>, at: number): Loaded | null {
@@ -232,7 +232,7 @@ export function loadedAt(reply: Readonly<ReadReply>, at: number): Loaded | null 
       createdAt: Number(reply[at + 3]),
       absoluteExpiresAt: Number(reply[at + 1]),
       refreshedAt: refreshed === 1 ? now : Number(reply[at + 2]),
-      version: '',
+      version: String(reply[at + 7]),
       userId: u === '' ? undefined : u,
       ownIdleMs: i === '' ? undefined : Number(i),
     },

@@ -8,6 +8,8 @@ export interface Snapshot {
   userId: string | undefined;
   /** The lifetime the session had in Redis (see cookie.ts, lifetimeKey). */
   lifetime: string;
+  /** The data's version in Redis when `fields` were read or saved ('' = not known). */
+  version: string;
 }
 
 // A snapshot lives from a request's read to its save or touch; the bounds only matter for requests

@@ -7,7 +7,6 @@ import {
   checkUserId,
   decodeBlob,
   decodeFields,
-  diff,
   encodeData,
   encodePatch,
   expiryOf,
@@ -156,11 +155,16 @@ export function createSessionStore<Data extends object = SessionData>(
         checkData('change() result', next);
         const fields = encodeData(serializer, next);
         checkSize(sizeOf(fields), maxSizeBytes);
-        const result = await commands.write(handle, diff(current.fields, fields), {
-          mode: 'patch',
-          user: { op: 'keep' },
-          expectVersion: current.meta.version,
-        });
+        // Compare-and-set on the version read: the whole new data, encoded here.
+        const result = await commands.write(
+          handle,
+          { set: fields, del: [] },
+          {
+            mode: 'blob',
+            user: { op: 'keep' },
+            expectVersion: current.meta.version,
+          },
+        );
         if (result.status !== 'conflict') {
           if (result.status === 'too-large') checkSize(result.size, maxSizeBytes);
           return result.status === 'ok';

@@ -75,6 +75,38 @@ describe('session store against a failing or isolated redis-server', () => {
     }
   });
 
+  it('saves a changed session in one script from its read version, merging in Redis only after a concurrent change', async () => {
+    const server = await startRedis({ forceBinary: true });
+    const redis = await connect({ url: server.url });
+    const sessions = createSessionStore({ redis, prefix: 'saves:' });
+    const app = await listen(shopApp(sessions, createExpressStore(sessions)));
+    try {
+      const browser = new Browser(app.base);
+      await browser.request('POST', '/cart/book');
+      const scripts = (ran: Record<string, number>) => (ran.eval ?? 0) + (ran.evalsha ?? 0);
+      // Unchanged since the read: the whole data goes with the read's version, one compare-and-set.
+      const alone = await commandsRun(redis, () => browser.request('POST', '/cart/pen'));
+      expect(scripts(alone)).toBe(1);
+      expect(alone.hincrby).toBe(1);
+      // Two requests read version N; the faster saves N+1, so the slower one's compare-and-set is
+      // refused and its change alone is merged in Redis: three scripts, both properties kept.
+      const racing = await commandsRun(redis, () =>
+        Promise.all([browser.request('POST', '/slow/first/150'), browser.request('POST', '/slow/second/20')]),
+      );
+      expect(scripts(racing)).toBe(3);
+      expect(racing.hincrby).toBe(2);
+      const me = await browser.request('POST', '/cart/mug');
+      expect(me.body).toEqual({ cart: ['book', 'pen', 'mug'] });
+      const [key] = await redis.send<string[]>(['KEYS', 'saves:*']);
+      const data = JSON.parse(await redis.send<string>(['HGET', key as string, 'd'], { key: key as string }));
+      expect(Object.keys(data).sort()).toEqual(['cart', 'cookie', 'first', 'second']);
+    } finally {
+      await app.close();
+      await redis.close();
+      await server.stop();
+    }
+  });
+
   it.each(['express', 'fastify'] as const)(
     "sends nothing to destroy a new visitor's id on login (%s): one create with its index entry",
     async (framework) => {

@@ -146,12 +146,16 @@ export class SessionCommands {
     return createResult(reply);
   }
 
-  /** Patches or replaces the data of an existing session (never recreates it), moving its index entry. */
+  /**
+   * Patches or replaces the data of an existing session (never recreates it), moving its index entry.
+   * Mode 'blob' replaces it with `change.set` encoded here (no JSON work in Redis): with the version
+   * the fields were read at as `expectVersion`, that is the patch merged by the app.
+   */
   async write(
     handle: string,
     change: FieldChange,
     options: {
-      mode: 'patch' | 'replace';
+      mode: 'patch' | 'replace' | 'blob';
       user: UserChange;
       knownUserId?: string | undefined;
       expectVersion?: string;
@@ -174,9 +178,9 @@ export class SessionCommands {
       user.op === 'set' ? user.userId : '',
       this.#touchAfter,
       ...lifetimeArgs(lifetime),
-      String(change.set.size),
-      ...[...change.set].flat(),
-      ...change.del,
+      ...(options.mode === 'blob'
+        ? ['0', blobOf(change.set)]
+        : [String(change.set.size), ...[...change.set].flat(), ...change.del]),
     ];
     // One server holds both keys: any user it is given and that user's index entry in one atomic
     // script, with no check after it. Otherwise the entry of a new binding goes out with the write

@@ -8,7 +8,7 @@ import { countRead } from '../otel.js';
 /** Most reads one batched read script serves (touchAfterMs 0 only). */
 const MAX_READ_BATCH = 25;
 /** The fields a read takes, in the order of {@link fromFields}. */
-const READ_FIELDS = ['a', 'r', 'c', 'u', 'd', 'i'] as const;
+const READ_FIELDS = ['a', 'r', 'c', 'u', 'd', 'i', 'v'] as const;
 
 /**
  * A store's reads. With a refresh window (touchAfterMs > 0, the default) a read is one plain HMGET:
@@ -82,7 +82,7 @@ export class SessionReads {
  * absolute end by `now`.
  */
 function fromFields(fields: Array<string | null>, now: number): Loaded | null {
-  const [a, r, c, u, d, i] = fields;
+  const [a, r, c, u, d, i, v] = fields;
   if (a == null || r == null || d == null) return null;
   const absoluteExpiresAt = Number(a);
   if (absoluteExpiresAt <= now) return null;
@@ -93,7 +93,7 @@ function fromFields(fields: Array<string | null>, now: number): Loaded | null {
       createdAt: c == null ? Number(r) : Number(c),
       absoluteExpiresAt,
       refreshedAt: Number(r),
-      version: '',
+      version: v ?? '',
       userId: u ?? undefined,
       ownIdleMs: i == null ? undefined : Number(i),
     },

@@ -3,12 +3,14 @@
 -- first: a late update of a destroyed or expired session is refused, never resurrects it. With an
 -- expected version it is a compare-and-set (function updates retry on conflict). The size check
 -- runs before any write, so an oversized result leaves the session untouched.
--- ARGV: idleTtlMs, maxSizeBytes, expectedVersion ('' = any), mode ('patch' | 'replace'), userOp
--- ('keep' | 'set' | 'unset'), userId, touchAfterMs, then a new lifetime from a cookie: cap ('' =
--- keep the lifetime), own idle timeout, fixed end (see lib/relife.lua), then setCount, setCount
--- name/value pairs, names to delete. Returns { 0 } gone (or ended by a lifetime in the past),
--- { -1 } version conflict, { -2, size } too large, or
--- { 1, now, previousUserId or '', version, createdAt, absoluteAt }.
+-- ARGV: idleTtlMs, maxSizeBytes, expectedVersion ('' = any), mode ('patch' | 'replace' |
+-- 'blob'), userOp ('keep' | 'set' | 'unset'), userId, touchAfterMs, then a new lifetime from a
+-- cookie: cap ('' = keep the lifetime), own idle timeout, fixed end (see lib/relife.lua), then
+-- setCount, setCount name/value pairs, names to delete. Mode 'blob' sends the whole data field,
+-- encoded by the app, as ARGV[12] (setCount '0'): with the version the app read as expectedVersion
+-- it is the merge of a patch done by the app, with no JSON decoding or encoding in Redis.
+-- Returns { 0 } gone (or ended by a lifetime in the past), { -1 } version conflict, { -2, size }
+-- too large, or { 1, now, previousUserId or '', version, createdAt, absoluteAt }.
 --!include clock
 --!include window
 --!include relife
@@ -22,15 +24,18 @@ local function update_session(key, last)
     redis.call('DEL', key)
     return { 0 }
   end
-  local data = {}
-  if ARGV[4] ~= 'replace' then data = cjson.decode(m[5]) end
-  local lastSet = 11 + 2 * tonumber(ARGV[11])
-  for i = 12, lastSet, 2 do data[ARGV[i]] = ARGV[i + 1] end
-  for i = lastSet + 1, last do data[ARGV[i]] = nil end
-  -- cjson writes '/' as '\/'; JSON.stringify, which counted the size before this script ran, does
-  -- not. Unescaping keeps both counts (and the stored bytes) the same; cjson never writes a bare '/',
-  -- so every '\/' in its output is that escape.
-  local blob = (string.gsub(cjson.encode(data), '\\/', '/'))
+  local blob = ARGV[12]
+  if ARGV[4] ~= 'blob' then
+    local data = {}
+    if ARGV[4] ~= 'replace' then data = cjson.decode(m[5]) end
+    local lastSet = 11 + 2 * tonumber(ARGV[11])
+    for i = 12, lastSet, 2 do data[ARGV[i]] = ARGV[i + 1] end
+    for i = lastSet + 1, last do data[ARGV[i]] = nil end
+    -- cjson writes '/' as '\/'; JSON.stringify, which counted the size before this script ran, does
+    -- not. Unescaping keeps both counts (and the stored bytes) the same; cjson never writes a bare
+    -- '/', so every '\/' in its output is that escape.
+    blob = (string.gsub(cjson.encode(data), '\\/', '/'))
+  end
   if #blob > tonumber(ARGV[2]) then return { -2, #blob } end
   local c = tonumber(m[4]) or now
   local own = tonumber(m[6])
