@@ -62,6 +62,8 @@ const ROUTES: Array<Route & { connections: number }> = [
     connections,
   },
   { name: 'GET /me', method: 'GET', path: () => '/me', loggedIn: true, connections },
+  // A logged-in request that changes its session: one property written back (a save).
+  { name: 'POST /cart', method: 'POST', path: (i) => `/cart/${i % PRODUCTS}`, loggedIn: true, connections },
   // Each request a new visitor logging in: one at a time, for the latency a user waits.
   { name: 'POST /login', method: 'POST', path: (i) => `/login?user=u${i}`, loggedIn: false, connections: 1 },
 ];

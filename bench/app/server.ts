@@ -17,6 +17,7 @@ import {
 declare module 'express-session' {
   interface SessionData {
     userId?: string;
+    cart?: string[];
   }
 }
 
@@ -65,6 +66,12 @@ function buildApp(stack: Stack): express.Express {
       req.session.userId = userId;
       res.json({ userId });
     });
+  });
+  app.post('/cart/:id', loggedIn, (req, res) => {
+    // The last few items: the session keeps its size, so every save writes about as much.
+    const cart = [...(req.session.cart ?? []), String(req.params.id)].slice(-5);
+    req.session.cart = cart;
+    res.json({ cart });
   });
   app.get('/me', loggedIn, (req, res) => {
     res.json({ userId: req.session.userId });
