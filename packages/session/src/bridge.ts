@@ -108,7 +108,9 @@ export class FrameworkBridge {
       const userOp = sameUser(user, snapshot.userId) ? ({ op: 'keep' } as const) : user;
       const relife = lifetime !== undefined && key !== snapshot.lifetime ? lifetime : undefined;
       const cookieOnly = change.del.length === 0 && [...change.set.keys()].every((name) => name === COOKIE);
-      if (userOp.op === 'keep' && cookieOnly && relife === undefined) return;
+      // Nothing to write: a second save in this request still diffs against that read.
+      if (userOp.op === 'keep' && cookieOnly && relife === undefined)
+        return this.#snapshots.saved(session, snapshot);
       const options = {
         user: userOp,
         knownUserId: snapshot.userId,
@@ -123,14 +125,17 @@ export class FrameworkBridge {
       let result = expectVersion
         ? await commands.write(handle, { set: fields, del: [] }, { ...options, mode: 'blob', expectVersion })
         : undefined;
+      const whole = result?.status === 'ok';
       if (result === undefined || result.status === 'conflict')
         result = await commands.write(handle, change, { ...options, mode: 'patch' });
       if (result.status === 'too-large') checkSize(result.size, maxSizeBytes);
-      // A second save of the same object in this request diffs against what this one stored.
+      // A second save of the same object in this request diffs against what this one stored. After
+      // a merge Redis holds more than these fields, so their version is not known: that save merges.
       if (result.status === 'ok') {
         const { userId, version } = result.meta;
         const lifetimeNow = relife === undefined ? snapshot.lifetime : key;
-        this.#snapshots.saved(session, { ...snapshot, fields, userId, lifetime: lifetimeNow, version });
+        const saved = { ...snapshot, fields, userId, lifetime: lifetimeNow, version: whole ? version : '' };
+        this.#snapshots.saved(session, saved);
       }
       // 'gone': destroyed or expired during the request; it stays gone.
       return;

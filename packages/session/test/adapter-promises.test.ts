@@ -4,7 +4,13 @@ import type { SessionData as ExpressSessionData } from 'express-session';
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it, vi } from 'vitest';
 import { createExpressStore, type ExpressSessionStore } from '../src/express.ts';
 import { createFastifyStore, type FastifySessionStore } from '../src/fastify.ts';
-import { createSessionStore, handleOf, type SessionData, type SessionStore } from '../src/index.ts';
+import {
+  createSessionStore,
+  generateId,
+  handleOf,
+  type SessionData,
+  type SessionStore,
+} from '../src/index.ts';
 import { keyOf, pttl, sleep } from './helpers.ts';
 
 // What express-session hands a store: its cookie and the app's properties.
@@ -35,6 +41,31 @@ describe.each(topologies())('adapter stores called without a callback on $name',
   afterAll(async () => {
     await redis?.close();
   });
+
+  it.each(['express', 'fastify'] as const)(
+    '%s: keeps a concurrent change when a request saves again after a save that wrote nothing or merged',
+    async (framework) => {
+      const store = open(`twice-${framework}`)[framework] as unknown as {
+        set(sid: string, session: object): Promise<void>;
+        get(sid: string): Promise<Record<string, unknown>>;
+      };
+      const sid = generateId();
+      await store.set(sid, { cookie: { originalMaxAge: null }, base: 1 });
+      // Two requests read the same version; the other one saves first.
+      const mine = await store.get(sid);
+      const other = await store.get(sid);
+      other.first = true;
+      await store.set(sid, other);
+      // A save of mine that changes nothing writes nothing, and its next save still knows its read.
+      await store.set(sid, mine);
+      // Mine no longer matches: its change is merged in Redis. Its next save must merge too.
+      mine.second = true;
+      await store.set(sid, mine);
+      mine.third = true;
+      await store.set(sid, mine);
+      expect(await store.get(sid)).toMatchObject({ base: 1, first: true, second: true, third: true });
+    },
+  );
 
   it('express: set, touch, get, a second set, and destroy answer through promises', async () => {
     const { prefix, express } = open('express');

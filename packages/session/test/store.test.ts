@@ -357,6 +357,11 @@ describe.each(topologies())('session store on $name', ({ url }) => {
     expect((await sessions.listForUser(user)).map((s) => s.handle).sort()).toEqual(
       [long.id, early.id, later.id].map(handleOf).sort(),
     );
+    // An index that lost its TTL (PERSIST, a RESTORE without one) gets its last entry's end back,
+    // not the end of the entry a login adds.
+    await redis.send(['PERSIST', index], { key: index });
+    await store({ absoluteTtlMs: 60_000 }).create({ cart: [] }, { userId: user });
+    expect(await expireTime()).toBe(laterEnd);
   });
 
   it('ends 1,000 sessions of a user but the current one, skipping those already expired', async () => {
