@@ -6,6 +6,7 @@ import {
   resolveAdapterOptions,
 } from './adapter-options.js';
 import {
+  blobOf,
   checkData,
   checkSize,
   checkUserId,
@@ -99,7 +100,8 @@ export class FrameworkBridge {
     }
     const { serializer, maxSizeBytes } = commands.opts;
     const fields = encodeData(serializer, session);
-    checkSize(sizeOf(fields), maxSizeBytes);
+    const blob = blobOf(fields);
+    checkSize(Buffer.byteLength(blob), maxSizeBytes);
     const user = this.#userChange(session);
     const snapshot = this.#snapshots.claim(sid, session, fields);
     const key = lifetimeKey(lifetime);
@@ -119,11 +121,10 @@ export class FrameworkBridge {
         // did not change: a cookie-driven session may outlive the store's absoluteTtlMs.
         capMs: lifetime?.capMs,
       };
-      // Unchanged in Redis since this request read it, the session takes these fields whole (the
-      // patch merged here, no JSON work in Redis); changed meanwhile, the patch is merged there.
+      // Unchanged since this request's read: the whole data, no JSON work in Redis; else the patch.
       const expectVersion = snapshot.version;
       let result = expectVersion
-        ? await commands.write(handle, { set: fields, del: [] }, { ...options, mode: 'blob', expectVersion })
+        ? await commands.write(handle, blob, { ...options, mode: 'replace', expectVersion })
         : undefined;
       const whole = result?.status === 'ok';
       if (result === undefined || result.status === 'conflict')

@@ -153,18 +153,14 @@ export function createSessionStore<Data extends object = SessionData>(
         if (current === null) return false;
         const next = await change(decodeFields(serializer, current.fields) as Data);
         checkData('change() result', next);
-        const fields = encodeData(serializer, next);
-        checkSize(sizeOf(fields), maxSizeBytes);
+        const blob = blobOf(encodeData(serializer, next));
+        checkSize(Buffer.byteLength(blob), maxSizeBytes);
         // Compare-and-set on the version read: the whole new data, encoded here.
-        const result = await commands.write(
-          handle,
-          { set: fields, del: [] },
-          {
-            mode: 'blob',
-            user: { op: 'keep' },
-            expectVersion: current.meta.version,
-          },
-        );
+        const result = await commands.write(handle, blob, {
+          mode: 'replace',
+          user: { op: 'keep' },
+          expectVersion: current.meta.version,
+        });
         if (result.status !== 'conflict') {
           if (result.status === 'too-large') checkSize(result.size, maxSizeBytes);
           return result.status === 'ok';

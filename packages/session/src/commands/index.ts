@@ -148,14 +148,14 @@ export class SessionCommands {
 
   /**
    * Patches or replaces the data of an existing session (never recreates it), moving its index entry.
-   * Mode 'blob' replaces it with `change.set` encoded here (no JSON work in Redis): with the version
-   * the fields were read at as `expectVersion`, that is the patch merged by the app.
+   * A string `change` is the whole data as blobOf encodes it, replacing it with no JSON work in
+   * Redis: with the version it was read at as `expectVersion`, that is the patch merged by the app.
    */
   async write(
     handle: string,
-    change: FieldChange,
+    change: FieldChange | string,
     options: {
-      mode: 'patch' | 'replace' | 'blob';
+      mode: 'patch' | 'replace';
       user: UserChange;
       knownUserId?: string | undefined;
       expectVersion?: string;
@@ -173,13 +173,13 @@ export class SessionCommands {
       this.#idle,
       String(this.opts.maxSizeBytes),
       options.expectVersion ?? '',
-      options.mode,
+      typeof change === 'string' ? 'blob' : options.mode,
       user.op,
       user.op === 'set' ? user.userId : '',
       this.#touchAfter,
       ...lifetimeArgs(lifetime),
-      ...(options.mode === 'blob'
-        ? ['0', blobOf(change.set)]
+      ...(typeof change === 'string'
+        ? ['0', change]
         : [String(change.set.size), ...[...change.set].flat(), ...change.del]),
     ];
     // One server holds both keys: any user it is given and that user's index entry in one atomic
