@@ -1,7 +1,14 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, type RedisConnection } from '@redis-patterns/connection';
-import { type RedisServer, startRedis, topologies, uniquePrefix } from '@redis-patterns/testing';
+import {
+  commandsRun,
+  type RedisServer,
+  scriptsIn,
+  startRedis,
+  topologies,
+  uniquePrefix,
+} from '@redis-patterns/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type Algorithm,
@@ -144,15 +151,6 @@ describe('the local block cache against a private redis-server', () => {
     await server?.stop();
   });
 
-  /** Scripts the server has run, from INFO commandstats. */
-  const scriptCalls = async () => {
-    const info = await redis.send<string>(['INFO', 'commandstats']);
-    return [...info.matchAll(/^cmdstat_(evalsha|eval):calls=(\d+)/gm)].reduce(
-      (sum, m) => sum + Number(m[2]),
-      0,
-    );
-  };
-
   it('sends nothing to Redis for a blocked caller until the block ends, then asks again', async () => {
     const limiter = createRateLimiter({
       redis,
@@ -162,13 +160,12 @@ describe('the local block cache against a private redis-server', () => {
       localBlockCache: { maxEntries: 100 },
     });
     for (let i = 0; i < 3; i++) await limiter.limit('hammer');
-    const before = await scriptCalls();
-    for (let i = 0; i < 500; i++) expect((await limiter.limit('hammer')).allowed).toBe(false);
-    expect((await limiter.peek('hammer')).allowed).toBe(false);
-    // Only the INFO call itself ran in between.
-    expect(await scriptCalls()).toBe(before);
+    const blocked = await commandsRun(redis, async () => {
+      for (let i = 0; i < 500; i++) expect((await limiter.limit('hammer')).allowed).toBe(false);
+      expect((await limiter.peek('hammer')).allowed).toBe(false);
+    });
+    expect(scriptsIn(blocked)).toBe(0);
     await sleep(520);
-    await limiter.limit('hammer');
-    expect(await scriptCalls()).toBe(before + 1);
+    expect(scriptsIn(await commandsRun(redis, () => limiter.limit('hammer')))).toBe(1);
   });
 });

@@ -37,3 +37,8 @@ export async function commandsRun(
   }
   return ran;
 }
+
+/** The scripts among `commandsRun`'s counts: EVAL the first time a connection sends one, EVALSHA after. */
+export function scriptsIn(ran: Record<string, number>): number {
+  return (ran.eval ?? 0) + (ran.evalsha ?? 0);
+}

@@ -8,7 +8,7 @@ export {
   refreshClusterRoles,
   type SlotFailover,
 } from './cluster-failover.ts';
-export { type CommandSender, commandsRun } from './command-stats.ts';
+export { type CommandSender, commandsRun, scriptsIn } from './command-stats.ts';
 export {
   type ConformanceConnection,
   type ConformanceConnectOptions,
