@@ -41,22 +41,27 @@ describe.each(topologies())('acquireAll across processes on $name', ({ url }) =>
     const names = ['m-0', 'm-1', 'm-2', 'm-3', 'm-4', 'm-5'];
     const ttlMs = 1_000;
     const workers = Array.from({ length: 4 }, () =>
-      spawn({ names, mode: 'contend', contenders: 3, durationMs: 4_500, ttlMs }),
+      // Long enough that no survivor's run ends inside the windows below, however late the slowest
+      // child started on a loaded machine (each counts its duration from its own start).
+      spawn({ names, mode: 'contend', contenders: 3, durationMs: 9_000, ttlMs }),
     );
     await Promise.all(workers.map((w) => w.json<Progress>((line) => Number(line.completed) > 0, 20_000)));
     await sleep(500);
     const [victim, ...survivors] = workers as [Child, ...Child[]];
     victim.process.kill('SIGKILL'); // mid-run: it likely holds some names, which expire by their TTL
     await victim.exited;
-    // Every survivor makes progress in each 1.2 s window after the kill: a deadlock, or names the
-    // dead process held forever, would stop some of them.
+    // Every survivor makes progress in each window after the kill: first within the dead holder's
+    // TTL plus a margin (its names may block everyone until they expire), then in each next 1.2 s.
+    // A deadlock, or names the dead process held forever, would stop some of them.
     let before = survivors.map((w) => Number(latest(w).completed ?? 0));
-    for (let window = 0; window < 2; window++) {
-      await sleep(1_200);
+    for (const windowMs of [ttlMs + 1_200, 1_200]) {
+      await sleep(windowMs);
       const now = survivors.map((w) => Number(latest(w).completed ?? 0));
+      expect(survivors.map((w) => latest(w).done === true)).toEqual([false, false, false]);
       expect(now.every((count, i) => count > (before[i] as number))).toBe(true);
       before = now;
     }
+    for (const w of survivors) w.process.stdin?.end(); // finish now rather than at durationMs
     const results = await Promise.all(
       survivors.map((w) => w.json<Progress>((line) => line.done === true, 30_000)),
     );
