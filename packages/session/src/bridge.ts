@@ -15,7 +15,6 @@ import {
   encodeData,
   expiryOf,
   fieldsOf,
-  sizeOf,
 } from './codec.js';
 import type { Lifetime, UserChange } from './commands/index.js';
 import { lifetimeKey, lifetimeOf, renewCookie, storedLifetimeKey } from './cookie.js';
@@ -142,7 +141,7 @@ export class FrameworkBridge {
       return;
     }
     const userId = user.op === 'set' ? user.userId : undefined;
-    const created = await commands.create(handle, fields, { userId, lifetime });
+    const created = await commands.create(handle, blob, { userId, lifetime });
     if (created.status === 'created') {
       this.#snapshots.saved(session, { sid, at: Date.now(), fields, userId, lifetime: key, version: '1' });
       return;
@@ -236,11 +235,11 @@ export class FrameworkBridge {
     const lifetime = expired ? 'ended' : this.#lifetimeOf(data as object);
     if (lifetime !== 'ended') {
       const session = data as SessionData;
-      const fields = encodeData(commands.opts.serializer, session);
-      checkSize(sizeOf(fields), commands.opts.maxSizeBytes);
+      const blob = blobOf(encodeData(commands.opts.serializer, session));
+      checkSize(Buffer.byteLength(blob), commands.opts.maxSizeBytes);
       const user = this.#userChange(session);
       const userId = user.op === 'set' ? user.userId : undefined;
-      await commands.create(handleOf(sid), fields, { userId, lifetime });
+      await commands.create(handleOf(sid), blob, { userId, lifetime });
     }
     await commands.deleteKey(key);
     return lifetime === 'ended' ? null : this.#read(sid);

@@ -108,9 +108,10 @@ export function createSessionStore<Data extends object = SessionData>(
       const { userId } = createOptions;
       if (userId !== undefined) checkUserId('userId', userId);
       const fields = encodeData(serializer, data);
-      checkSize(Buffer.byteLength(blobOf(fields)), maxSizeBytes);
+      const blob = blobOf(fields);
+      checkSize(Buffer.byteLength(blob), maxSizeBytes);
       const id = generateId();
-      const created = await commands.create(handleOf(id), fields, { userId });
+      const created = await commands.create(handleOf(id), blob, { userId });
       if (created.status === 'expired') throw new Error('unreachable: a new session began expired.');
       // `exists`: a destroyAllForUser of this user ended it as it was written; it is gone.
       const now = Date.now();
@@ -198,7 +199,7 @@ export function createSessionStore<Data extends object = SessionData>(
       if (taken === null) return null;
       const { fields, meta: old } = taken;
       const userId = newUserId ?? old.userId;
-      const created = await commands.create(newHandle, fields, {
+      const created = await commands.create(newHandle, blobOf(fields), {
         userId,
         ...(restartLifetime ? {} : { absoluteAt: old.absoluteExpiresAt, createdAt: old.createdAt }),
       });

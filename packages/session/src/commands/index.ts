@@ -1,13 +1,5 @@
 import { escapeGlob, type RedisConnection } from '@redis-patterns/connection';
-import {
-  blobOf,
-  type FieldChange,
-  type Fields,
-  flattenHash,
-  type Loaded,
-  type Meta,
-  splitHash,
-} from '../codec.js';
+import { type FieldChange, type Fields, flattenHash, type Loaded, type Meta, splitHash } from '../codec.js';
 import { scripts } from '../lua.generated.js';
 import type { ResolvedOptions } from '../options.js';
 import { OneServer, withIndexEntry } from './one-server.js';
@@ -104,10 +96,11 @@ export class SessionCommands {
    * (on one server, by the same script; on Cluster, sent to the other node at the same time). A
    * destroyAllForUser that takes the entry before the session lands leaves a tombstone that the
    * session's write then finds (`exists`), so it never outlives a "log out everywhere" unindexed.
+   * `blob` is the data as blobOf encodes it: the caller has encoded it once for its size check.
    */
   async create(
     handle: string,
-    fields: Fields,
+    blob: string,
     options: {
       userId?: string | undefined;
       createdAt?: number;
@@ -125,7 +118,7 @@ export class SessionCommands {
       absoluteAt === undefined ? '' : String(absoluteAt),
       createdAt === undefined ? '' : String(createdAt),
       userId ?? '',
-      blobOf(fields),
+      blob,
       this.#touchAfter,
       lifetime?.idleMs === undefined ? '' : String(lifetime.idleMs),
     ];
