@@ -6,17 +6,10 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { formatFleetCapacity, formatTable } from '../bench/report.ts';
+import type { RowResult as Result } from '../bench/scenario.ts';
 import { type BarKind, barChart, barStyles } from './bar-chart.ts';
 
-interface Result {
-  row: string;
-  peer: boolean;
-  group?: string;
-  inflight: number;
-  opsPerSec: number;
-  p99Ms: number;
-  commandsPerOp: number;
-}
 interface Results {
   meta: {
     date: string;
@@ -64,7 +57,22 @@ for (const scenario of data.scenarios) {
     writeFileSync(join(out, file), chart(`${scenario.name}: ops/s at ${level} in flight`, rows));
     return `![${scenario.name} at ${level} in flight](benchmarks/${file})`;
   });
-  sections.push(`## ${scenario.name}\n\n${scenario.description}\n\n${images.join('\n\n')}\n`);
+  sections.push(
+    `## ${scenario.name}\n\n${scenario.description}\n\n${images.join('\n\n')}\n${costs(scenario.results)}`,
+  );
+}
+
+/**
+ * The scenario's full table as the bench prints it (latency, commands, Node and Redis CPU per op)
+ * and its fleet capacity lines; nothing for results recorded before the CPU columns existed.
+ */
+function costs(results: Result[]): string {
+  if (!results.some((r) => r.redisCpuUsPerOp !== undefined)) return '';
+  const fleet = formatFleetCapacity(results);
+  const capacity = fleet
+    ? `\nFleet capacity, the ops/s one Redis core serves (1e6 / Redis µs per op):\n\n${fleet}\n`
+    : '';
+  return `\n${formatTable(results)}\n${capacity}`;
 }
 
 const { meta } = data;
@@ -83,9 +91,13 @@ children:
 
 Our packages against the libraries people use for the same job, measured in one run
 on one machine${meta.isolation ? ` (${meta.isolation})` : ' against one Redis'}: ${escapeXml(meta.cpu)}, node ${meta.node}, redis-server ${meta.redis},
-${meta.pinning.replace(/ \(pid \d+\)/g, '')}, ${meta.durationMs} ms per measurement${rounds}, ${meta.date.slice(0, 10)}. Throughput only;
-the bench prints p50/p99 latency and Redis commands per operation too (\`pnpm bench\`, see
-[Running the benchmarks](../bench/README.md)). Figures from a 2-core machine: compare the bars within one chart, not across runs.
+${meta.pinning.replace(/ \(pid \d+\)/g, '')}, ${meta.durationMs} ms per measurement${rounds}, ${meta.date.slice(0, 10)}. The charts show
+throughput; under them, each scenario's table gives what one operation costs: Redis commands, the
+benchmark process's CPU (\`Node µs/op\`, what the client library costs an app server) and
+redis-server's CPU (\`Redis µs/op\`, what it costs the Redis a whole fleet of app servers shares), and
+a fleet capacity line per row of ours: the ops/s one Redis core can serve, against the peer that costs
+Redis the least (\`pnpm bench\`, see [Running the benchmarks](../bench/README.md)). Figures from a 2-core
+machine: compare rows within one scenario, not across runs.
 
 Each chart has a legend: ${colour('ours')} bars are redis-patterns, ${colour('peer')} bars are the peer libraries, and
 ${colour('ceiling')} bars are ceilings. A ceiling row (its label says "ceiling") does the least work the job
