@@ -169,20 +169,37 @@ export default defineScenario({
     // @keyv/redis drives node-redis with its default command timeout.
     {
       name: 'cache-manager + @keyv/redis',
+      group: 'redis',
       peer: true,
       settleMs: NODE_REDIS_TIMEOUT_SETTLE_MS,
       make: ({ url }) => cacheManager(url, false),
     },
     {
       name: 'cache-manager (memory + redis)',
+      group: 'near cache',
       peer: true,
       settleMs: NODE_REDIS_TIMEOUT_SETTLE_MS,
       make: ({ url }) => cacheManager(url, true),
     },
-    { name: 'bentocache (redis)', peer: true, make: ({ url }) => bento(url, false) },
-    { name: 'bentocache (memory + redis)', peer: true, make: ({ url }) => bento(url, true) },
-    { name: 'cache-aside (redis)', peer: false, make: ({ url }) => ours(url, false) },
-    { name: 'cache-aside (near cache)', peer: false, make: ({ url }) => ours(url, true) },
-    { name: 'ceiling: bare GET + JSON.parse (no cache)', peer: false, make: ({ url }) => ceiling(url) },
+    { name: 'bentocache (redis)', group: 'redis', peer: true, make: ({ url }) => bento(url, false) },
+    {
+      name: 'bentocache (memory + redis)',
+      group: 'near cache',
+      peer: true,
+      make: ({ url }) => bento(url, true),
+    },
+    { name: 'cache-aside (redis)', group: 'redis', peer: false, make: ({ url }) => ours(url, false) },
+    {
+      name: 'cache-aside (near cache)',
+      group: 'near cache',
+      peer: false,
+      make: ({ url }) => ours(url, true),
+    },
+    {
+      name: 'ceiling: bare GET + JSON.parse (no cache)',
+      group: 'redis',
+      peer: false,
+      make: ({ url }) => ceiling(url),
+    },
   ],
 });
