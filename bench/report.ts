@@ -61,6 +61,9 @@ export function formatTable(results: RowResult[]): string {
   return markdown(header, body, 1);
 }
 
+/** A ceiling row (its name says so) does the least work the job allows: a bound, not ours nor a peer. */
+export const isCeiling = (r: RowResult): boolean => /ceiling/i.test(r.row);
+
 /** Ops per second one Redis core can serve at `redisCpuUsPerOp`: 1e6 / µs per op. */
 function perCore(redisCpuUsPerOp: number | undefined): string {
   if (redisCpuUsPerOp === undefined || !Number.isFinite(redisCpuUsPerOp)) return 'n/a';
@@ -69,13 +72,13 @@ function perCore(redisCpuUsPerOp: number | undefined): string {
 }
 
 /**
- * "Fleet capacity": for each of our rows, the ops/s one Redis core can serve at its Redis CPU per op,
+ * "Fleet capacity": for each of our rows (ceilings left out), the ops/s one Redis core can serve at its Redis CPU per op,
  * beside the best peer's (the peer of the same group and in-flight level with the least Redis CPU per op).
  * This is what limits how many app servers one Redis can carry, whichever client is faster per process.
  */
 export function formatFleetCapacity(results: RowResult[]): string {
   const lines: string[] = [];
-  for (const ours of results.filter((r) => !r.peer)) {
+  for (const ours of results.filter((r) => !r.peer && !isCeiling(r))) {
     const peers = results.filter(
       (r) =>
         r.peer && r.group === ours.group && r.inflight === ours.inflight && r.redisCpuUsPerOp !== undefined,

@@ -6,7 +6,7 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { formatFleetCapacity, formatTable } from '../bench/report.ts';
+import { formatFleetCapacity, formatTable, isCeiling } from '../bench/report.ts';
 import type { RowResult as Result } from '../bench/scenario.ts';
 import { type BarKind, barChart, barStyles } from './bar-chart.ts';
 
@@ -34,7 +34,7 @@ const escapeXml = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&
 const fmt = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
 
 /** A ceiling row does the least work the job allows (bare commands, or no Redis): a bound, not a peer. */
-const kindOf = (r: Result): BarKind => (/ceiling/i.test(r.row) ? 'ceiling' : r.peer ? 'peer' : 'ours');
+const kindOf = (r: Result): BarKind => (isCeiling(r) ? 'ceiling' : r.peer ? 'peer' : 'ours');
 
 /** A horizontal bar chart of ops/s, longest bar = the fastest row. */
 const chart = (title: string, rows: Result[]) =>
