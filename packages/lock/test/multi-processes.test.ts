@@ -41,9 +41,9 @@ describe.each(topologies())('acquireAll across processes on $name', ({ url }) =>
     const names = ['m-0', 'm-1', 'm-2', 'm-3', 'm-4', 'm-5'];
     const ttlMs = 1_000;
     const workers = Array.from({ length: 4 }, () =>
-      // Long enough that no survivor's run ends inside the windows below, however late the slowest
-      // child started on a loaded machine (each counts its duration from its own start).
-      spawn({ names, mode: 'contend', contenders: 3, durationMs: 9_000, ttlMs }),
+      // A safety bound only: the test closes their stdin when it has seen what it needs, so no
+      // survivor's run ends inside the windows below, however late a sibling started.
+      spawn({ names, mode: 'contend', contenders: 3, durationMs: 60_000, ttlMs }),
     );
     await Promise.all(workers.map((w) => w.json<Progress>((line) => Number(line.completed) > 0, 20_000)));
     await sleep(500);
