@@ -17,7 +17,7 @@ import {
   fieldsOf,
 } from './codec.js';
 import type { Lifetime, UserChange } from './commands/index.js';
-import { lifetimeKey, lifetimeOf, renewCookie, storedLifetimeKey } from './cookie.js';
+import { lifetimeKey, lifetimeOf, renewCookie, sameLifetime, storedLifetimeKey } from './cookie.js';
 import { FreshIds, handleOf, isFrameworkId } from './ids.js';
 import { allSessions, clearPrefix, liveHandles } from './listing.js';
 import { Snapshots } from './snapshots.js';
@@ -107,7 +107,7 @@ export class FrameworkBridge {
     if (snapshot !== undefined) {
       const change = diff(snapshot.fields, fields);
       const userOp = sameUser(user, snapshot.userId) ? ({ op: 'keep' } as const) : user;
-      const relife = lifetime !== undefined && key !== snapshot.lifetime ? lifetime : undefined;
+      const relife = lifetime !== undefined && !sameLifetime(key, snapshot.lifetime) ? lifetime : undefined;
       const cookieOnly = change.del.length === 0 && [...change.set.keys()].every((name) => name === COOKIE);
       // Nothing to write: a second save in this request still diffs against that read.
       if (userOp.op === 'keep' && cookieOnly && relife === undefined)
@@ -166,8 +166,8 @@ export class FrameworkBridge {
       await commands.destroy(handleOf(sid));
       return;
     }
-    const relife =
-      lifetime !== undefined && lifetimeKey(lifetime) !== snapshot?.lifetime ? lifetime : undefined;
+    const same = lifetime === undefined || sameLifetime(lifetimeKey(lifetime), snapshot?.lifetime);
+    const relife = same ? undefined : lifetime;
     // The read at the start of this request already refreshed (or rightly skipped) the TTL.
     const recent =
       snapshot !== undefined && Date.now() - snapshot.at < Math.max(commands.opts.touchAfterMs, 1_000);

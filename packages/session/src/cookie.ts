@@ -52,6 +52,21 @@ export function lifetimeKey(lifetime: Lifetime | undefined): string {
   return lifetime.fixedEnd === undefined ? `idle:${lifetime.idleMs}` : `end:${lifetime.fixedEnd}`;
 }
 
+/** Drift of a cookie's maxAge that is not a new lifetime (see {@link sameLifetime}). */
+const IDLE_DRIFT_MS = 1_000;
+
+/**
+ * Whether a cookie's lifetime key is the one Redis has. express-session 1.19 recomputes
+ * `originalMaxAge` from two clock reads each time it resets the expiry, so it loses a millisecond
+ * whenever the clock ticks between them; an idle timeout that moved by less than a second is the
+ * same lifetime, so such a request neither writes a new one nor runs a refresh.
+ */
+export function sameLifetime(key: string, stored: string | undefined): boolean {
+  if (key === stored) return true;
+  if (stored === undefined || !key.startsWith('idle:') || !stored.startsWith('idle:')) return false;
+  return Math.abs(Number(key.slice(5)) - Number(stored.slice(5))) < IDLE_DRIFT_MS;
+}
+
 /** {@link lifetimeKey} of a session as read: from its stored cookie and its `i` field. */
 export function storedLifetimeKey(data: object, meta: Meta): string {
   if (meta.ownIdleMs === undefined) return 'store';

@@ -53,6 +53,30 @@ describe.each(topologies())('cookie-driven session lifetimes on $name', ({ url }
     expect(await ttlOf(short)).toBeLessThanOrEqual(110_000);
   });
 
+  it("takes a maxAge that drifted by milliseconds (express-session 1.19's reset) as the same lifetime, a real change as a new one", async () => {
+    const store = open();
+    const sid = newId();
+    await store.set(sid, withMaxAge(600_000, { n: 0 }));
+    const key = keyOf(prefix, sid);
+    const lifeOf = async () => {
+      const { i, a } = await hash(redis, key);
+      return { i, a };
+    };
+    const before = await lifeOf();
+    // express-session recomputes originalMaxAge from two clock reads on every reset, and loses a
+    // millisecond when the clock ticks between them: neither the touch nor the save of that request
+    // writes a lifetime (each would rewrite i and a, the touch in a script of its own).
+    await store.get(sid);
+    await store.touch(sid, withMaxAge(599_999, { n: 0 }));
+    await store.get(sid);
+    await store.set(sid, withMaxAge(599_998, { n: 1 }));
+    expect(await lifeOf()).toEqual(before);
+    expect((await store.get(sid))?.n).toBe(1);
+    // A maxAge the app changed is a new lifetime.
+    await store.set(sid, withMaxAge(1_200_000, { n: 2 }));
+    expect((await lifeOf()).i).toBe('1200000');
+  });
+
   it("uses the store's idleTtlMs for a browser-session cookie, and for any cookie with lifetime 'store'", async () => {
     const plain = newId();
     await open().set(plain, { cookie: { originalMaxAge: null } } as ExpressSessionData);
