@@ -108,9 +108,21 @@ function createProgram(io: RunIO, json: boolean): Command {
     .configureOutput({
       writeOut: (text) => io.stdout.write(text),
       writeErr: (text) => io.stderr.write(text),
-      outputError: (text, write) =>
-        write(json ? `${JSON.stringify({ error: { code: 'usage', message: text.trim() } })}\n` : text),
+      outputError: (text, write) => {
+        const message = withDashHint(text.trim());
+        write(json ? `${JSON.stringify({ error: { code: 'usage', message } })}\n` : `${message}\n`);
+      },
     });
+}
+
+/**
+ * A session handle is base64url and starts with `-` one time in 64; so may a cache key or a job id.
+ * Commander reads such a value as an option: the error says how to pass it.
+ */
+function withDashHint(message: string): string {
+  const unknown = /unknown option '(-[^']*)'/.exec(message)?.[1];
+  if (unknown === undefined || message.includes('Did you mean')) return message;
+  return `${message}\n(if '${unknown}' is a value, not an option, put it after '--', behind every option: ... -- ${unknown})`;
 }
 
 /** This package's version, from its package.json (next to dist/ when installed). */

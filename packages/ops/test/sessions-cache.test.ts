@@ -37,7 +37,10 @@ describe.each(topologies())('redis-patterns session and cache on $name', ({ url 
     expect(ada.items.map((s: { handle: string }) => s.handle).sort()).toEqual(
       ids.slice(0, 2).map(handleOf).sort(),
     );
-    const one = parsed(await run(prefixes.session, 'session', 'get', handleOf(ids[2] as string), '--json'));
+    // A handle is base64url: it may start with '-', so it goes after '--' (see the test below).
+    const one = parsed(
+      await run(prefixes.session, 'session', 'get', '--json', '--', handleOf(ids[2] as string)),
+    );
     expect(one).toMatchObject({ userId: 'bob', data: { theme: '"dark"' } });
     const human = await run(prefixes.session, 'session', 'user', 'bob');
     expect(human.stdout).toMatch(/^HANDLE\s+USER\s+TTL\s+BYTES/);
@@ -46,20 +49,49 @@ describe.each(topologies())('redis-patterns session and cache on $name', ({ url 
 
   it('revokes one session and every session of a user, only with --yes', async () => {
     const bob = handleOf(ids[2] as string);
-    expect((await run(prefixes.session, 'session', 'revoke', bob)).code).toBe(2);
+    expect((await run(prefixes.session, 'session', 'revoke', '--', bob)).code).toBe(2);
     expect(await store.get(ids[2] as string)).not.toBeNull();
-    expect(parsed(await run(prefixes.session, 'session', 'revoke', bob, '--yes', '--json'))).toEqual({
+    expect(parsed(await run(prefixes.session, 'session', 'revoke', '--yes', '--json', '--', bob))).toEqual({
       handle: bob,
       revoked: true,
     });
     expect(await store.get(ids[2] as string)).toBeNull();
-    expect((await run(prefixes.session, 'session', 'revoke', bob, '--yes')).code).toBe(1);
+    expect((await run(prefixes.session, 'session', 'revoke', '--yes', '--', bob)).code).toBe(1);
 
     const ada = parsed(await run(prefixes.session, 'session', 'revoke', '--user', 'ada', '--yes', '--json'));
     expect(ada).toMatchObject({ user: 'ada', revoked: 2 });
     expect(await store.get(ids[0] as string)).toBeNull();
     // A handle and --user together, or neither, is a usage error.
     expect((await run(prefixes.session, 'session', 'revoke', '--yes')).code).toBe(2);
+  });
+
+  it("takes a handle that starts with '-' after '--', and says so when it is given before", async () => {
+    const prefix = uniquePrefix('ops-dash');
+    const dashed = createSessionStore({ redis, prefix });
+    try {
+      let id = '';
+      // One handle in 64 starts with '-'; 2,000 tries miss one with probability below 1e-13.
+      for (let i = 0; i < 2_000 && !handleOf(id).startsWith('-'); i++) {
+        if (id !== '') await dashed.destroy(id);
+        id = (await dashed.create({ n: i }, { userId: 'dash' })).id;
+      }
+      const handle = handleOf(id);
+      expect(handle.startsWith('-')).toBe(true);
+      const before = await run(prefix, 'session', 'get', handle, '--json');
+      expect(before.code).toBe(2);
+      expect(JSON.parse(before.stderr).error.message).toContain(`put it after '--'`);
+      expect(parsed(await run(prefix, 'session', 'get', '--json', '--', handle))).toMatchObject({
+        handle,
+        userId: 'dash',
+      });
+      expect(parsed(await run(prefix, 'session', 'revoke', '--yes', '--json', '--', handle))).toEqual({
+        handle,
+        revoked: true,
+      });
+      expect(await dashed.get(id)).toBeNull();
+    } finally {
+      await dashed.close();
+    }
   });
 
   it('shows cache stats, keys and one entry with its tag', async () => {
