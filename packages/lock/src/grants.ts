@@ -129,6 +129,7 @@ export class Grants {
       actor: this.#actor,
       giveBacks: this.giveBacks,
       successor: () => (fair ? undefined : this.#successor(name, keys, fields.streak)),
+      fair,
     });
   }
 

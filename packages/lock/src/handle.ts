@@ -4,7 +4,14 @@ import { type LockLossReason, LockLostError } from './errors.js';
 import type { GiveBacks } from './give-backs.js';
 import { checkMs } from './options.js';
 import { countLost, recordHold, tracedRelease } from './otel.js';
-import { type Acting, type ActResult, type ArmedWatch, releaseOwned, runOwned } from './session.js';
+import {
+  type Acting,
+  type ActResult,
+  type ArmedWatch,
+  releaseFairOwned,
+  releaseOwned,
+  runOwned,
+} from './session.js';
 
 /** A held lock. Release it (or let `await using` release it) when the protected work is done. */
 export interface LockHandle extends AsyncDisposable {
@@ -67,6 +74,8 @@ export interface Grant {
   giveBacks: GiveBacks;
   /** The next local waiter to hand the lock to on release, if any may have it. */
   successor: () => Successor | undefined;
+  /** A `fair` lock's grant: its release wakes only the caller whose turn it is. */
+  fair: boolean;
 }
 
 type State = 'held' | 'releasing' | 'released';
@@ -202,6 +211,10 @@ export class Holder implements LockHandle {
     this.#session = undefined;
     const { conn, keys, owner, actor } = this.#grant;
     // An armed WATCH that idled out acts like none: a release is then one script.
+    if (next.kind === 'release' && this.#grant.fair) {
+      session?.end();
+      return releaseFairOwned(conn, keys, owner, actor);
+    }
     const armed = session?.act(next);
     if (armed !== undefined) return armed;
     if (next.kind === 'release') return releaseOwned(conn, keys, owner, actor);

@@ -9,6 +9,7 @@ import {
   type LockKeys,
   leaseWatch,
   type Ownership,
+  releaseFair,
   releaseIfOwner,
   releaseMany,
 } from './commands/index.js';
@@ -166,6 +167,17 @@ export function releaseOwned(
     for (const group of conn.groupBySlot(items, (p) => p.keys.lock)) releaseGroup(conn, group);
   });
   return new Promise((resolve, reject) => batcher.add({ keys, owner, actor, resolve, reject }));
+}
+
+/** The release of a `fair` lock: one script that also names the waiter whose turn it is. */
+export async function releaseFairOwned(
+  conn: RedisConnection,
+  keys: LockKeys,
+  owner: string,
+  actor: Acting,
+): Promise<ActResult> {
+  const outcome = await releaseFair(conn, keys, owner, actor.instance);
+  return outcome === 'released' ? { outcome: 'done' } : { outcome };
 }
 
 function releaseGroup(conn: RedisConnection, group: PendingRelease[]): void {

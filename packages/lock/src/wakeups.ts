@@ -25,7 +25,10 @@ const IDLE_CLOSE_MS = 1_000;
  */
 export class ReleaseWakeups {
   readonly #conn: RedisConnection;
-  readonly #channels = new Map<string, { listeners: Set<(by: string) => void>; ready: Promise<boolean> }>();
+  readonly #channels = new Map<
+    string,
+    { listeners: Set<(by: string, next?: string) => void>; ready: Promise<boolean> }
+  >();
   #subscriber: Promise<RedisClient | undefined> | undefined;
   #idleTimer: NodeJS.Timeout | undefined;
   #closed = false;
@@ -39,7 +42,7 @@ export class ReleaseWakeups {
    * Calls `onRelease` with the releasing instance's id for each release of `channel`; resolves true
    * once Redis confirmed the subscription.
    */
-  listen(channel: string, onRelease: (by: string) => void): Promise<boolean> {
+  listen(channel: string, onRelease: (by: string, next?: string) => void): Promise<boolean> {
     clearTimeout(this.#idleTimer);
     const existing = this.#channels.get(channel);
     if (existing !== undefined) {
@@ -62,7 +65,7 @@ export class ReleaseWakeups {
   }
 
   /** Stops calling `onRelease`; the channel is unsubscribed when nobody listens any more. */
-  unlisten(channel: string, onRelease: (by: string) => void): void {
+  unlisten(channel: string, onRelease: (by: string, next?: string) => void): void {
     const entry = this.#channels.get(channel);
     if (entry === undefined || !entry.listeners.delete(onRelease) || entry.listeners.size > 0) return;
     this.#channels.delete(channel);
@@ -103,10 +106,17 @@ export class ReleaseWakeups {
     await closeSubscriber(this.#conn, subscriber);
   }
 
-  /** A release message carries the releasing lock instance's id (empty for forceRelease). */
+  /**
+   * A release message carries the releasing lock instance's id (empty for forceRelease); a fair
+   * lock's release adds a newline and the owner whose turn it is (empty when nobody waits).
+   */
   readonly #dispatch: ReleaseListener = (message, channel) => {
     const entry = this.#channels.get(channel);
-    if (entry !== undefined) for (const listener of entry.listeners) listener(message);
+    if (entry === undefined) return;
+    const cut = message.indexOf('\n');
+    const by = cut < 0 ? message : message.slice(0, cut);
+    const next = cut < 0 ? undefined : message.slice(cut + 1);
+    for (const listener of entry.listeners) listener(by, next);
   };
 
   #open(): Promise<RedisClient | undefined> {

@@ -169,6 +169,24 @@ export async function attemptFair(
   return toAttempt(reply, 0);
 }
 
+/**
+ * Deletes a `fair` lock if `owner` holds it and wakes only the caller whose turn it is (see
+ * scripts.fairRelease): `released`, or why not (`expired`: no lock; `taken`: another owner's).
+ */
+export async function releaseFair(
+  conn: RedisConnection,
+  keys: LockKeys,
+  owner: string,
+  instance: string,
+): Promise<'released' | 'expired' | 'taken'> {
+  const reply = await conn.runScript<number>(
+    scripts.fairRelease,
+    [keys.lock, keys.queue, keys.marks],
+    [owner, keys.channel, instance],
+  );
+  return reply === 1 ? 'released' : reply === 0 ? 'expired' : 'taken';
+}
+
 /** A `fair` waiter leaves the queue (best effort: its mark expires anyway). */
 export async function leaveFair(conn: RedisConnection, keys: LockKeys, owner: string): Promise<void> {
   await conn.runScript(scripts.fairLeave, [keys.queue, keys.marks], [owner]);

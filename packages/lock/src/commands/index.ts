@@ -33,6 +33,7 @@ export {
   attemptGrant,
   type Durability,
   leaveFair,
+  releaseFair,
 } from './attempts.js';
 export {
   type Act,

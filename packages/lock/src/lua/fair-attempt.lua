@@ -7,18 +7,10 @@
 -- A caller renews its mark with each attempt; the head of the queue is skipped once its mark has
 -- expired (its process died, or it left without saying so), so a dead waiter blocks the name for
 -- at most markMs. Server time: the marks of all processes are compared with one clock.
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+--!include live-head
 local lock, fence, queue, marks = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local owner = ARGV[1]
-local head = redis.call('LINDEX', queue, 0)
-while head do
-  local expiry = redis.call('ZSCORE', marks, head)
-  if expiry and tonumber(expiry) > now then break end
-  redis.call('LPOP', queue)
-  redis.call('ZREM', marks, head)
-  head = redis.call('LINDEX', queue, 0)
-end
+local head = liveHead(queue, marks)
 if (not head or head == owner) and redis.call('SET', lock, owner, 'NX', 'PX', ARGV[2]) then
   if head then
     redis.call('LPOP', queue)
