@@ -71,16 +71,26 @@ export class WaitingLine<R extends LineRun> {
     return false;
   }
 
-  /** `run` waits: it keeps its place from now on. */
+  /**
+   * `run` takes its place, from its first attempt on: a later call for the same names waits behind
+   * it even while that attempt is on its way, so calls are served in the order they were made.
+   */
   join(run: R): void {
     if (!this.#runs.includes(run)) this.#runs.push(run);
   }
 
-  /** `run` took a group (`leave` false: it now wants the next one) or is done: the others look again. */
-  moved(run: R, leave: boolean): void {
+  /**
+   * `run` took a group (`leave` false: it now wants the next one) or is done, and no longer wants
+   * `names`: the calls that wanted one of them (those that may wait behind it) look again.
+   */
+  moved(run: R, leave: boolean, names: ReadonlySet<string> | undefined): void {
     const at = this.#runs.indexOf(run);
     if (at < 0) return;
     if (leave) this.#runs.splice(at, 1);
-    for (const other of this.#runs) other.wake();
+    if (names === undefined) return;
+    for (const other of this.#runs) {
+      const wanted = other.wanted;
+      if (other !== run && wanted !== undefined && [...names].some((n) => wanted.has(n))) other.wake();
+    }
   }
 }

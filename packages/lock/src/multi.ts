@@ -185,6 +185,7 @@ export class MultiLocks {
           await this.#sleep(run, -1);
           continue;
         }
+        if (!once) this.#line.join(run);
         const seen = generation;
         const result = await this.#attempt(run, group, marked.has(next), once);
         if (result.granted) {
@@ -197,12 +198,12 @@ export class MultiLocks {
           hold.add({ ...group, owners: result.owners, fencingTokens: result.fencingTokens, ...result.until });
           marked.delete(next);
           next++;
+          const took = run.wanted;
           run.wanted = undefined;
-          this.#line.moved(run, next === run.groups.length);
+          this.#line.moved(run, next === run.groups.length, took);
           continue;
         }
         if (once) return undefined;
-        this.#line.join(run);
         marked.add(next);
         if (!listening.has(next)) {
           // Subscribe, then try again at once: a release before the subscription was not seen.
@@ -218,8 +219,9 @@ export class MultiLocks {
       hold = undefined;
       return done;
     } finally {
+      const left = run.wanted;
       run.wanted = undefined;
-      this.#line.moved(run, true);
+      this.#line.moved(run, true, left);
       for (const at of listening) {
         for (const k of (run.groups[at] as NameGroup).keys) this.#wakeups.unlisten(k.channel, onRelease);
       }

@@ -156,7 +156,7 @@ describe.each(topologies())('acquireAll on $name', ({ name: topology, url }) => 
           order.push(i);
         }),
       );
-      await sleep(10); // the first has been refused and stands in line before the next arrives
+      await sleep(10); // each call stands in line from the moment it is made (test/multi-order.test.ts)
     }
     await blocker.release();
     await Promise.all(callers);
