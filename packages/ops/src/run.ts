@@ -60,7 +60,7 @@ export async function run(argv: readonly string[], io: RunIO): Promise<number> {
       contexts.push(ctx);
       await fn(ctx, params.slice(0, -2), command.opts());
     };
-  const program = createProgram(io, json);
+  const program = createProgram(io, json, argv);
   registerQueue(program, act);
   registerLock(program, act);
   registerRateLimit(program, act);
@@ -87,7 +87,9 @@ export async function run(argv: readonly string[], io: RunIO): Promise<number> {
   }
 }
 
-function createProgram(io: RunIO, json: boolean): Command {
+function createProgram(io: RunIO, json: boolean, argv: readonly string[]): Command {
+  // The version has no `-V`: a session handle (base64url) may start with it, and `session revoke
+  // -V…` would print the version and exit 0.
   return new Command('redis-patterns')
     .description('Inspect and repair the redis-patterns data structures on a Redis server or Cluster.')
     .option(
@@ -102,14 +104,14 @@ function createProgram(io: RunIO, json: boolean): Command {
         .argParser(integer(1, 600_000))
         .default(DEFAULT_TIMEOUT_MS),
     )
-    .version(ownVersion(), '-V, --version')
+    .version(ownVersion(), '--version')
     .showSuggestionAfterError()
     .exitOverride()
     .configureOutput({
       writeOut: (text) => io.stdout.write(text),
       writeErr: (text) => io.stderr.write(text),
       outputError: (text, write) => {
-        const message = withDashHint(text.trim());
+        const message = withDashHint(text.trim(), argv);
         write(json ? `${JSON.stringify({ error: { code: 'usage', message } })}\n` : `${message}\n`);
       },
     });
@@ -117,12 +119,17 @@ function createProgram(io: RunIO, json: boolean): Command {
 
 /**
  * A session handle is base64url and starts with `-` one time in 64; so may a cache key or a job id.
- * Commander reads such a value as an option: the error says how to pass it.
+ * Commander reads such a value as options (`-yD5b…` as `-y` and `-D5b…`): the error names the
+ * whole argument and says how to pass it.
  */
-function withDashHint(message: string): string {
+function withDashHint(message: string, argv: readonly string[]): string {
   const unknown = /unknown option '(-[^']*)'/.exec(message)?.[1];
   if (unknown === undefined || message.includes('Did you mean')) return message;
-  return `${message}\n(if '${unknown}' is a value, not an option, put it after '--', behind every option: ... -- ${unknown})`;
+  const given =
+    argv.find((arg) => arg === unknown) ??
+    argv.find((arg) => /^-[^-]/.test(arg) && arg.endsWith(unknown.slice(1))) ??
+    unknown;
+  return `${message}\n(if '${given}' is a value, not an option, put it after '--', behind every option: ... -- ${given})`;
 }
 
 /** This package's version, from its package.json (next to dist/ when installed). */

@@ -53,6 +53,9 @@ describe('redis-patterns usage errors', () => {
     [['queue', 'list', 'emails', 'finished']],
     [['--timeout', 'soon', 'status']],
     [['leaderboard', 'top', 'arcade', '0']],
+    // Handles that start with '-' before '--': never the version (exit 0) nor a revoke with -y.
+    [['session', 'get', '-VD5bmRDJuQPcirt7oxdaOmLUCfYDFvHhlA9Qwg9ptfQ']],
+    [['session', 'revoke', '-yD5bmRDJuQPcirt7oxdaOmLUCfYDFvHhlA9Qwg9ptfQ']],
     [[]],
   ])('exits 2 for %j without touching Redis', async (args) => {
     const port = await freePort(); // nothing listens: a usage error must not even try to connect
