@@ -8,9 +8,8 @@ import { notAcquired, type WaitOptions } from './waiting.js';
 /**
  * `acquire()` of a `fair` lock: the caller joins the name's queue in Redis on its first attempt and
  * gets the lock when it is the oldest caller still waiting, across every process. Each caller waits
- * on its own (no local hand-overs, which would jump the queue): woken by the release that names it
- * as next (or by one that names nobody), it tries again; it polls at `retry.delayMs` otherwise,
- * which renews its place. A caller that times
+ * on its own (no local hand-overs, which would jump the queue). A release that names it as next, or
+ * names nobody, wakes it to try again; it polls at `retry.delayMs` otherwise, which renews its place. A caller that times
  * out, aborts or fails leaves the queue. With `acquireTimeoutMs` 0 it tries once without joining the queue
  * and resolves undefined if the lock is not free for it.
  */
@@ -32,9 +31,10 @@ export async function acquireFair(
     w?.();
   };
   // A fair release names the owner whose turn it is: only that caller tries again; the others keep
-  // sleeping (they poll to renew their place). Other releases (forceRelease, a give-back) wake all.
+  // sleeping (they poll to renew their place). One that names nobody (the queue was empty, or lost
+  // in a failover) and other releases (forceRelease, a give-back) wake every waiter.
   const onRelease = (_by: string, next?: string) => {
-    if (next !== undefined && next !== owner) return;
+    if (next && next !== owner) return;
     generation++;
     poke();
   };

@@ -210,11 +210,11 @@ export class Holder implements LockHandle {
     const session = this.#session;
     this.#session = undefined;
     const { conn, keys, owner, actor } = this.#grant;
-    // An armed WATCH that idled out acts like none: a release is then one script.
     if (next.kind === 'release' && this.#grant.fair) {
       session?.end();
       return releaseFairOwned(conn, keys, owner, actor);
     }
+    // An armed WATCH that idled out acts like none: a release is then one script.
     const armed = session?.act(next);
     if (armed !== undefined) return armed;
     if (next.kind === 'release') return releaseOwned(conn, keys, owner, actor);

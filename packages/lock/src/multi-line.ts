@@ -50,7 +50,7 @@ export interface LineRun {
 }
 
 /**
- * The `acquireAll()` calls of one lock instance that wait, oldest first. A call attempts a group
+ * The `acquireAll()` calls of one lock instance that wait or are on their way, oldest first. A call attempts a group
  * only if no older call of the line wants one of its names: with 50 callers of one process waiting
  * for overlapping names, a release lets the oldest of them try, not all 50 (a herd of refused
  * scripts). It also serves the callers of one process in arrival order. The line cannot deadlock
@@ -90,7 +90,13 @@ export class WaitingLine<R extends LineRun> {
     if (names === undefined) return;
     for (const other of this.#runs) {
       const wanted = other.wanted;
-      if (other !== run && wanted !== undefined && [...names].some((n) => wanted.has(n))) other.wake();
+      if (other === run || wanted === undefined) continue;
+      for (const name of names) {
+        if (wanted.has(name)) {
+          other.wake();
+          break;
+        }
+      }
     }
   }
 }

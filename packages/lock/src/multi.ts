@@ -175,6 +175,7 @@ export class MultiLocks {
           // give the rest back and start again from the first group.
           await hold.release().catch(() => {});
           hold = undefined;
+          this.#line.moved(run, false, run.wanted); // those behind it for its current group look again
           next = 0;
         }
         const group = run.groups[next] as NameGroup;

@@ -39,8 +39,9 @@ export class ReleaseWakeups {
   }
 
   /**
-   * Calls `onRelease` with the releasing instance's id for each release of `channel`; resolves true
-   * once Redis confirmed the subscription.
+   * Calls `onRelease` with the releasing instance's id for each release of `channel` (and, for a
+   * fair lock's release, `next`: the owner whose turn it is); resolves true once Redis confirmed the
+   * subscription.
    */
   listen(channel: string, onRelease: (by: string, next?: string) => void): Promise<boolean> {
     clearTimeout(this.#idleTimer);

@@ -187,7 +187,16 @@ export async function releaseFair(
   return reply === 1 ? 'released' : reply === 0 ? 'expired' : 'taken';
 }
 
-/** A `fair` waiter leaves the queue (best effort: its mark expires anyway). */
+/**
+ * A `fair` waiter leaves the queue (best effort: its mark expires anyway); a head that leaves while
+ * the lock is free names the next caller (see scripts.fairLeave).
+ */
 export async function leaveFair(conn: RedisConnection, keys: LockKeys, owner: string): Promise<void> {
-  await conn.runScript(scripts.fairLeave, [keys.queue, keys.marks], [owner]);
+  // An owner id is `<instance>:<sequence>`: the message names the instance, as a release's does.
+  const instance = owner.slice(0, owner.lastIndexOf(':'));
+  await conn.runScript(
+    scripts.fairLeave,
+    [keys.queue, keys.marks, keys.lock],
+    [owner, keys.channel, instance],
+  );
 }

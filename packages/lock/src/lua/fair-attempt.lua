@@ -10,7 +10,7 @@
 --!include live-head
 local lock, fence, queue, marks = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local owner = ARGV[1]
-local head = liveHead(queue, marks)
+local head = live_head(queue, marks)
 if (not head or head == owner) and redis.call('SET', lock, owner, 'NX', 'PX', ARGV[2]) then
   if head then
     redis.call('LPOP', queue)

@@ -10,5 +10,5 @@ local current = redis.call('GET', KEYS[1])
 if current ~= ARGV[1] then return current and -1 or 0 end
 redis.call('DEL', KEYS[1])
 --!include live-head
-redis.call('SPUBLISH', ARGV[2], ARGV[3] .. '\n' .. (liveHead(KEYS[2], KEYS[3]) or ''))
+redis.call('SPUBLISH', ARGV[2], ARGV[3] .. '\n' .. (live_head(KEYS[2], KEYS[3]) or ''))
 return 1
