@@ -125,11 +125,14 @@ function createProgram(io: RunIO, json: boolean, argv: readonly string[]): Comma
 function withDashHint(message: string, argv: readonly string[]): string {
   const unknown = /unknown option '(-[^']*)'/.exec(message)?.[1];
   if (unknown === undefined || message.includes('Did you mean')) return message;
+  const end = argv.indexOf('--');
+  const before = end < 0 ? argv : argv.slice(0, end);
   const given =
-    argv.find((arg) => arg === unknown) ??
-    argv.find((arg) => /^-[^-]/.test(arg) && arg.endsWith(unknown.slice(1))) ??
+    before.find((arg) => arg === unknown) ??
+    before.findLast((arg) => /^-[^-]/.test(arg) && arg.endsWith(unknown.slice(1))) ??
     unknown;
-  return `${message}\n(if '${given}' is a value, not an option, put it after '--', behind every option: ... -- ${given})`;
+  const how = `put it after '--', behind every option: ... -- ${given}`;
+  return `${message}\n(if '${given}' is a value, not an option, ${how})`;
 }
 
 /** This package's version, from its package.json (next to dist/ when installed). */

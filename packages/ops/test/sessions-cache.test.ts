@@ -79,7 +79,7 @@ describe.each(topologies())('redis-patterns session and cache on $name', ({ url 
       expect(handle.startsWith('-')).toBe(true);
       const before = await run(prefix, 'session', 'get', handle, '--json');
       expect(before.code).toBe(2);
-      // Whatever follows the '-' (-V, -y, -h are options of the CLI), the error names the handle.
+      // Whatever follows the '-' (-y is an option of the CLI), the error names the whole handle.
       expect(JSON.parse(before.stderr).error.message).toContain(`if '${handle}' is a value`);
       expect(parsed(await run(prefix, 'session', 'get', '--json', '--', handle))).toMatchObject({
         handle,

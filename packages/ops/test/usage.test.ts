@@ -63,6 +63,8 @@ describe('redis-patterns usage errors', () => {
     expect(res.code).toBe(2);
     expect(res.stderr).not.toBe('');
     expect(res.ms).toBeLessThan(3000);
+    const handle = args.find((arg) => arg.startsWith('-') && arg.length > 20);
+    if (handle !== undefined) expect(res.stderr).toContain(`if '${handle}' is a value`);
   });
 
   it('prints usage errors as JSON with --json, and help and version with exit 0', async () => {
