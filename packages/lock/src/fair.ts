@@ -9,9 +9,10 @@ import { notAcquired, type WaitOptions } from './waiting.js';
  * `acquire()` of a `fair` lock: the caller joins the name's queue in Redis on its first attempt and
  * gets the lock when it is the oldest caller still waiting, across every process. Each caller waits
  * on its own (no local hand-overs, which would jump the queue). A release that names it as next, or
- * names nobody, wakes it to try again; it polls at `retry.delayMs` otherwise, which renews its place. A caller that times
- * out, aborts or fails leaves the queue. With `acquireTimeoutMs` 0 it tries once without joining the queue
- * and resolves undefined if the lock is not free for it.
+ * names nobody, wakes it to try again; it polls at `retry.delayMs` otherwise, which renews its
+ * place. A caller that times out, aborts or fails leaves the queue (naming the next caller if it
+ * was the head and the lock is free). With `acquireTimeoutMs` 0 it tries once without joining the
+ * queue and resolves undefined if the lock is not free for it.
  */
 export async function acquireFair(
   grants: Grants,
@@ -102,7 +103,7 @@ export async function acquireFair(
       });
     }
   } catch (err) {
-    if (joined) leaveFair(conn, keys, owner).catch(() => {});
+    if (joined) leaveFair(conn, keys, owner, grants.actor.instance).catch(() => {});
     throw err;
   } finally {
     signal?.removeEventListener('abort', poke);

@@ -50,8 +50,8 @@ export interface LineRun {
 }
 
 /**
- * The `acquireAll()` calls of one lock instance that wait or are on their way, oldest first. A call attempts a group
- * only if no older call of the line wants one of its names: with 50 callers of one process waiting
+ * The `acquireAll()` calls of one lock instance that wait or are on their way, oldest first. A call
+ * attempts a group only if no older call of the line wants one of its names: with 50 callers waiting
  * for overlapping names, a release lets the oldest of them try, not all 50 (a herd of refused
  * scripts). It also serves the callers of one process in arrival order. The line cannot deadlock
  * with the slot order: a call waits behind an older one only for names of the same slot, and

@@ -9,7 +9,6 @@ import {
   type LockKeys,
   leaseWatch,
   type Ownership,
-  releaseFair,
   releaseIfOwner,
   releaseMany,
 } from './commands/index.js';
@@ -176,7 +175,7 @@ export async function releaseFairOwned(
   owner: string,
   actor: Acting,
 ): Promise<ActResult> {
-  const outcome = await releaseFair(conn, keys, owner, actor.instance);
+  const outcome = await releaseIfOwner(conn, keys, owner, actor.instance, true);
   return outcome === 'released' ? { outcome: 'done' } : { outcome };
 }
 

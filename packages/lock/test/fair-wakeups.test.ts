@@ -85,7 +85,7 @@ describe('a fair lock wakes only the caller whose turn it is', () => {
     await sleep(200);
     expect(served).toBe(false);
     const left = performance.now();
-    await leaveFair(redis, keys, 'elsewhere:1'); // the named head gives up, the lock still free
+    await leaveFair(redis, keys, 'elsewhere:1', 'elsewhere'); // the named head gives up, the lock still free
     expect((await next) - left).toBeLessThan(2_000);
     expect(served).toBe(true);
   });

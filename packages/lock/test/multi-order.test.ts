@@ -41,7 +41,8 @@ describe('acquireAll callers of one process, whatever the round trip', () => {
         calls = Array.from({ length: 10 }, (_, i) =>
           callers.withLocks(['slow-a', 'slow-b'], () => void order.push(i)),
         );
-        for (const call of calls) call.catch(() => {}); // awaited below; a failed test must not leave them unhandled
+        // Awaited below; a failed test must not leave them unhandled.
+        for (const call of calls) call.catch(() => {});
         await sleep(50);
       } finally {
         await server.resume();

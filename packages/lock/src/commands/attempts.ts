@@ -170,30 +170,15 @@ export async function attemptFair(
 }
 
 /**
- * Deletes a `fair` lock if `owner` holds it and wakes only the caller whose turn it is (see
- * scripts.fairRelease): `released`, or why not (`expired`: no lock; `taken`: another owner's).
+ * A `fair` waiter leaves the queue (best effort: its mark expires anyway); a head that leaves while
+ * the lock is free names the next caller (see scripts.fairLeave).
  */
-export async function releaseFair(
+export async function leaveFair(
   conn: RedisConnection,
   keys: LockKeys,
   owner: string,
   instance: string,
-): Promise<'released' | 'expired' | 'taken'> {
-  const reply = await conn.runScript<number>(
-    scripts.fairRelease,
-    [keys.lock, keys.queue, keys.marks],
-    [owner, keys.channel, instance],
-  );
-  return reply === 1 ? 'released' : reply === 0 ? 'expired' : 'taken';
-}
-
-/**
- * A `fair` waiter leaves the queue (best effort: its mark expires anyway); a head that leaves while
- * the lock is free names the next caller (see scripts.fairLeave).
- */
-export async function leaveFair(conn: RedisConnection, keys: LockKeys, owner: string): Promise<void> {
-  // An owner id is `<instance>:<sequence>`: the message names the instance, as a release's does.
-  const instance = owner.slice(0, owner.lastIndexOf(':'));
+): Promise<void> {
   await conn.runScript(
     scripts.fairLeave,
     [keys.queue, keys.marks, keys.lock],

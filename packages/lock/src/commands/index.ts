@@ -33,7 +33,6 @@ export {
   attemptGrant,
   type Durability,
   leaveFair,
-  releaseFair,
 } from './attempts.js';
 export {
   type Act,
@@ -101,17 +100,19 @@ export function batcherOf<T>(
 
 /**
  * Deletes the lock if `owner` holds it and wakes the waiters, in one script: `released`, or why not
- * (`expired`: no lock; `taken`: another owner's).
+ * (`expired`: no lock; `taken`: another owner's). A `fair` lock's release wakes only the caller
+ * whose turn it is (see scripts.fairRelease).
  */
 export async function releaseIfOwner(
   conn: RedisConnection,
   keys: LockKeys,
   owner: string,
   instance: string,
+  fair = false,
 ): Promise<'released' | 'expired' | 'taken'> {
   const reply = await conn.runScript<number>(
-    scripts.releaseIfOwner,
-    [keys.lock],
+    fair ? scripts.fairRelease : scripts.releaseIfOwner,
+    fair ? [keys.lock, keys.queue, keys.marks] : [keys.lock],
     [owner, keys.channel, instance],
   );
   return reply === 1 ? 'released' : reply === 0 ? 'expired' : 'taken';
