@@ -175,7 +175,11 @@ export async function releaseFairOwned(
   owner: string,
   actor: Acting,
 ): Promise<ActResult> {
-  const outcome = await releaseIfOwner(conn, keys, owner, actor.instance, true);
+  return actResultOf(await releaseIfOwner(conn, keys, owner, actor.instance, true));
+}
+
+/** What a release script's outcome means to the handle. */
+function actResultOf(outcome: 'released' | 'expired' | 'taken'): ActResult {
   return outcome === 'released' ? { outcome: 'done' } : { outcome };
 }
 
@@ -186,7 +190,7 @@ function releaseGroup(conn: RedisConnection, group: PendingRelease[]): void {
     // Alone, one script (GET, compare, DEL, SPUBLISH) instead of WATCH + GET, then MULTI/EXEC.
     const p = group[0] as PendingRelease;
     releaseIfOwner(conn, p.keys, p.owner, p.actor.instance).then(
-      (outcome) => p.resolve(outcome === 'released' ? { outcome: 'done' } : { outcome }),
+      (outcome) => p.resolve(actResultOf(outcome)),
       p.reject,
     );
     return;

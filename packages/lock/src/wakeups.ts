@@ -13,6 +13,9 @@ import {
  */
 const IDLE_CLOSE_MS = 1_000;
 
+/** A listener of a release channel: the releasing instance, and for a fair lock the owner whose turn it is. */
+type OnRelease = (by: string, next?: string) => void;
+
 /**
  * Release notifications over sharded pub/sub (the subscriber and its SSUBSCRIBE are in
  * commands/subscriber.ts): each lock name has a channel in the lock's own hash slot, so on Cluster
@@ -25,10 +28,7 @@ const IDLE_CLOSE_MS = 1_000;
  */
 export class ReleaseWakeups {
   readonly #conn: RedisConnection;
-  readonly #channels = new Map<
-    string,
-    { listeners: Set<(by: string, next?: string) => void>; ready: Promise<boolean> }
-  >();
+  readonly #channels = new Map<string, { listeners: Set<OnRelease>; ready: Promise<boolean> }>();
   #subscriber: Promise<RedisClient | undefined> | undefined;
   #idleTimer: NodeJS.Timeout | undefined;
   #closed = false;
@@ -43,7 +43,7 @@ export class ReleaseWakeups {
    * fair lock's release, `next`: the owner whose turn it is); resolves true once Redis confirmed the
    * subscription.
    */
-  listen(channel: string, onRelease: (by: string, next?: string) => void): Promise<boolean> {
+  listen(channel: string, onRelease: OnRelease): Promise<boolean> {
     clearTimeout(this.#idleTimer);
     const existing = this.#channels.get(channel);
     if (existing !== undefined) {
@@ -66,7 +66,7 @@ export class ReleaseWakeups {
   }
 
   /** Stops calling `onRelease`; the channel is unsubscribed when nobody listens any more. */
-  unlisten(channel: string, onRelease: (by: string, next?: string) => void): void {
+  unlisten(channel: string, onRelease: OnRelease): void {
     const entry = this.#channels.get(channel);
     if (entry === undefined || !entry.listeners.delete(onRelease) || entry.listeners.size > 0) return;
     this.#channels.delete(channel);
