@@ -127,9 +127,9 @@ function withDashHint(message: string, argv: readonly string[]): string {
   if (unknown === undefined || message.includes('Did you mean')) return message;
   const end = argv.indexOf('--');
   const before = end < 0 ? argv : argv.slice(0, end);
+  // The argument itself, or the one commander split after a known short flag (`-y` of `-yD5b…`).
   const given =
-    before.find((arg) => arg === unknown) ??
-    before.findLast((arg) => /^-[^-]/.test(arg) && arg.endsWith(unknown.slice(1))) ??
+    before.findLast((arg) => arg === unknown || (/^-[^-]/.test(arg) && arg.endsWith(unknown.slice(1)))) ??
     unknown;
   const how = `put it after '--', behind every option: ... -- ${given}`;
   return `${message}\n(if '${given}' is a value, not an option, ${how})`;
