@@ -23,7 +23,7 @@ export {
   startFailoverTarget,
 } from './drill.ts';
 export { untilAnswers } from './faults.ts';
-// Brings the ProvidedContext augmentation ('redisUrl', 'clusterRootNodes') to every importer's types.
+// Brings the ProvidedContext augmentation ('redisUrls', 'clusterRootNodeSets') to every importer's types.
 export type {} from './global-setup.ts';
 export { freePort } from './ports.ts';
 export { uniquePrefix } from './prefix.ts';

@@ -9,14 +9,27 @@ export interface Topology {
 
 /**
  * The topologies of this run, from the global setup: standalone always, Cluster unless
- * REDIS_PATTERNS_CLUSTER=0. Use with `describe.each(topologies())('... on $name', ({ url }) => ...)`.
+ * REDIS_PATTERNS_CLUSTER=0, each this test worker's own (no file running at the same time uses
+ * them). Use with `describe.each(topologies())('... on $name', ({ url }) => ...)`.
  */
 export function topologies(): Topology[] {
-  const list: Topology[] = [{ name: 'standalone', url: inject('redisUrl') }];
-  const nodes = inject('clusterRootNodes');
+  const worker = workerIndex();
+  const list: Topology[] = [{ name: 'standalone', url: pick(inject('redisUrls'), worker) }];
+  const nodes = pick(inject('clusterRootNodeSets'), worker);
   if (nodes.length > 0) {
     const hosts = nodes.map((node) => new URL(node.url).host).join(',');
     list.push({ name: 'cluster', url: `redis://${hosts}?cluster=true` });
   }
   return list;
+}
+
+/** This test worker's index, from 0: vitest numbers its workers 1 to maxWorkers (VITEST_POOL_ID). */
+function workerIndex(): number {
+  const id = Number(process.env.VITEST_POOL_ID ?? '1');
+  return Number.isInteger(id) && id >= 1 ? id - 1 : 0;
+}
+
+function pick<T>(sets: T[], worker: number): T {
+  if (sets.length === 0) throw new Error('the global setup provided no Redis servers');
+  return sets[worker % sets.length] as T;
 }

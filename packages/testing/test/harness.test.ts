@@ -1,7 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createClient, createCluster } from 'redis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type RedisCluster, type RedisServer, startCluster, startRedis, uniquePrefix } from '../src/index.ts';
+import {
+  type RedisCluster,
+  type RedisServer,
+  startCluster,
+  startRedis,
+  topologies,
+  uniquePrefix,
+} from '../src/index.ts';
 
 /** A client that fails instead of reconnecting, so a dead server shows up as an error. */
 function strictClient(url: string) {
@@ -9,11 +16,25 @@ function strictClient(url: string) {
 }
 
 describe('global setup', () => {
-  it('provides a standalone server and the cluster root nodes', async () => {
-    const client = await strictClient(inject('redisUrl')).connect();
-    expect(await client.ping()).toBe('PONG');
-    client.destroy();
-    expect(inject('clusterRootNodes')).toHaveLength(process.env.REDIS_PATTERNS_CLUSTER === '0' ? 0 : 3);
+  it("provides one standalone server and one Cluster per test worker, and topologies() picks this worker's", async () => {
+    const urls = inject('redisUrls');
+    const sets = inject('clusterRootNodeSets');
+    expect(urls.length).toBeGreaterThanOrEqual(1);
+    expect(sets).toHaveLength(urls.length);
+    // No two workers share a server, so files running at once never see each other's commands
+    // (a REDIS_URL is the one exception: every worker's standalone server).
+    const hosts = [...(process.env.REDIS_URL ? [] : urls), ...sets.flat().map((n) => n.url)].map(
+      (u) => new URL(u).host,
+    );
+    expect(new Set(hosts).size).toBe(hosts.length);
+    for (const url of urls) {
+      const client = await strictClient(url).connect();
+      expect(await client.ping()).toBe('PONG');
+      client.destroy();
+    }
+    for (const nodes of sets) expect(nodes).toHaveLength(process.env.REDIS_PATTERNS_CLUSTER === '0' ? 0 : 3);
+    const worker = Number(process.env.VITEST_POOL_ID) - 1;
+    expect(topologies()[0]?.url).toBe(urls[worker % urls.length]);
   });
 });
 
