@@ -20,6 +20,14 @@ function sourceAliases(): Array<{ find: RegExp; replacement: string }> {
 }
 
 /**
+ * Test files run at once, for the whole repo and for one package alike: two (vitest's default on
+ * two cores is one), each on servers of its own (packages/testing's global setup starts one set per
+ * worker). A REDIS_URL is one server for every worker, so with it files run one at a time.
+ * VITEST_MAX_WORKERS overrides it.
+ */
+export const TEST_WORKERS = process.env.REDIS_URL ? 1 : 2;
+
+/**
  * The vitest project of one package: its tests, source aliases, and the global setup that
  * starts the Redis servers the run needs (standalone always, a Cluster when asked).
  */
@@ -34,6 +42,7 @@ export function packageProject(configUrl: string) {
       root: dir,
       include: ['test/**/*.test.ts'],
       globalSetup: [join(root, 'packages', 'testing', 'src', 'global-setup.ts')],
+      maxWorkers: TEST_WORKERS,
       testTimeout: 60_000,
       hookTimeout: 120_000,
     },

@@ -7,8 +7,9 @@
 // types), so one program for all of them takes about what one workspace takes alone, where 17 runs
 // took 90 s on two cores. Workspaces that declare their own session data (a module augmentation of
 // 'express-session' or 'fastify', each with its own shape) would conflict in one program, so
-// each of those is a program of its own, as is any workspace whose compiler options differ.
-// A workspace's own `pnpm typecheck` still checks it alone.
+// each of those is checked with its own tsconfig, as is any workspace whose tsconfig is more than
+// the base, the usual options and what it includes. A workspace's own `pnpm typecheck` still
+// checks it alone.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -20,7 +21,7 @@ const OUT = join(root, 'node_modules', '.cache', 'typecheck');
 /** Workspaces checked on their own: each augments 'express-session' or 'fastify' with its session's shape. */
 const ALONE = new Set(['packages/session', 'examples/express-app', 'examples/session', 'bench']);
 
-/** Every workspace with a tsconfig.json, as { dir (relative to the root), config }. */
+/** Every workspace with a tsconfig.json: { dir (relative to the root), config (undefined if not plain JSON) }. */
 function workspaces() {
   const dirs = ['packages', 'examples'].flatMap((parent) =>
     readdirSync(join(root, parent)).map((name) => `${parent}/${name}`),
@@ -28,24 +29,49 @@ function workspaces() {
   dirs.push('bench');
   return dirs
     .filter((dir) => existsSync(join(root, dir, 'tsconfig.json')))
-    .map((dir) => ({ dir, config: JSON.parse(readFileSync(join(root, dir, 'tsconfig.json'), 'utf8')) }));
+    .map((dir) => {
+      try {
+        return { dir, config: JSON.parse(readFileSync(join(root, dir, 'tsconfig.json'), 'utf8')) };
+      } catch {
+        return { dir, config: undefined };
+      }
+    });
 }
 
-/** The programs: the shared one (workspaces with the usual options), then one per workspace apart. */
-function programs() {
+/**
+ * Whether a workspace can join the shared program: its tsconfig is only the base, the usual
+ * options and what it includes, so the shared program checks exactly what its own would.
+ */
+function sharable(w, usual) {
+  if (ALONE.has(w.dir) || w.config === undefined) return false;
+  const { extends: base, compilerOptions, include, ...rest } = w.config;
+  const baseFile = base === undefined ? undefined : relative(root, resolve(root, w.dir, base));
+  return (
+    Object.keys(rest).length === 0 &&
+    baseFile === 'tsconfig.base.json' &&
+    JSON.stringify(compilerOptions) === usual &&
+    Array.isArray(include)
+  );
+}
+
+/** The jobs: the shared program (a tsconfig written here), then each other workspace's own tsconfig. */
+function jobs() {
   const all = workspaces();
-  const usual = JSON.stringify(all.find((w) => w.dir === 'packages/connection')?.config.compilerOptions);
-  const shared = [];
-  const apart = [];
-  for (const w of all) {
-    if (!ALONE.has(w.dir) && JSON.stringify(w.config.compilerOptions) === usual) shared.push(w);
-    else apart.push([w]);
+  const usual = JSON.stringify(all.find((w) => w.dir === 'packages/connection')?.config?.compilerOptions);
+  const shared = all.filter((w) => sharable(w, usual));
+  const list = [];
+  if (shared.length > 0) {
+    list.push({ project: writeConfig(shared), label: shared.map((w) => w.dir).join(', ') });
   }
-  return [shared, ...apart].filter((group) => group.length > 0);
+  for (const w of all) {
+    if (!shared.includes(w)) list.push({ project: join(root, w.dir, 'tsconfig.json'), label: w.dir });
+  }
+  list.push({ project: join(root, 'tsconfig.json'), label: 'root scripts (tsconfig.json)' });
+  return list;
 }
 
-/** Writes the tsconfig of one program (under node_modules/.cache) and returns its path. */
-function writeConfig(group, index) {
+/** Writes the shared program's tsconfig (under node_modules/.cache) and returns its path. */
+function writeConfig(group) {
   mkdirSync(OUT, { recursive: true });
   const rel = (path) => relative(OUT, join(root, path)).split('\\').join('/');
   const config = {
@@ -53,7 +79,7 @@ function writeConfig(group, index) {
     compilerOptions: group[0].config.compilerOptions,
     include: group.flatMap(({ dir, config: c }) => c.include.map((pattern) => rel(join(dir, pattern)))),
   };
-  const file = join(OUT, `program-${index}.json`);
+  const file = join(OUT, 'shared.json');
   writeFileSync(file, `${JSON.stringify(config, null, 2)}\n`);
   return file;
 }
@@ -74,15 +100,11 @@ function tsc(project, label) {
   );
 }
 
-const jobs = programs().map((group, i) => ({
-  project: writeConfig(group, i),
-  label: group.map((w) => w.dir).join(', '),
-}));
-jobs.push({ project: join(root, 'tsconfig.json'), label: 'root scripts (tsconfig.json)' });
+const list = jobs();
 
 // Two at a time: a tsc run is one busy thread.
 let failed = 0;
-const queue = [...jobs];
+const queue = [...list];
 await Promise.all(
   [0, 1].map(async () => {
     for (let job = queue.shift(); job !== undefined; job = queue.shift()) {
@@ -91,7 +113,7 @@ await Promise.all(
   }),
 );
 if (failed > 0) {
-  console.error(`typecheck: ${failed} of ${jobs.length} programs failed`);
+  console.error(`typecheck: ${failed} of ${list.length} programs failed`);
   process.exit(1);
 }
-console.log(`typecheck: ${jobs.length} programs clean`);
+console.log(`typecheck: ${list.length} programs clean`);

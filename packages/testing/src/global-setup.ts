@@ -68,12 +68,18 @@ export default async function setup(project: TestProject): Promise<() => Promise
   };
 }
 
-/** How many files vitest runs at once: its maxWorkers, or its default (cores - 1, at least 1). */
+/**
+ * How many files vitest runs at once, read as vitest reads it: the project's maxWorkers, else the
+ * run's, else its default (cores - 1; half the cores in watch mode). Every project of this repo
+ * sets the same (vitest.shared.ts).
+ */
 function workerCount(project: TestProject): number {
-  const configured = Number(project.vitest.config.maxWorkers ?? project.config.maxWorkers);
-  return Number.isInteger(configured) && configured >= 1
-    ? configured
-    : Math.max(availableParallelism() - 1, 1);
+  for (const configured of [project.config.maxWorkers, project.vitest.config.maxWorkers]) {
+    const n = Number(configured);
+    if (Number.isInteger(n) && n >= 1) return n;
+  }
+  const cores = availableParallelism();
+  return Math.max(project.vitest.config.watch ? Math.floor(cores / 2) : cores - 1, 1);
 }
 
 /** Every worker's servers, started concurrently; if any fails, the others are stopped. */
@@ -97,8 +103,9 @@ async function startAll(workers: number): Promise<WorkerServers[]> {
     }
   }
   if (failure !== undefined) {
-    // One failed: stop the rest so nothing outlives a setup that threw.
-    await Promise.all(toStop.map((s) => s.stop()));
+    // One failed: stop the rest so nothing outlives a setup that threw (and report that failure,
+    // not one of these stops').
+    await Promise.allSettled(toStop.map((s) => s.stop()));
     throw failure;
   }
   return started;

@@ -29,7 +29,13 @@ function workerIndex(): number {
   return Number.isInteger(id) && id >= 1 ? id - 1 : 0;
 }
 
+/** The worker's own set; never another worker's, which a file running at the same time uses. */
 function pick<T>(sets: T[], worker: number): T {
-  if (sets.length === 0) throw new Error('the global setup provided no Redis servers');
-  return sets[worker % sets.length] as T;
+  const set = sets[worker];
+  if (set === undefined) {
+    throw new Error(
+      `test worker ${worker + 1} has no Redis servers: the global setup started ${sets.length} set(s), one per worker (maxWorkers)`,
+    );
+  }
+  return set;
 }

@@ -33,8 +33,11 @@ describe('global setup', () => {
       client.destroy();
     }
     for (const nodes of sets) expect(nodes).toHaveLength(process.env.REDIS_PATTERNS_CLUSTER === '0' ? 0 : 3);
-    const worker = Number(process.env.VITEST_POOL_ID) - 1;
-    expect(topologies()[0]?.url).toBe(urls[worker % urls.length]);
+    // This worker's own set: one per worker, so no worker is past the end of the list.
+    const worker = Number(process.env.VITEST_POOL_ID);
+    expect(worker).toBeGreaterThanOrEqual(1);
+    expect(worker).toBeLessThanOrEqual(urls.length);
+    expect(topologies()[0]?.url).toBe(urls[worker - 1]);
   });
 });
 
