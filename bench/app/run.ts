@@ -21,7 +21,7 @@ import {
   readCounters,
 } from './load.ts';
 import { type AppMessage, PRODUCTS, STACKS, type StackName } from './stacks.ts';
-import { type AppResult, formatAppTable, formatFleetLines } from './table.ts';
+import { type AppResult, formatAppTable, formatFleetLines, median } from './table.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const argv = process.argv.slice(2).filter((arg, i) => !(i === 0 && arg === '--'));
@@ -119,28 +119,6 @@ async function stopApp(app: App): Promise<void> {
   if (app.child.connected) app.child.send({ type: 'close' } satisfies AppMessage);
   await Promise.race([exited, sleep(5_000)]);
   if (app.child.exitCode === null) app.child.kill('SIGKILL');
-}
-
-/** The middle value (the lower middle one for an even count). */
-function middle(values: number[]): number {
-  return [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)] as number;
-}
-
-/**
- * A row's median over its rounds, column by column: the round with the median req/s, with the
- * median of each latency and CPU column (one slow spell of the shared VM moves one round's CPU per
- * request by half; it then moves no column of the row).
- */
-function median(list: AppResult[]): AppResult {
-  const round = list.find((r) => r.reqPerSec === middle(list.map((r) => r.reqPerSec))) as AppResult;
-  return {
-    ...round,
-    p50Ms: middle(list.map((r) => r.p50Ms)),
-    p99Ms: middle(list.map((r) => r.p99Ms)),
-    appCpuUsPerReq: middle(list.map((r) => r.appCpuUsPerReq)),
-    redisCpuUsPerReq: middle(list.map((r) => r.redisCpuUsPerReq)),
-    commandsPerReq: middle(list.map((r) => r.commandsPerReq)),
-  };
 }
 
 type Stats = InfoReader;

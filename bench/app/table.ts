@@ -105,3 +105,25 @@ export function formatFleetLines(results: AppResult[]): string {
     .filter(Boolean)
     .join('\n');
 }
+
+/** The middle value (the lower middle one for an even count). */
+function middle(values: number[]): number {
+  return [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)] as number;
+}
+
+/**
+ * A row's median over its rounds, column by column: the round with the median req/s, with the
+ * median of each latency and CPU column (one slow spell of the shared VM moves one round's CPU per
+ * request by half; it then moves no column of the row).
+ */
+export function median(list: AppResult[]): AppResult {
+  const round = list.find((r) => r.reqPerSec === middle(list.map((r) => r.reqPerSec))) as AppResult;
+  return {
+    ...round,
+    p50Ms: middle(list.map((r) => r.p50Ms)),
+    p99Ms: middle(list.map((r) => r.p99Ms)),
+    appCpuUsPerReq: middle(list.map((r) => r.appCpuUsPerReq)),
+    redisCpuUsPerReq: middle(list.map((r) => r.redisCpuUsPerReq)),
+    commandsPerReq: middle(list.map((r) => r.commandsPerReq)),
+  };
+}

@@ -8,8 +8,8 @@
  * first, so its rows get `11 - priority`: the same jobs run first in both.
  */
 import { createClient } from 'redis';
+import { bullmq, DEFAULT_BACKLOG, ours, type QueueSystem, throughputRunner } from '../queue-systems.ts';
 import { defineScenario, NODE_REDIS_TIMEOUT_SETTLE_MS } from '../scenario.ts';
-import { bullmq, DEFAULT_BACKLOG, ours, type QueueSystem, throughputRunner } from './queue.ts';
 
 const TOP_PRIORITY = 10;
 

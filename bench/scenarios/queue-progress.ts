@@ -20,8 +20,8 @@ import {
 } from '@redis-patterns/queue';
 import { Queue as BullQueue, QueueEvents as BullQueueEvents, Worker as BullWorker } from 'bullmq';
 import { createClient } from 'redis';
+import { DEFAULT_BACKLOG, hostAndPort, type QueueSystem, throughputRunner } from '../queue-systems.ts';
 import { defineScenario, NODE_REDIS_TIMEOUT_SETTLE_MS } from '../scenario.ts';
-import { DEFAULT_BACKLOG, hostAndPort, type QueueSystem, throughputRunner } from './queue.ts';
 
 /** Entries the events stream keeps: BullMQ's default, given to ours too. */
 const EVENT_HISTORY = 10_000;
