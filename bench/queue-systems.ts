@@ -10,7 +10,7 @@ import {
   type Worker as QueueWorker,
 } from '@redis-patterns/queue';
 import BeeQueue from 'bee-queue';
-import { Queue as BullQueue, Worker as BullWorker, type JobsOptions } from 'bullmq';
+import { Queue as BullQueue, Worker as BullWorker, type ConnectionOptions, type JobsOptions } from 'bullmq';
 import { createClient } from 'redis';
 import type { Runner } from './scenario.ts';
 
@@ -141,13 +141,10 @@ export async function ours(
   };
 }
 
-/** BullMQ as a {@link QueueSystem}; `variant` names the queue and gives each job its options. */
-export async function bullmq(url: string, variant?: Variant<JobsOptions>): Promise<QueueSystem> {
-  const connection = { ...hostAndPort(url), maxRetriesPerRequest: null };
-  const name = variant?.name ?? 'bench-bullmq';
+/** A BullMQ queue with the job settings of ours, emptied: 3 attempts with exponential backoff, finished jobs removed. */
+export async function bullQueue(name: string, connection: ConnectionOptions): Promise<BullQueue> {
   const queue = new BullQueue(name, {
     connection,
-    // Same job settings as ours: 3 attempts with exponential backoff, finished jobs removed.
     defaultJobOptions: {
       attempts: 3,
       backoff: { type: 'exponential', delay: 1000 },
@@ -156,6 +153,14 @@ export async function bullmq(url: string, variant?: Variant<JobsOptions>): Promi
     },
   });
   await queue.obliterate({ force: true });
+  return queue;
+}
+
+/** BullMQ as a {@link QueueSystem}; `variant` names the queue and gives each job its options. */
+export async function bullmq(url: string, variant?: Variant<JobsOptions>): Promise<QueueSystem> {
+  const connection = { ...hostAndPort(url), maxRetriesPerRequest: null };
+  const name = variant?.name ?? 'bench-bullmq';
+  const queue = await bullQueue(name, connection);
   let worker: BullWorker | undefined;
   let n = 0;
   return {

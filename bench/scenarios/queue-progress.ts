@@ -18,9 +18,15 @@ import {
   createWorker,
   type Worker as QueueWorker,
 } from '@redis-patterns/queue';
-import { Queue as BullQueue, QueueEvents as BullQueueEvents, Worker as BullWorker } from 'bullmq';
+import { QueueEvents as BullQueueEvents, Worker as BullWorker } from 'bullmq';
 import { createClient } from 'redis';
-import { DEFAULT_BACKLOG, hostAndPort, type QueueSystem, throughputRunner } from '../queue-systems.ts';
+import {
+  bullQueue,
+  DEFAULT_BACKLOG,
+  hostAndPort,
+  type QueueSystem,
+  throughputRunner,
+} from '../queue-systems.ts';
 import { defineScenario, NODE_REDIS_TIMEOUT_SETTLE_MS } from '../scenario.ts';
 
 /** Entries the events stream keeps: BullMQ's default, given to ours too. */
@@ -121,17 +127,7 @@ async function ours(url: string): Promise<QueueSystem> {
 async function bullmq(url: string): Promise<QueueSystem> {
   const connection = { ...hostAndPort(url), maxRetriesPerRequest: null };
   const name = 'bench-bullmq-progress';
-  const queue = new BullQueue(name, {
-    connection,
-    // Same job settings as ours: 3 attempts with exponential backoff, finished jobs removed.
-    defaultJobOptions: {
-      attempts: 3,
-      backoff: { type: 'exponential', delay: 1000 },
-      removeOnComplete: true,
-      removeOnFail: true,
-    },
-  });
-  await queue.obliterate({ force: true });
+  const queue = await bullQueue(name, connection);
   const tally = new EventTally();
   // It reads from the stream's end when it starts: ready before any job runs.
   const events = new BullQueueEvents(name, { connection });
