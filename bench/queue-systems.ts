@@ -13,6 +13,7 @@ import BeeQueue from 'bee-queue';
 import { Queue as BullQueue, Worker as BullWorker, type ConnectionOptions, type JobsOptions } from 'bullmq';
 import { createClient } from 'redis';
 import type { Runner } from './scenario.ts';
+import { SlotLoops } from './slot-loops.ts';
 
 /** One queue library under test. */
 export interface QueueSystem {
@@ -239,8 +240,7 @@ export async function bareLoop(url: string): Promise<QueueSystem> {
   client.on('error', (error) => console.error('bare loop:', error));
   await client.connect();
   await client.del([waiting, processing]);
-  let stopping = false;
-  let loops: Array<Promise<void>> = [];
+  const slots = new SlotLoops();
   let n = 0;
   return {
     async fill(count) {
@@ -250,28 +250,16 @@ export async function bareLoop(url: string): Promise<QueueSystem> {
       );
     },
     async consume(concurrency, onDone) {
-      stopping = false;
       const handler = async () => {};
-      loops = Array.from({ length: concurrency }, async () => {
-        // BLMOVE blocks its connection, so each slot needs its own.
-        const slot = client.duplicate();
-        slot.on('error', (error) => console.error('bare loop slot:', error));
-        await slot.connect();
-        while (!stopping) {
-          const job = await slot.blMove(waiting, processing, 'RIGHT', 'LEFT', 1);
-          if (job === null) continue;
-          await handler();
-          await client.lRem(processing, -1, job);
-          onDone();
-        }
-        await slot.close();
+      slots.start(client, 'bare loop slot', concurrency, async (slot) => {
+        const job = await slot.blMove(waiting, processing, 'RIGHT', 'LEFT', 1);
+        if (job === null) return;
+        await handler();
+        await client.lRem(processing, -1, job);
+        onDone();
       });
     },
-    async stopConsuming() {
-      stopping = true;
-      await Promise.all(loops);
-      loops = [];
-    },
+    stopConsuming: () => slots.stop(),
     async close() {
       await client.del([waiting, processing]);
       await client.close();

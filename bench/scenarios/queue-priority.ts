@@ -10,6 +10,7 @@
 import { createClient } from 'redis';
 import { bullmq, DEFAULT_BACKLOG, ours, type QueueSystem, throughputRunner } from '../queue-systems.ts';
 import { defineScenario, NODE_REDIS_TIMEOUT_SETTLE_MS } from '../scenario.ts';
+import { SlotLoops } from '../slot-loops.ts';
 
 const TOP_PRIORITY = 10;
 
@@ -39,8 +40,7 @@ async function bareSortedSet(url: string): Promise<QueueSystem> {
   await client.connect();
   await client.del(key);
   const priority = priorities();
-  let stopping = false;
-  let loops: Array<Promise<void>> = [];
+  const slots = new SlotLoops();
   let n = 0;
   return {
     async fill(count) {
@@ -52,27 +52,15 @@ async function bareSortedSet(url: string): Promise<QueueSystem> {
       await client.zAdd(key, members);
     },
     async consume(concurrency, onDone) {
-      stopping = false;
       const handler = async () => {};
-      loops = Array.from({ length: concurrency }, async () => {
-        // BZPOPMIN blocks its connection, so each slot needs its own.
-        const slot = client.duplicate();
-        slot.on('error', (error) => console.error('bare sorted set slot:', error));
-        await slot.connect();
-        while (!stopping) {
-          const job = await slot.bzPopMin(key, 1);
-          if (job === null) continue;
-          await handler();
-          onDone();
-        }
-        await slot.close();
+      slots.start(client, 'bare sorted set slot', concurrency, async (slot) => {
+        const job = await slot.bzPopMin(key, 1);
+        if (job === null) return;
+        await handler();
+        onDone();
       });
     },
-    async stopConsuming() {
-      stopping = true;
-      await Promise.all(loops);
-      loops = [];
-    },
+    stopConsuming: () => slots.stop(),
     async close() {
       await client.del(key);
       await client.close();

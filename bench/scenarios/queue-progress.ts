@@ -28,6 +28,7 @@ import {
   throughputRunner,
 } from '../queue-systems.ts';
 import { defineScenario, NODE_REDIS_TIMEOUT_SETTLE_MS } from '../scenario.ts';
+import { SlotLoops } from '../slot-loops.ts';
 
 /** Entries the events stream keeps: BullMQ's default, given to ours too. */
 const EVENT_HISTORY = 10_000;
@@ -190,8 +191,7 @@ async function bareLoopPublish(url: string): Promise<QueueSystem> {
     if (message.startsWith('p')) tally.sawProgress();
     else tally.sawCompleted();
   });
-  let stopping = false;
-  let loops: Array<Promise<void>> = [];
+  const slots = new SlotLoops();
   let n = 0;
   return driven(
     {
@@ -202,28 +202,16 @@ async function bareLoopPublish(url: string): Promise<QueueSystem> {
         );
       },
       async consume(concurrency) {
-        stopping = false;
-        loops = Array.from({ length: concurrency }, async () => {
-          // BLMOVE blocks its connection, so each slot needs its own.
-          const slot = client.duplicate();
-          slot.on('error', (error) => console.error('bare loop slot:', error));
-          await slot.connect();
-          while (!stopping) {
-            const job = await slot.blMove(waiting, processing, 'RIGHT', 'LEFT', 1);
-            if (job === null) continue;
-            await client.publish(channel, 'p50');
-            // The ack and its event leave in one write (node-redis pipelines a tick's commands).
-            await Promise.all([client.lRem(processing, -1, job), client.publish(channel, 'c')]);
-            tally.finished++;
-          }
-          await slot.close();
+        slots.start(client, 'bare loop slot', concurrency, async (slot) => {
+          const job = await slot.blMove(waiting, processing, 'RIGHT', 'LEFT', 1);
+          if (job === null) return;
+          await client.publish(channel, 'p50');
+          // The ack and its event leave in one write (node-redis pipelines a tick's commands).
+          await Promise.all([client.lRem(processing, -1, job), client.publish(channel, 'c')]);
+          tally.finished++;
         });
       },
-      async stopConsuming() {
-        stopping = true;
-        await Promise.all(loops);
-        loops = [];
-      },
+      stopConsuming: () => slots.stop(),
       async close() {
         await tally.settle('ceiling');
         await subscriber.close();
