@@ -28,8 +28,8 @@ function sourceAliases(): Array<{ find: RegExp; replacement: string }> {
 export const TEST_WORKERS = process.env.REDIS_URL ? 1 : 2;
 
 /**
- * The vitest project of one package: its tests, source aliases, and the global setup that
- * starts the Redis servers the run needs (standalone always, a Cluster when asked).
+ * The vitest project of one package: its tests, source aliases, its workers, and the global setup
+ * that starts the Redis servers the run needs (per worker: standalone always, a Cluster when asked).
  */
 export function packageProject(configUrl: string) {
   const dir = dirname(fileURLToPath(configUrl));

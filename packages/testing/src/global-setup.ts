@@ -1,6 +1,5 @@
-// Without an import of 'vitest' itself, tsc refuses the augmentation below ("module cannot be found").
-
 import { availableParallelism } from 'node:os';
+// Without an import of 'vitest' itself, tsc refuses the augmentation below ("module cannot be found").
 import type {} from 'vitest';
 import type { TestProject } from 'vitest/node';
 import { type RedisCluster, startCluster } from './cluster.ts';
