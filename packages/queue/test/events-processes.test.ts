@@ -119,6 +119,9 @@ describe.each(topologies())('queue events across processes on $name', ({ url }) 
     const name = 'wait';
     // Completed jobs are deleted at once (the default): the result comes from the completed event.
     const queue = createQueue<{ n: number; fail?: 'always' }>({ redis, prefix, name });
+    // The history on before the first add: waitUntilFinished switches it on too, but a job the other
+    // process finished before that left no event to find (the README says so).
+    await (await createQueueEvents(queue)).close();
     const worker = startChild(fixture, [JSON.stringify({ url, name, prefix })], { stderr: 'inherit' });
     workers.push(worker);
     await worker.line('READY', 30_000);
