@@ -1,6 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import type { RedisConnection } from '@redis-patterns/connection';
 import { type ChildExit, startChild } from '@redis-patterns/testing';
 
 /** Polls `check` until it returns true, or throws naming `what` after `timeoutMs`. */
@@ -72,3 +73,18 @@ export function spawnWorker(config: ChildConfig): ChildWorker {
 }
 
 export { sleep };
+
+/** The same connection, with every schedule fire sent `ms` late (as over a slow or congested link). */
+export function delayingFires(redis: RedisConnection, ms: number): RedisConnection {
+  const runScript: RedisConnection['runScript'] = async (script, ...rest) => {
+    if (script.name.endsWith(':scheduleFire')) await sleep(ms);
+    return redis.runScript(script, ...rest);
+  };
+  return new Proxy(redis, {
+    get(target, property) {
+      if (property === 'runScript') return runScript;
+      const value = Reflect.get(target, property, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}

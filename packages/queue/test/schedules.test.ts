@@ -3,7 +3,7 @@ import { topologies, uniquePrefix } from '@redis-patterns/testing';
 import { Cron } from 'croner';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createQueue, createWorker, type Queue, type ScheduleOptions } from '../src/index.ts';
-import { sleep, waitFor } from './helpers.ts';
+import { delayingFires, sleep, waitFor } from './helpers.ts';
 
 /** The run time in a scheduled job's id `<scheduleId>:<ms>`. */
 const runOf = (id: string) => Number(id.slice(id.lastIndexOf(':') + 1));
@@ -286,18 +286,3 @@ describe.each(topologies())('schedules on $name', ({ url }) => {
     expect(await redis.send(['EXISTS', key], { key })).toBe(0);
   });
 });
-
-/** The same connection, with every schedule fire sent `ms` late (as over a slow or congested link). */
-function delayingFires(redis: RedisConnection, ms: number): RedisConnection {
-  const runScript: RedisConnection['runScript'] = async (script, ...rest) => {
-    if (script.name.endsWith(':scheduleFire')) await sleep(ms);
-    return redis.runScript(script, ...rest);
-  };
-  return new Proxy(redis, {
-    get(target, property) {
-      if (property === 'runScript') return runScript;
-      const value = Reflect.get(target, property, target);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
-}
