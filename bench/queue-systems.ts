@@ -6,11 +6,19 @@ import { connect } from '@redis-patterns/connection';
 import {
   createQueue,
   createWorker,
+  type JobHandler,
   type JobOptions,
+  type Queue,
   type Worker as QueueWorker,
 } from '@redis-patterns/queue';
 import BeeQueue from 'bee-queue';
-import { Queue as BullQueue, Worker as BullWorker, type ConnectionOptions, type JobsOptions } from 'bullmq';
+import {
+  Queue as BullQueue,
+  Worker as BullWorker,
+  type ConnectionOptions,
+  type JobsOptions,
+  type Processor,
+} from 'bullmq';
 import { createClient } from 'redis';
 import type { Runner } from './scenario.ts';
 import { SlotLoops } from './slot-loops.ts';
@@ -126,10 +134,7 @@ export async function ours(
       );
     },
     async consume(concurrency, onDone) {
-      worker = createWorker(queue, async () => {}, { concurrency });
-      worker.on('completed', onDone);
-      worker.on('error', (error) => console.error('queue worker:', error));
-      worker.start();
+      worker = startWorker(queue, async () => {}, concurrency, onDone);
     },
     async stopConsuming() {
       await worker?.stop();
@@ -140,6 +145,33 @@ export async function ours(
       await redis.close();
     },
   };
+}
+
+/** Our worker as the queue scenarios run it: started, `onCompleted` once per job done, errors printed. */
+export function startWorker<T>(
+  queue: Queue<T>,
+  handler: JobHandler<T>,
+  concurrency: number,
+  onCompleted: () => void,
+): QueueWorker<T> {
+  const worker = createWorker(queue, handler, { concurrency });
+  worker.on('completed', onCompleted);
+  worker.on('error', (error) => console.error('queue worker:', error));
+  worker.start();
+  return worker;
+}
+
+/** A BullMQ worker as the queue scenarios run it (it starts itself): `onCompleted` once per job done, errors printed. */
+export function startBullWorker(
+  name: string,
+  processor: Processor,
+  options: { connection: ConnectionOptions; concurrency: number },
+  onCompleted: () => void,
+): BullWorker {
+  const worker = new BullWorker(name, processor, options);
+  worker.on('completed', onCompleted);
+  worker.on('error', (error) => console.error('bullmq worker:', error));
+  return worker;
 }
 
 /** A BullMQ queue with the job settings of ours, emptied: 3 attempts with exponential backoff, finished jobs removed. */
@@ -175,9 +207,7 @@ export async function bullmq(url: string, variant?: Variant<JobsOptions>): Promi
       );
     },
     async consume(concurrency, onDone) {
-      worker = new BullWorker(name, async () => {}, { connection, concurrency });
-      worker.on('completed', onDone);
-      worker.on('error', (error) => console.error('bullmq worker:', error));
+      worker = startBullWorker(name, async () => {}, { connection, concurrency }, onDone);
     },
     async stopConsuming() {
       await worker?.close();

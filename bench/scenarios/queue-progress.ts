@@ -12,19 +12,16 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect } from '@redis-patterns/connection';
-import {
-  createQueue,
-  createQueueEvents,
-  createWorker,
-  type Worker as QueueWorker,
-} from '@redis-patterns/queue';
-import { QueueEvents as BullQueueEvents, Worker as BullWorker } from 'bullmq';
+import { createQueue, createQueueEvents, type Worker as QueueWorker } from '@redis-patterns/queue';
+import { QueueEvents as BullQueueEvents, type Worker as BullWorker } from 'bullmq';
 import { createClient } from 'redis';
 import {
   bullQueue,
   DEFAULT_BACKLOG,
   hostAndPort,
   type QueueSystem,
+  startBullWorker,
+  startWorker,
   throughputRunner,
 } from '../queue-systems.ts';
 import { defineScenario, NODE_REDIS_TIMEOUT_SETTLE_MS } from '../scenario.ts';
@@ -99,16 +96,14 @@ async function ours(url: string): Promise<QueueSystem> {
         await queue.addBulk(Array.from({ length: count }, () => ({ payload: { n: n++ } })));
       },
       async consume(concurrency) {
-        worker = createWorker(
+        worker = startWorker(
           queue,
           async (job) => {
             await job.progress(50);
           },
-          { concurrency },
+          concurrency,
+          () => tally.finished++,
         );
-        worker.on('completed', () => tally.finished++);
-        worker.on('error', (error) => console.error('queue worker:', error));
-        worker.start();
       },
       async stopConsuming() {
         await worker?.stop();
@@ -144,15 +139,14 @@ async function bullmq(url: string): Promise<QueueSystem> {
         await queue.addBulk(Array.from({ length: count }, () => ({ name: 'job', data: { n: n++ } })));
       },
       async consume(concurrency) {
-        worker = new BullWorker(
+        worker = startBullWorker(
           name,
           async (job) => {
             await job.updateProgress(50);
           },
           { connection, concurrency },
+          () => tally.finished++,
         );
-        worker.on('completed', () => tally.finished++);
-        worker.on('error', (error) => console.error('bullmq worker:', error));
       },
       async stopConsuming() {
         await worker?.close();
