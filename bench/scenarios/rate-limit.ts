@@ -9,7 +9,9 @@ import {
   tokenBucket,
 } from '@redis-patterns/rate-limit';
 import { Redis } from 'ioredis';
+import { RedisStore as RateLimitRedisStore } from 'rate-limit-redis';
 import { RateLimiterRedis } from 'rate-limiter-flexible';
+import { createClient } from 'redis';
 import { type BenchContext, defineScenario, type Runner } from '../scenario.ts';
 
 // 1,000 identifiers, 100 calls per second each: near the limit at the measured rates, so the
@@ -79,6 +81,24 @@ export default defineScenario({
           op: (i) => limiter.consume(identifier(i)).catch((result: unknown) => result),
           close: async () => void (await redis.quit()),
         };
+      },
+    },
+    {
+      // express-rate-limit's Redis store, the fixed window of the app bench's peers: one Lua call
+      // (INCR, PTTL, and PEXPIRE when a window starts) per hit, on node-redis. It counts refused
+      // hits too, and express-rate-limit decides from the count it returns.
+      name: 'rate-limit-redis (express-rate-limit store)',
+      peer: true,
+      async make({ url }) {
+        const client = createClient({ url });
+        client.on('error', (error) => console.error('node-redis:', error));
+        await client.connect();
+        const store = new RateLimitRedisStore({
+          prefix: 'bench:rlr:',
+          sendCommand: (...args: string[]) => client.sendCommand(args),
+        });
+        await store.init({ windowMs: 1000 } as Parameters<typeof store.init>[0]);
+        return { op: (i) => store.increment(identifier(i)), close: () => client.close() };
       },
     },
     row('fixed window', 'bench:rl:fw:', () => [fixedWindow({ limit: 100, windowMs: 1000 })]),
