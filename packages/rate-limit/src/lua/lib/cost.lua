@@ -5,7 +5,8 @@
 -- Each algorithm (lib/log, lib/counter, lib/fixed, lib/gcra) is a function (key, a, b, apply)
 -- returning allowed (1/0), remaining, reset (µs until fully restored), retry (µs until this cost
 -- would fit; 0 if it fits now) and next (µs until one more unit is available, 0 when none is used:
--- the `t` of the RateLimit header); it writes only when `apply` is set and the cost fits.
+-- the `t` of the RateLimit header); it changes the limit's state only when `apply` is set and the
+-- cost fits (lib/fixed charges first and gives a refused cost back in the same call).
 --!include clock
 -- Parsing a number costs Redis more than comparing a string: most calls cost 1. The cost also goes
 -- to HINCRBY as the caller's string (costArg): Redis formats a Lua number with printf.
