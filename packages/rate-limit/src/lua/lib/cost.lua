@@ -6,7 +6,7 @@
 -- returning allowed (1/0), remaining, reset (µs until fully restored), retry (µs until this cost
 -- would fit; 0 if it fits now) and next (µs until one more unit is available, 0 when none is used:
 -- the `t` of the RateLimit header); it changes the limit's state only when `apply` is set and the
--- cost fits (lib/fixed charges first and gives a refused cost back in the same call).
+-- cost fits (lib/fixed and lib/log charge first and give a refused cost back in the same call).
 --!include clock
 -- Parsing a number costs Redis more than comparing a string: most calls cost 1. The cost also goes
 -- to HINCRBY as the caller's string (costArg): Redis formats a Lua number with printf.

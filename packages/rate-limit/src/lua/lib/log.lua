@@ -53,13 +53,19 @@ local function log(key, limit, window, apply)
   local count
   if apply and cost == 1 then
     -- Push first: LPUSH replies with the count, which saves an LLEN; a refused push is popped again.
-    count = redis.call('LPUSH', key, logMember)
-    if count <= limit then
+    count = redis.pcall('LPUSH', key, logMember)
+    if type(count) == 'table' then
+      -- Redis refused the write (out of memory, a failed save, too few replicas): count without
+      -- it, so a call that does not fit is still refused, and one that fits fails with that error
+      -- at the LPUSH below.
+      count = redis.call('LLEN', key)
+    elseif count <= limit then
       logTouch(key, window)
       return 1, limit - count, window, 0, oldest and nextUnit or window
+    else
+      redis.call('LPOP', key)
+      count = count - 1
     end
-    redis.call('LPOP', key)
-    count = count - 1
   else
     count = redis.call('LLEN', key)
   end
