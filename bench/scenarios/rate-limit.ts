@@ -85,8 +85,8 @@ export default defineScenario({
     },
     {
       // express-rate-limit's Redis store, the fixed window of the app bench's peers: one Lua call
-      // (INCR, PTTL, and PEXPIRE when a window starts) per hit, on node-redis. It counts refused
-      // hits too, and express-rate-limit decides from the count it returns.
+      // per hit (PTTL, then INCR, or SET with PX when a window starts), on node-redis. It counts
+      // refused hits too, and express-rate-limit decides from the count it returns.
       name: 'rate-limit-redis (express-rate-limit store)',
       peer: true,
       async make({ url }) {
