@@ -23,21 +23,46 @@ describe('rate limiting while Redis refuses writes', () => {
     await server?.stop();
   });
 
-  it.each([
+  const algorithms: Array<[string, () => Algorithm]> = [
     ['fixed window', () => fixedWindow({ limit: 2, windowMs: 60_000 })],
     ['sliding window log', () => slidingWindowLog({ limit: 2, windowMs: 60_000 })],
-  ])(
-    'still refuses a call over the limit, alone or batched, and fails one that fits (%s)',
-    async (_, algorithm: () => Algorithm) => {
+  ];
+  // How Redis is made to refuse writes, the error it then answers with, and how it is undone.
+  const refusals: Array<[string, string[][], RegExp, string[][]]> = [
+    [
+      // One replica required and none attached: every write is refused.
+      'too few replicas',
+      [['CONFIG', 'SET', 'min-replicas-to-write', '1']],
+      /NOREPLICAS/,
+      [['CONFIG', 'SET', 'min-replicas-to-write', '0']],
+    ],
+    [
+      // Over maxmemory with nothing to evict: every command that may grow memory is refused.
+      'out of memory',
+      [
+        ['CONFIG', 'SET', 'maxmemory-policy', 'noeviction'],
+        ['CONFIG', 'SET', 'maxmemory', '1'],
+      ],
+      /OOM/,
+      [['CONFIG', 'SET', 'maxmemory', '0']],
+    ],
+  ];
+  const cases = refusals.flatMap(([how, on, error, off]) =>
+    algorithms.map(([name, algorithm]) => ({ name, how, algorithm, on, error, off })),
+  );
+
+  it.each(cases)(
+    'still refuses a call over the limit, alone or batched, and fails one that fits ($name, $how)',
+    async ({ algorithm, on, error, off }) => {
       const limiter = createRateLimiter({ redis, prefix: `${prefix}${n++}:`, algorithm: algorithm() });
       for (const id of ['full', 'full', 'room']) expect((await limiter.limit(id)).allowed).toBe(true);
-      // With one replica required and none attached, Redis refuses every write with NOREPLICAS.
-      await redis.send(['CONFIG', 'SET', 'min-replicas-to-write', '1']);
+      for (const command of on) await redis.send(command);
       try {
         const alone = await limiter.limit('full');
         expect(alone).toMatchObject({ allowed: false, remaining: 0 });
         expect(alone.error).toBeUndefined();
-        // Issued while another is in flight, these share one batch script call, decided in order.
+        // The first goes out alone; the three issued while it is in flight share one batch script
+        // call, decided in order.
         const [first, ...batched] = await Promise.all([
           limiter.limit('full'),
           limiter.limit('full'),
@@ -50,9 +75,9 @@ describe('rate limiting while Redis refuses writes', () => {
         }
         // It fits, so it needs a write: the fail mode ('open') decides, with Redis's error.
         expect(batched[1]).toMatchObject({ allowed: true });
-        expect(batched[1]?.error?.message).toMatch(/NOREPLICAS/);
+        expect(batched[1]?.error?.message).toMatch(error);
       } finally {
-        await redis.send(['CONFIG', 'SET', 'min-replicas-to-write', '0']);
+        for (const command of off) await redis.send(command);
       }
       expect(await limiter.peek('full')).toMatchObject({ allowed: false, remaining: 0 });
       expect(await limiter.peek('room')).toMatchObject({ allowed: true, remaining: 1 });

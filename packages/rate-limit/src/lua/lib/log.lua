@@ -55,9 +55,10 @@ local function log(key, limit, window, apply)
     -- Push first: LPUSH replies with the count, which saves an LLEN; a refused push is popped again.
     count = redis.pcall('LPUSH', key, logMember)
     if type(count) == 'table' then
-      -- Redis refused the write (out of memory, a failed save, too few replicas): count without
-      -- it, so a call that does not fit is still refused, and one that fits fails with that error
-      -- at the LPUSH below.
+      -- Redis refused the write (out of memory: LPUSH may grow memory, the pops above may not):
+      -- count without it, so a call that does not fit is still refused, and one that fits fails
+      -- with that error at the LPUSH below. A failed save or too few replicas refuse every write,
+      -- so there the pops above fail first when entries have left the window.
       count = redis.call('LLEN', key)
     elseif count <= limit then
       logTouch(key, window)
