@@ -1,3 +1,4 @@
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { startCluster } from './cluster.ts';
 import { failOverSlot } from './cluster-failover.ts';
 import { startSentinelGroup } from './sentinel-group.ts';
@@ -35,6 +36,12 @@ export interface DrillReport {
   failures: Record<string, number>;
   /** The slowest call, ms: a call that outlives its bound shows here. */
   slowestMs: number;
+  /**
+   * The longest this process's event loop was stalled during the load, ms (a timer firing late by
+   * that much). No call can be answered sooner than its process runs: on a loaded machine a bound
+   * on `slowestMs` allows for it, and a product that blocked the loop itself would show here.
+   */
+  stalledMs: number;
   /** From the kill until the first success after which no call failed, ms. */
   healedAfterMs: number;
   /** From the kill until the replica was promoted (as the harness saw it), ms. */
@@ -90,6 +97,8 @@ export async function failoverDrill<C>(options: DrillOptions<C>): Promise<DrillR
         await new Promise((resolve) => setImmediate(resolve));
       }
     };
+    const stalls = monitorEventLoopDelay({ resolution: 10 });
+    stalls.enable();
     const loops = Array.from({ length: concurrency }, () => loop());
     await sleep(beforeMs);
     killedAt = performance.now();
@@ -104,8 +113,11 @@ export async function failoverDrill<C>(options: DrillOptions<C>): Promise<DrillR
       ).unref(),
     );
     await Promise.race([settled, hung]);
+    stalls.disable();
     const full: DrillReport = {
       ...report,
+      // The histogram counts ns beyond the sampling interval.
+      stalledMs: Math.round(stalls.max / 1e6),
       healedAfterMs: Math.round(healedAt - killedAt),
       promotedAfterMs,
       killedAt,
