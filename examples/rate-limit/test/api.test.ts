@@ -29,15 +29,25 @@ describe.each(topologies())('rate-limited API example on $name', ({ url }) => {
 
   it('lets a burst of 10 through per API key, refuses the rest with 429 and the draft headers', async () => {
     const key = `k-${Math.random()}`;
+    const started = performance.now();
     const responses = await Promise.all(Array.from({ length: 15 }, () => search(key)));
+    const burstMs = performance.now() - started;
     const ok = responses.filter((r) => r.status === 200);
     const refused = responses.filter((r) => r.status === 429);
-    expect([ok.length, refused.length]).toEqual([10, 5]);
+    // The bucket refills 5 tokens a second: a burst that a loaded machine spreads over 200 ms or
+    // more may rightly get one more through per 200 ms.
+    expect(ok.length).toBeGreaterThanOrEqual(10);
+    expect(ok.length).toBeLessThanOrEqual(10 + Math.floor(burstMs / 200));
+    expect(refused.length).toBe(15 - ok.length);
     expect(ok[0]?.headers.get('ratelimit-policy')).toBe('"burst";q=10;w=2, "daily";q=1000;w=86400');
     const last = refused[0] as Response;
     expect(last.headers.get('retry-after')).toBe('1');
-    // The refused requests were charged to neither limit: 990 left today, not 985.
-    expect(last.headers.get('ratelimit')).toMatch(/^"burst";r=0;t=1, "daily";r=990;t=\d+$/);
+    // The refused requests were charged to neither limit: 990 left today (after 10), not 985.
+    const header = last.headers.get('ratelimit') ?? '';
+    expect(header).toMatch(/^"burst";r=0;t=1, "daily";r=\d+;t=\d+$/);
+    const daily = Number(header.match(/"daily";r=(\d+)/)?.[1]);
+    expect(daily).toBeGreaterThanOrEqual(1000 - ok.length);
+    expect(daily).toBeLessThanOrEqual(990);
     expect(last.headers.get('content-type')).toMatch(/^application\/problem\+json/);
     // Another key is untouched, and the health check is never limited or counted.
     expect((await search(`other-${Math.random()}`)).status).toBe(200);
