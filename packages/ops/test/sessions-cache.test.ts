@@ -20,8 +20,9 @@ describe.each(topologies())('redis-patterns session and cache on $name', ({ url 
     ids.push((await store.create({ cart: 2 }, { userId: 'ada' })).id);
     ids.push((await store.create({ theme: 'dark' }, { userId: 'bob' })).id);
     cache = createCache({ redis, prefix: prefixes.cache });
-    for (const n of [1, 2, 3]) await cache.set(`user:${n}`, { n }, { ttlMs: 60_000, tags: ['users'] });
-    await cache.set('config', { on: true }, { ttlMs: 60_000 });
+    // Ten minutes: under load this file's CLI runs take well over a minute before the deletes.
+    for (const n of [1, 2, 3]) await cache.set(`user:${n}`, { n }, { ttlMs: 600_000, tags: ['users'] });
+    await cache.set('config', { on: true }, { ttlMs: 600_000 });
   });
   afterAll(async () => {
     await store?.close();
