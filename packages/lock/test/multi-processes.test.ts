@@ -61,6 +61,10 @@ describe.each(topologies())('acquireAll across processes on $name', ({ url }) =>
       expect(now.every((count, i) => count > (before[i] as number))).toBe(true);
       before = now;
     }
+    // Enough cycles for the overlap and token checks to mean something: waited for rather than
+    // expected by a fixed time, since a loaded machine (CI once saw 20 or fewer in these windows)
+    // slows every process alike. A survivor that stopped would fail this wait.
+    await Promise.all(survivors.map((w) => w.json<Progress>((line) => Number(line.completed) > 20, 30_000)));
     for (const w of survivors) w.process.stdin?.end(); // finish now rather than at durationMs
     const results = await Promise.all(
       survivors.map((w) => w.json<Progress>((line) => line.done === true, 30_000)),
