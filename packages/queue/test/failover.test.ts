@@ -50,7 +50,14 @@ describe.each(['cluster', 'sentinel'] as const)('queue through a %s failover', (
           }
           return false;
         };
-        await waitFor(async () => !(await pending()), 'every acknowledged job', 30_000);
+        await waitFor(async () => !(await pending()), 'every acknowledged job', 30_000).catch(async (err) => {
+          // Where the jobs that did not run are, for the failure message.
+          const waiting = [...acknowledged.keys()].filter((id) => !runs.has(id) && !lost.includes(id));
+          const seen = await Promise.all(waiting.slice(0, 5).map((id) => queue.get(id).catch(String)));
+          throw new Error(
+            `${(err as Error).message}: ${waiting.length} not run, e.g. ${JSON.stringify(seen)}`,
+          );
+        });
         for (const id of lost) {
           const at = acknowledged.get(id) as number;
           // The dead master answered nothing after it exited; its last replies may still be read a
