@@ -45,7 +45,8 @@ export interface SessionStoreOptions {
   absoluteTtlMs?: number;
   /**
    * Reads skip the refresh write when the last refresh is younger than this, so a busy user costs
-   * one read per request, not a read and a write; 0 refreshes on every read. Must be < idleTtlMs.
+   * one read per request, not a read and a write; saves and updates skip sliding the TTL by the
+   * same rule. 0 refreshes on every read and write. Must be < idleTtlMs.
    * @default min(60_000, idleTtlMs / 10)
    */
   touchAfterMs?: number;

@@ -226,7 +226,8 @@ export class SessionCommands {
     const meta = {
       createdAt: Number(reply[4]),
       absoluteExpiresAt: Number(reply[5]),
-      refreshedAt: now,
+      // The write slid the idle TTL only outside the refresh window (or for a new lifetime).
+      refreshedAt: Number(reply[6]),
       version: String(reply[3]),
       userId,
     };

@@ -9,14 +9,22 @@
 -- setCount, setCount name/value pairs, names to delete. Mode 'blob' sends the whole data field,
 -- encoded by the app, as ARGV[12] (setCount '0'): with the version the app read as expectedVersion
 -- it is the merge of a patch done by the app, with no JSON decoding or encoding in Redis.
+-- The idle TTL slides as a read's refresh does (lib/refresh.lua): only when the last refresh is
+-- outside the skip window, or the lifetime changed; otherwise the write leaves the TTL and `r`.
 -- Returns { 0 } gone (or ended by a lifetime in the past), { -1 } version conflict, { -2, size }
--- too large, or { 1, now, previousUserId or '', version, createdAt, absoluteAt }.
+-- too large, or { 1, now, previousUserId or '', version, createdAt, absoluteAt, refreshedAt }.
 --!include clock
 --!include window
 --!include relife
 local function update_session(key, last)
-  local m = redis.call('HMGET', key, 'a', 'v', 'u', 'c', 'd', 'i')
-  if not m[1] or not m[5] then return { 0 } end
+  -- The data only for a patch, which merges into it: a whole new blob does not need it.
+  local m
+  if ARGV[4] == 'patch' then
+    m = redis.call('HMGET', key, 'a', 'v', 'u', 'c', 'r', 'i', 'd')
+  else
+    m = redis.call('HMGET', key, 'a', 'v', 'u', 'c', 'r', 'i')
+  end
+  if not m[1] or not m[5] or (ARGV[4] == 'patch' and not m[7]) then return { 0 } end
   if ARGV[3] ~= '' and m[2] ~= ARGV[3] then return { -1 } end
   local now = clock()
   local a = tonumber(m[1])
@@ -27,7 +35,7 @@ local function update_session(key, last)
   local blob = ARGV[12]
   if ARGV[4] ~= 'blob' then
     local data = {}
-    if ARGV[4] ~= 'replace' then data = cjson.decode(m[5]) end
+    if ARGV[4] == 'patch' then data = cjson.decode(m[7]) end
     local lastSet = 11 + 2 * tonumber(ARGV[11])
     for i = 12, lastSet, 2 do data[ARGV[i]] = ARGV[i + 1] end
     for i = lastSet + 1, last do data[ARGV[i]] = nil end
@@ -39,7 +47,8 @@ local function update_session(key, last)
   if #blob > tonumber(ARGV[2]) then return { -2, #blob } end
   local c = tonumber(m[4]) or now
   local own = tonumber(m[6])
-  if ARGV[8] ~= '' then
+  local relifed = ARGV[8] ~= ''
+  if relifed then
     a = relife(key, c, ARGV[9], ARGV[8], ARGV[10])
     own = tonumber(ARGV[9])
     if a <= now then
@@ -49,13 +58,19 @@ local function update_session(key, last)
   end
   -- One HSET for the data, its version and a new user: each call is most of what a script costs.
   local version = (tonumber(m[2]) or 0) + 1
+  local ttl, skip = window(tonumber(ARGV[1]), tonumber(ARGV[7]), own)
+  local refreshed = tonumber(m[5])
+  local slide = relifed or now - refreshed >= skip
+  if slide then refreshed = now end
+  -- The written fields in one HSET per shape: each call is most of what a script costs.
   if ARGV[5] == 'set' then
-    redis.call('HSET', key, 'd', blob, 'r', now, 'v', version, 'u', ARGV[6])
+    if slide then redis.call('HSET', key, 'd', blob, 'r', now, 'v', version, 'u', ARGV[6])
+    else redis.call('HSET', key, 'd', blob, 'v', version, 'u', ARGV[6]) end
   else
-    redis.call('HSET', key, 'd', blob, 'r', now, 'v', version)
+    if slide then redis.call('HSET', key, 'd', blob, 'r', now, 'v', version)
+    else redis.call('HSET', key, 'd', blob, 'v', version) end
     if ARGV[5] == 'unset' then redis.call('HDEL', key, 'u') end
   end
-  local ttl = window(tonumber(ARGV[1]), tonumber(ARGV[7]), own)
-  redis.call('PEXPIRE', key, math.min(ttl, a - now))
-  return { 1, now, m[3] or '', version, c, a }
+  if slide then redis.call('PEXPIRE', key, math.min(ttl, a - now)) end
+  return { 1, now, m[3] or '', version, c, a, refreshed }
 end

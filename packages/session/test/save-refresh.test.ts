@@ -1,0 +1,109 @@
+import { connect, type RedisConnection } from '@redis-patterns/connection';
+import { topologies, uniquePrefix } from '@redis-patterns/testing';
+import type { SessionData as ExpressSessionData } from 'express-session';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createExpressStore } from '../src/express.ts';
+import { createSessionStore } from '../src/index.ts';
+import { hash, keyOf, pttl, serverNow, sleep } from './helpers.ts';
+
+// A write slides the idle TTL as a read does (src/lua/lib/update-session.lua): only once the last
+// refresh is older than the skip window, or when the write brings a new lifetime. Inside the window
+// it changes the data and its version and leaves the key's expiry and `r` alone.
+
+type Cart = { cart: string[]; counter?: number };
+
+/** A session whose cookie has a maxAge, as express-session stores it. */
+const withMaxAge = (maxAge: number, extra: object = {}) =>
+  ({
+    cookie: { originalMaxAge: maxAge, expires: new Date(Date.now() + maxAge).toISOString(), path: '/' },
+    ...extra,
+  }) as unknown as ExpressSessionData;
+
+describe.each(topologies())('session writes and the idle TTL on $name', ({ url }) => {
+  let redis: RedisConnection;
+  const prefix = uniquePrefix('session-save-refresh');
+
+  beforeAll(async () => {
+    redis = await connect({ url, commandTimeoutMs: 5_000 });
+  });
+  afterAll(async () => {
+    await redis?.close();
+  });
+
+  /** The key's absolute expiry (ms since 1970) and its last refresh, `r`. */
+  const expiryOf = async (key: string) => ({
+    at: await redis.send<number>(['PEXPIRETIME', key], { key }),
+    r: (await hash(redis, key)).r,
+  });
+
+  it('inside the refresh window, a patch and a function update write the data and version but leave the expiry and r', async () => {
+    const sessions = createSessionStore<Cart>({ redis, prefix, idleTtlMs: 600_000, touchAfterMs: 60_000 });
+    const { id } = await sessions.create({ cart: ['a'] });
+    const key = keyOf(prefix, id);
+    const before = await expiryOf(key);
+    const { v } = await hash(redis, key);
+    await sleep(20); // a refresh now would move the expiry by at least this much
+
+    expect(await sessions.update(id, { counter: 1 })).toBe(true);
+    expect(await sessions.update(id, (data) => ({ ...data, cart: [...data.cart, 'b'] }))).toBe(true);
+
+    expect(await expiryOf(key)).toEqual(before);
+    const after = await hash(redis, key);
+    expect(Number(after.v)).toBe(Number(v) + 2);
+    expect((await sessions.get(id))?.data).toEqual({ cart: ['a', 'b'], counter: 1 });
+  });
+
+  it('past the refresh window, a write slides the TTL to the idle timeout from the server clock and records r', async () => {
+    const sessions = createSessionStore<Cart>({ redis, prefix, idleTtlMs: 600_000, touchAfterMs: 200 });
+    for (const write of [
+      (id: string) => sessions.update(id, { counter: 2 }),
+      (id: string) => sessions.update(id, (data) => ({ ...data, counter: 3 })),
+    ]) {
+      const { id } = await sessions.create({ cart: [] });
+      const key = keyOf(prefix, id);
+      const before = await expiryOf(key);
+      await sleep(300);
+      const from = await serverNow(redis, key);
+      expect(await write(id)).toBe(true);
+      const to = await serverNow(redis, key);
+      const after = await expiryOf(key);
+      expect(Number(after.r)).toBeGreaterThanOrEqual(from);
+      expect(Number(after.r)).toBeLessThanOrEqual(to);
+      expect(after.at).toBe(Number(after.r) + 600_000);
+      expect(after.at).toBeGreaterThan(before.at);
+      // What a read reports agrees with what Redis holds.
+      expect((await sessions.get(id))?.expiresAt).toBe(after.at);
+    }
+  });
+
+  it('a write with touchAfterMs 0 slides the TTL every time', async () => {
+    const sessions = createSessionStore<Cart>({ redis, prefix, idleTtlMs: 600_000, touchAfterMs: 0 });
+    const { id } = await sessions.create({ cart: [] });
+    const key = keyOf(prefix, id);
+    const before = await expiryOf(key);
+    await sleep(20);
+    expect(await sessions.update(id, { counter: 4 })).toBe(true);
+    expect((await expiryOf(key)).at).toBeGreaterThanOrEqual(before.at + 20);
+  });
+
+  it('a framework save that brings a new cookie lifetime sets the TTL, inside the window too', async () => {
+    const sessions = createSessionStore({ redis, prefix, touchAfterMs: 60_000 });
+    const store = createExpressStore(sessions);
+    const sid = store.genid();
+    const key = keyOf(prefix, sid);
+    await store.set(sid, withMaxAge(600_000, { n: 0 }));
+    expect(await pttl(redis, key)).toBeGreaterThan(600_000);
+    // The same lifetime, read then saved in one request: the TTL stays where the create put it.
+    const kept = await expiryOf(key);
+    await sleep(20);
+    await store.get(sid);
+    await store.set(sid, withMaxAge(600_000, { n: 1 }));
+    expect(await expiryOf(key)).toEqual(kept);
+    // A shorter maxAge is a new lifetime: its TTL is set at once (the cookie's 60 s plus 6 s).
+    await store.get(sid);
+    await store.set(sid, withMaxAge(60_000, { n: 2 }));
+    expect(await pttl(redis, key)).toBeLessThanOrEqual(66_000);
+    expect(await pttl(redis, key)).toBeGreaterThan(60_000);
+    expect((await store.get(sid))?.n).toBe(2);
+  });
+});
