@@ -20,7 +20,7 @@ import type { Lifetime, UserChange } from './commands/index.js';
 import { lifetimeKey, lifetimeOf, renewCookie, sameLifetime, storedLifetimeKey } from './cookie.js';
 import { FreshIds, handleOf, isFrameworkId } from './ids.js';
 import { allSessions, clearPrefix, liveHandles } from './listing.js';
-import { Snapshots } from './snapshots.js';
+import { outlivesCookie, Snapshots } from './snapshots.js';
 import { commandsOf } from './store.js';
 import type { SessionData, SessionStore } from './types.js';
 
@@ -76,7 +76,11 @@ export class FrameworkBridge {
     const { idleTtlMs, touchAfterMs } = commands.opts;
     renewCookie(data, expiryOf(loaded.meta, idleTtlMs, touchAfterMs));
     const { userId, version } = loaded.meta;
-    this.#snapshots.remember({ sid, at: Date.now(), fields, userId, lifetime, version }, data);
+    const { refreshedAt, ownIdleMs } = loaded.meta;
+    this.#snapshots.remember(
+      { sid, at: Date.now(), fields, userId, lifetime, version, refreshedAt, ownIdleMs },
+      data,
+    );
     return data;
   }
 
@@ -134,7 +138,16 @@ export class FrameworkBridge {
       if (result.status === 'ok') {
         const { userId, version } = result.meta;
         const lifetimeNow = relife === undefined ? snapshot.lifetime : key;
-        const saved = { ...snapshot, fields, userId, lifetime: lifetimeNow, version: whole ? version : '' };
+        const saved = {
+          ...snapshot,
+          fields,
+          userId,
+          lifetime: lifetimeNow,
+          version: whole ? version : '',
+          // The write slid the TTL only outside the refresh window, or for the new lifetime.
+          refreshedAt: result.meta.refreshedAt,
+          ownIdleMs: relife === undefined ? snapshot.ownIdleMs : relife.idleMs,
+        };
         this.#snapshots.saved(session, saved);
       }
       // 'gone': destroyed or expired during the request; it stays gone.
@@ -143,7 +156,9 @@ export class FrameworkBridge {
     const userId = user.op === 'set' ? user.userId : undefined;
     const created = await commands.create(handle, blob, { userId, lifetime });
     if (created.status === 'created') {
-      this.#snapshots.saved(session, { sid, at: Date.now(), fields, userId, lifetime: key, version: '1' });
+      const { now: refreshedAt } = created;
+      const snapshot = { sid, at: Date.now(), fields, userId, lifetime: key, version: '1', refreshedAt };
+      this.#snapshots.saved(session, { ...snapshot, ownIdleMs: lifetime?.idleMs });
       return;
     }
     // `exists` for an id never read in this request: saved by code that never read it, or a new id
@@ -168,10 +183,12 @@ export class FrameworkBridge {
     }
     const same = lifetime === undefined || sameLifetime(lifetimeKey(lifetime), snapshot?.lifetime);
     const relife = same ? undefined : lifetime;
-    // The read at the start of this request already refreshed (or rightly skipped) the TTL.
-    const recent =
-      snapshot !== undefined && Date.now() - snapshot.at < Math.max(commands.opts.touchAfterMs, 1_000);
-    if (relife === undefined && recent) return;
+    if (
+      relife === undefined &&
+      snapshot !== undefined &&
+      outlivesCookie(snapshot, commands.opts.touchAfterMs)
+    )
+      return;
     await commands.touch(handleOf(sid), relife);
   }
 
@@ -261,35 +278,6 @@ function checkSid(sid: unknown): asserts sid is string {
     'sid',
     "expected at most 256 printable ASCII characters holding a run of 32 or more URL-safe ones (its random part); pass the store's generator to the framework (express-session: genid: store.genid, @fastify/session: idGenerator: store.idGenerator), or see the README for custom ids.",
   );
-}
-
-/** A framework store method's callback: the error first, then the value. */
-export type StoreCallback<T> = (err: unknown, value?: T) => void;
-
-/**
- * Answers a framework store method either way it was called: with a callback, calls it once and
- * returns undefined; without one, returns a promise of the value.
- */
-export function answer<T>(
-  work: () => Promise<T>,
-  callback: StoreCallback<T> | undefined,
-): Promise<T> | undefined {
-  // A method that throws at once (a closed store) fails the same way as one that fails later.
-  const promise = (async () => work())();
-  if (callback !== undefined) {
-    // The callback runs outside the promise chain: an exception thrown by it must not be taken for a
-    // store failure and call it a second time.
-    promise.then(
-      (value) => process.nextTick(callback, null, value),
-      (err: unknown) => process.nextTick(callback, err),
-    );
-    return undefined;
-  }
-  // express-session calls destroy(sid, undefined) for a `req.session.destroy()` without a callback
-  // and drops what it gets back: a Redis failure there must stay unnoticed, as it always was, not
-  // become an unhandled rejection that ends the process. An awaited promise still rejects.
-  promise.catch(() => {});
-  return promise;
 }
 
 function sameUser(user: UserChange, known: string | undefined): boolean {

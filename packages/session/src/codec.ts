@@ -258,6 +258,14 @@ export interface Loaded {
  */
 export function expiryOf(meta: Meta, idleTtlMs: number, touchAfterMs: number): number {
   const own = meta.ownIdleMs;
-  const window = own === undefined ? idleTtlMs : own + Math.min(touchAfterMs, Math.floor(own / 10));
+  const window = own === undefined ? idleTtlMs : own + refreshSkip(own, touchAfterMs);
   return Math.min(meta.refreshedAt + window, meta.absoluteExpiresAt);
+}
+
+/**
+ * How long after a refresh the next one is skipped (src/lua/lib/window.lua): `touchAfterMs`, or
+ * for a session with an idle timeout of its own (a cookie's maxAge) at most a tenth of it.
+ */
+export function refreshSkip(ownIdleMs: number | undefined, touchAfterMs: number): number {
+  return ownIdleMs === undefined ? touchAfterMs : Math.min(touchAfterMs, Math.floor(ownIdleMs / 10));
 }

@@ -1,6 +1,7 @@
 import type { Request } from 'express';
 import { type SessionData as ExpressSessionData, type Session, Store } from 'express-session';
-import { type AdapterOptions, answer, FrameworkBridge, type StoreCallback } from './bridge.js';
+import { answer, type StoreCallback } from './answer.js';
+import { type AdapterOptions, FrameworkBridge } from './bridge.js';
 import { tracedAdapter } from './otel.js';
 import type { SessionStore } from './types.js';
 

@@ -1,4 +1,5 @@
-import { type AdapterOptions, answer, FrameworkBridge, type StoreCallback } from './bridge.js';
+import { answer, type StoreCallback } from './answer.js';
+import { type AdapterOptions, FrameworkBridge } from './bridge.js';
 import { tracedAdapter } from './otel.js';
 import type { SessionData, SessionStore } from './types.js';
 

@@ -53,7 +53,7 @@ export interface InspectedSession {
   dataBytes: number;
   /** When it began (epoch ms, Redis server clock). */
   createdAt: number;
-  /** Its last refresh by a read or write (epoch ms). */
+  /** When a read or write last slid its idle TTL (epoch ms, at most once per `touchAfterMs`). */
   refreshedAt: number;
   /** When it ends however busy (epoch ms). */
   absoluteExpiresAt: number;

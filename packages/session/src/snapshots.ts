@@ -1,4 +1,4 @@
-import { diff, type Fields } from './codec.js';
+import { diff, type Fields, refreshSkip } from './codec.js';
 
 /** What one request's read (or its first save) saw, to write back only what that request changed. */
 export interface Snapshot {
@@ -10,6 +10,21 @@ export interface Snapshot {
   lifetime: string;
   /** The data's version in Redis when `fields` were read or saved ('' = not known). */
   version: string;
+  /** The session's last refresh (the server's ms) as the read or save saw it, and its own idle timeout. */
+  refreshedAt: number;
+  ownIdleMs: number | undefined;
+}
+
+/**
+ * Whether the key outlives a cookie the framework renews now, with no write: Redis keeps it for the
+ * skip window past its idle timeout after each refresh (src/lua/lib/window.lua), so while this
+ * request's read or save saw a refresh that recent, a touch has nothing to do. The app's clock
+ * against the server's refresh time, as reads decide. With touchAfterMs 0 (every read refreshes),
+ * within a second of the read.
+ */
+export function outlivesCookie(snapshot: Snapshot, touchAfterMs: number): boolean {
+  if (touchAfterMs === 0) return Date.now() - snapshot.at < 1_000;
+  return Date.now() - snapshot.refreshedAt < refreshSkip(snapshot.ownIdleMs, touchAfterMs);
 }
 
 // A snapshot lives from a request's read to its save or touch; the bounds only matter for requests

@@ -1,6 +1,6 @@
 import type { RedisConnection } from '@redis-patterns/connection';
 import { ScriptBatcher } from '@redis-patterns/connection/internal';
-import { type Loaded, loadedAt, READ_SLOTS, type ReadReply } from '../codec.js';
+import { type Loaded, loadedAt, READ_SLOTS, type ReadReply, refreshSkip } from '../codec.js';
 import { scripts } from '../lua.generated.js';
 import type { ResolvedOptions } from '../options.js';
 import { countRead } from '../otel.js';
@@ -71,9 +71,7 @@ export class SessionReads {
 
   /** Whether the last refresh is out of the skip window (src/lua/lib/window.lua's, for own timeouts). */
   #due(loaded: Loaded, now: number): boolean {
-    const own = loaded.meta.ownIdleMs;
-    const skip = own === undefined ? this.#touchAfterMs : Math.min(this.#touchAfterMs, Math.floor(own / 10));
-    return now - loaded.meta.refreshedAt >= skip;
+    return now - loaded.meta.refreshedAt >= refreshSkip(loaded.meta.ownIdleMs, this.#touchAfterMs);
   }
 }
 

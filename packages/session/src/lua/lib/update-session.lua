@@ -56,13 +56,13 @@ local function update_session(key, last)
       return { 0 }
     end
   end
-  -- One HSET for the data, its version and a new user: each call is most of what a script costs.
   local version = (tonumber(m[2]) or 0) + 1
   local ttl, skip = window(tonumber(ARGV[1]), tonumber(ARGV[7]), own)
   local refreshed = tonumber(m[5])
   local slide = relifed or now - refreshed >= skip
   if slide then refreshed = now end
-  -- The written fields in one HSET per shape: each call is most of what a script costs.
+  -- The data, its version, a new user and a refresh in one HSET per shape: each call is most of
+  -- what a script costs.
   if ARGV[5] == 'set' then
     if slide then redis.call('HSET', key, 'd', blob, 'r', now, 'v', version, 'u', ARGV[6])
     else redis.call('HSET', key, 'd', blob, 'v', version, 'u', ARGV[6]) end
