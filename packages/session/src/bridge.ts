@@ -113,9 +113,12 @@ export class FrameworkBridge {
       const userOp = sameUser(user, snapshot.userId) ? ({ op: 'keep' } as const) : user;
       const relife = lifetime !== undefined && !sameLifetime(key, snapshot.lifetime) ? lifetime : undefined;
       const cookieOnly = change.del.length === 0 && [...change.set.keys()].every((name) => name === COOKIE);
-      // Nothing to write: a second save in this request still diffs against that read.
-      if (userOp.op === 'keep' && cookieOnly && relife === undefined)
+      // Only the cookie's expiry moved: a touch at most (see outlivesCookie), and a second save in
+      // this request still diffs against that read.
+      if (userOp.op === 'keep' && cookieOnly && relife === undefined) {
+        if (!outlivesCookie(snapshot, commands.opts.touchAfterMs)) await commands.touch(handle);
         return this.#snapshots.saved(session, snapshot);
+      }
       const options = {
         user: userOp,
         knownUserId: snapshot.userId,

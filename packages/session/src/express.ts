@@ -72,7 +72,10 @@ export class ExpressSessionStore extends Store {
     );
   }
 
-  /** A no-op after this request's `get` (which refreshed the TTL); otherwise a refresh. */
+  /**
+   * A no-op while the last refresh this request saw keeps the key past the renewed cookie;
+   * otherwise a refresh.
+   */
   override touch(sid: string, session: ExpressSessionData): Promise<void>;
   /** The callback form, which express-session uses. */
   override touch(sid: string, session: ExpressSessionData, callback: () => void): void;

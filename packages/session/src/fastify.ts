@@ -12,7 +12,8 @@ export interface FastifyStoreOptions extends AdapterOptions {}
  * A `@fastify/session` store over a {@link SessionStore} (structurally typed: this file imports
  * nothing from Fastify). Pass `idGenerator: store.idGenerator` to the plugin. With the plugin's
  * default `rolling: true` it saves every response; this store turns a save that changes only the
- * cookie's expiry into nothing, except right after a refresh, so a request costs one round trip.
+ * cookie's expiry into nothing while the last refresh keeps the key past the renewed cookie (into
+ * a refresh otherwise), so a request costs one round trip.
  *
  * Every method takes a callback, as @fastify/session passes one, or, without one, returns a
  * promise that rejects with the typed error.

@@ -109,29 +109,29 @@ describe.each(topologies())('session writes and the idle TTL on $name', ({ url }
     expect((await store.get(sid))?.n).toBe(2);
   });
 
-  it('a touch after a save keeps the key past the cookie the framework renewed, and slides it only then', async () => {
-    // maxAge 5 s: Redis keeps the key 500 ms (a tenth) past the cookie after each refresh.
+  it('a touch or cookie-only save keeps the key past the cookie the framework renewed, and slides it only then', async () => {
     const sessions = createSessionStore({ redis, prefix, touchAfterMs: 60_000 });
     const store = createExpressStore(sessions);
     const expiryAt = (key: string) => redis.send<number>(['PEXPIRETIME', key], { key });
 
-    // Read, save and touch in quick succession: the create's refresh still covers the cookie.
+    // Read, save and touch well inside the window (maxAge 60 s: 6 s): the create's refresh still
+    // keeps the key past the renewed cookie, and nothing slides.
     const quick = store.genid();
-    await store.set(quick, withMaxAge(5_000, { n: 0 }));
+    await store.set(quick, withMaxAge(60_000, { n: 0 }));
     const created = await expiryAt(keyOf(prefix, quick));
     await store.get(quick);
-    const session = withMaxAge(5_000, { n: 1 });
+    const session = withMaxAge(60_000, { n: 1 });
     await store.set(quick, session);
-    const cookieEnd = Date.now() + 5_000;
+    const cookieEnd = Date.now() + 60_000;
     await store.touch(quick, session);
     expect(await expiryAt(keyOf(prefix, quick))).toBe(created);
     expect(created).toBeGreaterThanOrEqual(cookieEnd);
 
-    // A request whose read came 300 ms after the last refresh, and whose handler worked on 400 ms
-    // after its save (an explicit save, then a response): the cookie renewed at its end would
-    // outlive the key by 200 ms, so the touch slides it.
+    // maxAge 5 s: Redis keeps the key 500 ms past the cookie after each refresh. A request whose
+    // read came 300 ms after the last refresh, and whose handler worked on 400 ms after its save (an
+    // explicit save, then a response): the cookie renewed at its end would outlive the key by about
+    // 200 ms, so the touch slides it.
     const slow = store.genid();
-    const key = keyOf(prefix, slow);
     await store.set(slow, withMaxAge(5_000, { n: 0 }));
     await sleep(300);
     await store.get(slow);
@@ -140,7 +140,18 @@ describe.each(topologies())('session writes and the idle TTL on $name', ({ url }
     await sleep(400);
     const renewedEnd = Date.now() + 5_000;
     await store.touch(slow, slowSession);
-    expect(await expiryAt(key)).toBeGreaterThanOrEqual(renewedEnd);
+    expect(await expiryAt(keyOf(prefix, slow))).toBeGreaterThanOrEqual(renewedEnd);
     expect((await store.get(slow))?.n).toBe(1);
+
+    // The same with express-session's resave: true, which saves (set) where it would touch: a save
+    // that changes only the cookie's expiry slides the TTL too once the window has passed.
+    const resaved = store.genid();
+    await store.set(resaved, withMaxAge(5_000, { n: 0 }));
+    await sleep(300);
+    await store.get(resaved);
+    await sleep(400);
+    const resavedEnd = Date.now() + 5_000;
+    await store.set(resaved, withMaxAge(5_000, { n: 0 }));
+    expect(await expiryAt(keyOf(prefix, resaved))).toBeGreaterThanOrEqual(resavedEnd);
   });
 });
