@@ -19,11 +19,10 @@ export interface Snapshot {
  * Whether the key outlives a cookie the framework renews now, with no write: Redis keeps it for the
  * skip window past its idle timeout after each refresh (src/lua/lib/window.lua), so while this
  * request's read or save saw a refresh that recent, a touch has nothing to do. The app's clock
- * against the server's refresh time, as reads decide. With touchAfterMs 0 (every read refreshes),
- * within a second of the read.
+ * against the server's refresh time, as reads decide. With touchAfterMs 0 the window is empty:
+ * every touch refreshes.
  */
 export function outlivesCookie(snapshot: Snapshot, touchAfterMs: number): boolean {
-  if (touchAfterMs === 0) return Date.now() - snapshot.at < 1_000;
   return Date.now() - snapshot.refreshedAt < refreshSkip(snapshot.ownIdleMs, touchAfterMs);
 }
 

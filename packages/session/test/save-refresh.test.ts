@@ -154,4 +154,18 @@ describe.each(topologies())('session writes and the idle TTL on $name', ({ url }
     await store.set(resaved, withMaxAge(5_000, { n: 0 }));
     expect(await expiryAt(keyOf(prefix, resaved))).toBeGreaterThanOrEqual(resavedEnd);
   });
+
+  it('with touchAfterMs 0 a framework touch refreshes, so the key reaches past the renewed cookie', async () => {
+    const sessions = createSessionStore({ redis, prefix, touchAfterMs: 0 });
+    const store = createExpressStore(sessions);
+    const sid = store.genid();
+    const key = keyOf(prefix, sid);
+    await store.set(sid, withMaxAge(60_000, { n: 0 }));
+    await store.get(sid);
+    const session = withMaxAge(60_000, { n: 0 });
+    await sleep(50); // the handler's work
+    const cookieEnd = Date.now() + 60_000;
+    await store.touch(sid, session);
+    expect(await redis.send<number>(['PEXPIRETIME', key], { key })).toBeGreaterThanOrEqual(cookieEnd);
+  });
 });
