@@ -75,8 +75,7 @@ export class FrameworkBridge {
     const lifetime = storedLifetimeKey(data, loaded.meta);
     const { idleTtlMs, touchAfterMs } = commands.opts;
     renewCookie(data, expiryOf(loaded.meta, idleTtlMs, touchAfterMs));
-    const { userId, version } = loaded.meta;
-    const { refreshedAt, ownIdleMs } = loaded.meta;
+    const { userId, version, refreshedAt, ownIdleMs } = loaded.meta;
     this.#snapshots.remember(
       { sid, at: Date.now(), fields, userId, lifetime, version, refreshedAt, ownIdleMs },
       data,
@@ -159,9 +158,16 @@ export class FrameworkBridge {
     const userId = user.op === 'set' ? user.userId : undefined;
     const created = await commands.create(handle, blob, { userId, lifetime });
     if (created.status === 'created') {
-      const { now: refreshedAt } = created;
-      const snapshot = { sid, at: Date.now(), fields, userId, lifetime: key, version: '1', refreshedAt };
-      this.#snapshots.saved(session, { ...snapshot, ownIdleMs: lifetime?.idleMs });
+      this.#snapshots.saved(session, {
+        sid,
+        at: Date.now(),
+        fields,
+        userId,
+        lifetime: key,
+        version: '1',
+        refreshedAt: created.now,
+        ownIdleMs: lifetime?.idleMs,
+      });
       return;
     }
     // `exists` for an id never read in this request: saved by code that never read it, or a new id

@@ -58,17 +58,14 @@ local function update_session(key, last)
   end
   local version = (tonumber(m[2]) or 0) + 1
   local ttl, skip = window(tonumber(ARGV[1]), tonumber(ARGV[7]), own)
-  local refreshed = tonumber(m[5])
-  local slide = relifed or now - refreshed >= skip
-  if slide then refreshed = now end
-  -- The data, its version, a new user and a refresh in one HSET per shape: each call is most of
-  -- what a script costs.
+  local slide = relifed or now - tonumber(m[5]) >= skip
+  local refreshed = slide and now or m[5]
+  -- The data, its version, the refresh (the same `r` inside the window) and a new user in one
+  -- HSET: each call is most of what a script costs.
   if ARGV[5] == 'set' then
-    if slide then redis.call('HSET', key, 'd', blob, 'r', now, 'v', version, 'u', ARGV[6])
-    else redis.call('HSET', key, 'd', blob, 'v', version, 'u', ARGV[6]) end
+    redis.call('HSET', key, 'd', blob, 'r', refreshed, 'v', version, 'u', ARGV[6])
   else
-    if slide then redis.call('HSET', key, 'd', blob, 'r', now, 'v', version)
-    else redis.call('HSET', key, 'd', blob, 'v', version) end
+    redis.call('HSET', key, 'd', blob, 'r', refreshed, 'v', version)
     if ARGV[5] == 'unset' then redis.call('HDEL', key, 'u') end
   end
   if slide then redis.call('PEXPIRE', key, math.min(ttl, a - now)) end
