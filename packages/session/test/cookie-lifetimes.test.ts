@@ -5,19 +5,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createExpressStore, type ExpressStoreOptions } from '../src/express.ts';
 import { createFastifyStore } from '../src/fastify.ts';
 import { createSessionStore, handleOf, type SessionStore } from '../src/index.ts';
-import { hash, keyOf, pttl } from './helpers.ts';
+import { hash, keyOf, pttl, withMaxAge } from './helpers.ts';
 
 // The adapters' lifetime rules (src/cookie.ts, src/lua/lib/window.lua), called as the frameworks
 // call a store, without HTTP: http-lifetimes.test.ts shows the same through real apps.
 
 const DAY_MS = 86_400_000;
 const iso = (msFromNow: number) => new Date(Date.now() + msFromNow).toISOString();
-/** A session whose cookie has a maxAge, as express-session stores it. */
-const withMaxAge = (maxAge: number, extra: object = {}) =>
-  ({
-    cookie: { originalMaxAge: maxAge, expires: iso(maxAge), path: '/' },
-    ...extra,
-  }) as unknown as ExpressSessionData;
 /** A session whose cookie ends at a fixed time. */
 const endingAt = (expires: string, extra: object = {}) =>
   ({ cookie: { originalMaxAge: null, expires, path: '/' }, ...extra }) as unknown as ExpressSessionData;

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import type { RedisConnection } from '@redis-patterns/connection';
 import { escapeGlob } from '@redis-patterns/connection';
+import type { SessionData as ExpressSessionData } from 'express-session';
 import { handleOf } from '../src/index.ts';
 
 /** The Redis key of a session id under `prefix` (the layout documented in src/codec.ts). */
@@ -79,3 +80,15 @@ export class Browser {
 }
 
 export { sleep };
+
+/** A session whose cookie has a maxAge, as express-session stores it. */
+export const withMaxAge = (maxAge: number, extra: object = {}) =>
+  ({
+    cookie: { originalMaxAge: maxAge, expires: new Date(Date.now() + maxAge).toISOString(), path: '/' },
+    ...extra,
+  }) as unknown as ExpressSessionData;
+
+/** When Redis expires `key` (ms since 1970). */
+export function expiryAt(redis: RedisConnection, key: string): Promise<number> {
+  return redis.send<number>(['PEXPIRETIME', key], { key });
+}

@@ -1,23 +1,15 @@
 import { connect, type RedisConnection } from '@redis-patterns/connection';
 import { topologies, uniquePrefix } from '@redis-patterns/testing';
-import type { SessionData as ExpressSessionData } from 'express-session';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createExpressStore } from '../src/express.ts';
 import { createSessionStore } from '../src/index.ts';
-import { hash, keyOf, pttl, serverNow, sleep } from './helpers.ts';
+import { expiryAt, hash, keyOf, pttl, serverNow, sleep, withMaxAge } from './helpers.ts';
 
 // A write slides the idle TTL as a read does (src/lua/lib/update-session.lua): only once the last
 // refresh is older than the skip window, or when the write brings a new lifetime. Inside the window
 // it changes the data and its version and leaves the key's expiry and `r` alone.
 
 type Cart = { cart: string[]; counter?: number };
-
-/** A session whose cookie has a maxAge, as express-session stores it. */
-const withMaxAge = (maxAge: number, extra: object = {}) =>
-  ({
-    cookie: { originalMaxAge: maxAge, expires: new Date(Date.now() + maxAge).toISOString(), path: '/' },
-    ...extra,
-  }) as unknown as ExpressSessionData;
 
 describe.each(topologies())('session writes and the idle TTL on $name', ({ url }) => {
   let redis: RedisConnection;
@@ -32,7 +24,7 @@ describe.each(topologies())('session writes and the idle TTL on $name', ({ url }
 
   /** The key's absolute expiry (ms since 1970) and its last refresh, `r`. */
   const expiryOf = async (key: string) => ({
-    at: await redis.send<number>(['PEXPIRETIME', key], { key }),
+    at: await expiryAt(redis, key),
     r: (await hash(redis, key)).r,
   });
 
@@ -112,19 +104,18 @@ describe.each(topologies())('session writes and the idle TTL on $name', ({ url }
   it('a touch or cookie-only save keeps the key past the cookie the framework renewed, and slides it only then', async () => {
     const sessions = createSessionStore({ redis, prefix, touchAfterMs: 60_000 });
     const store = createExpressStore(sessions);
-    const expiryAt = (key: string) => redis.send<number>(['PEXPIRETIME', key], { key });
 
     // Read, save and touch well inside the window (maxAge 60 s: 6 s): the create's refresh still
     // keeps the key past the renewed cookie, and nothing slides.
     const quick = store.genid();
     await store.set(quick, withMaxAge(60_000, { n: 0 }));
-    const created = await expiryAt(keyOf(prefix, quick));
+    const created = await expiryAt(redis, keyOf(prefix, quick));
     await store.get(quick);
     const session = withMaxAge(60_000, { n: 1 });
     await store.set(quick, session);
     const cookieEnd = Date.now() + 60_000;
     await store.touch(quick, session);
-    expect(await expiryAt(keyOf(prefix, quick))).toBe(created);
+    expect(await expiryAt(redis, keyOf(prefix, quick))).toBe(created);
     expect(created).toBeGreaterThanOrEqual(cookieEnd);
 
     // maxAge 5 s: Redis keeps the key 500 ms past the cookie after each refresh. A request whose
@@ -140,7 +131,7 @@ describe.each(topologies())('session writes and the idle TTL on $name', ({ url }
     await sleep(400);
     const renewedEnd = Date.now() + 5_000;
     await store.touch(slow, slowSession);
-    expect(await expiryAt(keyOf(prefix, slow))).toBeGreaterThanOrEqual(renewedEnd);
+    expect(await expiryAt(redis, keyOf(prefix, slow))).toBeGreaterThanOrEqual(renewedEnd);
     expect((await store.get(slow))?.n).toBe(1);
 
     // The same with express-session's resave: true, which saves (set) where it would touch: a save
@@ -152,7 +143,7 @@ describe.each(topologies())('session writes and the idle TTL on $name', ({ url }
     await sleep(400);
     const resavedEnd = Date.now() + 5_000;
     await store.set(resaved, withMaxAge(5_000, { n: 0 }));
-    expect(await expiryAt(keyOf(prefix, resaved))).toBeGreaterThanOrEqual(resavedEnd);
+    expect(await expiryAt(redis, keyOf(prefix, resaved))).toBeGreaterThanOrEqual(resavedEnd);
   });
 
   it('with touchAfterMs 0 a framework touch refreshes, so the key reaches past the renewed cookie', async () => {
@@ -166,6 +157,6 @@ describe.each(topologies())('session writes and the idle TTL on $name', ({ url }
     await sleep(50); // the handler's work
     const cookieEnd = Date.now() + 60_000;
     await store.touch(sid, session);
-    expect(await redis.send<number>(['PEXPIRETIME', key], { key })).toBeGreaterThanOrEqual(cookieEnd);
+    expect(await expiryAt(redis, key)).toBeGreaterThanOrEqual(cookieEnd);
   });
 });
